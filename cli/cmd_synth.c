@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * `fgsd synth` and `fgsd interpolate`: draw a new texture conditioned on the
+ * features of one or more references (method.md sections 2 and 5).  The two
+ * differ only in how the references' phi vectors are weighted: equally (the
+ * class centroid) or by --weight (interpolation, a convex blend).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "cli.h"
+#include "engine_ctx.h"
+#include "image_io.h"
+#include "reference.h"
+#include "sampler_opts.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define DEFAULT_SIDE 512
+
+typedef struct synth_opts {
+    cli_engine_opts engine;
+    cli_sampler_opts sampler;
+    arg_strings refs;
+    arg_floats weights;
+    const char *mask;
+    const char *out;
+    int size[2];
+    int bits16;
+    int unconditioned;
+} synth_opts;
+
+static void print_help(int interpolate)
+{
+    if (interpolate)
+        printf("Usage: fgsd interpolate --ref A --ref B --weight a [OPTIONS] -o OUT\n"
+               "       fgsd interpolate --ref A --weight wa --ref B --weight wb ... -o OUT\n"
+               "\n"
+               "Draw a texture between several references: the sampler follows the convex\n"
+               "blend of their feature vectors.  With two references and one --weight a,\n"
+               "A weighs a and B 1 - a.  Otherwise give one --weight per --ref, in the same\n"
+               "order; they are normalised to sum to 1.\n"
+               "\n"
+               "  --ref IMAGE          a reference (PNG or PFM; its alpha is a mask)\n"
+               "  --weight W           weight, in [0, 1]\n");
+    else
+        printf("Usage: fgsd synth --ref IMAGE [--ref IMAGE ...] [OPTIONS] -o OUT\n"
+               "\n"
+               "Draw a new texture like the reference(s).  Several references: the sampler\n"
+               "follows the mean (centroid) of their feature vectors.\n"
+               "\n"
+               "  --ref IMAGE          reference (PNG or PFM; its alpha is a mask)\n"
+               "  --unconditioned      no reference: a sample of the model's prior\n");
+    printf("  --mask IMAGE         selection in the reference(s): white counts, black does\n"
+           "                       not; multiplies their alpha; same size as each reference\n"
+           "  --size WxH           output size, each side 8..%d (default %dx%d)\n"
+           "  -o, --output FILE    output: .png (8-bit RGB; --16bit for 16) or .pfm (float,\n"
+           "                       unclipped)\n"
+           "  --16bit              16-bit PNG output\n"
+           "  --seed N             noise seed, 0..2^64-1 (default: random, printed on\n"
+           "                       stderr at the end so that the run can be repeated)\n",
+           FGSD_MAX_SIDE, DEFAULT_SIDE, DEFAULT_SIDE);
+    sampler_opts_help(1);
+    printf("Engine:\n%s", CLI_ENGINE_HELP);
+    printf("  -h, --help           this text\n"
+           "\n"
+           "Exit status: 0 done, 1 error, 2 bad usage, 130 interrupted (nothing written).\n");
+}
+
+/* The weights of the blend, per the rules in the help text. */
+static int blend_weights(const synth_opts *o, const char *cmd, float *w)
+{
+    const arg_floats *ws = &o->weights;
+    double sum = 0.0;
+
+    if (o->refs.n < 2)
+        return args_usage_error(cmd, "interpolate needs at least two --ref");
+    if (o->refs.n == 2 && ws->n == 1) {
+        w[0] = ws->v[0];
+        w[1] = 1.0f - ws->v[0];
+        return CLI_EXIT_OK;
+    }
+    if (ws->n != o->refs.n)
+        return args_usage_error(cmd, "give one --weight per --ref (or one --weight a for "
+                                     "exactly two: a for the first, 1 - a for the second)");
+    for (int i = 0; i < ws->n; i++) {
+        w[i] = ws->v[i];
+        sum += ws->v[i];
+    }
+    if (!(sum > 0.0))
+        return args_usage_error(cmd, "the weights sum to 0");
+    return CLI_EXIT_OK;
+}
+
+static int check_options(const synth_opts *o, const char *cmd, int interpolate, float *w)
+{
+    if (!o->out)
+        return args_usage_error(cmd, "-o OUT is required");
+    if (interpolate) {
+        int ret = blend_weights(o, cmd, w);
+        if (ret != CLI_EXIT_OK)
+            return ret;
+    } else if (o->unconditioned && o->refs.n) {
+        return args_usage_error(cmd, "--unconditioned takes no --ref");
+    } else if (!o->unconditioned && !o->refs.n) {
+        return args_usage_error(cmd, "--ref is required (or --unconditioned)");
+    }
+    if (o->mask && !o->refs.n)
+        return args_usage_error(cmd, "--mask needs a --ref");
+    return cli_check_output(o->out);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Runs the sampler and writes the output.  phi may be NULL. */
+static int sample_and_write(cli_engine *e, synth_opts *o, const float *phi)
+{
+    image_write_options wo = {.png_16bit = o->bits16};
+    fgsd_sample_stats stats = {0};
+    image out;
+    char err[512];
+    double t0;
+    fgsd_status st;
+    int ret;
+
+    if (image_alloc(&out, o->size[0], o->size[1], err, sizeof err) < 0) {
+        cli_error("%s", err);
+        return CLI_EXIT_ERROR;
+    }
+    o->sampler.p.ascending = !o->sampler.fixed_schedule;
+    o->sampler.p.init = NULL;
+    progress_phase(&e->prog, "sampling");
+    t0 = now_s();
+    st = fgsd_sample(e->session, &o->sampler.p, phi, o->size[0], o->size[1], out.rgb, &stats);
+    if (st != FGSD_OK) {
+        ret = cli_engine_failed(e, st, "sampling");
+        goto out;
+    }
+    progress_done(&e->prog);
+    cli_engine_notice(e);
+    if (e->verbose)
+        cli_note("%d steps, final sigma %.4g, %d tile%s per pass, %.2f s", stats.steps,
+                 (double)stats.final_sigma, stats.tiles, stats.tiles == 1 ? "" : "s",
+                 now_s() - t0);
+    if (image_write(o->out, &out, &wo, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        ret = CLI_EXIT_ERROR;
+        goto out;
+    }
+    ret = CLI_EXIT_OK;
+out:
+    image_free(&out);
+    return ret;
+}
+
+static int run(const char *cmd, int interpolate, int argc, char **argv)
+{
+    synth_opts o = {.size = {DEFAULT_SIDE, DEFAULT_SIDE}};
+    const char *pos[1];
+    int npos, ret;
+    float w[ARG_LIST_MAX];
+    float *phi = NULL;
+    cli_engine e;
+
+    sampler_opts_init(&o.sampler);
+    const arg_spec specs[] = {
+        {.name = "--ref", .type = ARG_STRINGS, .dest = &o.refs},
+        {.name = interpolate ? "--weight" : "--unconditioned",
+         .type = interpolate ? ARG_FLOATS : ARG_FLAG,
+         .dest = interpolate ? (void *)&o.weights : (void *)&o.unconditioned, .lo = 0, .hi = 1},
+        {.name = "--mask", .type = ARG_STRING, .dest = &o.mask},
+        {.name = "--size", .type = ARG_SIZE, .dest = o.size, .lo = 8, .hi = FGSD_MAX_SIDE},
+        {.name = "--output", .alias = "-o", .type = ARG_STRING, .dest = &o.out},
+        {.name = "--16bit", .type = ARG_FLAG, .dest = &o.bits16},
+        CLI_SAMPLER_ARGS(&o.sampler),
+        CLI_SIGMA0_ARG(&o.sampler),
+        CLI_ENGINE_ARGS(&o.engine),
+        {0},
+    };
+
+    switch (args_parse(cmd, argc, argv, specs, pos, 0, &npos)) {
+    case ARGS_HELP:
+        print_help(interpolate);
+        return CLI_EXIT_OK;
+    case ARGS_USAGE:
+        return CLI_EXIT_USAGE;
+    case ARGS_OK:
+        break;
+    }
+    ret = check_options(&o, cmd, interpolate, w);
+    if (ret != CLI_EXIT_OK)
+        return ret;
+    if (!o.sampler.seed_given)
+        o.sampler.p.seed = sampler_random_seed();
+
+    cancel_install();
+    ret = cli_engine_open(&e, &o.engine);
+    if (ret != CLI_EXIT_OK)
+        return ret;
+    if (o.refs.n) {
+        ret = reference_phi(&e, o.refs.v, interpolate ? w : NULL, o.refs.n, o.mask, &phi);
+        if (ret != CLI_EXIT_OK)
+            goto out;
+    }
+    ret = sample_and_write(&e, &o, phi);
+    /* Said after success only, so that an error stays the one line on
+     * stderr; a run that failed has nothing to repeat. */
+    if (ret == CLI_EXIT_OK && !o.sampler.seed_given && !o.engine.quiet)
+        cli_note("seed %" PRIu64 " (repeat with --seed %" PRIu64 ")", o.sampler.p.seed,
+                 o.sampler.p.seed);
+out:
+    free(phi);
+    cli_engine_close(&e);
+    return ret;
+}
+
+int cmd_synth(int argc, char **argv)
+{
+    return run("synth", 0, argc, argv);
+}
+
+int cmd_interpolate(int argc, char **argv)
+{
+    return run("interpolate", 1, argc, argv);
+}

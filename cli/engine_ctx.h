@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The engine as the commands use it: the model, one session with the
+ * progress callback wired in, and the conversion of engine failures into
+ * one error line and an exit code.
+ */
+#ifndef FGSD_CLI_ENGINE_CTX_H
+#define FGSD_CLI_ENGINE_CTX_H
+
+#include "args.h"
+#include "progress.h"
+
+#include <fgsd.h>
+
+typedef struct cli_engine_opts {
+    const char *model; /* --model, or NULL for the default */
+    int backend;       /* index into cli_backend_choices */
+    int threads;       /* 0 = all cores */
+    int deterministic;
+    int verbose;
+    int quiet;
+} cli_engine_opts;
+
+extern const char *const cli_backend_choices[];
+
+/* The options every engine-running command takes, as arg_spec entries. */
+#define CLI_ENGINE_ARGS(o)                                                                       \
+    {.name = "--model", .alias = "-m", .type = ARG_STRING, .dest = &(o)->model},                 \
+        {.name = "--backend", .type = ARG_CHOICE, .dest = &(o)->backend,                         \
+         .choices = cli_backend_choices},                                                        \
+        {.name = "--threads", .type = ARG_INT, .dest = &(o)->threads, .lo = 0, .hi = 1024},      \
+        {.name = "--deterministic", .type = ARG_FLAG, .dest = &(o)->deterministic},              \
+        {.name = "--verbose", .alias = "-v", .type = ARG_FLAG, .dest = &(o)->verbose},           \
+        {.name = "--quiet", .alias = "-q", .type = ARG_FLAG, .dest = &(o)->quiet}
+
+/* Help lines for CLI_ENGINE_ARGS. */
+#define CLI_ENGINE_HELP                                                                          \
+    "  -m, --model FILE     model file (default: $FGSD_MODEL, else the installed\n"              \
+    "                       default.fgsd)\n"                                                     \
+    "  --backend NAME       auto, cpu, cuda or reference (default auto)\n"                        \
+    "  --threads N          CPU threads, 0..1024 (default 0 = all cores)\n"                      \
+    "  --deterministic      bit-identical results run to run (may be slower)\n"                   \
+    "  -v, --verbose        say which model and backend are used, and timings\n"                 \
+    "  -q, --quiet          no progress, notes or seed on stderr (errors still)\n"
+
+typedef struct cli_engine {
+    fgsd_model *model;
+    fgsd_session *session;
+    fgsd_model_info info;
+    const char *model_path;
+    progress prog;
+    char notice[512]; /* the last notice shown, to show each only once */
+    int verbose;
+    int quiet;
+} cli_engine;
+
+/* Loads the model and creates the session.  The struct must stay where it
+ * is until cli_engine_close (the session keeps a pointer to e->prog).
+ * Returns an exit code; on failure the error is printed and e is closed. */
+int cli_engine_open(cli_engine *e, const cli_engine_opts *o);
+
+/* Accepts a zeroed or already closed struct. */
+void cli_engine_close(cli_engine *e);
+
+/* Shows the session's notice on stderr if it is new (and not quiet). */
+void cli_engine_notice(cli_engine *e);
+
+/* Prints "<what>: <engine detail>" as the error line and returns the exit
+ * code for status (CLI_EXIT_CANCELLED for a cancellation). */
+int cli_engine_failed(cli_engine *e, fgsd_status status, const char *what);
+
+/* Loads only the model (for `info`).  Returns an exit code. */
+int cli_model_load(const char *path, fgsd_model **model);
+
+#endif

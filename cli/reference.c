@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * Reference images to phi (see reference.h).
+ */
+#include "reference.h"
+
+#include "cli.h"
+#include "image_io.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* One selection value per pixel from a mask image: its gray level (mean of
+ * R, G, B) times its alpha, clamped to [0, 1] (a PFM mask may leave it). */
+static int mask_from_image(const image *img, float **out)
+{
+    size_t n = (size_t)img->width * (size_t)img->height;
+    float *m = malloc(n * sizeof *m);
+
+    if (!m) {
+        cli_error("out of memory for a %dx%d mask", img->width, img->height);
+        return CLI_EXIT_ERROR;
+    }
+    for (size_t i = 0; i < n; i++) {
+        float v = (img->rgb[3 * i] + img->rgb[3 * i + 1] + img->rgb[3 * i + 2]) / 3.0f;
+        if (img->alpha)
+            v *= img->alpha[i];
+        m[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+    }
+    *out = m;
+    return CLI_EXIT_OK;
+}
+
+/* The selection for one reference: its alpha times the mask, or NULL when
+ * neither exists (every pixel counts). */
+static int combine_mask(const image *ref, const char *ref_path, const image *mask,
+                        const char *mask_path, float **out)
+{
+    size_t n = (size_t)ref->width * (size_t)ref->height;
+    float *m = NULL;
+    int ret;
+
+    *out = NULL;
+    if (mask && (mask->width != ref->width || mask->height != ref->height)) {
+        cli_error("mask '%s' is %dx%d but reference '%s' is %dx%d", mask_path, mask->width,
+                  mask->height, ref_path, ref->width, ref->height);
+        return CLI_EXIT_ERROR;
+    }
+    if (mask) {
+        ret = mask_from_image(mask, &m);
+        if (ret != CLI_EXIT_OK)
+            return ret;
+    }
+    if (ref->alpha && !m) {
+        m = malloc(n * sizeof *m);
+        if (!m) {
+            cli_error("out of memory for a %dx%d mask", ref->width, ref->height);
+            return CLI_EXIT_ERROR;
+        }
+        memcpy(m, ref->alpha, n * sizeof *m);
+    } else if (ref->alpha) {
+        for (size_t i = 0; i < n; i++)
+            m[i] *= ref->alpha[i];
+    }
+    *out = m;
+    return CLI_EXIT_OK;
+}
+
+static int one_phi(cli_engine *e, const char *path, const image *mask, const char *mask_path,
+                   float *phi)
+{
+    char err[512];
+    image ref;
+    float *sel = NULL;
+    fgsd_status st;
+    int ret;
+
+    if (image_read(path, &ref, err, sizeof err) < 0) {
+        cli_error("reference: %s", err);
+        return CLI_EXIT_ERROR;
+    }
+    ret = combine_mask(&ref, path, mask, mask_path, &sel);
+    if (ret != CLI_EXIT_OK)
+        goto out;
+    progress_phase(&e->prog, "features");
+    st = fgsd_features(e->session, ref.rgb, ref.width, ref.height, sel, phi);
+    if (st != FGSD_OK) {
+        char what[600];
+        snprintf(what, sizeof what, "features of '%s'", path);
+        ret = cli_engine_failed(e, st, what);
+        goto out;
+    }
+    progress_done(&e->prog);
+out:
+    free(sel);
+    image_free(&ref);
+    return ret;
+}
+
+int reference_phi(cli_engine *e, const char *const *refs, const float *weights, int n,
+                  const char *mask_path, float **phi)
+{
+    int dim = fgsd_model_feature_dim(e->model);
+    float *all = NULL, *out = NULL, *equal = NULL;
+    const float **rows = NULL;
+    image mask = {0};
+    char err[512];
+    int ret = CLI_EXIT_ERROR;
+    fgsd_status st;
+
+    *phi = NULL;
+    if (dim <= 0) {
+        cli_error("model '%s' is unconditioned: it cannot follow a reference", e->model_path);
+        return CLI_EXIT_ERROR;
+    }
+    if (mask_path && image_read(mask_path, &mask, err, sizeof err) < 0) {
+        cli_error("mask: %s", err);
+        return CLI_EXIT_ERROR;
+    }
+    all = malloc((size_t)n * (size_t)dim * sizeof *all);
+    out = malloc((size_t)dim * sizeof *out);
+    rows = malloc((size_t)n * sizeof *rows);
+    equal = malloc((size_t)n * sizeof *equal);
+    if (!all || !out || !rows || !equal) {
+        cli_error("out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        rows[i] = all + (size_t)i * (size_t)dim;
+        equal[i] = 1.0f;
+        ret = one_phi(e, refs[i], mask_path ? &mask : NULL, mask_path, all + (size_t)i * dim);
+        if (ret != CLI_EXIT_OK)
+            goto out;
+    }
+    st = fgsd_features_blend(rows, weights ? weights : equal, n, dim, out);
+    if (st != FGSD_OK) {
+        cli_error("blending the references' features: %s", fgsd_status_string(st));
+        ret = CLI_EXIT_ERROR;
+        goto out;
+    }
+    *phi = out;
+    out = NULL;
+    ret = CLI_EXIT_OK;
+out:
+    free(equal);
+    free(rows);
+    free(out);
+    free(all);
+    image_free(&mask);
+    return ret;
+}

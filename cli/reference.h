@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * References: from image files (and an optional mask) to the feature
+ * vector phi that conditions the sampler.
+ *
+ * A reference's alpha channel is a selection: pixels with alpha 0 do not
+ * count, partial alpha counts partially.  A --mask image (white = selected,
+ * its mean of R, G, B times its own alpha) multiplies it.  Several
+ * references are combined as a convex blend of their phi vectors
+ * (fgsd_features_blend), the paper's class centroid when weights are equal.
+ */
+#ifndef FGSD_CLI_REFERENCE_H
+#define FGSD_CLI_REFERENCE_H
+
+#include "engine_ctx.h"
+
+/* phi of the blend of refs[0..n) with weights (NULL = equal weights), each
+ * ref masked by its alpha and by mask_path (NULL = none; must then have the
+ * size of every ref).  *phi receives a malloc'ed feature_dim vector.
+ * Returns an exit code; errors are printed. */
+int reference_phi(cli_engine *e, const char *const *refs, const float *weights, int n,
+                  const char *mask_path, float **phi);
+
+#endif

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * The backend interface: the graph runner (unet.c) calls only this.
+ *
+ * Tensors are batch-1 C x H x W float feature maps in a layout private to the
+ * backend (planar for the reference backend, blocked for oneDNN, NHWC on the
+ * GPU).  upload/download convert from/to planar CHW floats on the host.
+ * Every op writes a tensor allocated by the caller with the right shape.
+ * Ops return FGSD_OK or an error; on error they write a message into the
+ * backend's error buffer (backend_error). */
+#ifndef FGSD_BACKEND_H
+#define FGSD_BACKEND_H
+
+#include <stddef.h>
+
+#include "fgsd.h"
+#include "model.h"
+
+typedef struct backend backend;             /* per-session backend state */
+typedef struct backend_tensor backend_tensor;
+typedef struct backend_conv backend_conv;   /* weights prepared for the backend */
+
+typedef struct backend_config {
+    int threads;        /* 0 = all cores */
+    int deterministic;
+    size_t memory_budget;
+} backend_config;
+
+typedef struct backend_ops {
+    const char *name;
+
+    /* Returns NULL (and a message in err) when unavailable. */
+    backend *(*create)(const backend_config *cfg, char *err, size_t errlen);
+    void (*destroy)(backend *be);
+    const char *(*error)(backend *be);
+
+    /* Weights are reordered once here.  relu: fuse a ReLU after the conv.
+     * Borrows conv's arrays only for the duration of the call. */
+    backend_conv *(*conv_prepare)(backend *be, const model_conv *conv, int relu);
+    void (*conv_free)(backend *be, backend_conv *c);
+
+    backend_tensor *(*tensor_new)(backend *be, int c, int h, int w);
+    void (*tensor_free)(backend *be, backend_tensor *t);
+    fgsd_status (*upload)(backend *be, backend_tensor *t, const float *chw);
+    fgsd_status (*download)(backend *be, const backend_tensor *t, float *chw);
+
+    /* out = conv(in) (+ bias) (+ ReLU).  3x3: zero padding 1, same size.
+     * Transposed 2x2 stride 2: out is twice the size of in. */
+    fgsd_status (*conv)(backend *be, const backend_conv *c, const backend_tensor *in,
+                        backend_tensor *out);
+    /* out = 2x2 average pool of in (H and W of in are even). */
+    fgsd_status (*avgpool2)(backend *be, const backend_tensor *in, backend_tensor *out);
+    /* out = channel concatenation [a, b] (same H, W). */
+    fgsd_status (*concat)(backend *be, const backend_tensor *a, const backend_tensor *b,
+                          backend_tensor *out);
+    /* sums[c] = sum over (x, y) in [x0, x1) x [y0, y1) of t[c][y][x] * w[y][x]
+     * where w is weights (H x W, planar) or 1 when weights is NULL.  Summed in
+     * double for accuracy: tiles add their partial sums. */
+    fgsd_status (*channel_sums)(backend *be, const backend_tensor *t, const float *weights, int x0,
+                                int y0, int x1, int y1, double *sums);
+    /* t[c][y][x] += offsets[c] for every position. */
+    fgsd_status (*add_channel)(backend *be, backend_tensor *t, const float *offsets);
+} backend_ops;
+
+extern const backend_ops backend_ref_ops;
+#ifdef FGSD_HAVE_ONEDNN
+extern const backend_ops backend_onednn_ops;
+#endif
+
+#endif

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * fgsd_denoise, fgsd_estimate_sigma and the whole-image denoiser pass. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "canvas.h"
+#include "denoise.h"
+#include "tile_plan.h"
+
+fgsd_status check_image(fgsd_session *s, const float *rgb, int w, int h, int min_side)
+{
+    size_t n;
+
+    if (!rgb)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no image given");
+    if (w < min_side || h < min_side)
+        return session_fail(s, FGSD_ERR_TOO_SMALL, "image is %dx%d; at least %dx%d is needed", w,
+                            h, min_side, min_side);
+    if (w > FGSD_MAX_SIDE || h > FGSD_MAX_SIDE)
+        return session_fail(s, FGSD_ERR_TOO_LARGE, "image is %dx%d; at most %dx%d is allowed", w,
+                            h, FGSD_MAX_SIDE, FGSD_MAX_SIDE);
+    n = (size_t)w * (size_t)h * 3;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(rgb[i]))
+            return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                                "image has a NaN or infinite value at pixel %zu", i / 3);
+    return FGSD_OK;
+}
+
+/* Runs the first `blocks` blocks (0 = all) of the net on every tile,
+ * projecting with fixed whole-image means (NULL = each tile measures its
+ * own, exact when there is one tile); adds the interior sums of the feature
+ * blocks into sums/weights; writes the clean interior into clean. */
+static fgsd_status run_tiles(fgsd_session *s, const tile_plan *plan, const float *x, int w, int h,
+                             const float *phi, const float *means, int blocks, double *sums,
+                             double *weights, float *clean)
+{
+    const fgsd_model_info *info = &s->model->info;
+    int C = info->channels;
+    canvas cv;
+    unet_pass pass;
+    char err[512];
+    fgsd_status st = FGSD_OK;
+
+    for (int i = 0; i < plan->n && !st; i++) {
+        const tile *t = &plan->tile[i];
+        size_t plane = (size_t)plan->win_w * (size_t)plan->win_h;
+
+        if (canvas_init_window(&cv, plan->win_w, plan->win_h, w, h, C, t->wx, t->wy,
+                               plan->periodic))
+            return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a tile");
+        canvas_fill(&cv, x, C);
+        canvas_set_mask_rect(&cv, t->ix0, t->iy0, t->ix1, t->iy1);
+        memset(&pass, 0, sizeof(pass));
+        pass.input = cv.chw;
+        pass.width = cv.width;
+        pass.height = cv.height;
+        pass.mask = cv.mask;
+        pass.phi_ref = phi;
+        pass.fixed_means = means;
+        pass.sums = sums;
+        pass.weights = weights;
+        pass.blocks = blocks;
+        pass.out = cv.out;
+        st = unet_run(s->net, &pass, err, sizeof(err));
+        if (st)
+            session_fail(s, st, "%s", err);
+        for (int y = t->iy0; !st && !blocks && y < t->iy1; y++)
+            for (int xx = t->ix0; xx < t->ix1; xx++) {
+                size_t o = (size_t)(y + cv.y0) * (size_t)cv.width + (size_t)(xx + cv.x0);
+                size_t k = ((size_t)y * (size_t)w + (size_t)xx) * (size_t)C;
+                for (int c = 0; c < C; c++) {
+                    float v = cv.out[(size_t)c * plane + o];
+                    clean[k + (size_t)c] = info->output_residual ? x[k + (size_t)c] - v : v;
+                }
+            }
+        canvas_free(&cv);
+    }
+    return st;
+}
+
+static void means_from(const double *sums, const double *weights, int dim, float *means)
+{
+    for (int i = 0; i < dim; i++)
+        means[i] = weights[i] > 0.0 ? (float)(sums[i] / weights[i]) : 0.0f;
+}
+
+/* Exact whole-image means for a tiled pass: block by block, each stage runs
+ * the net up to the next feature block with the means found so far. */
+static fgsd_status staged_means(fgsd_session *s, const tile_plan *plan, const float *x, int w,
+                                int h, const float *phi, double *sums, double *weights,
+                                float *means)
+{
+    const fgsd_model *m = s->model;
+    int dim = m->info.feature_dim;
+    fgsd_status st = FGSD_OK;
+
+    for (int b = 0; b < m->n_blocks && !st; b++) {
+        const model_block *blk = &m->block[b];
+        if (!blk->is_feature)
+            continue;
+        memset(sums, 0, (size_t)dim * sizeof(double));
+        memset(weights, 0, (size_t)dim * sizeof(double));
+        st = run_tiles(s, plan, x, w, h, phi, means, b + 1, sums, weights, NULL);
+        for (int c = 0; !st && c < blk->width; c++) {
+            int k = blk->phi_offset + c;
+            means[k] = weights[k] > 0.0 ? (float)(sums[k] / weights[k]) : 0.0f;
+        }
+    }
+    return st;
+}
+
+fgsd_status denoise_image(fgsd_session *s, const float *x, int w, int h, const float *phi,
+                          denoise_ctx *ctx, float *clean)
+{
+    const fgsd_model *m = s->model;
+    int dim = m->info.feature_dim > 0 ? m->info.feature_dim : 1;
+    denoise_ctx defaults = {0};
+    tile_plan plan;
+    double *sums = NULL, *weights = NULL;
+    float *means = NULL;
+    char err[512] = "";
+    fgsd_status st;
+
+    if (!ctx) {
+        defaults.max_window = s->opt.max_tile;
+        ctx = &defaults;
+    }
+    st = tile_plan_make(&plan, m, w, h, ctx->periodic, s->opt.memory_budget, ctx->max_window,
+                        err, sizeof(err));
+    if (st)
+        return session_fail(s, st, "%dx%d: %s", w, h, err[0] ? err : "out of memory");
+    ctx->tiles = plan.n;
+    sums = calloc((size_t)dim, sizeof(double));
+    weights = calloc((size_t)dim, sizeof(double));
+    means = calloc((size_t)dim, sizeof(float));
+    if (!sums || !weights || !means) {
+        st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory");
+        goto out;
+    }
+    if (plan.n > 1 && phi) {
+        if (ctx->lagged && ctx->have_means)
+            memcpy(means, ctx->means, (size_t)dim * sizeof(float));
+        else
+            st = staged_means(s, &plan, x, w, h, phi, sums, weights, means);
+        if (st)
+            goto out;
+        memset(sums, 0, (size_t)dim * sizeof(double));
+        memset(weights, 0, (size_t)dim * sizeof(double));
+    }
+    st = run_tiles(s, &plan, x, w, h, phi, plan.n > 1 && phi ? means : NULL, 0, sums, weights,
+                   clean);
+    if (st || !ctx->lagged || !phi || m->info.feature_dim <= 0)
+        goto out;
+    if (!ctx->means) {
+        ctx->means = malloc((size_t)dim * sizeof(float));
+        if (!ctx->means) {
+            st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory");
+            goto out;
+        }
+    }
+    means_from(sums, weights, dim, ctx->means);
+    ctx->have_means = 1;
+out:
+    free(sums);
+    free(weights);
+    free(means);
+    tile_plan_free(&plan);
+    return st;
+}
+
+void denoise_ctx_free(denoise_ctx *ctx)
+{
+    free(ctx->means);
+    ctx->means = NULL;
+    ctx->have_means = 0;
+}
+
+fgsd_status fgsd_denoise(fgsd_session *s, const float *noisy, int width, int height,
+                         const float *phi, float *clean)
+{
+    fgsd_status st;
+
+    if (!s)
+        return FGSD_ERR_INVALID_ARGUMENT;
+    if (!clean)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no output buffer given");
+    st = check_image(s, noisy, width, height, 8);
+    if (st)
+        return st;
+    if (phi && !s->model->info.conditioned)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "this model is unconditioned: it takes no reference");
+    return denoise_image(s, noisy, width, height, phi, NULL, clean);
+}
+
+fgsd_status fgsd_estimate_sigma(fgsd_session *s, const float *rgb, int width, int height,
+                                float *sigma)
+{
+    size_t n = (size_t)width * (size_t)height * 3;
+    float *clean;
+    double ss = 0.0;
+    fgsd_status st;
+
+    if (!s)
+        return FGSD_ERR_INVALID_ARGUMENT;
+    if (!sigma)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no output given");
+    st = check_image(s, rgb, width, height, 8);
+    if (st)
+        return st;
+    clean = malloc(n * sizeof(float));
+    if (!clean)
+        return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory");
+    st = denoise_image(s, rgb, width, height, NULL, NULL, clean);
+    if (!st) {
+        for (size_t i = 0; i < n; i++) {
+            double d = (double)rgb[i] - clean[i];
+            ss += d * d;
+        }
+        *sigma = (float)sqrt(ss / (double)n);
+    }
+    free(clean);
+    return st;
+}

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Counter-based Gaussian noise (docs/rng.md): a pure function of
+ * (seed, step, index), so threads, tiles and backends draw the same noise. */
+#ifndef FGSD_RNG_H
+#define FGSD_RNG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+float rng_normal(uint64_t seed, uint32_t step, uint32_t index);
+
+/* out[i] = rng_normal(seed, step, first + i) for i in [0, n). */
+void rng_normal_fill(uint64_t seed, uint32_t step, uint32_t first, size_t n, float *out);
+
+#endif

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Stochastic Iterative Score Ascent (paper Algorithm 1; method.md section 5)
+ * with the projected denoiser.
+ *
+ * Step t = 1, 2, ...:
+ *   h_t = h0 t / (1 + h0 (t - 1))   (ascending) or h0 (fixed)
+ *   f   = x - D(x; phi);  sigma = ||f|| / sqrt(d)
+ *   stop when sigma < sigma_final or t == max_steps, returning D(x)
+ *   gamma = sigma sqrt((1 - beta h)^2 - (1 - h)^2)
+ *   x  <- x - h f + gamma z_t
+ * The noise z_t is rng step t (z_0 draws the start), indexed by absolute
+ * pixel position, so tiling and threads never change it.  The loop runs on
+ * host arrays; one network pass per step. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "denoise.h"
+#include "rng.h"
+
+fgsd_sampler_params fgsd_sampler_params_default(void)
+{
+    fgsd_sampler_params p;
+
+    memset(&p, 0, sizeof(p));
+    p.h0 = 0.05f;
+    p.beta = 0.05f;
+    p.sigma0 = 1.0f;
+    p.sigma_final = 0.02f;
+    p.ascending = 1;
+    p.max_steps = 1000;
+    p.seed = 0;
+    return p;
+}
+
+static fgsd_status check_params(fgsd_session *s, const fgsd_sampler_params *p)
+{
+    if (!(p->h0 > 0.0f && p->h0 < 1.0f))
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "step size h must lie in (0, 1), not %g", (double)p->h0);
+    if (!(p->beta > 0.0f && p->beta <= 1.0f))
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "beta must lie in (0, 1], not %g",
+                            (double)p->beta);
+    if (!(p->sigma0 >= 0.0f && p->sigma0 <= 4.0f))
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "initial noise sigma0 must lie in [0, 4], not %g", (double)p->sigma0);
+    if (!(p->sigma_final > 0.0f && p->sigma_final < 1.0f))
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "final noise must lie in (0, 1), not %g", (double)p->sigma_final);
+    if (p->max_steps < 1 || p->max_steps > 100000)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "the step cap must lie in [1, 100000], not %d", p->max_steps);
+    return FGSD_OK;
+}
+
+/* Expected progress: the noise estimate falls roughly geometrically from
+ * sigma0 to sigma_final, so log(sigma) measures the fraction done. */
+static float fraction_done(const fgsd_sampler_params *p, float start, float sigma, int t)
+{
+    float f = 0.0f, by_steps = (float)t / (float)p->max_steps;
+
+    if (start > p->sigma_final && sigma > 0.0f)
+        f = logf(start / sigma) / logf(start / p->sigma_final);
+    if (f < by_steps)
+        f = by_steps;
+    return f < 0.0f ? 0.0f : (f > 1.0f ? 1.0f : f);
+}
+
+fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const float *phi,
+                        int width, int height, float *out, fgsd_sample_stats *stats)
+{
+    const fgsd_model_info *info;
+    size_t n;
+    float *x = NULL, *d = NULL, *z = NULL;
+    float start = 0.0f, sigma = 0.0f;
+    denoise_ctx ctx = {0};
+    int t;
+    fgsd_status st;
+
+    if (!s)
+        return FGSD_ERR_INVALID_ARGUMENT;
+    if (!p || !out)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no parameters or output given");
+    info = &s->model->info;
+    st = check_params(s, p);
+    if (st)
+        return st;
+    if (width < 8 || height < 8 || width > FGSD_MAX_SIDE || height > FGSD_MAX_SIDE)
+        return session_fail(s, width < 8 || height < 8 ? FGSD_ERR_TOO_SMALL : FGSD_ERR_TOO_LARGE,
+                            "size %dx%d is outside 8x8 .. %dx%d", width, height, FGSD_MAX_SIDE,
+                            FGSD_MAX_SIDE);
+    if (phi && !info->conditioned)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "this model is unconditioned: it takes no reference");
+    if (p->init) {
+        st = check_image(s, p->init, width, height, 8);
+        if (st)
+            return st;
+    }
+    ctx.periodic = p->tileable;
+    ctx.lagged = 1;
+    ctx.max_window = s->opt.max_tile;
+    n = (size_t)width * (size_t)height * 3;
+    if (n > UINT32_MAX)
+        return session_fail(s, FGSD_ERR_TOO_LARGE, "image too large for the noise generator");
+    x = malloc(n * sizeof(float));
+    d = malloc(n * sizeof(float));
+    z = malloc(n * sizeof(float));
+    if (!x || !d || !z) {
+        st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d image", width,
+                          height);
+        goto out;
+    }
+    rng_normal_fill(p->seed, 0, 0, n, z);
+    for (size_t i = 0; i < n; i++) {
+        float base = p->init ? p->init[i] : info->data_mean[i % 3];
+        x[i] = base + p->sigma0 * z[i];
+    }
+    for (t = 1;; t++) {
+        double ss = 0.0, h, g;
+
+        st = denoise_image(s, x, width, height, phi, &ctx, d);
+        if (st)
+            goto out;
+        for (size_t i = 0; i < n; i++) {
+            double f = (double)x[i] - d[i];
+            ss += f * f;
+        }
+        sigma = (float)sqrt(ss / (double)n);
+        if (t == 1)
+            start = sigma;
+        if (session_progress(s, t, sigma, fraction_done(p, start, sigma, t))) {
+            st = session_fail(s, FGSD_ERR_CANCELLED, "cancelled at step %d", t);
+            goto out;
+        }
+        if (!isfinite(sigma)) {
+            st = session_fail(s, FGSD_ERR_INTERNAL, "the sampler diverged at step %d", t);
+            goto out;
+        }
+        if (sigma < p->sigma_final || t >= p->max_steps)
+            break;
+        h = p->ascending ? (double)p->h0 * t / (1.0 + (double)p->h0 * (t - 1)) : p->h0;
+        g = (1.0 - p->beta * h) * (1.0 - p->beta * h) - (1.0 - h) * (1.0 - h);
+        g = sigma * sqrt(g > 0.0 ? g : 0.0);
+        rng_normal_fill(p->seed, (uint32_t)t, 0, n, z);
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)(x[i] - h * ((double)x[i] - d[i]) + g * z[i]);
+    }
+    memcpy(out, d, n * sizeof(float));
+    if (stats) {
+        stats->steps = t;
+        stats->final_sigma = sigma;
+        stats->tiles = ctx.tiles;
+    }
+out:
+    denoise_ctx_free(&ctx);
+    free(x);
+    free(d);
+    free(z);
+    return st;
+}

@@ -1,0 +1,294 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The fgsd denoiser: a bias-free UNet whose block means are its features.
+
+This is the training-time twin of the network that docs/model-format.md
+describes ("The network the tensors describe"); the engine runs the exported
+version.  Differences between the two exist only at training time:
+
+- every 3x3 conv except enc0.conv0 and `out` is followed by a bias-free batch
+  norm (BF-BN, y = gamma * x / sqrt(var + eps), no mean subtraction, no beta).
+  With running statistics it is a per-channel scale, so export folds it into
+  the conv weights and the file has plain convolutions;
+- `folded=True` builds the network without norms, the form load_fgsd() fills
+  from a model file.
+
+Features (method.md section 2): phi is the concatenation of the per-channel
+spatial means of the feature blocks' outputs (after their last ReLU).
+Conditioning on phi_ref moves each feature block's channel means towards the
+reference: a <- a + gain * (phi_ref_block - mean_hw(a)), before the block's
+output is used further.  With gain = 1 the means become exactly phi_ref's.
+"""
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+BN_EPS = 1e-5
+BN_MOMENTUM = 0.1
+
+
+class BFBatchNorm2d(nn.Module):
+    """Bias-free batch norm: a per-channel scale gamma / sqrt(var + eps).
+
+    No mean is subtracted, so the net stays homogeneous (bias-free) and the
+    inference-time norm is a constant per-channel scale.  In training mode
+    the scale uses the batch variance (around the batch mean, biased) and
+    running_var follows it with momentum BN_MOMENTUM; in eval mode it uses
+    running_var.
+    """
+
+    def __init__(self, channels, eps=BN_EPS, momentum=BN_MOMENTUM):
+        super().__init__()
+        self.eps = eps
+        self.momentum = momentum
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.register_buffer("running_var", torch.ones(channels))
+
+    def scale(self):
+        """The eval-mode per-channel factor, the one export folds."""
+        return self.weight / torch.sqrt(self.running_var + self.eps)
+
+    def forward(self, x):
+        if self.training:
+            var = x.var(dim=(0, 2, 3), unbiased=False)
+            with torch.no_grad():
+                self.running_var.lerp_(var.detach(), self.momentum)
+        else:
+            var = self.running_var
+        return x * (self.weight / torch.sqrt(var + self.eps)).view(1, -1, 1, 1)
+
+
+class ConvBlock(nn.Module):
+    """n 3x3 convs (padding 1), each followed by [BF-BN and] ReLU.
+
+    conv_j / norm_j are named so that the state_dict keys are the model
+    file's tensor names (enc0.conv1.weight) plus the norms (enc0.norm1.*).
+    """
+
+    def __init__(self, cin, cout, n, padding, norm_first, folded):
+        super().__init__()
+        self.n = n
+        for j in range(n):
+            conv = nn.Conv2d(cin if j == 0 else cout, cout, 3, padding=1, bias=False,
+                             padding_mode=padding)
+            setattr(self, "conv%d" % j, conv)
+            use_norm = not folded and (j > 0 or norm_first)
+            setattr(self, "norm%d" % j, BFBatchNorm2d(cout) if use_norm else nn.Identity())
+
+    def convs(self):
+        return [getattr(self, "conv%d" % j) for j in range(self.n)]
+
+    def norms(self):
+        return [getattr(self, "norm%d" % j) for j in range(self.n)]
+
+    def forward(self, x):
+        for j in range(self.n):
+            x = F.relu(getattr(self, "norm%d" % j)(getattr(self, "conv%d" % j)(x)))
+        return x
+
+
+class DecBlock(ConvBlock):
+    """2x2 stride-2 transposed conv (no norm, no ReLU), concat [up, skip], convs."""
+
+    def __init__(self, cin_low, cout, n, padding, folded):
+        super().__init__(2 * cout, cout, n, padding, True, folded)
+        self.up = nn.ConvTranspose2d(cin_low, cout, 2, stride=2, bias=False)
+
+    def forward(self, x, skip):
+        return super().forward(torch.cat([self.up(x), skip], dim=1))
+
+
+def masked_mean(a, mask):
+    """Per-channel spatial mean [N, C]; mask-weighted when mask [N,1,H,W] is given."""
+    if mask is None:
+        return a.mean(dim=(2, 3))
+    wsum = mask.sum(dim=(2, 3)).clamp_min(1e-12)
+    return (a * mask).sum(dim=(2, 3)) / wsum
+
+
+class FGSDUNet(nn.Module):
+    def __init__(self, channels=3, widths=(32, 64, 128, 256), enc_convs=2, mid_convs=3,
+                 dec_convs=2, feature_blocks=("enc0", "enc1", "enc2", "mid", "dec2", "dec1"),
+                 conditioned=True, padding="zeros", folded=False):
+        super().__init__()
+        widths = tuple(int(w) for w in widths)
+        L = len(widths) - 1
+        assert 1 <= L <= 6, "widths must have 2..7 entries"
+        assert padding in ("zeros", "circular")
+        self.channels = channels
+        self.widths = widths
+        self.levels = L
+        self.enc_convs, self.mid_convs, self.dec_convs = enc_convs, mid_convs, dec_convs
+        self.conditioned = bool(conditioned)
+        self.padding = padding
+        self.folded = folded
+
+        self.block_order = (["enc%d" % i for i in range(L)] + ["mid"]
+                            + ["dec%d" % i for i in reversed(range(L))])
+        feature_blocks = tuple(feature_blocks)
+        for b in feature_blocks:
+            assert b in self.block_order, "unknown feature block %r" % b
+        # Network order, whatever order the caller gave.
+        self.feature_blocks = tuple(b for b in self.block_order if b in feature_blocks)
+        assert list(self.feature_blocks) == list(feature_blocks), \
+            "feature_blocks must be listed in network order"
+
+        for i in range(L):
+            cin = channels if i == 0 else widths[i - 1]
+            # The very first conv has no norm (reference UNet).
+            setattr(self, "enc%d" % i, ConvBlock(cin, widths[i], enc_convs, padding,
+                                                  norm_first=(i > 0), folded=folded))
+        self.mid = ConvBlock(widths[L - 1], widths[L], mid_convs, padding, True, folded)
+        for i in reversed(range(L)):
+            setattr(self, "dec%d" % i, DecBlock(widths[i + 1], widths[i], dec_convs, padding,
+                                                folded))
+        self.out = nn.Conv2d(widths[0], channels, 3, padding=1, bias=False, padding_mode=padding)
+
+        if self.conditioned:
+            self.gain = nn.ParameterDict(
+                {b: nn.Parameter(torch.ones(self.block_width(b))) for b in self.feature_blocks})
+
+        self._feature_offsets = {}
+        off = 0
+        for b in self.feature_blocks:
+            self._feature_offsets[b] = off
+            off += self.block_width(b)
+        self.feature_dim = off
+
+        if not folded:
+            self.reset_parameters()
+
+    # ---- structure -----------------------------------------------------
+    def block_width(self, name):
+        return self.widths[self.block_level(name)]
+
+    def block_level(self, name):
+        return self.levels if name == "mid" else int(name[3:])
+
+    def block(self, name):
+        return getattr(self, name)
+
+    def arch(self):
+        """The `arch` object of the model file."""
+        return {"channels": self.channels, "widths": list(self.widths),
+                "enc_convs": self.enc_convs, "mid_convs": self.mid_convs,
+                "dec_convs": self.dec_convs, "feature_blocks": list(self.feature_blocks),
+                "conditioned": self.conditioned, "output": "residual",
+                "padding": self.padding, "bias": False}
+
+    def reset_parameters(self):
+        # Kaiming (He) normal for every conv, as the reference recipe says.
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+
+    # ---- the pass ----------------------------------------------------------
+    def _run(self, x, phi_ref=None, mask=None, until_features=False, n_ref=0, trace=None):
+        """The one forward pass every public method uses.
+
+        phi_ref   [N, D] or [D]: project each feature block towards it.
+        mask      [N, 1, H, W]: weights of the feature means (features only).
+        until_features: stop after the last feature block, return phi.
+        n_ref     paired training pass: the first n_ref rows of x are the
+                  references x' of the last rows; each feature block of the
+                  last rows is projected onto the first rows' block means
+                  (computed in the same pass, so gradients flow through both
+                  and one batch-norm statistic covers both halves), and the
+                  reference rows are dropped after the last feature block.
+                  Projecting a reference row onto its own means is the
+                  identity, so its features are those of features().
+        trace     list: receives (block name, output after projection).
+        """
+        n, c, h, w = x.shape
+        m = 1 << self.levels
+        assert c == self.channels, "expected %d channels" % self.channels
+        assert h % m == 0 and w % m == 0, "H and W must be multiples of %d" % m
+        project = self.conditioned and (phi_ref is not None or n_ref > 0)
+        if phi_ref is not None:
+            phi_ref = phi_ref.to(x.dtype)
+            if phi_ref.dim() == 1:
+                phi_ref = phi_ref.unsqueeze(0)
+            assert phi_ref.shape[-1] == self.feature_dim, "phi_ref has the wrong length"
+        masks = [mask]
+        for _ in range(self.levels):
+            masks.append(None if mask is None else F.avg_pool2d(masks[-1], 2))
+
+        phis = []
+        last_feature = self.feature_blocks[-1] if self.feature_blocks else None
+        state = {"n_ref": n_ref}
+
+        def after_block(name, a):
+            if name in self._feature_offsets:
+                mean = masked_mean(a, masks[self.block_level(name)])
+                phis.append(mean)
+                if project:
+                    if state["n_ref"]:
+                        k = state["n_ref"]
+                        ref = torch.cat([mean[:k], mean[:k]], dim=0)
+                    else:
+                        off = self._feature_offsets[name]
+                        ref = phi_ref[:, off:off + mean.shape[1]]
+                    g = self.gain[name].view(1, -1)
+                    a = a + (g * (ref - mean)).unsqueeze(-1).unsqueeze(-1)
+            if trace is not None:
+                trace.append((name, a))
+            return a
+
+        skips = []
+        a = x
+        for i in range(self.levels):
+            name = "enc%d" % i
+            a = after_block(name, self.block(name)(a))
+            if until_features and name == last_feature:
+                return torch.cat(phis, dim=1)
+            skips.append(a)
+            a = F.avg_pool2d(a, 2)
+            if state["n_ref"] and name == last_feature:
+                a, skips, state["n_ref"] = self._drop_refs(a, skips, state["n_ref"])
+        a = after_block("mid", self.mid(a))
+        if until_features and last_feature == "mid":
+            return torch.cat(phis, dim=1)
+        if state["n_ref"] and last_feature == "mid":
+            a, skips, state["n_ref"] = self._drop_refs(a, skips, state["n_ref"])
+        for i in reversed(range(self.levels)):
+            name = "dec%d" % i
+            a = after_block(name, self.block(name)(a, skips[i]))
+            if until_features and name == last_feature:
+                return torch.cat(phis, dim=1)
+            if state["n_ref"] and name == last_feature:
+                a, skips, state["n_ref"] = self._drop_refs(a, skips, state["n_ref"])
+        if until_features:
+            return torch.cat(phis, dim=1) if phis else x.new_zeros(n, 0)
+        return self.out(a)
+
+    @staticmethod
+    def _drop_refs(a, skips, k):
+        return a[k:], [s[k:] for s in skips], 0
+
+    # ---- public API ----------------------------------------------------------
+    def forward(self, x, phi_ref=None):
+        """The network output: the residual f = x - D(x) (projected when phi_ref is given)."""
+        return self._run(x, phi_ref=phi_ref)
+
+    def features(self, x, mask=None):
+        """phi [N, feature_dim]: feature-block means without any projection."""
+        return self._run(x, mask=mask, until_features=True)
+
+    def denoise(self, x, phi_ref=None):
+        """D(x) = x - f(x)."""
+        return x - self._run(x, phi_ref=phi_ref)
+
+    def forward_paired(self, x_noisy, x_ref):
+        """Training pass of Algorithm 2: f(x_noisy; phi(x_ref)), row i conditioned on row i."""
+        assert x_noisy.shape == x_ref.shape
+        if not self.conditioned:
+            return self._run(x_noisy)
+        return self._run(torch.cat([x_ref, x_noisy], dim=0), n_ref=x_ref.shape[0])
+
+    def norm_layers(self):
+        """(conv, norm) pairs of every 3x3 conv of the blocks, in network order."""
+        pairs = []
+        for name in self.block_order:
+            blk = self.block(name)
+            pairs.extend(zip(blk.convs(), blk.norms()))
+        return pairs

@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""SISA sampling (paper Algorithm 1, method.md section 5) in PyTorch.
+
+The same loop as engine/src/sampler_sisa.c, with the engine's noise
+(fgsd_rng: step 0 for the initial noise, step t for z_t), so the two can be
+compared on the same model file.
+"""
+
+import math
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fgsd_rng import normal_image  # noqa: E402
+
+
+def _noise(seed, step, width, height, like):
+    z = torch.from_numpy(normal_image(seed, step, width, height, 3))
+    return z.unsqueeze(0).to(device=like.device, dtype=like.dtype)
+
+
+@torch.no_grad()
+def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, ascending,
+                max_steps, seed, data_mean, init=None):
+    """Draws one width x height sample; returns (D(x) [1,3,H,W], steps, final_sigma).
+
+    x starts at m + sigma0 z_0 (or init + sigma0 z_0, init [1,3,H,W] or [3,H,W]).
+    Loop t = 1, 2, ...:
+        h = h0 t / (1 + h0 (t - 1)) if ascending else h0
+        f = x - D(x; phi_ref);  sigma = ||f|| / sqrt(d)   (d = 3 H W)
+        stop when sigma < sigma_final
+        x <- x - h f + sigma sqrt(max(0, (1 - beta h)^2 - (1 - h)^2)) z_t
+    steps counts the loop's network passes (t of the last pass); max_steps caps
+    them.  When the cap stops the loop, one more pass gives D of the last x,
+    and final_sigma is that pass's estimate; otherwise final_sigma is the
+    estimate that stopped the loop.
+    """
+    d = 3 * width * height
+    ref = next(model.parameters())
+    m = torch.as_tensor(data_mean, dtype=ref.dtype, device=ref.device).view(1, 3, 1, 1)
+    z0 = _noise(seed, 0, width, height, ref)
+    if init is None:
+        x = m + sigma0 * z0
+    else:
+        init = init.to(device=ref.device, dtype=ref.dtype)
+        x = (init if init.dim() == 4 else init.unsqueeze(0)) + sigma0 * z0
+    if phi_ref is not None:
+        phi_ref = phi_ref.to(device=ref.device, dtype=ref.dtype)
+
+    steps = 0
+    for t in range(1, max_steps + 1):
+        f = model(x, phi_ref)
+        steps = t
+        sigma = float(torch.linalg.vector_norm(f)) / math.sqrt(d)
+        if sigma < sigma_final:
+            return x - f, steps, sigma
+        h = h0 * t / (1.0 + h0 * (t - 1)) if ascending else h0
+        gamma = sigma * math.sqrt(max(0.0, (1.0 - beta * h) ** 2 - (1.0 - h) ** 2))
+        x = x - h * f + gamma * _noise(seed, t, width, height, ref)
+    f = model(x, phi_ref)
+    sigma = float(torch.linalg.vector_norm(f)) / math.sqrt(d)
+    return x - f, steps, sigma

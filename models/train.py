@@ -1,0 +1,340 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Trains the fgsd denoiser: paper Algorithm 2 (feature-guided) or 4 (--unconditioned).
+
+    python3 models/train.py --data DIR --out RUN [--minutes M | --steps S] [options]
+
+Each sample: a crop x of a training texture, sigma ~ U[0, 1] (or u^2 with
+--sigma-dist square, as the reference code), x_sigma = x + sigma z, and for
+Algorithm 2 another crop x' of the same image (same flip/rotation); the loss
+is mean((sigma z - f(x_sigma; phi(x')))^2) with f the residual output.
+phi(x') comes from the same network in the same pass, gradients flow through
+both (FGSDUNet.forward_paired).
+
+Robust to being killed: RUN/last.pt is written every --ckpt-minutes (write a
+temporary file, then os.replace) with the model, the optimiser, the step, the
+training time so far, every RNG state and the config; a new run with the same
+--out resumes from it (the config of the checkpoint wins; --minutes, --steps,
+--threads, --ckpt-minutes may be changed).  RUN/log.jsonl gets one line per
+--log-every steps; on resume, lines past the checkpoint are dropped.
+SIGTERM/SIGINT save a checkpoint and exit.  The time budget counts training
+time over all resumes.
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import signal
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import TextureData, default_split_path, load_or_make_split  # noqa: E402
+from fgsd_net import FGSDUNet  # noqa: E402
+
+CKPT_VERSION = 1
+BANDS = ((0.0, 0.1), (0.1, 0.25), (0.25, 0.5), (0.5, 1.0000001))
+BAND_NAMES = ("0.00-0.10", "0.10-0.25", "0.25-0.50", "0.50-1.00")
+EMA_ALPHA = 0.01
+MAX_BAD_STEPS = 20
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", required=True, help="folder of texture images, one class each")
+    ap.add_argument("--out", required=True, help="run folder (checkpoints, log)")
+    ap.add_argument("--split", default=default_split_path(), help="split file (made if absent)")
+    ap.add_argument("--widths", default="32,64,128,256")
+    ap.add_argument("--enc-convs", type=int, default=2)
+    ap.add_argument("--mid-convs", type=int, default=3)
+    ap.add_argument("--dec-convs", type=int, default=2)
+    ap.add_argument("--feature-blocks", default=None,
+                    help="comma list; default: every encoder block, mid, and the decoder "
+                         "blocks below level 0 (enc0..enc{L-1},mid,dec{L-1}..dec1)")
+    ap.add_argument("--padding", choices=("zeros", "circular"), default="zeros")
+    ap.add_argument("--unconditioned", action="store_true", help="Algorithm 4: no conditioning")
+    ap.add_argument("--crop", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--schedule", choices=("cosine", "step", "constant"), default="cosine",
+                    help="cosine over the budget (--steps or --minutes, whichever ends first), "
+                         "or halve every --halve-every steps")
+    ap.add_argument("--halve-every", type=int, default=10000)
+    ap.add_argument("--warmup", type=int, default=100, help="linear lr warm-up steps")
+    ap.add_argument("--sigma-dist", choices=("uniform", "square"), default="uniform")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--minutes", type=float, default=None, help="training-time budget")
+    ap.add_argument("--steps", type=int, default=None, help="step budget")
+    ap.add_argument("--ckpt-minutes", type=float, default=5.0)
+    ap.add_argument("--log-every", type=int, default=10, help="steps per log.jsonl line")
+    ap.add_argument("--print-seconds", type=float, default=60.0)
+    args = ap.parse_args(argv)
+    if args.minutes is None and args.steps is None:
+        ap.error("give --minutes or --steps")
+    return args
+
+
+def config_from_args(args):
+    widths = [int(w) for w in args.widths.split(",")]
+    L = len(widths) - 1
+    if args.feature_blocks:
+        fb = args.feature_blocks.split(",")
+    else:
+        fb = ["enc%d" % i for i in range(L)] + ["mid"] + ["dec%d" % i
+                                                         for i in reversed(range(1, L))]
+    return {
+        "data": os.path.abspath(args.data),
+        "split": os.path.abspath(args.split),
+        "arch_kwargs": {"channels": 3, "widths": widths, "enc_convs": args.enc_convs,
+                        "mid_convs": args.mid_convs, "dec_convs": args.dec_convs,
+                        "feature_blocks": fb, "conditioned": not args.unconditioned,
+                        "padding": args.padding},
+        "unconditioned": bool(args.unconditioned),
+        "crop": args.crop, "batch": args.batch, "lr": args.lr, "schedule": args.schedule,
+        "halve_every": args.halve_every, "warmup": args.warmup,
+        "sigma_dist": args.sigma_dist, "seed": args.seed, "log_every": args.log_every,
+    }
+
+
+def hardware(threads):
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    name = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return "%s, %d torch thread(s), torch %s" % (name, threads, torch.__version__)
+
+
+def lr_at(cfg, budget, step, elapsed):
+    lr = cfg["lr"]
+    if cfg["warmup"] > 0:
+        lr *= min(1.0, (step + 1) / cfg["warmup"])
+    if cfg["schedule"] == "cosine":
+        progress = 0.0
+        if budget["steps"]:
+            progress = max(progress, step / budget["steps"])
+        if budget["minutes"]:
+            progress = max(progress, elapsed / (60.0 * budget["minutes"]))
+        lr *= 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    elif cfg["schedule"] == "step":
+        lr *= 0.5 ** (step // max(1, cfg["halve_every"]))
+    return lr
+
+
+def atomic_save(obj, path):
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def trim_log(path, step):
+    """Keeps the log lines of steps <= step (those the checkpoint includes); drops torn lines."""
+    if not os.path.exists(path):
+        return
+    keep = []
+    with open(path) as f:
+        for line in f:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if rec.get("step", 0) <= step:
+                keep.append(json.dumps(rec) + "\n")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.writelines(keep)
+    os.replace(tmp, path)
+
+
+def draw_sigma(cfg, rng, n):
+    u = torch.from_numpy(rng.random(n)).float()
+    return u * u if cfg["sigma_dist"] == "square" else u
+
+
+class Stats:
+    """Per-sample losses between two log lines, split by noise band."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.loss_sum, self.steps = 0.0, 0
+        self.band_sum = [0.0] * len(BANDS)
+        self.band_n = [0] * len(BANDS)
+        self.samples = 0
+        self.t0 = time.monotonic()
+
+    def add(self, loss, sigma, per):
+        self.loss_sum += loss
+        self.steps += 1
+        self.samples += len(per)
+        for s, l in zip(sigma.tolist(), per.tolist()):
+            for b, (lo, hi) in enumerate(BANDS):
+                if lo <= s < hi:
+                    self.band_sum[b] += l
+                    self.band_n[b] += 1
+                    break
+
+    def record(self, step, elapsed, lr, ema):
+        dt = max(1e-9, time.monotonic() - self.t0)
+        return {"step": step, "elapsed": round(elapsed, 2), "lr": lr,
+                "loss": self.loss_sum / max(1, self.steps), "loss_ema": ema,
+                "band_loss": {n: (self.band_sum[b] / self.band_n[b] if self.band_n[b] else None)
+                              for b, n in enumerate(BAND_NAMES)},
+                "samples_per_s": round(self.samples / dt, 3)}
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    os.makedirs(args.out, exist_ok=True)
+    last = os.path.join(args.out, "last.pt")
+    log_path = os.path.join(args.out, "log.jsonl")
+    budget = {"minutes": args.minutes, "steps": args.steps}
+
+    ckpt = None
+    if os.path.exists(last):
+        ckpt = torch.load(last, map_location="cpu", weights_only=False)
+        if ckpt.get("version") != CKPT_VERSION:
+            sys.exit("train: %s has checkpoint version %r" % (last, ckpt.get("version")))
+        cfg = ckpt["config"]
+        print("train: resuming %s at step %d (%.1f min trained)"
+              % (last, ckpt["step"], ckpt["elapsed"] / 60), flush=True)
+    else:
+        cfg = config_from_args(args)
+
+    split = load_or_make_split(cfg["data"], cfg["split"])
+    t_load = time.monotonic()
+    data = TextureData(cfg["data"], split)
+    print("train: %d training classes in memory (%.1f s), %d unseen held out"
+          % (len(data), time.monotonic() - t_load,
+             sum(c["role"] == "unseen" for c in split["classes"])), flush=True)
+    if "data_mean" not in cfg:
+        cfg["data_mean"] = data.data_mean()
+
+    torch.manual_seed(cfg["seed"])
+    model = FGSDUNet(**cfg["arch_kwargs"])
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
+    rng = np.random.default_rng(cfg["seed"])
+    gen = torch.Generator().manual_seed(cfg["seed"])
+    step, elapsed, ema = 0, 0.0, None
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        rng.bit_generator.state = ckpt["np_rng"]
+        gen.set_state(ckpt["torch_gen"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        step, elapsed, ema = ckpt["step"], ckpt["elapsed"], ckpt["loss_ema"]
+        trim_log(log_path, step)
+    else:
+        trim_log(log_path, 0)
+        with open(os.path.join(args.out, "config.json"), "w") as f:
+            json.dump(cfg, f, indent=1)
+    hw = hardware(args.threads)
+    n_params = sum(p.numel() for p in model.parameters())
+    print("train: %s, %d parameters, phi %d, %s; budget %s min / %s steps"
+          % ("Algorithm 4 (unconditioned)" if cfg["unconditioned"] else "Algorithm 2",
+             n_params, model.feature_dim if model.conditioned else 0, hw,
+             budget["minutes"], budget["steps"]), flush=True)
+
+    def checkpoint():
+        atomic_save({"version": CKPT_VERSION, "model": model.state_dict(),
+                     "optimizer": opt.state_dict(), "step": step, "elapsed": elapsed,
+                     "np_rng": rng.bit_generator.state, "torch_gen": gen.get_state(),
+                     "torch_rng": torch.get_rng_state(), "loss_ema": ema, "config": cfg,
+                     "hardware": hw}, last)
+
+    stop = {"signal": None}
+
+    def on_signal(signum, _frame):
+        stop["signal"] = signum
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    def finished():
+        if budget["steps"] is not None and step >= budget["steps"]:
+            return True
+        return budget["minutes"] is not None and elapsed >= 60.0 * budget["minutes"]
+
+    paired = not cfg["unconditioned"]
+    stats = Stats()
+    print_stats = Stats()
+    t0, base = time.monotonic(), elapsed
+    last_ckpt = last_print = t0
+    bad = 0
+    while True:
+        elapsed = base + time.monotonic() - t0
+        if finished() or stop["signal"] is not None:
+            break
+        lr = lr_at(cfg, budget, step, elapsed)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, ref = data.batch(rng, cfg["batch"], cfg["crop"], paired)
+        sigma = draw_sigma(cfg, rng, x.shape[0])
+        noise = sigma.view(-1, 1, 1, 1) * torch.randn(x.shape, generator=gen)
+        if paired:
+            f = model.forward_paired(x + noise, ref)
+        else:
+            f = model(x + noise)
+        per = ((noise - f) ** 2).mean(dim=(1, 2, 3))
+        loss = per.mean()
+        opt.zero_grad(set_to_none=True)
+        if not torch.isfinite(loss):
+            bad += 1
+            print("train: non-finite loss at step %d, batch skipped" % step, flush=True)
+            if bad > MAX_BAD_STEPS:
+                sys.exit("train: too many non-finite losses; last checkpoint kept")
+            continue
+        bad = 0
+        loss.backward()
+        opt.step()
+        step += 1
+        lv = float(loss)
+        ema = lv if ema is None else (1 - EMA_ALPHA) * ema + EMA_ALPHA * lv
+        per = per.detach()
+        stats.add(lv, sigma, per)
+        print_stats.add(lv, sigma, per)
+        now = time.monotonic()
+        elapsed = base + now - t0
+        if step % cfg["log_every"] == 0:
+            with open(log_path, "a") as f:
+                f.write(json.dumps(stats.record(step, elapsed, lr, ema)) + "\n")
+            stats.reset()
+        if now - last_print >= args.print_seconds:
+            rec = print_stats.record(step, elapsed, lr, ema)
+            print("step %7d  %7.1f min  loss %.5f  ema %.5f  lr %.2e  %.1f samples/s  bands %s"
+                  % (step, elapsed / 60, rec["loss"], ema, lr, rec["samples_per_s"],
+                     " ".join("-" if v is None else "%.4f" % v
+                              for v in rec["band_loss"].values())), flush=True)
+            print_stats.reset()
+            last_print = now
+        if now - last_ckpt >= 60.0 * args.ckpt_minutes:
+            checkpoint()
+            last_ckpt = time.monotonic()
+    checkpoint()
+    why = "signal %d" % stop["signal"] if stop["signal"] is not None else "budget reached"
+    print("train: stopped at step %d after %.1f min (%s); checkpoint %s"
+          % (step, elapsed / 60, why, last), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The procedures' arguments: one declaration per argument, shared by the
+ * three procedures so that names, ranges and help texts stay identical, and
+ * one reader that copies a run's config into FgsdArgs.
+ */
+#ifndef FGSD_PLUGIN_ARGS_H
+#define FGSD_PLUGIN_ARGS_H
+
+#include <libgimp/gimp.h>
+
+#include <fgsd.h>
+
+/* Choice ids of the "backend" and "output" arguments. */
+enum { ARGS_BACKEND_AUTO, ARGS_BACKEND_CPU, ARGS_BACKEND_CUDA };
+enum { ARGS_OUTPUT_NEW_LAYER, ARGS_OUTPUT_NEW_IMAGE };
+
+typedef enum
+{
+  ARGS_TASK_SYNTHESIZE,
+  ARGS_TASK_DENOISE,
+  ARGS_TASK_INTERPOLATE
+} ArgsTask;
+
+typedef struct
+{
+  GFile     *model;           /* NULL: the default model */
+  gint       width;           /* 0: the image's width */
+  gint       height;          /* 0: the image's height */
+  guint32    seed;
+  gboolean   random_seed;
+  gdouble    step_size;       /* h0 */
+  gdouble    beta;
+  gdouble    noise_level;     /* sigma0; denoise: the layer's sigma, 0 = estimate */
+  gdouble    final_noise;     /* sigma_final */
+  gint       max_steps;
+  gboolean   tileable;
+  gint       backend;         /* ARGS_BACKEND_* */
+  gint       output;          /* ARGS_OUTPUT_* */
+  gdouble    weight;          /* interpolation: share of texture A */
+  GimpLayer *reference_layer; /* denoise: NULL = the noisy layer itself */
+} FgsdArgs;
+
+/* Declares the arguments of task on procedure, in dialog order. */
+void        args_add       (GimpProcedure *procedure, ArgsTask task);
+
+/* Copies config into args (owned references: free with args_clear). */
+void        args_read      (GimpProcedureConfig *config, FgsdArgs *args);
+void        args_clear     (FgsdArgs *args);
+
+/* The seed a run uses: args->seed, or a fresh random one. */
+guint32     args_pick_seed (const FgsdArgs *args);
+
+fgsd_backend_kind   args_backend (const FgsdArgs *args);
+fgsd_sampler_params args_sampler (const FgsdArgs *args, guint32 seed);
+
+#endif

@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#include "plugin-config.h"
+
+#include <string.h>
+
+#include "engine.h"
+#include "model-path.h"
+#include "pixels.h"
+#include "plugin.h"
+
+/* One progress message a twentieth of a second at most: each is an IPC round
+ * trip to GIMP, and a CPU step on a small texture can take a few ms. */
+#define PROGRESS_INTERVAL_US 50000
+
+static int
+on_progress (void *user, int step, float sigma, float fraction)
+{
+  FgsdEngine *engine = user;
+  gint64      now    = g_get_monotonic_time ();
+  gdouble     f;
+
+  if (now - engine->last_update_us < PROGRESS_INTERVAL_US && fraction < 1.0f)
+    return 0;
+  engine->last_update_us = now;
+  f = engine->range_start + (engine->range_end - engine->range_start) * CLAMP (fraction, 0, 1);
+  if (f < engine->last_fraction)
+    f = engine->last_fraction; /* the bar never runs backwards */
+  engine->last_fraction = f;
+  if (sigma > 0.0f)
+    gimp_progress_set_text_printf (_("Step %d, noise %.3f"), step, (gdouble) sigma);
+  gimp_progress_update (f);
+  /* GIMP cancels a plug-in by killing it, so there is nothing to return
+   * here: cancelling works because the image is touched only at the end. */
+  return 0;
+}
+
+static void
+set_engine_error (FgsdEngine *engine, fgsd_status status, const gchar *what, GError **error)
+{
+  const gchar *detail = engine->session ? fgsd_session_last_error (engine->session) : "";
+
+  if (status == FGSD_ERR_NO_MEMORY || status == FGSD_ERR_TOO_LARGE)
+    g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MEMORY,
+                 _("%s failed: not enough memory (%s)."), what,
+                 detail && *detail ? detail : fgsd_status_string (status));
+  else
+    g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_ENGINE, _("%s failed: %s%s%s"),
+                 what, fgsd_status_string (status), detail && *detail ? ": " : "",
+                 detail ? detail : "");
+}
+
+static void
+show_notice (const gchar *notice, GimpRunMode run_mode)
+{
+  if (! notice || ! *notice)
+    return;
+  if (run_mode == GIMP_RUN_NONINTERACTIVE)
+    g_printerr ("fgsd: %s\n", notice);
+  else
+    gimp_message (notice);
+}
+
+gboolean
+engine_open (FgsdEngine *engine, GFile *model, fgsd_backend_kind backend, GimpRunMode run_mode,
+             GError **error)
+{
+  fgsd_session_options options = fgsd_session_options_default ();
+  fgsd_status          status;
+  char                 err[512] = "";
+
+  memset (engine, 0, sizeof *engine);
+  engine->range_end  = 1.0;
+  engine->model_path = model_path_resolve (model, error);
+  if (! engine->model_path)
+    return FALSE;
+
+  status = fgsd_model_load (engine->model_path, &engine->model, err, sizeof err);
+  if (status != FGSD_OK)
+    {
+      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MODEL,
+                   _("Cannot use the model file “%s”: %s%s%s"), engine->model_path,
+                   fgsd_status_string (status), *err ? ": " : "", err);
+      engine_close (engine);
+      return FALSE;
+    }
+  engine->feature_dim = fgsd_model_feature_dim (engine->model);
+  if (engine->feature_dim <= 0)
+    {
+      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MODEL,
+                   _("The model file “%s” has no feature projection, so it cannot follow "
+                     "a reference texture. Choose a conditioned fgsd model."),
+                   engine->model_path);
+      engine_close (engine);
+      return FALSE;
+    }
+
+  options.backend       = backend;
+  options.progress      = on_progress;
+  options.progress_user = engine;
+  status = fgsd_session_create (engine->model, &options, &engine->session, err, sizeof err);
+  if (status != FGSD_OK)
+    {
+      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_ENGINE,
+                   _("Starting the network failed: %s%s%s"), fgsd_status_string (status),
+                   *err ? ": " : "", err);
+      engine_close (engine);
+      return FALSE;
+    }
+  show_notice (fgsd_session_notice (engine->session), run_mode);
+  return TRUE;
+}
+
+void
+engine_close (FgsdEngine *engine)
+{
+  g_clear_pointer (&engine->session, fgsd_session_free);
+  g_clear_pointer (&engine->model, fgsd_model_free);
+  g_clear_pointer (&engine->model_path, g_free);
+}
+
+void
+engine_set_progress_range (FgsdEngine *engine, gdouble start, gdouble end)
+{
+  engine->range_start    = start;
+  engine->range_end      = end;
+  engine->last_update_us = 0;
+  gimp_progress_update (start);
+}
+
+static gfloat *
+alloc_phi (FgsdEngine *engine, GError **error)
+{
+  gfloat *phi = g_try_new0 (gfloat, engine->feature_dim);
+
+  if (! phi)
+    g_set_error_literal (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MEMORY,
+                         _("Not enough memory."));
+  return phi;
+}
+
+gboolean
+engine_features (FgsdEngine *engine, const FgsdReference *ref, gfloat **phi, GError **error)
+{
+  fgsd_status status;
+
+  *phi = alloc_phi (engine, error);
+  if (! *phi)
+    return FALSE;
+  status = fgsd_features (engine->session, ref->rgb, ref->width, ref->height, ref->mask, *phi);
+  if (status != FGSD_OK)
+    {
+      set_engine_error (engine, status, _("Measuring the reference texture"), error);
+      g_clear_pointer (phi, g_free);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+engine_blend (FgsdEngine *engine, const gfloat *a, const gfloat *b, gdouble weight_a,
+              gfloat **phi, GError **error)
+{
+  const float *phis[2]    = { a, b };
+  const float  weights[2] = { (float) weight_a, (float) (1.0 - weight_a) };
+  fgsd_status  status;
+
+  *phi = alloc_phi (engine, error);
+  if (! *phi)
+    return FALSE;
+  status = fgsd_features_blend (phis, weights, 2, engine->feature_dim, *phi);
+  if (status != FGSD_OK)
+    {
+      set_engine_error (engine, status, _("Mixing the two textures"), error);
+      g_clear_pointer (phi, g_free);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gfloat *
+alloc_rgb (gint w, gint h, GError **error)
+{
+  gsize   n   = pixels_count (w, h, error);
+  gfloat *rgb = n ? g_try_new (gfloat, n * 3) : NULL;
+
+  if (n && ! rgb)
+    g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MEMORY,
+                 _("Not enough memory for a %d × %d result."), w, h);
+  return rgb;
+}
+
+gboolean
+engine_sample (FgsdEngine *engine, const fgsd_sampler_params *params, const gfloat *phi,
+               gint w, gint h, gfloat **rgb, fgsd_sample_stats *stats, GError **error)
+{
+  fgsd_status status;
+
+  *rgb = alloc_rgb (w, h, error);
+  if (! *rgb)
+    return FALSE;
+  status = fgsd_sample (engine->session, params, phi, w, h, *rgb, stats);
+  if (status != FGSD_OK)
+    {
+      set_engine_error (engine, status, _("Sampling"), error);
+      g_clear_pointer (rgb, g_free);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+engine_denoise (FgsdEngine *engine, const gfloat *noisy, gint w, gint h, const gfloat *phi,
+                gfloat **rgb, GError **error)
+{
+  fgsd_status status;
+
+  *rgb = alloc_rgb (w, h, error);
+  if (! *rgb)
+    return FALSE;
+  status = fgsd_denoise (engine->session, noisy, w, h, phi, *rgb);
+  if (status != FGSD_OK)
+    {
+      set_engine_error (engine, status, _("Denoising"), error);
+      g_clear_pointer (rgb, g_free);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+engine_estimate_sigma (FgsdEngine *engine, const gfloat *rgb, gint w, gint h, gfloat *sigma,
+                       GError **error)
+{
+  fgsd_status status = fgsd_estimate_sigma (engine->session, rgb, w, h, sigma);
+
+  if (status != FGSD_OK)
+    {
+      set_engine_error (engine, status, _("Estimating the noise level"), error);
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The plug-in's use of libfgsd: load the model, open a session on the
+ * chosen backend with a progress callback that drives GIMP's progress bar,
+ * and turn engine status codes into translated GErrors.  Every call runs on
+ * the plug-in's main thread (libgimp is not thread-safe; the engine calls the
+ * progress callback on the caller's thread).
+ */
+#ifndef FGSD_PLUGIN_ENGINE_H
+#define FGSD_PLUGIN_ENGINE_H
+
+#include <libgimp/gimp.h>
+
+#include <fgsd.h>
+
+#include "reference.h"
+
+typedef struct
+{
+  fgsd_model   *model;
+  fgsd_session *session;
+  gchar        *model_path;
+  gint          feature_dim;
+  gint64        last_update_us; /* progress throttling */
+  gdouble       last_fraction;
+  gdouble       range_start;    /* this call's slice of the progress bar */
+  gdouble       range_end;
+} FgsdEngine;
+
+/* Loads the model (NULL = default) and creates a session.  A backend
+ * fallback notice goes to gimp_message in interactive runs, else stderr. */
+gboolean engine_open     (FgsdEngine *engine, GFile *model, fgsd_backend_kind backend,
+                          GimpRunMode run_mode, GError **error);
+void     engine_close    (FgsdEngine *engine);
+
+/* The next engine call reports progress inside [start, end] of the bar. */
+void     engine_set_progress_range (FgsdEngine *engine, gdouble start, gdouble end);
+
+/* phi of a reference; *phi is newly allocated (feature_dim floats). */
+gboolean engine_features (FgsdEngine *engine, const FgsdReference *ref, gfloat **phi,
+                          GError **error);
+
+/* Mixes two feature vectors: weight_a * a + (1 - weight_a) * b. */
+gboolean engine_blend    (FgsdEngine *engine, const gfloat *a, const gfloat *b,
+                          gdouble weight_a, gfloat **phi, GError **error);
+
+/* Runs the sampler; *rgb is newly allocated (w * h * 3 floats). */
+gboolean engine_sample   (FgsdEngine *engine, const fgsd_sampler_params *params,
+                          const gfloat *phi, gint w, gint h, gfloat **rgb,
+                          fgsd_sample_stats *stats, GError **error);
+
+/* One denoiser pass; *rgb is newly allocated. */
+gboolean engine_denoise  (FgsdEngine *engine, const gfloat *noisy, gint w, gint h,
+                          const gfloat *phi, gfloat **rgb, GError **error);
+
+gboolean engine_estimate_sigma (FgsdEngine *engine, const gfloat *rgb, gint w, gint h,
+                                gfloat *sigma, GError **error);
+
+#endif

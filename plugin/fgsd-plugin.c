@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * The fgsd plug-in for GIMP 3: registers three image procedures
+ * (docs/gimp-plugin.md):
+ *
+ *   plug-in-fgsd-synthesize   Filters > Render > Texture from Selection (FGSD)...
+ *   plug-in-fgsd-denoise      Filters > Enhance > Denoise with Reference (FGSD)...
+ *   plug-in-fgsd-interpolate  Filters > Render > Texture Interpolation (FGSD)...
+ */
+#include "plugin-config.h"
+
+#include "plugin.h"
+
+typedef struct
+{
+  GimpPlugIn parent_instance;
+} Fgsd;
+
+typedef struct
+{
+  GimpPlugInClass parent_class;
+} FgsdClass;
+
+GType fgsd_get_type (void);
+
+G_DEFINE_TYPE (Fgsd, fgsd, GIMP_TYPE_PLUG_IN)
+
+GIMP_MAIN (fgsd_get_type ())
+
+static GList *
+fgsd_query_procedures (GimpPlugIn *plug_in)
+{
+  GList *list = NULL;
+
+  list = g_list_append (list, g_strdup (PROC_SYNTHESIZE));
+  list = g_list_append (list, g_strdup (PROC_DENOISE));
+  list = g_list_append (list, g_strdup (PROC_INTERPOLATE));
+  return list;
+}
+
+static GimpProcedure *
+fgsd_create_procedure (GimpPlugIn *plug_in, const gchar *name)
+{
+  if (g_strcmp0 (name, PROC_SYNTHESIZE) == 0)
+    return procedure_synthesize_new (plug_in);
+  if (g_strcmp0 (name, PROC_DENOISE) == 0)
+    return procedure_denoise_new (plug_in);
+  if (g_strcmp0 (name, PROC_INTERPOLATE) == 0)
+    return procedure_interpolate_new (plug_in);
+  return NULL;
+}
+
+/* Translations live beside the executable, in locale/<lang>/LC_MESSAGES/
+ * fgsd.mo: GIMP 3 accepts only a catalog folder inside the plug-in's own
+ * folder.  Without that folder (no translations installed) localization is
+ * off, which spares the "catalog directory does not exist" warning. */
+static gboolean
+fgsd_set_i18n (GimpPlugIn *plug_in, const gchar *procedure_name, gchar **gettext_domain,
+               gchar **catalog_dir)
+{
+  gchar   *dir    = g_path_get_dirname (gimp_get_progname ());
+  gchar   *locale = g_build_filename (dir, "locale", NULL);
+  gboolean found  = g_file_test (locale, G_FILE_TEST_IS_DIR);
+
+  g_free (locale);
+  g_free (dir);
+  if (! found)
+    return FALSE;
+  *gettext_domain = g_strdup (GETTEXT_PACKAGE);
+  *catalog_dir    = g_strdup ("locale");
+  return TRUE;
+}
+
+static void
+fgsd_class_init (FgsdClass *klass)
+{
+  GimpPlugInClass *plug_in_class = GIMP_PLUG_IN_CLASS (klass);
+
+  plug_in_class->query_procedures = fgsd_query_procedures;
+  plug_in_class->create_procedure = fgsd_create_procedure;
+  plug_in_class->set_i18n         = fgsd_set_i18n;
+}
+
+static void
+fgsd_init (Fgsd *fgsd)
+{
+}

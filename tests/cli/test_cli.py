@@ -1,0 +1,477 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""End-to-end tests of the fgsd command line (TAP output, run by meson test).
+
+Usage: test_cli.py FGSD MODEL UNCONDITIONED_MODEL
+
+MODEL is the tiny untrained model written by tests/make_tiny_model: the tests
+check the plumbing (options, files, exit codes, determinism, messages), not
+picture quality.  Only the standard library is used, so the test runs
+wherever the build does.
+"""
+import json
+import math
+import os
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+FGSD, MODEL, UNCOND = (os.path.abspath(a) for a in sys.argv[1:4])
+TMP = tempfile.mkdtemp(prefix="fgsd-test-cli-")
+TESTS = []
+
+# Fast settings: the tiny model is untrained, so the noise estimate never
+# reaches sigma-final; the step cap ends every run.
+FAST = ["--max-steps", "3", "--size", "40x24"]
+
+
+def test(fn):
+    TESTS.append(fn)
+    return fn
+
+
+def tmp(name):
+    return os.path.join(TMP, name)
+
+
+def run(args, env=None, timeout=120):
+    e = dict(os.environ)
+    e.pop("FGSD_MODEL", None)
+    if env:
+        e.update(env)
+    return subprocess.run([FGSD] + args, capture_output=True, text=True, env=e,
+                          timeout=timeout)
+
+
+def ok(args, **kw):
+    r = run(args, **kw)
+    assert r.returncode == 0, f"exit {r.returncode}: {r.stderr.strip()}"
+    return r
+
+
+def expect_error(args, code, out=None, **kw):
+    """Exit code, exactly one stderr line 'fgsd: error: ...', no output file."""
+    r = run(args, **kw)
+    assert r.returncode == code, f"exit {r.returncode}, wanted {code}: {r.stderr.strip()}"
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, f"stderr is not one line: {r.stderr!r}"
+    assert lines[0].startswith("fgsd: error: "), lines[0]
+    if out:
+        assert not os.path.exists(out), f"{out} was created"
+    return lines[0]
+
+
+# ---- image files, written and inspected without third-party modules ------
+
+def write_png(path, w, h, pixel, channels=3, depth=8):
+    """pixel(x, y) -> tuple of channel values."""
+    ctype = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    raw = bytearray()
+    for y in range(h):
+        raw.append(0)
+        for x in range(w):
+            for v in pixel(x, y):
+                raw += struct.pack(">H", v) if depth == 16 else bytes([v])
+
+    def chunk(kind, data):
+        c = kind + data
+        return struct.pack(">I", len(data)) + c + struct.pack(">I", zlib.crc32(c))
+
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n")
+        f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, ctype, 0, 0, 0)))
+        f.write(chunk(b"IDAT", zlib.compress(bytes(raw))))
+        f.write(chunk(b"IEND", b""))
+
+
+def png_info(path):
+    with open(path, "rb") as f:
+        head = f.read(29)
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    w, h, depth, ctype = struct.unpack(">IIBB", head[16:26])
+    return w, h, depth, ctype
+
+
+def write_pfm(path, w, h, value):
+    """value(x, y) -> (r, g, b); rows bottom to top."""
+    with open(path, "wb") as f:
+        f.write(b"PF\n%d %d\n-1.0\n" % (w, h))
+        for y in reversed(range(h)):
+            for x in range(w):
+                f.write(struct.pack("<3f", *value(x, y)))
+
+
+def pfm_size(path):
+    with open(path, "rb") as f:
+        magic = f.readline().strip()
+        w, h = map(int, f.readline().split())
+    assert magic == b"PF", magic
+    return w, h
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def stripes(x, y):
+    v = int(127.5 + 120 * math.sin(x * 0.7))
+    return (v, 255 - v, (x * 4 + y * 3) % 256)
+
+
+def checker(x, y):
+    v = 230 if ((x // 6) + (y // 6)) % 2 else 20
+    return (v, v // 2, 255 - v)
+
+
+REF_A, REF_B = tmp("a.png"), tmp("b.png")
+REF_ALPHA, REF_GRAY16 = tmp("alpha.png"), tmp("gray16.png")
+REF_SMALL, MASK_WHITE = tmp("small.png"), tmp("white.png")
+NOISY = tmp("noisy.pfm")
+
+
+def make_inputs():
+    write_png(REF_A, 64, 64, stripes)
+    write_png(REF_B, 64, 48, checker)
+    # Left 16 columns transparent: they must not count.
+    write_png(REF_ALPHA, 64, 64, lambda x, y: stripes(x, y) + ((0 if x < 16 else 255),),
+              channels=4)
+    write_png(REF_GRAY16, 48, 48, lambda x, y: ((x * 1361 + y * 97) % 65536,), channels=1,
+              depth=16)
+    write_png(REF_SMALL, 16, 16, stripes)
+    write_png(MASK_WHITE, 64, 64, lambda x, y: (255,), channels=1)
+    write_pfm(NOISY, 48, 40, lambda x, y: (0.5 + 0.3 * math.sin(x * 1.3 + y),
+                                           0.4 - 0.3 * math.cos(y * 2.1),
+                                           -0.1 + 0.02 * x))
+
+
+def features(args, **kw):
+    r = ok(["features", "--model", MODEL] + args, **kw)
+    phi = json.loads(r.stdout)
+    assert isinstance(phi, list) and all(isinstance(v, (int, float)) for v in phi)
+    assert all(math.isfinite(v) for v in phi)
+    return phi
+
+
+def feature_dim():
+    return json.loads(ok(["info", MODEL, "--json"]).stdout)["feature_dim"]
+
+
+# ---- general ------------------------------------------------------------------
+
+@test
+def version_and_help():
+    r = ok(["--version"])
+    assert r.stdout.startswith("fgsd "), r.stdout
+    assert "Usage: fgsd" in ok(["--help"]).stdout
+    for cmd in ["info", "features", "synth", "interpolate", "denoise"]:
+        out = ok([cmd, "--help"]).stdout
+        assert out.startswith("Usage: fgsd " + cmd), out[:60]
+
+
+@test
+def usage_errors():
+    expect_error([], 2)
+    expect_error(["frobnicate"], 2)
+    expect_error(["--frobnicate"], 2)
+    expect_error(["synth", "--model", MODEL, "--ref", REF_A, "--bogus", "-o", tmp("u.png")], 2,
+                 tmp("u.png"))
+    expect_error(["synth", "--model", MODEL, "--ref", REF_A], 2)  # no -o
+    expect_error(["synth", "--model", MODEL, "-o", tmp("u.png")], 2, tmp("u.png"))  # no ref
+    expect_error(["synth", "--model", MODEL, "--ref", REF_A, "--h", "-o", tmp("u.png")], 2,
+                 tmp("u.png"))  # "-o" taken as the value of --h: not a number
+    expect_error(["features", "--model", MODEL, "--ref", REF_A, "extra"], 2)
+
+
+# ---- info -----------------------------------------------------------------------
+
+@test
+def info_text_and_json():
+    out = ok(["info", MODEL]).stdout
+    for key in ["format version:", "architecture:", "parameters:", "feature dim:",
+                "receptive field:", "data mean:", "recipe", "description"]:
+        assert key in out, f"'{key}' missing from:\n{out}"
+    j = json.loads(ok(["info", "--model", MODEL, "--json"]).stdout)
+    assert j["format_version"] == 1
+    assert j["feature_dim"] > 0 and j["parameters"] > 0
+    assert j["conditioned"] is True
+    assert len(j["data_mean"]) == 3
+    assert "recipe" in j["metadata"] and "arch" in j["metadata"]
+    assert json.loads(ok(["info", UNCOND, "--json"]).stdout)["feature_dim"] == 0
+
+
+@test
+def default_model_from_environment():
+    r = ok(["info", "-v"], env={"FGSD_MODEL": MODEL})
+    assert "$FGSD_MODEL" in r.stderr, r.stderr
+    assert "feature dim:" in r.stdout
+    expect_error(["info"], 1, env={"FGSD_MODEL": tmp("nope.fgsd")})
+
+
+@test
+def bad_model_files():
+    expect_error(["info", tmp("missing.fgsd")], 1)
+    with open(tmp("junk.fgsd"), "wb") as f:
+        f.write(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}      ")
+    expect_error(["info", tmp("junk.fgsd")], 1)
+    expect_error(["synth", "--model", tmp("missing.fgsd"), "--ref", REF_A, "--seed", "1",
+                  "-o", tmp("m.png")] + FAST, 1, tmp("m.png"))
+
+
+# ---- features -----------------------------------------------------------------
+
+@test
+def features_json():
+    phi = features(["--ref", REF_A])
+    assert len(phi) == feature_dim(), (len(phi), feature_dim())
+    assert features(["--ref", REF_A]) == phi, "features are not repeatable"
+    assert features(["--ref", REF_B]) != phi
+    # Gray 16-bit and PFM references are accepted.
+    features(["--ref", REF_GRAY16])
+    features(["--ref", NOISY])
+
+
+@test
+def features_alpha_and_mask():
+    plain = features(["--ref", REF_A])
+    alpha = features(["--ref", REF_ALPHA])
+    assert alpha != plain, "the alpha channel did not act as a mask"
+    white = features(["--ref", REF_A, "--mask", MASK_WHITE])
+    assert all(abs(a - b) <= 1e-5 * max(1.0, abs(a)) for a, b in zip(white, plain))
+    # An all-white mask on the RGBA reference leaves its alpha in charge.
+    both = features(["--ref", REF_ALPHA, "--mask", MASK_WHITE])
+    assert all(abs(a - b) <= 1e-5 * max(1.0, abs(a)) for a, b in zip(both, alpha))
+    expect_error(["features", "--model", MODEL, "--ref", REF_B, "--mask", MASK_WHITE], 1)
+
+
+@test
+def features_errors():
+    expect_error(["features", "--model", MODEL, "--ref", tmp("missing.png")], 1)
+    expect_error(["features", "--model", MODEL, "--ref", REF_SMALL], 1)
+    with open(tmp("corrupt.png"), "wb") as f:
+        f.write(read(REF_A)[:100])
+    expect_error(["features", "--model", MODEL, "--ref", tmp("corrupt.png")], 1)
+    expect_error(["features", "--model", UNCOND, "--ref", REF_A], 1)
+
+
+# ---- synth ----------------------------------------------------------------------
+
+@test
+def synth_writes_requested_size():
+    out = tmp("s1.png")
+    ok(["synth", "--model", MODEL, "--ref", REF_A, "--seed", "1", "-o", out] + FAST)
+    assert png_info(out)[:3] == (40, 24, 8), png_info(out)
+    ok(["synth", "--model", MODEL, "--ref", REF_A, "--seed", "1", "--size", "33", "--max-steps",
+        "2", "-o", tmp("sq.png")])
+    assert png_info(tmp("sq.png"))[:2] == (33, 33)
+    names = [n for n in os.listdir(TMP) if n.startswith(".")]
+    assert not names, f"temporary files left: {names}"
+
+
+@test
+def synth_same_seed_same_output():
+    a, b, c = tmp("seed1a.png"), tmp("seed1b.png"), tmp("seed2.png")
+    base = ["synth", "--model", MODEL, "--ref", REF_A] + FAST
+    ok(base + ["--seed", "1", "-o", a])
+    ok(base + ["--seed", "1", "-o", b, "--threads", "1"])
+    ok(base + ["--seed", "2", "-o", c])
+    assert read(a) == read(b), "same seed gave different outputs"
+    assert read(a) != read(c), "different seeds gave the same output"
+
+
+@test
+def synth_random_seed_is_printed_and_repeatable():
+    base = ["synth", "--model", MODEL, "--ref", REF_A] + FAST
+    r = ok(base + ["-o", tmp("r1.png")])
+    seeds = [ln.split()[2] for ln in r.stderr.splitlines() if ln.startswith("fgsd: seed ")]
+    assert len(seeds) == 1, r.stderr
+    ok(base + ["--seed", seeds[0], "-o", tmp("r2.png")])
+    assert read(tmp("r1.png")) == read(tmp("r2.png"))
+    r = ok(base + ["-q", "-o", tmp("r3.png")])
+    assert r.stderr == "", r.stderr
+
+
+@test
+def synth_formats_and_options():
+    base = ["synth", "--model", MODEL, "--ref", REF_A, "--seed", "3"] + FAST
+    ok(base + ["--16bit", "-o", tmp("s16.png")])
+    assert png_info(tmp("s16.png"))[2] == 16
+    ok(base + ["-o", tmp("s.pfm")])
+    assert pfm_size(tmp("s.pfm")) == (40, 24)
+    ok(base + ["--tileable", "--fixed-schedule", "--h", "0.02", "--beta", "1", "--sigma0", "0.5",
+               "--sigma-final", "0.05", "--backend", "reference", "--deterministic",
+               "-o", tmp("opts.png")])
+    ok(base + ["--ref", REF_B, "--ref", REF_GRAY16, "-o", tmp("multi.png")])
+    ok(["synth", "--model", UNCOND, "--unconditioned", "--seed", "1", "-o", tmp("unc.png")]
+       + FAST)
+    expect_error(["synth", "--model", UNCOND, "--ref", REF_A, "--seed", "1", "-o",
+                  tmp("unc2.png")] + FAST, 1, tmp("unc2.png"))
+
+
+@test
+def synth_backend_fallback_is_reported():
+    r = ok(["synth", "--model", MODEL, "--ref", REF_A, "--seed", "1", "--backend", "cuda",
+            "-o", tmp("cuda.png")] + FAST)
+    if "cuda" not in r.stderr.lower() and "note" not in r.stderr:
+        print("# no fallback notice (a CUDA device may be present):", r.stderr.strip())
+
+
+@test
+def synth_bad_values():
+    out = tmp("bad.png")
+    base = ["synth", "--model", MODEL, "--ref", REF_A, "--seed", "1", "-o", out]
+    for opt, val in [("--size", "4x4"), ("--size", "40000x10"), ("--size", "abc"),
+                     ("--size", "40x"), ("--h", "nan"), ("--h", "NaN"), ("--h", "0"),
+                     ("--h", "1"), ("--h", "inf"), ("--beta", "0"), ("--beta", "1.5"),
+                     ("--sigma0", "-1"), ("--sigma0", "5"), ("--sigma-final", "0"),
+                     ("--sigma-final", "1"), ("--max-steps", "0"), ("--max-steps", "100001"),
+                     ("--threads", "2000"), ("--threads", "-1"), ("--seed", "-1"), ("--seed", "1.5"),
+                     ("--backend", "gpu")]:
+        line = expect_error(base + [opt, val], 2, out)
+        assert opt in line, f"message does not name {opt}: {line}"
+    line = expect_error(base + ["--h", "2"], 2, out)
+    assert "(0, 1)" in line, line
+    expect_error(base[:-1] + [tmp("x.jpg")], 2)
+    expect_error(base[:-1] + [tmp("no/dir/x.png")], 1)
+    expect_error(["synth", "--model", MODEL, "--ref", tmp("missing.png"), "--seed", "1", "-o",
+                  out] + FAST, 1, out)
+    expect_error(["synth", "--model", MODEL, "--ref", REF_SMALL, "--seed", "1", "-o",
+                  out] + FAST, 1, out)
+
+
+@test
+def synth_failure_keeps_existing_output():
+    out = tmp("keep.png")
+    with open(out, "wb") as f:
+        f.write(b"keep")
+    expect_error(["synth", "--model", MODEL, "--ref", tmp("missing.png"), "--seed", "1", "-o",
+                  out] + FAST, 1)
+    assert read(out) == b"keep"
+
+
+@test
+def synth_cancel_with_sigint():
+    out = tmp("cancel.png")
+    with open(out, "wb") as f:
+        f.write(b"keep")
+    env = dict(os.environ)
+    env.pop("FGSD_MODEL", None)
+    p = subprocess.Popen([FGSD, "synth", "--model", MODEL, "--ref", REF_A, "--seed", "1",
+                          "--size", "512x512", "--max-steps", "100000", "--sigma-final",
+                          "0.0001", "-o", out], stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(1.5)
+    p.send_signal(signal.SIGINT)
+    try:
+        _, err = p.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise AssertionError("did not stop within 120 s of SIGINT")
+    assert p.returncode == 130, f"exit {p.returncode}: {err.strip()}"
+    assert err.splitlines()[-1].startswith("fgsd: error: cancelled"), err
+    assert read(out) == b"keep", "the existing output was changed"
+    names = [n for n in os.listdir(TMP) if n.startswith(".")]
+    assert not names, f"temporary files left: {names}"
+
+
+# ---- interpolate ------------------------------------------------------------------
+
+@test
+def interpolate_blends():
+    base = ["--model", MODEL, "--seed", "5"] + FAST
+    ok(["interpolate", "--ref", REF_A, "--ref", REF_B, "--weight", "0.3", "-o", tmp("i.png")]
+       + base)
+    assert png_info(tmp("i.png"))[:2] == (40, 24)
+    # Weight 1 on A is synth on A alone: same phi, same seed, same output.
+    ok(["interpolate", "--ref", REF_A, "--ref", REF_B, "--weight", "1", "-o", tmp("i1.png")]
+       + base)
+    ok(["synth", "--ref", REF_A, "-o", tmp("sa.png")] + base)
+    assert read(tmp("i1.png")) == read(tmp("sa.png")), "weight 1 is not the first reference"
+    ok(["interpolate", "--ref", REF_A, "--weight", "2e-1", "--ref", REF_B, "--weight", "0.5",
+        "--ref", REF_GRAY16, "--weight", "0.3", "-o", tmp("i3.png")] + base)
+
+
+@test
+def interpolate_errors():
+    out = tmp("ibad.png")
+    base = ["interpolate", "--model", MODEL, "--seed", "1", "-o", out] + FAST
+    expect_error(base + ["--ref", REF_A, "--weight", "0.5"], 2, out)
+    expect_error(base + ["--ref", REF_A, "--ref", REF_B], 2, out)
+    expect_error(base + ["--ref", REF_A, "--ref", REF_B, "--weight", "1.5"], 2, out)
+    expect_error(base + ["--ref", REF_A, "--ref", REF_B, "--weight", "nan"], 2, out)
+    expect_error(base + ["--ref", REF_A, "--ref", REF_B, "--ref", REF_GRAY16, "--weight", "0.5"],
+                 2, out)
+    expect_error(base + ["--ref", REF_A, "--ref", REF_B, "--weight", "0", "--weight", "0"], 2,
+                 out)
+
+
+# ---- denoise ------------------------------------------------------------------------
+
+@test
+def denoise_one_pass():
+    ok(["denoise", "--model", MODEL, "--in", NOISY, "-o", tmp("d.png")])
+    assert png_info(tmp("d.png"))[:2] == (48, 40)
+    ok(["denoise", "--model", MODEL, "--in", NOISY, "--ref", REF_A, "-o", tmp("dr.pfm")])
+    assert pfm_size(tmp("dr.pfm")) == (48, 40)
+    r = ok(["denoise", "--model", MODEL, "--in", NOISY, "--sigma", "0.1", "-o", tmp("ds.png")])
+    assert "estimate" in r.stderr and "--sigma" in r.stderr, r.stderr
+
+
+@test
+def denoise_iterate():
+    base = ["denoise", "--model", MODEL, "--in", NOISY, "--iterate", "--max-steps", "3"]
+    r = ok(base + ["-o", tmp("di.png")])
+    assert "estimate" in r.stderr, r.stderr
+    ok(base + ["-o", tmp("di2.png")])
+    assert read(tmp("di.png")) == read(tmp("di2.png")), "denoise --iterate is not repeatable"
+    ok(base + ["--ref", REF_B, "--sigma", "0.2", "-o", tmp("dir.png")])
+
+
+@test
+def denoise_errors():
+    out = tmp("dbad.png")
+    expect_error(["denoise", "--model", MODEL, "-o", out], 2, out)
+    expect_error(["denoise", "--model", MODEL, "--in", NOISY], 2)
+    expect_error(["denoise", "--model", MODEL, "--in", NOISY, "--max-steps", "3", "-o", out], 2,
+                 out)
+    expect_error(["denoise", "--model", MODEL, "--in", tmp("missing.pfm"), "-o", out], 1, out)
+    expect_error(["denoise", "--model", MODEL, "--in", NOISY, "--sigma", "nan", "-o", out], 2,
+                 out)
+    expect_error(["denoise", "--model", MODEL, "--in", NOISY, "--sigma", "-0.1", "-o", out], 2,
+                 out)
+    with open(tmp("trunc.pfm"), "wb") as f:
+        f.write(read(NOISY)[:200])
+    expect_error(["denoise", "--model", MODEL, "--in", tmp("trunc.pfm"), "-o", out], 1, out)
+    with open(tmp("huge.pfm"), "wb") as f:
+        f.write(b"PF\n32768 32768\n-1.0\n" + bytes(64))
+    expect_error(["denoise", "--model", MODEL, "--in", tmp("huge.pfm"), "-o", out], 1, out)
+
+
+def main():
+    make_inputs()
+    print(f"1..{len(TESTS)}")
+    failed = 0
+    for i, fn in enumerate(TESTS, 1):
+        try:
+            fn()
+            print(f"ok {i} - {fn.__name__}")
+        except Exception as e:  # noqa: BLE001 -- report every failure as TAP
+            failed += 1
+            print(f"not ok {i} - {fn.__name__}")
+            for line in f"{type(e).__name__}: {e}".splitlines():
+                print(f"# {line}")
+        sys.stdout.flush()
+    if not failed:
+        for name in os.listdir(TMP):
+            os.unlink(os.path.join(TMP, name))
+        os.rmdir(TMP)
+    else:
+        print(f"# files kept in {TMP}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * One dialog for the three procedures (docs/gimp-plugin.md, "Dialog"):
+ *
+ *   summary        what the reference is (selection size, layers)
+ *   Result         width, height / reference layer, mix, tileable, output
+ *   Variation      seed with "New Seed", random seed
+ *   Sampling       step size h, beta, start/layer noise, final noise, max steps
+ *   Model          model file, backend
+ *
+ * Widgets are made before the boxes are filled so that fill_box reuses
+ * them (GimpProcedureDialog keeps one widget per property).
+ */
+#include "plugin-config.h"
+
+#include <libgimp/gimp.h>
+#include <libgimp/gimpui.h>
+
+#include <glib/gi18n-lib.h>
+#include "dialog.h"
+
+static void
+new_seed_clicked (GtkButton *button, GimpProcedureConfig *config)
+{
+  g_object_set (config, "seed", g_random_int_range (0, G_MAXINT), NULL);
+}
+
+static void
+make_widgets (GimpProcedureDialog *dialog, FgsdDialogKind kind)
+{
+  const gchar *doubles[] = { "step-size", "beta", "noise-level", "final-noise" };
+
+  if (kind != FGSD_DIALOG_DENOISE)
+    {
+      gimp_procedure_dialog_get_widget (dialog, "width", GIMP_TYPE_LABEL_SPIN);
+      gimp_procedure_dialog_get_widget (dialog, "height", GIMP_TYPE_LABEL_SPIN);
+    }
+  if (kind == FGSD_DIALOG_INTERPOLATE)
+    gimp_procedure_dialog_get_scale_entry (dialog, "weight", 1.0);
+  gimp_procedure_dialog_get_widget (dialog, "seed", GIMP_TYPE_LABEL_SPIN);
+  gimp_procedure_dialog_get_widget (dialog, "max-steps", GIMP_TYPE_LABEL_SPIN);
+  for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
+    gimp_procedure_dialog_get_scale_entry (dialog, doubles[i], 1.0);
+}
+
+static void
+fill_result (GimpProcedureDialog *dialog, FgsdDialogKind kind)
+{
+  switch (kind)
+    {
+    case FGSD_DIALOG_SYNTHESIZE:
+      gimp_procedure_dialog_fill_box (dialog, "result-box", "width", "height", "tileable",
+                                      "output", NULL);
+      break;
+    case FGSD_DIALOG_DENOISE:
+      gimp_procedure_dialog_fill_box (dialog, "result-box", "reference-layer", "output", NULL);
+      break;
+    case FGSD_DIALOG_INTERPOLATE:
+      gimp_procedure_dialog_fill_box (dialog, "result-box", "weight", "width", "height",
+                                      "tileable", "output", NULL);
+      break;
+    }
+  gimp_procedure_dialog_get_label (dialog, "result-title", _("Result"), FALSE, FALSE);
+  gimp_procedure_dialog_fill_frame (dialog, "result-frame", "result-title", FALSE, "result-box");
+}
+
+static void
+fill_variation (GimpProcedureDialog *dialog, GimpProcedureConfig *config)
+{
+  GtkWidget *seed_box;
+  GtkWidget *button;
+
+  seed_box = gimp_procedure_dialog_fill_box (dialog, "seed-box", "seed", NULL);
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (seed_box), GTK_ORIENTATION_HORIZONTAL);
+  button = gtk_button_new_with_mnemonic (_("_New Seed"));
+  gimp_help_set_help_data (button, _("Pick another random seed: another texture with the "
+                                     "same look"),
+                           NULL);
+  gtk_box_pack_start (GTK_BOX (seed_box), button, FALSE, FALSE, 0);
+  gtk_widget_show (button);
+  g_signal_connect (button, "clicked", G_CALLBACK (new_seed_clicked), config);
+  gimp_procedure_dialog_set_sensitive (dialog, "seed-box", TRUE, G_OBJECT (config),
+                                       "random-seed", TRUE);
+
+  gimp_procedure_dialog_fill_box (dialog, "variation-box", "seed-box", "random-seed", NULL);
+  gimp_procedure_dialog_get_label (dialog, "variation-title", _("Variation"), FALSE, FALSE);
+  gimp_procedure_dialog_fill_frame (dialog, "variation-frame", "variation-title", FALSE,
+                                    "variation-box");
+}
+
+static void
+fill_sampling (GimpProcedureDialog *dialog)
+{
+  gimp_procedure_dialog_fill_box (dialog, "sampling-box", "step-size", "beta", "noise-level",
+                                  "final-noise", "max-steps", NULL);
+  gimp_procedure_dialog_get_label (dialog, "sampling-title", _("Sampling"), FALSE, FALSE);
+  gimp_procedure_dialog_fill_frame (dialog, "sampling-frame", "sampling-title", FALSE,
+                                    "sampling-box");
+}
+
+static void
+default_model_clicked (GtkButton *button, GimpProcedureConfig *config)
+{
+  g_object_set (config, "model", NULL, NULL);
+}
+
+/* The "model" argument is declared with GIMP_FILE_CHOOSER_ACTION_ANY so that
+ * a missing file reaches the plug-in (which names it in its error) instead
+ * of failing GIMP's argument check; GimpProcedureDialog makes no widget for
+ * that action, so the chooser is made and bound here. */
+static GtkWidget *
+model_chooser (GimpProcedureConfig *config)
+{
+  GtkWidget *box;
+  GtkWidget *chooser;
+  GtkWidget *button;
+
+  box     = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  chooser = gimp_file_chooser_new (GIMP_FILE_CHOOSER_ACTION_OPEN, _("_Model file"),
+                                   _("Choose an fgsd Model"), NULL);
+  g_object_bind_property (config, "model", chooser, "file",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  gimp_help_set_help_data (chooser, _("Trained fgsd model (.fgsd). Empty: the default "
+                                      "model installed with the plug-in."),
+                           NULL);
+  gtk_box_pack_start (GTK_BOX (box), chooser, TRUE, TRUE, 0);
+
+  button = gtk_button_new_with_mnemonic (_("De_fault"));
+  gimp_help_set_help_data (button, _("Use the default model installed with the plug-in"),
+                           NULL);
+  g_signal_connect (button, "clicked", G_CALLBACK (default_model_clicked), config);
+  gtk_box_pack_start (GTK_BOX (box), button, FALSE, FALSE, 0);
+  gtk_widget_show_all (box);
+  return box;
+}
+
+static void
+fill_model (GimpProcedureDialog *dialog, GimpProcedureConfig *config)
+{
+  GtkWidget *box;
+  GtkWidget *chooser;
+
+  box     = gimp_procedure_dialog_fill_box (dialog, "model-box", "backend", NULL);
+  chooser = model_chooser (config);
+  gtk_box_pack_start (GTK_BOX (box), chooser, FALSE, FALSE, 0);
+  gtk_box_reorder_child (GTK_BOX (box), chooser, 0);
+  gimp_procedure_dialog_get_label (dialog, "model-title", _("Model"), FALSE, FALSE);
+  gimp_procedure_dialog_fill_frame (dialog, "model-frame", "model-title", FALSE, "model-box");
+}
+
+gboolean
+fgsd_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, FgsdDialogKind kind,
+                 const gchar *summary)
+{
+  GtkWidget           *widget;
+  GimpProcedureDialog *dialog;
+  GtkWidget           *label;
+  gboolean             ok;
+
+  widget = gimp_procedure_dialog_new (procedure, config, NULL);
+  dialog = GIMP_PROCEDURE_DIALOG (widget);
+  gimp_procedure_dialog_set_ok_label (dialog, kind == FGSD_DIALOG_DENOISE ? _("_Denoise")
+                                                                          : _("_Generate"));
+
+  label = gimp_procedure_dialog_get_label (dialog, "summary", summary ? summary : "", TRUE,
+                                           FALSE);
+  gtk_label_set_line_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 50);
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+
+  make_widgets (dialog, kind);
+  fill_result (dialog, kind);
+  fill_variation (dialog, config);
+  fill_sampling (dialog);
+  fill_model (dialog, config);
+  gimp_procedure_dialog_fill (dialog, "summary", "result-frame", "variation-frame",
+                              "sampling-frame", "model-frame", NULL);
+
+  ok = gimp_procedure_dialog_run (dialog);
+  gtk_widget_destroy (widget);
+  return ok;
+}
