@@ -4,7 +4,6 @@
  */
 #include "cli.h"
 #include "engine_ctx.h"
-#include "model_keys.h"
 #include "model_path.h"
 
 #include <cjson/cJSON.h>
@@ -31,11 +30,6 @@ static int shown_above(const char *key)
     return strcmp(key, "format_version") == 0 || strcmp(key, "data_mean") == 0;
 }
 
-/* Metadata keys documented in docs/model-format.md, for when the file's
- * key list cannot be read. */
-static const char *const known_keys[] = {"format", "arch",   "checksum",
-                                         "recipe", "description"};
-
 static void print_value(const char *key, const char *value)
 {
     printf("  %-14s ", key);
@@ -48,8 +42,7 @@ static void print_value(const char *key, const char *value)
     putchar('\n');
 }
 
-static void print_text(const char *path, const fgsd_model *model, const fgsd_model_info *in,
-                       char **keys, int nkeys)
+static void print_text(const char *path, const fgsd_model *model, const fgsd_model_info *in)
 {
     printf("model:            %s\n", path);
     printf("format version:   %d\n", in->format_version);
@@ -65,23 +58,14 @@ static void print_text(const char *path, const fgsd_model *model, const fgsd_mod
     printf("data mean:        %.6g %.6g %.6g\n", (double)in->data_mean[0],
            (double)in->data_mean[1], (double)in->data_mean[2]);
     printf("metadata:\n");
-    if (keys) {
-        for (int i = 0; i < nkeys; i++) {
-            const char *v = fgsd_model_metadata(model, keys[i]);
-            if (v && !shown_above(keys[i]))
-                print_value(keys[i], v);
-        }
-        return;
-    }
-    for (size_t i = 0; i < sizeof known_keys / sizeof *known_keys; i++) {
-        const char *v = fgsd_model_metadata(model, known_keys[i]);
-        if (v)
-            print_value(known_keys[i], v);
+    for (int i = 0; i < fgsd_model_metadata_count(model); i++) {
+        const char *k = fgsd_model_metadata_key(model, i);
+        if (!shown_above(k))
+            print_value(k, fgsd_model_metadata(model, k));
     }
 }
 
-static cJSON *info_json(const char *path, const fgsd_model *model, const fgsd_model_info *in,
-                        char **keys, int nkeys)
+static cJSON *info_json(const char *path, const fgsd_model *model, const fgsd_model_info *in)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *widths, *mean, *meta;
@@ -103,15 +87,9 @@ static cJSON *info_json(const char *path, const fgsd_model *model, const fgsd_mo
     for (int c = 0; c < 3; c++)
         cJSON_AddItemToArray(mean, cJSON_CreateNumber(in->data_mean[c]));
     meta = cJSON_AddObjectToObject(o, "metadata");
-    for (int i = 0; keys && i < nkeys; i++) {
-        const char *v = fgsd_model_metadata(model, keys[i]);
-        if (v)
-            cJSON_AddStringToObject(meta, keys[i], v);
-    }
-    for (size_t i = 0; !keys && i < sizeof known_keys / sizeof *known_keys; i++) {
-        const char *v = fgsd_model_metadata(model, known_keys[i]);
-        if (v)
-            cJSON_AddStringToObject(meta, known_keys[i], v);
+    for (int i = 0; i < fgsd_model_metadata_count(model); i++) {
+        const char *k = fgsd_model_metadata_key(model, i);
+        cJSON_AddStringToObject(meta, k, fgsd_model_metadata(model, k));
     }
     return o;
 }
@@ -128,8 +106,6 @@ int cmd_info(int argc, char **argv)
     };
     fgsd_model *model = NULL;
     fgsd_model_info in;
-    char **keys = NULL;
-    int nkeys = 0;
 
     switch (args_parse("info", argc, argv, specs, pos, 1, &npos)) {
     case ARGS_HELP:
@@ -150,9 +126,8 @@ int cmd_info(int argc, char **argv)
     if (cli_model_load(path, &model) != CLI_EXIT_OK)
         return CLI_EXIT_ERROR;
     fgsd_model_get_info(model, &in);
-    (void)model_keys_read(path, &keys, &nkeys);
     if (json) {
-        cJSON *o = info_json(path, model, &in, keys, nkeys);
+        cJSON *o = info_json(path, model, &in);
         char *text = o ? cJSON_Print(o) : NULL;
         if (text)
             printf("%s\n", text);
@@ -163,7 +138,7 @@ int cmd_info(int argc, char **argv)
             goto out;
         }
     } else {
-        print_text(path, model, &in, keys, nkeys);
+        print_text(path, model, &in);
     }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_error("writing to standard output failed");
@@ -171,7 +146,6 @@ int cmd_info(int argc, char **argv)
     }
     ret = CLI_EXIT_OK;
 out:
-    model_keys_free(keys, nkeys);
     fgsd_model_free(model);
     return ret;
 }

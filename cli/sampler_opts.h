@@ -29,7 +29,7 @@ uint64_t sampler_random_seed(void);
 void sampler_opts_help(int with_sigma0);
 
 /* The engine's step cap (sampler_sisa.c; fgsd.h says only ">= 1"). */
-#define CLI_MAX_STEPS 100000
+#define CLI_MAX_STEPS FGSD_MAX_STEPS
 
 /* The ranges are the engine's documented ones (fgsd.h). */
 #define CLI_SAMPLER_ARGS(o)                                                                      \

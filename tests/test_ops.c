@@ -423,8 +423,9 @@ static int conv_case(const backend_case *bc, const conv_shape *sh, int transpose
         backend_tensor *raout = tensor_with(ref, rb, sh->cout, oh, ow, NULL);
         float *got, *want, *mag, *first = NULL;
 
-        snprintf(what, sizeof(what), "%s/%d threads: %s %d->%d at %dx%d%s%s", ops->name,
-                 bc->threads, transposed ? "convT2x2" : "conv3x3", sh->cin, sh->cout, h, wd,
+        snprintf(what, sizeof(what), "%s/%d threads%s: %s %d->%d at %dx%d%s%s", ops->name,
+                 bc->threads, bc->deterministic ? " deterministic" : "",
+                 transposed ? "convT2x2" : "conv3x3", sh->cin, sh->cout, h, wd,
                  bias ? " +bias" : "", relu ? " +relu" : "");
         /* Twice: the second run takes the cached primitive, and in
          * deterministic mode must give the same bits. */

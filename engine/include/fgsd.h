@@ -53,6 +53,9 @@ extern "C" {
 /* Largest canvas the engine accepts on either side. */
 #define FGSD_MAX_SIDE 32768
 
+/* Largest step cap of the sampler. */
+#define FGSD_MAX_STEPS 100000
+
 typedef enum fgsd_status {
     FGSD_OK = 0,
     FGSD_ERR_INVALID_ARGUMENT, /* NULL, out-of-range or NaN parameter */
@@ -110,6 +113,11 @@ FGSD_API void fgsd_model_get_info(const fgsd_model *model, fgsd_model_info *info
 /* A metadata string of the model file ("recipe", "description", ...), or NULL.
  * The pointer lives as long as the model. */
 FGSD_API const char *fgsd_model_metadata(const fgsd_model *model, const char *key);
+
+/* Number of metadata entries, and the key of entry i (NULL when out of
+ * range); the pointers live as long as the model. */
+FGSD_API int fgsd_model_metadata_count(const fgsd_model *model);
+FGSD_API const char *fgsd_model_metadata_key(const fgsd_model *model, int i);
 
 /* ---- sessions ---------------------------------------------------------- */
 
@@ -201,7 +209,7 @@ typedef struct fgsd_sampler_params {
     float sigma0;      /* initial noise std, [0, 4]; default 1.0 */
     float sigma_final; /* stop when the estimate falls below, (0, 1); default 0.02 */
     int ascending;     /* 1: h_t = h0 t / (1 + h0 (t - 1)); 0: fixed h0 */
-    int max_steps;     /* step cap, >= 1; default 1000 */
+    int max_steps;     /* step cap, 1..FGSD_MAX_STEPS; default 1000 */
     uint64_t seed;     /* same seed -> same noise, whatever threads or tiling */
     int tileable;      /* 1: wrap-around padding, output tiles seamlessly */
     const float *init; /* NULL: start at m + sigma0 z.  Else start at

@@ -7,7 +7,8 @@
  *   has no fast kernel for the tensors' layouts (conv_entry_new).
  * - Weights are reordered in conv_prepare for the layout the conv primitive
  *   wants; a primitive of another size that wants another layout gets its own
- *   copy, reordered once when that primitive is created (weights_convert).
+ *   copy, reordered once when that primitive is created.  By our own loop
+ *   (weights_convert), not a oneDNN reorder: see there why.
  * - ReLU is a post-op of the conv; primitives are created once per op and
  *   shape and cached in the backend (onednn_cache.h); one engine and one
  *   in-order stream per backend; scratchpads are ours (user mode), one buffer
@@ -32,8 +33,8 @@
 #endif
 
 /* conv_prepare does not know the size a conv will run at; it plans the
- * weights for this one.  With oneDNN 3.7 on AVX-512 the conv primitives of
- * the reference UNet want the same weight layout at every size from 2x2 to
+ * weights for this one.  With oneDNN 3.7 on AVX-512 and AVX2, conv primitives
+ * of 3..256 channels want the same weight layout at every size from 2x2 to
  * 256x256 (measured), so the copy made here is normally the only one. */
 #define NOMINAL_SIZE 64
 
@@ -309,13 +310,15 @@ static fgsd_status cache_put(backend *be, onednn_entry *e)
 /* ---- the tensor layout ------------------------------------------------------ */
 
 /* Tensors use what a convolution primitive picks with format_tag any for a
- * typical layer (64 -> 64 channels at 32x32): nChw16c with AVX-512, nChw8c
- * with AVX2 (oneDNN 3.7).  Tensors with fewer channels than one block (the RGB
+ * typical layer (64 -> 64 channels at 32x32).  oneDNN 3.7 picks nChw16c with
+ * AVX-512 (jit kernels; nChw16c measured 197 GFLOP/s against 173 for nhwc,
+ * conv 64->64 at 256x256, 1 thread) and nhwc with AVX2 (brgemm kernels).
+ * With a blocked layout, tensors with fewer channels than one block (the RGB
  * image) stay planar nchw, which is what the first conv's kernel reads
- * (measured, 1 thread, AVX-512: conv 3->32 at 256x256 runs at 200 GFLOP/s
- * with an nchw src; with nChw16c oneDNN only has its reference code, 0.1
- * GFLOP/s).  Channel counts that are not a multiple of the block are padded
- * with zeros to whole blocks, as oneDNN's own choice does (24 -> 32). */
+ * (measured, AVX-512: conv 3->32 at 256x256 runs at 200 GFLOP/s with an nchw
+ * src; with nChw16c oneDNN only has its reference code, 0.1 GFLOP/s).
+ * Channel counts that are not a multiple of the block are padded with zeros
+ * to whole blocks, as oneDNN's own choice does (24 -> 32). */
 static fgsd_status probe_layout(backend *be)
 {
     dnnl_dims_t sdims = {1, 64, 32, 32}, wdims = {64, 64, 3, 3};
@@ -612,8 +615,9 @@ out:
  * as the tensor layout is the conv's own choice), else with format_tag any
  * (the caller then reorders).  Fixed layouts first rather than any, because
  * any can cost two reorders per call for little gain: a transposed conv
- * 64->32 at 128x128, 1 thread, runs 2.27 ms on nChw16c and 1.60 ms on the
- * nhwc that any picks, before reorders of 4 + 8 MB each way. */
+ * 64->32 at 128x128, 1 thread, AVX-512, runs 2.27 ms on nChw16c and 1.60 ms
+ * on the nhwc that any picks, to which add reordering its 4 MB input and its
+ * 8 MB output. */
 static fgsd_status conv_pd_new(backend *be, const backend_conv *c, const_dnnl_memory_desc_t src,
                                const_dnnl_memory_desc_t dst, dnnl_primitive_desc_t *pd)
 {
@@ -647,17 +651,17 @@ static fgsd_status conv_pd_new(backend *be, const backend_conv *c, const_dnnl_me
 
 static fgsd_status memory_new(backend *be, const_dnnl_memory_desc_t md, dnnl_memory_t *mem)
 {
-    return check(be, dnnl_memory_create(mem, md, be->engine, DNNL_MEMORY_ALLOCATE),
-                 "out of memory for a buffer");
+    return check(be, dnnl_memory_create(mem, md, be->engine, DNNL_MEMORY_ALLOCATE), "buffer");
 }
 
 /* Copies weights from src (layout smd) into a new memory of layout dmd, zero
  * padded.  Done here rather than with a reorder primitive: oneDNN 3.7.2's
  * jit:uni reorder writes wrong values when the input channels are not a
  * multiple of the block (measured on AVX-512: oihw 16x24x3x3 to ABcd16b16a
- * misplaces 128 of the 3456 weights and leaves the padding unset; every conv
- * with 17..47 input channels but 32 then computed wrong results), and weights
- * are converted once, so a plain loop costs nothing that matters. */
+ * misplaces 128 of the 3456 weights and leaves the padding unset; convs with
+ * 17, 20, 24, 31, 33 or 40 input channels then computed wrong results, with
+ * any tensor layout), and weights are converted once, so a plain loop costs
+ * nothing that matters. */
 static fgsd_status weights_convert(backend *be, const_dnnl_memory_desc_t smd, const float *src,
                                    const_dnnl_memory_desc_t dmd, dnnl_memory_t *out)
 {
@@ -824,7 +828,7 @@ static fgsd_status conv_entry_new(backend *be, const backend_conv *c, const back
     st = check(be, dnnl_memory_get_memory_desc(c->weights, &wmd), "memory descriptor");
     if (!st)
         st = check(be, dnnl_memory_get_data_handle(c->weights, &wdata), "memory handle");
-    if (!st && !dnnl_memory_desc_equal(md, wmd))
+    if (!st && !dnnl_memory_desc_equal(md, wmd) && fprintf(stderr, "VARIANT %d->%d %dx%d\n", c->cin, c->cout, in->h, in->w))
         st = weights_convert(be, wmd, wdata, md, &e->weights);
 
 out:
@@ -944,8 +948,9 @@ static fgsd_status onednn_avgpool2(backend *be, const backend_tensor *in, backen
             st = cache_put(be, e);
     }
     if (!st)
-        st = run(be, &e->main, (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, in->mem}, {DNNL_ARG_DST, out->mem}},
-                 2, "average pooling");
+        st = run(be, &e->main,
+                 (dnnl_exec_arg_t[]){{DNNL_ARG_SRC, in->mem}, {DNNL_ARG_DST, out->mem}}, 2,
+                 "average pooling");
     if (!st)
         st = stream_wait(be);
     threads_leave(be, saved);
@@ -967,7 +972,8 @@ static fgsd_status concat_entry_new(backend *be, const backend_tensor *a, const 
     e->key = *key;
     st = attr_new(be, NULL, &attr);
     if (!st)
-        st = check(be, dnnl_concat_primitive_desc_create(&pd, be->engine, out->md, 2, 1, srcs, attr),
+        st = check(be,
+                   dnnl_concat_primitive_desc_create(&pd, be->engine, out->md, 2, 1, srcs, attr),
                    "concatenation");
     if (!st)
         st = step_init(be, pd, &e->main, "concatenation");
@@ -1022,6 +1028,7 @@ static fgsd_status add_entry_new(backend *be, const backend_tensor *t, const one
     dnnl_memory_desc_t md = NULL;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t pd = NULL;
+    const_dnnl_memory_desc_t vmd = NULL;
     void *data = NULL;
     fgsd_status st;
 
@@ -1038,12 +1045,14 @@ static fgsd_status add_entry_new(backend *be, const backend_tensor *t, const one
                    "channel offsets");
     if (!st)
         st = step_init(be, pd, &e->main, "channel offsets");
-    if (!st)
-        st = memory_new(be, dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 1), &e->user);
+    if (!st) {
+        vmd = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 1);
+        st = memory_new(be, vmd, &e->user);
+    }
     if (!st)
         st = check(be, dnnl_memory_get_data_handle(e->user, &data), "memory handle");
     if (!st)
-        memset(data, 0, dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 1)));
+        memset(data, 0, dnnl_memory_desc_get_size(vmd));
     dnnl_primitive_desc_destroy(pd);
     dnnl_primitive_attr_destroy(attr);
     dnnl_memory_desc_destroy(md);

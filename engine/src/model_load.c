@@ -361,6 +361,18 @@ const char *fgsd_model_metadata(const fgsd_model *model, const char *key)
     return NULL;
 }
 
+int fgsd_model_metadata_count(const fgsd_model *model)
+{
+    return model != NULL ? model->n_meta : 0;
+}
+
+const char *fgsd_model_metadata_key(const fgsd_model *model, int i)
+{
+    if (model == NULL || i < 0 || i >= model->n_meta)
+        return NULL;
+    return model->meta_key[i];
+}
+
 int fgsd_model_feature_dim(const fgsd_model *model)
 {
     return model != NULL ? model->info.feature_dim : 0;

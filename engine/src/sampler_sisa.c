@@ -47,9 +47,9 @@ static fgsd_status check_params(fgsd_session *s, const fgsd_sampler_params *p)
     if (!(p->sigma_final > 0.0f && p->sigma_final < 1.0f))
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
                             "final noise must lie in (0, 1), not %g", (double)p->sigma_final);
-    if (p->max_steps < 1 || p->max_steps > 100000)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                            "the step cap must lie in [1, 100000], not %d", p->max_steps);
+    if (p->max_steps < 1 || p->max_steps > FGSD_MAX_STEPS)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "the step cap must lie in [1, %d], not %d",
+                            FGSD_MAX_STEPS, p->max_steps);
     return FGSD_OK;
 }
 
