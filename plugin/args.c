@@ -30,7 +30,7 @@ add_size (GimpProcedure *procedure)
                                    _("Width of the new texture in pixels; "
                                      "0 = the width of the image"),
                                    0, MAX_SIDE, 0, G_PARAM_READWRITE);
-  gimp_procedure_add_int_argument (procedure, "height", _("_Height"),
+  gimp_procedure_add_int_argument (procedure, "height", _("Hei_ght"),
                                    _("Height of the new texture in pixels; "
                                      "0 = the height of the image"),
                                    0, MAX_SIDE, 0, G_PARAM_READWRITE);
@@ -39,7 +39,7 @@ add_size (GimpProcedure *procedure)
 static void
 add_weight (GimpProcedure *procedure)
 {
-  gimp_procedure_add_double_argument (procedure, "weight", _("_Mix (A)"),
+  gimp_procedure_add_double_argument (procedure, "weight", _("Amount of _A"),
                                       _("How much of texture A (the upper selected layer) "
                                         "goes into the mix: 1 = only A, 0 = only B, "
                                         "0.5 = halfway between them"),
@@ -49,7 +49,7 @@ add_weight (GimpProcedure *procedure)
 static void
 add_reference_layer (GimpProcedure *procedure)
 {
-  gimp_procedure_add_layer_argument (procedure, "reference-layer", _("_Reference layer"),
+  gimp_procedure_add_layer_argument (procedure, "reference-layer", _("Reference la_yer"),
                                      _("Layer whose selected area shows the clean texture. "
                                        "None = a clean part of the noisy layer itself, "
                                        "inside the selection."),
@@ -59,11 +59,11 @@ add_reference_layer (GimpProcedure *procedure)
 static void
 add_seed (GimpProcedure *procedure)
 {
-  gimp_procedure_add_int_argument (procedure, "seed", _("_Seed"),
+  gimp_procedure_add_int_argument (procedure, "seed", _("Se_ed"),
                                    _("Random seed: the same seed with the same settings and "
                                      "reference gives the same result"),
                                    0, G_MAXINT, 0, G_PARAM_READWRITE);
-  gimp_procedure_add_boolean_argument (procedure, "random-seed", _("R_andom seed"),
+  gimp_procedure_add_boolean_argument (procedure, "random-seed", _("Ran_dom seed"),
                                        _("Ignore Seed and draw a new one at every run "
                                          "(the layer name shows the seed used)"),
                                        FALSE, G_PARAM_READWRITE);
@@ -72,7 +72,7 @@ add_seed (GimpProcedure *procedure)
 static void
 add_sampler (GimpProcedure *procedure, ArgsTask task)
 {
-  gimp_procedure_add_double_argument (procedure, "step-size", _("S_tep size (h)"),
+  gimp_procedure_add_double_argument (procedure, "step-size", _("Step si_ze (h)"),
                                       _("How big a stride each step takes towards a clean "
                                         "image. Larger: fewer steps and faster, but coarser "
                                         "and less varied; smaller: slower, finer detail."),
@@ -84,31 +84,31 @@ add_sampler (GimpProcedure *procedure, ArgsTask task)
                                         "smoothest."),
                                       0.005, 1.0, 0.05, G_PARAM_READWRITE);
   if (task == ARGS_TASK_DENOISE)
-    gimp_procedure_add_double_argument (procedure, "noise-level", _("_Noise level (σ)"),
+    gimp_procedure_add_double_argument (procedure, "noise-level", _("No_ise level (σ)"),
                                         _("Noise of the layer as a standard deviation in "
                                           "0..1 pixel units (0.1 is about 25 of 255); "
                                           "0 = estimate it"),
                                         0.0, 1.0, 0.0, G_PARAM_READWRITE);
   else
-    gimp_procedure_add_double_argument (procedure, "noise-level", _("Start _noise (σ₀)"),
+    gimp_procedure_add_double_argument (procedure, "noise-level", _("Start no_ise (σ₀)"),
                                         _("Noise the texture is grown from. 1 suits most "
                                           "references; larger values start further away "
                                           "and take more steps."),
                                         0.1, 4.0, 1.0, G_PARAM_READWRITE);
-  gimp_procedure_add_double_argument (procedure, "final-noise", _("F_inal noise"),
+  gimp_procedure_add_double_argument (procedure, "final-noise", _("_Final noise"),
                                       _("Stop when the remaining noise falls below this; "
                                         "smaller values are cleaner and take longer"),
                                       0.001, 0.5, 0.02, G_PARAM_READWRITE);
   gimp_procedure_add_int_argument (procedure, "max-steps", _("Ma_x steps"),
                                    _("Upper limit on the number of steps (each is one pass "
                                      "of the network), whatever the noise says"),
-                                   1, 10000, 1000, G_PARAM_READWRITE);
+                                   1, FGSD_MAX_STEPS, 1000, G_PARAM_READWRITE);
 }
 
 static void
 add_tileable (GimpProcedure *procedure)
 {
-  gimp_procedure_add_boolean_argument (procedure, "tileable", _("Til_eable"),
+  gimp_procedure_add_boolean_argument (procedure, "tileable", _("_Tileable"),
                                        _("Make the texture wrap around so copies fit "
                                          "seamlessly side by side"),
                                        FALSE, G_PARAM_READWRITE);
@@ -117,7 +117,7 @@ add_tileable (GimpProcedure *procedure)
 static void
 add_backend_output (GimpProcedure *procedure, ArgsTask task)
 {
-  gimp_procedure_add_choice_argument (procedure, "backend", _("_Compute on"),
+  gimp_procedure_add_choice_argument (procedure, "backend", _("Com_pute on"),
                                       _("Where the network runs: auto uses the GPU (CUDA) "
                                         "when available, else the CPU"),
                                       gimp_choice_new_with_values (
@@ -126,7 +126,7 @@ add_backend_output (GimpProcedure *procedure, ArgsTask task)
                                         "cuda", ARGS_BACKEND_CUDA, _("GPU (CUDA)"), NULL,
                                         NULL),
                                       "auto", G_PARAM_READWRITE);
-  gimp_procedure_add_choice_argument (procedure, "output", _("_Output"),
+  gimp_procedure_add_choice_argument (procedure, "output", _("O_utput"),
                                       task == ARGS_TASK_DENOISE
                                         ? _("Put the result in a new layer above the noisy "
                                             "one, or in a new image")
@@ -198,6 +198,18 @@ args_clear (FgsdArgs *args)
 {
   g_clear_object (&args->model);
   g_clear_object (&args->reference_layer);
+}
+
+void
+args_fill_size (GimpProcedureConfig *config, GimpImage *image)
+{
+  gint width, height;
+
+  g_object_get (config, "width", &width, "height", &height, NULL);
+  if (width == 0)
+    g_object_set (config, "width", gimp_image_get_width (image), NULL);
+  if (height == 0)
+    g_object_set (config, "height", gimp_image_get_height (image), NULL);
 }
 
 guint32

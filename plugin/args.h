@@ -48,6 +48,9 @@ void        args_add       (GimpProcedure *procedure, ArgsTask task);
 void        args_read      (GimpProcedureConfig *config, FgsdArgs *args);
 void        args_clear     (FgsdArgs *args);
 
+/* Dialog runs: shows 0 ("the image's size") as the image's actual size. */
+void        args_fill_size (GimpProcedureConfig *config, GimpImage *image);
+
 /* The seed a run uses: args->seed, or a fresh random one. */
 guint32     args_pick_seed (const FgsdArgs *args);
 

@@ -97,6 +97,7 @@ interpolate_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *imag
       gboolean ok;
 
       gimp_ui_init (PLUG_IN_BINARY);
+      args_fill_size (config, image);
       ok = fgsd_dialog_run (procedure, config, FGSD_DIALOG_INTERPOLATE, text);
       g_free (text);
       if (! ok)

@@ -63,6 +63,7 @@ synthesize_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image
       gboolean ok;
 
       gimp_ui_init (PLUG_IN_BINARY);
+      args_fill_size (config, image);
       ok = fgsd_dialog_run (procedure, config, FGSD_DIALOG_SYNTHESIZE, text);
       g_free (text);
       if (! ok)

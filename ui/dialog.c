@@ -36,11 +36,11 @@ make_widgets (GimpProcedureDialog *dialog, FgsdDialogKind kind)
       gimp_procedure_dialog_get_widget (dialog, "height", GIMP_TYPE_LABEL_SPIN);
     }
   if (kind == FGSD_DIALOG_INTERPOLATE)
-    gimp_procedure_dialog_get_scale_entry (dialog, "weight", 1.0);
+    gimp_procedure_dialog_get_spin_scale (dialog, "weight", 1.0);
   gimp_procedure_dialog_get_widget (dialog, "seed", GIMP_TYPE_LABEL_SPIN);
   gimp_procedure_dialog_get_widget (dialog, "max-steps", GIMP_TYPE_LABEL_SPIN);
   for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
-    gimp_procedure_dialog_get_scale_entry (dialog, doubles[i], 1.0);
+    gimp_procedure_dialog_get_spin_scale (dialog, doubles[i], 1.0);
 }
 
 static void
@@ -125,7 +125,7 @@ model_chooser (GimpProcedureConfig *config)
                            NULL);
   gtk_box_pack_start (GTK_BOX (box), chooser, TRUE, TRUE, 0);
 
-  button = gtk_button_new_with_mnemonic (_("De_fault"));
+  button = gtk_button_new_with_mnemonic (_("Default"));
   gimp_help_set_help_data (button, _("Use the default model installed with the plug-in"),
                            NULL);
   g_signal_connect (button, "clicked", G_CALLBACK (default_model_clicked), config);
@@ -159,8 +159,6 @@ fgsd_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, FgsdDial
 
   widget = gimp_procedure_dialog_new (procedure, config, NULL);
   dialog = GIMP_PROCEDURE_DIALOG (widget);
-  gimp_procedure_dialog_set_ok_label (dialog, kind == FGSD_DIALOG_DENOISE ? _("_Denoise")
-                                                                          : _("_Generate"));
 
   label = gimp_procedure_dialog_get_label (dialog, "summary", summary ? summary : "", TRUE,
                                            FALSE);

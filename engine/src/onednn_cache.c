@@ -23,6 +23,15 @@ onednn_entry *onednn_cache_find(const onednn_cache *cache, const onednn_key *key
 
 int onednn_cache_add(onednn_cache *cache, onednn_entry *entry)
 {
+    /* A session that meets many canvas sizes (one per image in an
+     * interactive host) would otherwise keep every size's primitives and
+     * buffers; a full table starts afresh instead.  The largest UNet
+     * (6 levels, 8 convs per block) needs about 150 entries per size. */
+    if (cache->n >= ONEDNN_CACHE_MAX) {
+        for (int i = 0; i < cache->n; i++)
+            onednn_entry_free(cache->entry[i]);
+        cache->n = 0;
+    }
     if (cache->n == cache->cap) {
         int cap = cache->cap ? 2 * cache->cap : 32;
         onednn_entry **grown = realloc(cache->entry, (size_t)cap * sizeof(*grown));

@@ -48,7 +48,8 @@ typedef struct onednn_entry {
     onednn_step post;        /* conv only: output reorder from dst_tmp, or none */
     dnnl_memory_t src_tmp;   /* the layout the conv reads, when not the tensor's */
     dnnl_memory_t dst_tmp;   /* the layout the conv writes, when not the tensor's */
-    dnnl_memory_t user;      /* plain host memory: upload/download side, offsets */
+    dnnl_memory_t user;      /* upload/download: the caller's planar buffer (handle
+                                set per call); add_channel: the offsets vector */
     dnnl_memory_t weights;   /* conv: the weights in this primitive's layout when
                                 it is not the one conv_prepare chose, else NULL */
 } onednn_entry;
@@ -61,7 +62,11 @@ typedef struct onednn_cache {
 /* NULL when absent. */
 onednn_entry *onednn_cache_find(const onednn_cache *cache, const onednn_key *key);
 
-/* Takes entry.  Returns 0, or -1 when out of memory (entry is then freed). */
+#define ONEDNN_CACHE_MAX 512
+
+/* Takes entry.  Returns 0, or -1 when out of memory (entry is then freed).
+ * When the table holds ONEDNN_CACHE_MAX entries, it frees them all first, so
+ * entry pointers found earlier must not be kept across this call. */
 int onednn_cache_add(onednn_cache *cache, onednn_entry *entry);
 
 /* Frees the entries of one prepared conv. */

@@ -9,6 +9,8 @@
  *   xhelper shot  TITLE OUT.png     save that window's pixels as PNG
  *   xhelper key   TITLE KEYS...     focus it and type each KEYS, e.g.
  *                                   ctrl+z, Escape, Return, alt+c
+ *   xhelper click TITLE X Y         click at (X, Y) in that window; negative
+ *                                   values count from the right or bottom
  *   xhelper list                    print every viewable window's title
  *
  * Exit status: 0 done, 1 window not found or X error, 2 usage.
@@ -209,6 +211,28 @@ static int key(Display *dpy, Window w, char **keys, int n)
     return 0;
 }
 
+static int click(Display *dpy, Window w, int x, int y)
+{
+    XWindowAttributes a;
+    Window child;
+    int rx, ry;
+    struct timespec nap = {0, 200 * 1000 * 1000};
+
+    XGetWindowAttributes(dpy, w, &a);
+    if (x < 0)
+        x += a.width;
+    if (y < 0)
+        y += a.height;
+    XTranslateCoordinates(dpy, w, DefaultRootWindow(dpy), x, y, &rx, &ry, &child);
+    XTestFakeMotionEvent(dpy, -1, rx, ry, 0);
+    XSync(dpy, False);
+    nanosleep(&nap, NULL);
+    XTestFakeButtonEvent(dpy, 1, True, 0);
+    XTestFakeButtonEvent(dpy, 1, False, 0);
+    XSync(dpy, False);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     Display *dpy;
@@ -216,7 +240,7 @@ int main(int argc, char **argv)
     int ret = 1;
 
     if (argc < 2) {
-        fprintf(stderr, "usage: xhelper wait|shot|key|list ...\n");
+        fprintf(stderr, "usage: xhelper wait|shot|key|click|list ...\n");
         return 2;
     }
     dpy = XOpenDisplay(NULL);
@@ -239,8 +263,11 @@ int main(int argc, char **argv)
     } else if (!strcmp(argv[1], "key") && argc >= 4) {
         w = wait_for(dpy, argv[2], 0);
         ret = w ? key(dpy, w, argv + 3, argc - 3) : 1;
+    } else if (!strcmp(argv[1], "click") && argc == 5) {
+        w = wait_for(dpy, argv[2], 0);
+        ret = w ? click(dpy, w, atoi(argv[3]), atoi(argv[4])) : 1;
     } else {
-        fprintf(stderr, "usage: xhelper wait|shot|key|list ...\n");
+        fprintf(stderr, "usage: xhelper wait|shot|key|click|list ...\n");
         ret = 2;
     }
     XCloseDisplay(dpy);
