@@ -33,9 +33,9 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
         stop when sigma < sigma_final
         x <- x - h f + sigma sqrt(max(0, (1 - beta h)^2 - (1 - h)^2)) z_t
     steps counts the loop's network passes (t of the last pass); max_steps caps
-    them.  When the cap stops the loop, one more pass gives D of the last x,
-    and final_sigma is that pass's estimate; otherwise final_sigma is the
-    estimate that stopped the loop.
+    them: at t == max_steps the loop returns D of the current x without an
+    update, as engine/src/sampler_sisa.c does.  final_sigma is the estimate of
+    the last pass.
     """
     d = 3 * width * height
     ref = next(model.parameters())
@@ -54,11 +54,9 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
         f = model(x, phi_ref)
         steps = t
         sigma = float(torch.linalg.vector_norm(f)) / math.sqrt(d)
-        if sigma < sigma_final:
+        if sigma < sigma_final or t == max_steps:
             return x - f, steps, sigma
         h = h0 * t / (1.0 + h0 * (t - 1)) if ascending else h0
         gamma = sigma * math.sqrt(max(0.0, (1.0 - beta * h) ** 2 - (1.0 - h) ** 2))
         x = x - h * f + gamma * _noise(seed, t, width, height, ref)
-    f = model(x, phi_ref)
-    sigma = float(torch.linalg.vector_norm(f)) / math.sqrt(d)
-    return x - f, steps, sigma
+    raise ValueError("max_steps must be >= 1")

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The C engine computes what PyTorch computes, on the same exported weights.
+
+Usage: test_engine_vs_torch.py FGSD_CLI [SHIPPED_MODEL]
+
+Runs the `fgsd` command line (PFM in and out, unclipped floats) and compares
+with models/fgsd_net.py on the model that models/export.py wrote:
+  - phi (with and without a mask), the plain and the projected denoiser pass,
+    on a small random model with non-trivial folded norms and gains, on the
+    reference and the oneDNN backend, and on the shipped model when given;
+  - the SISA sampler against models/sisa.py fed the same noise (fgsd_rng):
+    same step count, same final image within tolerance.
+
+Tolerances: the engine and PyTorch both compute in fp32 but sum in different
+orders (oneDNN blocks, PyTorch im2col/GEMM, the engine's channel sums in
+double).  Each conv output is a sum of cin*9 <= 600 products, rounding error
+~ sqrt(n) * eps relative to the sum of |terms| per layer, compounded over
+~14 layers: a few 1e-6 of the activations' scale.  We allow 1e-4 of the
+largest magnitude (max-abs, relative), 20x above what we measure, far below
+any real bug (a wrong tap, gain or mean is >= 1e-2).  The sampler compounds
+per-step differences through up to tens of steps of a contraction
+(x <- (1-h) x + h D(x) + noise), so its bound is 1e-3.
+Prints TAP.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+try:
+    import numpy as np
+    import torch
+except ImportError as err:  # a build host without PyTorch: skip, visibly
+    print("1..0 # SKIP PyTorch or numpy missing (%s)" % err)
+    sys.exit(0)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "models"))
+from export import export, load_fgsd  # noqa: E402
+from fgsd_net import FGSDUNet  # noqa: E402
+from sisa import sisa_sample  # noqa: E402
+
+torch.set_num_threads(1)
+CLI = sys.argv[1]
+SHIPPED = sys.argv[2] if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else None
+TMP = tempfile.mkdtemp(prefix="fgsd-vs-torch-")
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(ok)
+    print("%s %d - %s%s" % ("ok" if ok else "not ok", len(results), name,
+                            (" # " + detail) if detail else ""))
+    sys.stdout.flush()
+
+
+def write_pfm(path, img):
+    """img: H x W x 3 float32 (row 0 = top)."""
+    h, w, _ = img.shape
+    with open(path, "wb") as f:
+        f.write(b"PF\n%d %d\n-1.0\n" % (w, h))
+        f.write(np.ascontiguousarray(img[::-1], dtype="<f4").tobytes())
+
+
+def read_pfm(path):
+    with open(path, "rb") as f:
+        assert f.readline().strip() == b"PF"
+        w, h = map(int, f.readline().split())
+        scale = float(f.readline())
+        data = np.frombuffer(f.read(), dtype="<f4" if scale < 0 else ">f4")
+    return data.reshape(h, w, 3)[::-1].astype(np.float32)
+
+
+def write_mask_pgm_as_pfm(path, mask):
+    """A mask as a gray PFM ('Pf'), values in [0, 1]."""
+    h, w = mask.shape
+    with open(path, "wb") as f:
+        f.write(b"Pf\n%d %d\n-1.0\n" % (w, h))
+        f.write(np.ascontiguousarray(mask[::-1], dtype="<f4").tobytes())
+
+
+def run(*args):
+    p = subprocess.run([CLI] + list(args), capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("fgsd %s failed: %s" % (" ".join(args), p.stderr.strip()))
+    return p
+
+
+def to_t(img):
+    return torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).unsqueeze(0)
+
+
+def to_np(t):
+    return t[0].detach().numpy().transpose(1, 2, 0)
+
+
+def rel_err(a, b):
+    a = np.asarray(a, np.float64)
+    b = np.asarray(b, np.float64)
+    return float(np.max(np.abs(a - b)) / max(1e-12, np.max(np.abs(b))))
+
+
+def random_model(path):
+    g = torch.Generator().manual_seed(1)
+    m = FGSDUNet(widths=(8, 16, 24, 32), enc_convs=2, mid_convs=3, dec_convs=2)
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            if name.startswith("gain"):
+                p.copy_(0.5 + torch.rand(p.shape, generator=g))
+        for mod in m.modules():
+            if hasattr(mod, "running_var"):
+                mod.running_var.copy_(0.25 + torch.rand(mod.running_var.shape, generator=g))
+            if hasattr(mod, "weight") and mod.weight is not None and mod.weight.dim() == 1:
+                mod.weight.copy_(0.5 + torch.rand(mod.weight.shape, generator=g))
+    m.eval()
+    export(m, path, [0.5, 0.45, 0.4], "random test model", "test")
+    return m
+
+
+def smooth_image(rng, h, w):
+    base = rng.random((h // 8 + 2, w // 8 + 2, 3)).astype(np.float32)
+    img = np.kron(base, np.ones((8, 8, 1), np.float32))[:h, :w]
+    return (0.7 * img + 0.3 * rng.random((h, w, 3))).astype(np.float32)
+
+
+def compare_model(tag, path, model, backends):
+    rng = np.random.default_rng(5)
+    x = smooth_image(rng, 48, 64) + 0.3 * rng.standard_normal((48, 64, 3)).astype(np.float32)
+    ref = smooth_image(rng, 40, 48)
+    mask = np.zeros((40, 48), np.float32)
+    mask[4:36, 8:44] = 1.0
+    xp, rp, mp = (os.path.join(TMP, tag + n) for n in ("-x.pfm", "-ref.pfm", "-mask.pfm"))
+    write_pfm(xp, x)
+    write_pfm(rp, ref)
+    write_mask_pgm_as_pfm(mp, mask)
+    with torch.no_grad():
+        phi_t = model.features(to_t(ref))[0].numpy()
+        phi_mt = model.features(to_t(ref), to_t(mask[:, :, None]))[0].numpy()
+        d_plain = to_np(model.denoise(to_t(x)))
+        d_proj = to_np(model.denoise(to_t(x), torch.from_numpy(phi_t)[None]))
+    for be in backends:
+        phi_e = np.array(json.loads(run("features", "--backend", be, "--model", path,
+                                        "--ref", rp).stdout))
+        e = rel_err(phi_e, phi_t)
+        check("%s %s: phi (%d values)" % (tag, be, phi_t.size), e <= 1e-4, "rel err %.2e" % e)
+        phi_me = np.array(json.loads(run("features", "--backend", be, "--model", path,
+                                         "--ref", rp, "--mask", mp).stdout))
+        e = rel_err(phi_me, phi_mt)
+        check("%s %s: masked phi" % (tag, be), e <= 1e-4, "rel err %.2e" % e)
+        out = os.path.join(TMP, tag + "-" + be + "-d.pfm")
+        run("denoise", "--backend", be, "--model", path, "--in", xp, "-o", out)
+        e = rel_err(read_pfm(out), d_plain)
+        check("%s %s: denoiser pass, no projection" % (tag, be), e <= 1e-4, "rel err %.2e" % e)
+        run("denoise", "--backend", be, "--model", path, "--in", xp, "--ref", rp, "-o", out)
+        e = rel_err(read_pfm(out), d_proj)
+        check("%s %s: projected denoiser pass" % (tag, be), e <= 1e-4, "rel err %.2e" % e)
+    return rp
+
+
+def compare_sampler(tag, path, model, rp, be, h0, beta, steps):
+    out = os.path.join(TMP, tag + "-s.pfm")
+    p = run("synth", "--backend", be, "--model", path, "--ref", rp, "--size", "64x48",
+            "--seed", "3", "--h", str(h0), "--beta", str(beta), "--sigma0", "1",
+            "--sigma-final", "0.03", "--max-steps", str(steps), "-v", "-o", out)
+    m = re.search(r"(\d+) steps", p.stderr)
+    eng_steps = int(m.group(1)) if m else -1
+    phi = np.array(json.loads(run("features", "--backend", be, "--model", path,
+                                  "--ref", rp).stdout), np.float32)
+    with torch.no_grad():
+        ref_img, t_steps, _ = sisa_sample(model, torch.from_numpy(phi)[None], 64, 48, h0, beta,
+                                          1.0, 0.03, True, steps, 3, model.data_mean)
+    check("%s %s: sampler step count (%d)" % (tag, be, t_steps), eng_steps == t_steps,
+          "engine %d, torch %d" % (eng_steps, t_steps))
+    e = rel_err(read_pfm(out), to_np(ref_img))
+    check("%s %s: sampler final image" % (tag, be), e <= 1e-3, "rel err %.2e" % e)
+
+
+def main():
+    path = os.path.join(TMP, "random.fgsd")
+    trained = random_model(path)
+    loaded = load_fgsd(path)
+    backends = ["reference", "cpu"]
+    with torch.no_grad():
+        x = torch.rand(1, 3, 32, 40)
+        e = rel_err(loaded(x).numpy(), trained(x).numpy())
+    check("export folds the norms (loaded == trained in eval)", e <= 1e-5, "rel err %.2e" % e)
+    rp = compare_model("random", path, loaded, backends)
+    compare_sampler("random", path, loaded, rp, "cpu", 0.3, 0.5, 6)
+    if SHIPPED:
+        shipped = load_fgsd(SHIPPED)
+        rp = compare_model("shipped", SHIPPED, shipped, ["cpu"])
+        compare_sampler("shipped", SHIPPED, shipped, rp, "cpu", 0.1, 0.1, 200)
+    else:
+        print("# no shipped model given: skipped its comparison")
+    print("1..%d" % len(results))
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
