@@ -58,6 +58,63 @@ class BFBatchNorm2d(nn.Module):
         return x * (self.weight / torch.sqrt(var + self.eps)).view(1, -1, 1, 1)
 
 
+# oneDNN 3.7.2 (Debian 13's, which its torch 2.6 uses) miscomputes some
+# convolutions on this project's machines (AMD EPYC, family 26, AVX-512),
+# with errors of 10-100 % of the result and NaN in some runs; the float64
+# native path (16x slower) is right.  Measured against it:
+# - conv input gradient when the output channel count is not a multiple of 16;
+# - conv forward with an input count above 16 that is not a multiple of 16 (24);
+# - transposed-conv forward when the output count is an odd multiple of 16
+#   (48, 80, 112) or not a multiple of 16 above it (24).
+# Multiples of 16 for convs and of 32 (or exactly 16) for transposed convs are
+# right.  So on the CPU these layers pad their channels with zeros (zero input
+# channels, zero filters that are not parameters) up to counts oneDNN gets
+# right and slice the result: exact, and free for the usual power-of-2
+# widths except the `out` conv (3 -> 16 filters, about 1 % of the work).
+# tests/python/test_net.py checks forward and gradients against float64.
+ONEDNN_BLOCK = 16
+
+
+def _pad_to(n, block):
+    return -(-n // block) * block - n
+
+
+def _pad_dim(t, dim, n):
+    if n == 0:
+        return t
+    shape = list(t.shape)
+    shape[dim] = n
+    return torch.cat([t, t.new_zeros(shape)], dim=dim)
+
+
+class Conv2d(nn.Conv2d):
+    """nn.Conv2d with channel padding around the oneDNN bugs above."""
+
+    def forward(self, x):
+        cin, cout = self.in_channels, self.out_channels
+        pin = _pad_to(cin, ONEDNN_BLOCK) if cin > ONEDNN_BLOCK else 0
+        pout = _pad_to(cout, ONEDNN_BLOCK)
+        if x.device.type != "cpu" or (pin == 0 and pout == 0):
+            return super().forward(x)
+        w = _pad_dim(_pad_dim(self.weight, 1, pin), 0, pout)
+        y = self._conv_forward(_pad_dim(x, 1, pin), w, None)
+        return y[:, :cout] if pout else y
+
+
+class ConvTranspose2d(nn.ConvTranspose2d):
+    """The decoder's 2x2 stride-2 transposed conv, padded like Conv2d."""
+
+    def forward(self, x):
+        cin, cout = self.in_channels, self.out_channels
+        pin = _pad_to(cin, ONEDNN_BLOCK) if cin > ONEDNN_BLOCK else 0
+        pout = 0 if cout == ONEDNN_BLOCK else _pad_to(cout, 2 * ONEDNN_BLOCK)
+        if x.device.type != "cpu" or (pin == 0 and pout == 0):
+            return super().forward(x)
+        w = _pad_dim(_pad_dim(self.weight, 0, pin), 1, pout)
+        y = F.conv_transpose2d(_pad_dim(x, 1, pin), w, stride=self.stride)
+        return y[:, :cout] if pout else y
+
+
 class ConvBlock(nn.Module):
     """n 3x3 convs (padding 1), each followed by [BF-BN and] ReLU.
 
@@ -69,8 +126,8 @@ class ConvBlock(nn.Module):
         super().__init__()
         self.n = n
         for j in range(n):
-            conv = nn.Conv2d(cin if j == 0 else cout, cout, 3, padding=1, bias=False,
-                             padding_mode=padding)
+            conv = Conv2d(cin if j == 0 else cout, cout, 3, padding=1, bias=False,
+                          padding_mode=padding)
             setattr(self, "conv%d" % j, conv)
             use_norm = not folded and (j > 0 or norm_first)
             setattr(self, "norm%d" % j, BFBatchNorm2d(cout) if use_norm else nn.Identity())
@@ -92,7 +149,7 @@ class DecBlock(ConvBlock):
 
     def __init__(self, cin_low, cout, n, padding, folded):
         super().__init__(2 * cout, cout, n, padding, True, folded)
-        self.up = nn.ConvTranspose2d(cin_low, cout, 2, stride=2, bias=False)
+        self.up = ConvTranspose2d(cin_low, cout, 2, stride=2, bias=False)
 
     def forward(self, x, skip):
         return super().forward(torch.cat([self.up(x), skip], dim=1))
@@ -142,7 +199,7 @@ class FGSDUNet(nn.Module):
         for i in reversed(range(L)):
             setattr(self, "dec%d" % i, DecBlock(widths[i + 1], widths[i], dec_convs, padding,
                                                 folded))
-        self.out = nn.Conv2d(widths[0], channels, 3, padding=1, bias=False, padding_mode=padding)
+        self.out = Conv2d(widths[0], channels, 3, padding=1, bias=False, padding_mode=padding)
 
         if self.conditioned:
             self.gain = nn.ParameterDict(

@@ -21,6 +21,10 @@ def _noise(seed, step, width, height, like):
     return z.unsqueeze(0).to(device=like.device, dtype=like.dtype)
 
 
+# engine/src/sampler_sisa.c: stop when sigma exceeds this times its minimum
+DIVERGENCE_RATIO = 2.0
+
+
 @torch.no_grad()
 def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, ascending,
                 max_steps, seed, data_mean, init=None):
@@ -50,10 +54,17 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
         phi_ref = phi_ref.to(device=ref.device, dtype=ref.dtype)
 
     steps = 0
+    best = None
+    best_sigma = 0.0
     for t in range(1, max_steps + 1):
         f = model(x, phi_ref)
         steps = t
         sigma = float(torch.linalg.vector_norm(f)) / math.sqrt(d)
+        if t == 1 or sigma < best_sigma:
+            best, best_sigma = x - f, sigma
+        elif sigma > DIVERGENCE_RATIO * best_sigma:
+            # the engine's safeguard: a diverging run returns its best step
+            return best, steps, best_sigma
         if sigma < sigma_final or t == max_steps:
             return x - f, steps, sigma
         h = h0 * t / (1.0 + h0 * (t - 1)) if ascending else h0

@@ -34,7 +34,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import TextureData, default_split_path, load_or_make_split  # noqa: E402
-from fgsd_net import FGSDUNet  # noqa: E402
+from fgsd_net import ONEDNN_BLOCK, FGSDUNet  # noqa: E402
 
 CKPT_VERSION = 1
 BANDS = ((0.0, 0.1), (0.1, 0.25), (0.25, 0.5), (0.5, 1.0000001))
@@ -81,6 +81,10 @@ def parse_args(argv):
 
 def config_from_args(args):
     widths = [int(w) for w in args.widths.split(",")]
+    if any(w % ONEDNN_BLOCK for w in widths):
+        # Right (fgsd_net pads the channels) but the padding is wasted work.
+        print("train: note: widths that are not multiples of %d cost the work of the next "
+              "multiple on the CPU (see fgsd_net.Conv2d)" % ONEDNN_BLOCK, flush=True)
     L = len(widths) - 1
     if args.feature_blocks:
         fb = args.feature_blocks.split(",")
@@ -303,8 +307,16 @@ def main(argv=None):
             if bad > MAX_BAD_STEPS:
                 sys.exit("train: too many non-finite losses; last checkpoint kept")
             continue
-        bad = 0
         loss.backward()
+        if not all(torch.isfinite(p.grad).all() for p in model.parameters()
+                   if p.grad is not None):
+            # A broken kernel (see fgsd_net.Conv2d) must not poison the weights.
+            bad += 1
+            print("train: non-finite gradient at step %d, batch skipped" % step, flush=True)
+            if bad > MAX_BAD_STEPS:
+                sys.exit("train: too many non-finite gradients; last checkpoint kept")
+            continue
+        bad = 0
         opt.step()
         step += 1
         lv = float(loss)

@@ -85,7 +85,7 @@ plugin_single_layer (GimpImage *image, GimpDrawable **drawables, GError **error)
   if (n != 1)
     {
       g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_INPUT,
-                   _("Select exactly one layer (%d are selected)."), n);
+                   _("Select exactly one layer (selected now: %d)."), n);
       return NULL;
     }
   if (! plugin_check_layer (image, drawables[0], error))
@@ -137,8 +137,9 @@ plugin_two_layers (GimpImage *image, GimpDrawable **drawables, GimpLayer **a, Gi
     {
       g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_INPUT,
                    _("Interpolation needs two textures: select exactly two layers in the "
-                     "Layers dialog (Ctrl+click; %d are selected). The upper one is texture "
-                     "A, the lower one texture B; the same selection is read on both."),
+                     "Layers dialog with Ctrl+click (selected now: %d). The upper one is "
+                     "texture A, the lower one texture B; the same selection is read on "
+                     "both."),
                    n);
       return FALSE;
     }

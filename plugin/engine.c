@@ -27,7 +27,9 @@ on_progress (void *user, int step, float sigma, float fraction)
     f = engine->last_fraction; /* the bar never runs backwards */
   engine->last_fraction = f;
   if (sigma > 0.0f)
-    gimp_progress_set_text_printf (_("Step %d, noise %.3f"), step, (gdouble) sigma);
+    /* TRANSLATORS: "Synthesizing texture: step 12, noise 0.153" */
+    gimp_progress_set_text_printf (_("%s: step %d, noise %.3f"), engine->label, step,
+                                   (gdouble) sigma);
   gimp_progress_update (f);
   /* GIMP cancels a plug-in by killing it, so there is nothing to return
    * here: cancelling works because the image is touched only at the end. */
@@ -62,13 +64,14 @@ show_notice (const gchar *notice, GimpRunMode run_mode)
 
 gboolean
 engine_open (FgsdEngine *engine, GFile *model, fgsd_backend_kind backend, GimpRunMode run_mode,
-             GError **error)
+             const gchar *label, GError **error)
 {
   fgsd_session_options options = fgsd_session_options_default ();
   fgsd_status          status;
   char                 err[512] = "";
 
   memset (engine, 0, sizeof *engine);
+  engine->label      = label;
   engine->range_end  = 1.0;
   engine->model_path = model_path_resolve (model, error);
   if (! engine->model_path)

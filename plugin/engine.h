@@ -20,6 +20,7 @@ typedef struct
   fgsd_model   *model;
   fgsd_session *session;
   gchar        *model_path;
+  const gchar  *label;          /* what the progress bar says is running */
   gint          feature_dim;
   gint64        last_update_us; /* progress throttling */
   gdouble       last_fraction;
@@ -28,9 +29,10 @@ typedef struct
 } FgsdEngine;
 
 /* Loads the model (NULL = default) and creates a session.  A backend
- * fallback notice goes to gimp_message in interactive runs, else stderr. */
+ * fallback notice goes to gimp_message in interactive runs, else stderr.
+ * label (static, translated) prefixes the progress text. */
 gboolean engine_open     (FgsdEngine *engine, GFile *model, fgsd_backend_kind backend,
-                          GimpRunMode run_mode, GError **error);
+                          GimpRunMode run_mode, const gchar *label, GError **error);
 void     engine_close    (FgsdEngine *engine);
 
 /* The next engine call reports progress inside [start, end] of the bar. */

@@ -37,8 +37,8 @@ alloc_floats (gsize n, GError **error)
 
   if (! p)
     g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MEMORY,
-                 _("Not enough memory (%" G_GSIZE_FORMAT " MB needed)."),
-                 n * sizeof (gfloat) / (1024 * 1024) + 1);
+                 _("Not enough memory (%lu MB needed)."),
+                 (unsigned long) (n * sizeof (gfloat) / (1024 * 1024) + 1));
   return p;
 }
 

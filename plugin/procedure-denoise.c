@@ -92,9 +92,11 @@ denoise_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
   GError           *error  = NULL;
   guint32           seed   = 0;
   gfloat            sigma  = 0.0f;
+  const gchar      *label;
   gint              w, h, offx, offy;
 
   gegl_init (NULL, NULL);
+  label = _("Denoising with reference");
   if (! plugin_check_image (image, &error) ||
       ! (noisy = plugin_single_layer (image, drawables, &error)))
     {
@@ -130,13 +132,14 @@ denoise_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
       goto out;
     }
 
-  gimp_progress_init (_("Denoising with reference"));
+  gimp_progress_init (label);
   w = gimp_drawable_get_width (GIMP_DRAWABLE (noisy));
   h = gimp_drawable_get_height (GIMP_DRAWABLE (noisy));
   if (! reference_read (image, reference, &ref, &error) ||
       ! (in = pixels_read_rgba (GIMP_DRAWABLE (noisy), 0, 0, w, h, &error)) ||
       ! (in_rgb = pixels_rgba_to_rgb (in, (gsize) w * (gsize) h, FALSE, &error)) ||
-      ! engine_open (&engine, args.model, args_backend (&args), run_mode, &error))
+      ! engine_open (&engine, args.model, args_backend (&args), run_mode, label,
+                     &error))
     goto out;
   engine_set_progress_range (&engine, 0.0, 0.05);
   if (! engine_features (&engine, &ref, &phi, &error))

@@ -25,7 +25,7 @@ summary (GimpLayer *a, GimpLayer *b, const FgsdReference *ref)
   gchar *nb   = g_markup_escape_text (gimp_item_get_name (GIMP_ITEM (b)), -1);
   gchar *text = g_strdup_printf (_("Texture A: the selection on <b>%s</b>; texture B: the "
                                    "same selection on <b>%s</b> (%d × %d pixels). "
-                                   "Mix sets how much of A the new texture takes."),
+                                   "“Amount of A” sets how much of A the new texture takes."),
                                  na, nb, ref->width, ref->height);
 
   g_free (na);
@@ -78,9 +78,11 @@ interpolate_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *imag
   gchar              *name   = NULL;
   GError             *error  = NULL;
   guint32             seed   = 0;
+  const gchar        *label;
   gint                w, h;
 
   gegl_init (NULL, NULL);
+  label = _("Interpolating textures");
   if (! plugin_check_image (image, &error) ||
       ! plugin_two_layers (image, drawables, &a, &b, &error))
     {
@@ -110,8 +112,9 @@ interpolate_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *imag
   w = args.width > 0 ? args.width : gimp_image_get_width (image);
   h = args.height > 0 ? args.height : gimp_image_get_height (image);
 
-  gimp_progress_init (_("Interpolating textures"));
-  if (! engine_open (&engine, args.model, args_backend (&args), run_mode, &error) ||
+  gimp_progress_init (label);
+  if (! engine_open (&engine, args.model, args_backend (&args), run_mode, label,
+                     &error) ||
       ! mixed_features (&engine, image, a, b, args.weight, &phi, &error))
     goto out;
 

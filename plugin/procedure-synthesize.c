@@ -45,9 +45,11 @@ synthesize_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image
   gchar              *name   = NULL;
   GError             *error  = NULL;
   guint32             seed   = 0;
+  const gchar        *label;
   gint                w, h;
 
   gegl_init (NULL, NULL);
+  label = _("Synthesizing texture");
   if (! plugin_check_image (image, &error) ||
       ! (source = plugin_single_layer (image, drawables, &error)))
     {
@@ -78,9 +80,10 @@ synthesize_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image
 
   /* Everything up to output_write only reads the image: GIMP's Cancel kills
    * the plug-in, and the image must then be as it was. */
-  gimp_progress_init (_("Synthesizing texture"));
+  gimp_progress_init (label);
   if (! reference_read (image, GIMP_DRAWABLE (source), &ref, &error) ||
-      ! engine_open (&engine, args.model, args_backend (&args), run_mode, &error))
+      ! engine_open (&engine, args.model, args_backend (&args), run_mode, label,
+                     &error))
     goto out;
   engine_set_progress_range (&engine, 0.0, 0.05);
   if (! engine_features (&engine, &ref, &phi, &error))

@@ -49,9 +49,9 @@ static backend *open_backend(const backend_ops *ops, int threads, int determinis
 {
     backend_config cfg = {threads, deterministic, 0};
     char err[256] = "";
-    backend *be = ops->create(&cfg, err, sizeof(err));
+    backend *be = NULL;
 
-    if (!be)
+    if (ops->create(&cfg, &be, err, sizeof(err)) != FGSD_OK)
         print_error("%s: %s\n", ops->name, err);
     assert_non_null(be);
     return be;

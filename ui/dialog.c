@@ -3,7 +3,8 @@
  * One dialog for the three procedures (docs/gimp-plugin.md, "Dialog"):
  *
  *   summary        what the reference is (selection size, layers)
- *   Result         width, height / reference layer, mix, tileable, output
+ *   Result         width, height / reference layer, amount of A, tileable,
+ *                  output
  *   Variation      seed with "New Seed", random seed
  *   Sampling       step size h, beta, start/layer noise, final noise, max steps
  *   Model          model file, backend

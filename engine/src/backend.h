@@ -28,10 +28,15 @@ typedef struct backend_config {
 typedef struct backend_ops {
     const char *name;
 
-    /* Returns NULL (and a message in err) when unavailable. */
-    backend *(*create)(const backend_config *cfg, char *err, size_t errlen);
+    /* Creates the backend in *out; on failure *out is NULL, err holds a
+     * message and the status says why: FGSD_ERR_NO_MEMORY when an allocation
+     * failed, FGSD_ERR_BACKEND when the backend is unavailable. */
+    fgsd_status (*create)(const backend_config *cfg, backend **out, char *err, size_t errlen);
     void (*destroy)(backend *be);
     const char *(*error)(backend *be);
+    /* The status of the failure error() describes: why conv_prepare or
+     * tensor_new returned NULL (FGSD_ERR_NO_MEMORY, FGSD_ERR_BACKEND, ...). */
+    fgsd_status (*status)(backend *be);
 
     /* Weights are reordered once here.  relu: fuse a ReLU after the conv.
      * Borrows conv's arrays only for the duration of the call. */

@@ -58,6 +58,7 @@ struct backend {
     void *scratch;            /* the scratchpad of every primitive */
     size_t scratch_size;
     char error[256];
+    fgsd_status status; /* of the failure error describes */
 };
 
 struct backend_tensor {
@@ -103,6 +104,7 @@ static const char *status_name(dnnl_status_t s)
 static fgsd_status fail(backend *be, fgsd_status st, const char *what)
 {
     snprintf(be->error, sizeof(be->error), "oneDNN backend: %s", what);
+    be->status = st;
     return st;
 }
 
@@ -112,12 +114,18 @@ static fgsd_status check(backend *be, dnnl_status_t s, const char *what)
     if (s == dnnl_success)
         return FGSD_OK;
     snprintf(be->error, sizeof(be->error), "oneDNN backend: %s: %s", what, status_name(s));
-    return s == dnnl_out_of_memory ? FGSD_ERR_NO_MEMORY : FGSD_ERR_BACKEND;
+    be->status = s == dnnl_out_of_memory ? FGSD_ERR_NO_MEMORY : FGSD_ERR_BACKEND;
+    return be->status;
 }
 
 static const char *onednn_error(backend *be)
 {
     return be->error;
+}
+
+static fgsd_status onednn_status(backend *be)
+{
+    return be->status;
 }
 
 /* ---- threads -------------------------------------------------------------- */
@@ -396,15 +404,17 @@ static void onednn_destroy(backend *be)
     free(be);
 }
 
-static backend *onednn_create(const backend_config *cfg, char *err, size_t errlen)
+static fgsd_status onednn_create(const backend_config *cfg, backend **out, char *err,
+                                 size_t errlen)
 {
     backend *be = calloc(1, sizeof(*be));
     fgsd_status st;
     int saved;
 
+    *out = NULL;
     if (!be) {
         snprintf(err, errlen, "out of memory");
-        return NULL;
+        return FGSD_ERR_NO_MEMORY;
     }
     be->threads = threads_resolve(cfg->threads);
     be->deterministic = cfg->deterministic;
@@ -420,9 +430,10 @@ static backend *onednn_create(const backend_config *cfg, char *err, size_t errle
     if (st) {
         snprintf(err, errlen, "%s", be->error);
         onednn_destroy(be);
-        return NULL;
+        return st;
     }
-    return be;
+    *out = be;
+    return FGSD_OK;
 }
 
 /* ---- tensors ---------------------------------------------------------------- */
@@ -1149,6 +1160,7 @@ const backend_ops backend_onednn_ops = {
     .create = onednn_create,
     .destroy = onednn_destroy,
     .error = onednn_error,
+    .status = onednn_status,
     .conv_prepare = onednn_conv_prepare,
     .conv_free = onednn_conv_free,
     .tensor_new = onednn_tensor_new,

@@ -10,6 +10,7 @@
 
 struct backend {
     char error[256];
+    fgsd_status status; /* of the failure error describes */
 };
 
 struct backend_tensor {
@@ -24,14 +25,15 @@ struct backend_conv {
     float *bias;
 };
 
-static backend *ref_create(const backend_config *cfg, char *err, size_t errlen)
+static fgsd_status ref_create(const backend_config *cfg, backend **out, char *err, size_t errlen)
 {
-    backend *be = calloc(1, sizeof(*be));
-
     (void)cfg;
-    if (!be)
+    *out = calloc(1, sizeof(**out));
+    if (!*out) {
         snprintf(err, errlen, "out of memory");
-    return be;
+        return FGSD_ERR_NO_MEMORY;
+    }
+    return FGSD_OK;
 }
 
 static void ref_destroy(backend *be)
@@ -44,9 +46,15 @@ static const char *ref_error(backend *be)
     return be->error;
 }
 
+static fgsd_status ref_status(backend *be)
+{
+    return be->status;
+}
+
 static fgsd_status fail(backend *be, fgsd_status st, const char *what)
 {
     snprintf(be->error, sizeof(be->error), "reference backend: %s", what);
+    be->status = st;
     return st;
 }
 
@@ -277,6 +285,7 @@ const backend_ops backend_ref_ops = {
     .create = ref_create,
     .destroy = ref_destroy,
     .error = ref_error,
+    .status = ref_status,
     .conv_prepare = ref_conv_prepare,
     .conv_free = ref_conv_free,
     .tensor_new = ref_tensor_new,

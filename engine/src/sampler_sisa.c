@@ -10,13 +10,22 @@
  *   x  <- x - h f + gamma z_t
  * The noise z_t is rng step t (z_0 draws the start), indexed by absolute
  * pixel position, so tiling and threads never change it.  The loop runs on
- * host arrays; one network pass per step. */
+ * host arrays; one network pass per step.
+ *
+ * Safeguard (not in the paper): a denoiser that is poor at low noise cannot
+ * bring sigma below some floor, and pushing on makes the iteration diverge
+ * (sigma grows by orders of magnitude and the image saturates).  When sigma
+ * exceeds DIVERGENCE_RATIO times the lowest estimate so far, the loop stops
+ * and returns D(x) of the step with the lowest estimate, with a notice. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "denoise.h"
 #include "rng.h"
+
+#define DIVERGENCE_RATIO 2.0f
 
 fgsd_sampler_params fgsd_sampler_params_default(void)
 {
@@ -71,8 +80,9 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
 {
     const fgsd_model_info *info;
     size_t n;
-    float *x = NULL, *d = NULL, *z = NULL;
-    float start = 0.0f, sigma = 0.0f;
+    float *x = NULL, *d = NULL, *z = NULL, *best = NULL;
+    float start = 0.0f, sigma = 0.0f, best_sigma = 0.0f;
+    int best_t = 0;
     denoise_ctx ctx = {0};
     int t;
     fgsd_status st;
@@ -106,7 +116,8 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
     x = malloc(n * sizeof(float));
     d = malloc(n * sizeof(float));
     z = malloc(n * sizeof(float));
-    if (!x || !d || !z) {
+    best = malloc(n * sizeof(float));
+    if (!x || !d || !z || !best) {
         st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d image", width,
                           height);
         goto out;
@@ -137,6 +148,19 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
             st = session_fail(s, FGSD_ERR_INTERNAL, "the sampler diverged at step %d", t);
             goto out;
         }
+        if (t == 1 || sigma < best_sigma) {
+            best_sigma = sigma;
+            best_t = t;
+            memcpy(best, d, n * sizeof(float));
+        } else if (sigma > DIVERGENCE_RATIO * best_sigma) {
+            snprintf(s->notice, sizeof(s->notice),
+                     "the sampler stopped at step %d: the noise estimate rose from %.3g to %.3g "
+                     "(the model cannot denoise further); the result is step %d's estimate",
+                     t, (double)best_sigma, (double)sigma, best_t);
+            memcpy(d, best, n * sizeof(float));
+            sigma = best_sigma;
+            break;
+        }
         if (sigma < p->sigma_final || t >= p->max_steps)
             break;
         h = p->ascending ? (double)p->h0 * t / (1.0 + (double)p->h0 * (t - 1)) : p->h0;
@@ -157,5 +181,6 @@ out:
     free(x);
     free(d);
     free(z);
+    free(best);
     return st;
 }

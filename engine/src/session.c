@@ -51,6 +51,7 @@ static fgsd_status choose_backend(fgsd_session *s)
 {
     backend_config cfg = {s->opt.threads, s->opt.deterministic, s->opt.memory_budget};
     char err[256] = "";
+    fgsd_status st;
 
     switch (s->opt.backend) {
     case FGSD_BACKEND_REFERENCE:
@@ -72,9 +73,9 @@ static fgsd_status choose_backend(fgsd_session *s)
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "unknown backend %d",
                             (int)s->opt.backend);
     }
-    s->be = s->ops->create(&cfg, err, sizeof(err));
-    if (!s->be)
-        return session_fail(s, FGSD_ERR_BACKEND, "%s backend: %s", s->ops->name, err);
+    st = s->ops->create(&cfg, &s->be, err, sizeof(err));
+    if (st)
+        return session_fail(s, st, "%s backend: %s", s->ops->name, err);
     return FGSD_OK;
 }
 

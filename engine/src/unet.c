@@ -79,6 +79,7 @@ fgsd_status unet_create(const fgsd_model *model, const backend_ops *ops, backend
 {
     unet *net = calloc(1, sizeof(*net));
     int widest = 0;
+    fgsd_status st;
 
     *out = NULL;
     if (!net) {
@@ -118,8 +119,9 @@ fgsd_status unet_create(const fgsd_model *model, const backend_ops *ops, backend
 
 out_backend:
     snprintf(err, errlen, "%s", ops->error(be));
+    st = ops->status(be);
     unet_free(net);
-    return FGSD_ERR_BACKEND;
+    return st ? st : FGSD_ERR_BACKEND;
 }
 
 size_t unet_activation_bytes(const fgsd_model *model, int width, int height)

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <X11/Xatom.h>
 #include <X11/Xlib.h>
@@ -144,6 +145,11 @@ static int shot(Display *dpy, Window w, const char *path)
     XImage *img;
     int ret;
 
+    /* Pointer out of the way: no hover highlight, no tooltip over the window
+     * (XGetImage reads what is on screen). */
+    XTestFakeMotionEvent(dpy, -1, 0, 0, 0);
+    XSync(dpy, False);
+    sleep(1);
     XGetWindowAttributes(dpy, w, &a);
     img = XGetImage(dpy, w, 0, 0, (unsigned)a.width, (unsigned)a.height, AllPlanes, ZPixmap);
     if (!img) {

@@ -1,0 +1,243 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# Python half of the GIMP plug-in tests, run by run_gimp_tests.py inside
+# gimp-console-3.0 with --batch-interpreter=python-fu-eval (exec of this
+# file).  Parameters come in the environment: FGSD_TEST_DATA (sample images),
+# FGSD_TEST_OUT (results: py-*.png, checked by the runner), FGSD_TEST_MODEL,
+# FGSD_TEST_STEPS.  Each check prints "CHECK ok|FAIL name detail".
+import os
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gegl, Gimp, Gio  # noqa: E402
+
+DATA = os.environ["FGSD_TEST_DATA"]
+OUT = os.environ["FGSD_TEST_OUT"]
+MODEL = os.environ["FGSD_TEST_MODEL"]
+STEPS = int(os.environ["FGSD_TEST_STEPS"])
+FAST = {"step-size": 0.3, "beta": 0.3, "final-noise": 0.05, "max-steps": STEPS}
+PDB = Gimp.get_pdb()
+
+
+def check(name, ok, detail=""):
+    print("CHECK %s %s %s" % ("ok" if ok else "FAIL", name, detail), flush=True)
+    return ok
+
+
+def load(name):
+    return Gimp.file_load(Gimp.RunMode.NONINTERACTIVE,
+                          Gio.File.new_for_path(os.path.join(DATA, name)))
+
+
+def add_layer_from(image, name, position):
+    layer = Gimp.file_load_layer(Gimp.RunMode.NONINTERACTIVE, image,
+                                 Gio.File.new_for_path(os.path.join(DATA, name)))
+    image.insert_layer(layer, None, position)
+    return layer
+
+
+def pixels(drawable):
+    """The drawable's pixels as 16-bit RGBA bytes (exact for 8 and 16 bits)."""
+    buf = drawable.get_buffer()
+    return buf.get(buf.get_extent(), 1.0, "R'G'B'A u16", Gegl.AbyssPolicy.NONE)
+
+
+def export(layer, name):
+    image = Gimp.Image.new(layer.get_width(), layer.get_height(), Gimp.ImageBaseType.RGB)
+    copy = Gimp.Layer.new_from_drawable(layer, image)
+    image.insert_layer(copy, None, 0)
+    copy.set_offsets(0, 0)
+    Gimp.file_save(Gimp.RunMode.NONINTERACTIVE, image,
+                   Gio.File.new_for_path(os.path.join(OUT, name)), None)
+    image.delete()
+
+
+def run(procedure, image, drawables, **args):
+    """Calls procedure non-interactively; (status, layer or error, seed)."""
+    proc = PDB.lookup_procedure(procedure)
+    config = proc.create_config()
+    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    config.set_property("image", image)
+    config.set_core_object_array("drawables", drawables)
+    args.setdefault("model", MODEL)
+    for key, value in args.items():
+        key = key.replace("_", "-")
+        if key == "model":
+            value = Gio.File.new_for_path(value) if value else None
+        config.set_property(key, value)
+    result = proc.run(config)
+    status = result.index(0)
+    if status == Gimp.PDBStatusType.SUCCESS:
+        return status, result.index(1), result.index(2)
+    return status, result.index(1) if result.length() > 1 else "", None
+
+
+def succeeded(name, outcome):
+    status, value, _ = outcome
+    return check(name + "-runs", status == Gimp.PDBStatusType.SUCCESS,
+                 "" if status == Gimp.PDBStatusType.SUCCESS else "%s: %s" % (status, value))
+
+
+def test_synthesize():
+    image = load("forest-floor.png")
+    layer = image.get_layers()[0]
+    before = pixels(layer)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96)
+    outcome = run("plug-in-fgsd-synthesize", image, [layer], width=64, height=48, seed=4321,
+                  **FAST)
+    if not succeeded("py-synthesize", outcome):
+        return
+    result, seed = outcome[1], outcome[2]
+    check("py-synthesize-layers", len(image.get_layers()) == 2, str(len(image.get_layers())))
+    check("py-synthesize-size", (result.get_width(), result.get_height()) == (64, 48),
+          "%dx%d" % (result.get_width(), result.get_height()))
+    check("py-synthesize-name", result.get_name() == "Texture (seed 4321)", result.get_name())
+    check("py-synthesize-seed", seed == 4321, str(seed))
+    check("py-synthesize-source-unchanged", pixels(layer) == before)
+    selected = image.get_selected_layers()
+    check("py-synthesize-selected", len(selected) == 1 and selected[0].get_id() == result.get_id())
+    export(result, "py-synthesize.png")
+
+    # Random seed: a fresh seed, reported in the name and the return value.
+    outcome = run("plug-in-fgsd-synthesize", image, [layer], width=32, height=32,
+                  random_seed=True, **FAST)
+    if succeeded("py-random-seed", outcome):
+        check("py-random-seed-name",
+              outcome[1].get_name() == "Texture (seed %d)" % outcome[2], outcome[1].get_name())
+
+    # Tileable output and each backend choice (cuda falls back to the CPU
+    # with a notice where there is no GPU).
+    for name, extra in (("tileable", {"tileable": True}), ("backend-cpu", {"backend": "cpu"}),
+                        ("backend-cuda", {"backend": "cuda"})):
+        outcome = run("plug-in-fgsd-synthesize", image, [layer], width=32, height=32, **extra,
+                      **FAST)
+        succeeded("py-" + name, outcome)
+
+    # New image: the source image keeps its layers.
+    n = len(image.get_layers())
+    outcome = run("plug-in-fgsd-synthesize", image, [layer], width=40, height=40,
+                  output="new-image", **FAST)
+    if succeeded("py-new-image", outcome):
+        other = outcome[1].get_image()
+        check("py-new-image-is-new", other.get_id() != image.get_id())
+        check("py-new-image-source-layers", len(image.get_layers()) == n)
+        check("py-new-image-size", (other.get_width(), other.get_height()) == (40, 40))
+        other.delete()
+    image.delete()
+
+
+def test_formats():
+    """Grey, 16-bit, 32-bit linear float and RGBA images all run; the source
+    never changes and the result has the image's precision."""
+    cases = {
+        "gray": lambda im: im.convert_grayscale(),
+        "u16": lambda im: im.convert_precision(Gimp.Precision.U16_NON_LINEAR),
+        "float-linear": lambda im: im.convert_precision(Gimp.Precision.FLOAT_LINEAR),
+        "rgba": lambda im: im.get_layers()[0].add_alpha(),
+    }
+    for name, convert in cases.items():
+        image = load("forest-floor.png")
+        convert(image)
+        layer = image.get_layers()[0]
+        before = pixels(layer)
+        image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96)
+        outcome = run("plug-in-fgsd-synthesize", image, [layer], width=32, height=32, **FAST)
+        if succeeded("py-format-" + name, outcome):
+            check("py-format-%s-precision" % name,
+                  outcome[1].get_image().get_precision() == image.get_precision())
+            check("py-format-%s-source-unchanged" % name, pixels(layer) == before)
+        image.delete()
+
+
+def test_denoise():
+    # Reference on another layer (a clean copy below the noisy one).
+    image = load("forest-floor-noisy.png")
+    noisy = image.get_layers()[0]
+    clean = add_layer_from(image, "forest-floor.png", 1)
+    before = pixels(noisy)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96)
+    outcome = run("plug-in-fgsd-denoise", image, [noisy], reference_layer=clean, **FAST)
+    if succeeded("py-denoise", outcome):
+        result = outcome[1]
+        check("py-denoise-layers", len(image.get_layers()) == 3)
+        check("py-denoise-size", (result.get_width(), result.get_height()) == (192, 192))
+        check("py-denoise-above-noisy",
+              image.get_item_position(result) == image.get_item_position(noisy) - 1)
+        check("py-denoise-source-unchanged", pixels(noisy) == before)
+        export(result, "py-denoise.png")
+    image.delete()
+
+    # Reference in a clean part of the noisy layer itself (its left 48 columns).
+    image = load("forest-floor-noisy.png")
+    noisy = image.get_layers()[0]
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 0, 0, 48, 192)
+    outcome = run("plug-in-fgsd-denoise", image, [noisy], noise_level=0.1, **FAST)
+    if succeeded("py-denoise-same-layer", outcome):
+        check("py-denoise-same-layer-name", "(noise 0.100)" in outcome[1].get_name(),
+              outcome[1].get_name())
+    image.delete()
+
+
+def test_interpolate():
+    image = load("forest-floor.png")
+    a = image.get_layers()[0]
+    b = add_layer_from(image, "bricks.png", 1)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96)
+    first = run("plug-in-fgsd-interpolate", image, [a, b], width=64, height=64, weight=0.5,
+                seed=5, **FAST)
+    if not succeeded("py-interpolate", first):
+        return
+    check("py-interpolate-layers", len(image.get_layers()) == 3)
+    check("py-interpolate-above-a", image.get_item_position(first[1]) == 0)
+    export(first[1], "py-interpolate.png")
+    # The stack, not the argument order, says which layer is A.
+    second = run("plug-in-fgsd-interpolate", image, [b, a], width=64, height=64, weight=0.5,
+                 seed=5, **FAST)
+    if succeeded("py-interpolate-swapped", second):
+        check("py-interpolate-order-free", pixels(first[1]) == pixels(second[1]))
+    image.delete()
+
+
+def expect_error(name, image, layer, part, procedure, drawables, **args):
+    n = len(image.get_layers())
+    before = pixels(layer)
+    status, message, _ = run(procedure, image, drawables, **args)
+    check(name + "-fails", status != Gimp.PDBStatusType.SUCCESS, str(status))
+    check(name + "-message", part in (message or ""), "want %r in %r" % (part, message))
+    check(name + "-layers", len(image.get_layers()) == n)
+    check(name + "-pixels", pixels(layer) == before)
+
+
+def test_errors():
+    synth = "plug-in-fgsd-synthesize"
+    image = load("forest-floor.png")
+    layer = image.get_layers()[0]
+    small = {"width": 32, "height": 32, "max_steps": 2}
+    expect_error("py-no-selection", image, layer, "no selection", synth, [layer], **small)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 20, 20)
+    expect_error("py-tiny-selection", image, layer, "too small", synth, [layer], **small)
+    image.select_ellipse(Gimp.ChannelOps.REPLACE, 16, 16, 34, 34)
+    expect_error("py-few-pixels", image, layer, "selected pixels", synth, [layer], **small)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96)
+    expect_error("py-missing-model", image, layer, "missing", synth, [layer],
+                 model=os.path.join(OUT, "no-such.fgsd"), **small)
+    expect_error("py-corrupt-model", image, layer, "corrupt", synth, [layer],
+                 model=os.path.join(OUT, "corrupt.fgsd"), **small)
+    expect_error("py-one-layer-interpolate", image, layer, "two layers",
+                 "plug-in-fgsd-interpolate", [layer], **small)
+    image.convert_indexed(Gimp.ConvertDitherType.NONE, Gimp.ConvertPaletteType.GENERATE, 16,
+                          False, False, "")
+    expect_error("py-indexed", image, layer, "Indexed", synth, [layer], **small)
+    for procedure in ("plug-in-fgsd-denoise",):
+        expect_error("py-indexed-denoise", image, layer, "Indexed", procedure, [layer],
+                     max_steps=2)
+    image.delete()
+
+
+for test in (test_synthesize, test_formats, test_denoise, test_interpolate, test_errors):
+    try:
+        test()
+    except Exception as e:  # a crash of one test must not hide the others
+        check(test.__name__ + "-exception", False, repr(e))
+check("done", True, "python")

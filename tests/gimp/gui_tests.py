@@ -1,0 +1,167 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# GUI half of the GIMP plug-in tests: run_gimp_tests.py runs it in gimp-3.0
+# under Xvfb (python-fu-eval, exec of this file).  xhelper (XTest) plays the
+# user: Ctrl+Z in the image window, a click on the status bar's Cancel
+# button, screenshots.  There is no window manager, so keys go to the window
+# under the pointer.  Environment: FGSD_TEST_DATA, FGSD_TEST_OUT,
+# FGSD_TEST_MODEL, FGSD_TEST_XHELPER, FGSD_TEST_SHOTS (non-empty: only take
+# the dialog screenshots into that folder).
+import os
+import subprocess
+import time
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gegl, Gimp, Gio  # noqa: E402
+
+DATA = os.environ["FGSD_TEST_DATA"]
+MODEL = os.environ["FGSD_TEST_MODEL"]
+XHELPER = os.environ["FGSD_TEST_XHELPER"]
+SHOTS = os.environ.get("FGSD_TEST_SHOTS", "")
+PDB = Gimp.get_pdb()
+IMAGE_WINDOW = "– GIMP"  # the image window's title ends so
+# The Cancel button of the progress in the status bar, from the bottom-right
+# corner of GIMP's default 800x600 single window.
+CANCEL_FROM_CORNER = (-262, -18)
+
+
+def check(name, ok, detail=""):
+    print("CHECK %s %s %s" % ("ok" if ok else "FAIL", name, detail), flush=True)
+    return ok
+
+
+def xhelper(*args):
+    return subprocess.run([XHELPER] + list(args), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+
+
+def load(name):
+    return Gimp.file_load(Gimp.RunMode.NONINTERACTIVE,
+                          Gio.File.new_for_path(os.path.join(DATA, name)))
+
+
+def pixels(drawable):
+    buf = drawable.get_buffer()
+    return buf.get(buf.get_extent(), 1.0, "R'G'B'A u8", Gegl.AbyssPolicy.NONE)
+
+
+def config(procedure, image, drawables, run_mode=Gimp.RunMode.NONINTERACTIVE, **args):
+    proc = PDB.lookup_procedure(procedure)
+    cfg = proc.create_config()
+    cfg.set_property("run-mode", run_mode)
+    cfg.set_property("image", image)
+    cfg.set_core_object_array("drawables", drawables)
+    args.setdefault("model", MODEL)
+    for key, value in args.items():
+        if key == "model":
+            value = Gio.File.new_for_path(value) if value else None
+        cfg.set_property(key.replace("_", "-"), value)
+    return proc, cfg
+
+
+def settle(seconds=1.0):
+    Gimp.displays_flush()
+    time.sleep(seconds)
+
+
+def undo_one(name, image, watched, procedure, drawables, **args):
+    """Runs procedure, then one Ctrl+Z must remove its result and nothing
+    else (the selection, made earlier, is still there)."""
+    n = len(image.get_layers())
+    before = [pixels(layer) for layer in watched]
+    proc, cfg = config(procedure, image, drawables, max_steps=3, **args)
+    result = proc.run(cfg)
+    if not check(name + "-runs", result.index(0) == Gimp.PDBStatusType.SUCCESS,
+                 str(result.index(0))):
+        return
+    check(name + "-adds-layer", len(image.get_layers()) == n + 1)
+    settle()
+    key = xhelper("key", IMAGE_WINDOW, "ctrl+z")
+    settle()
+    check(name + "-undo-removes-result", len(image.get_layers()) == n,
+          "%d layers, want %d %s" % (len(image.get_layers()), n, key.stdout))
+    check(name + "-undo-keeps-pixels", [pixels(layer) for layer in watched] == before)
+    check(name + "-undo-keeps-selection", not Gimp.Selection.is_empty(image))
+
+
+def test_undo():
+    image = load("forest-floor.png")
+    layer = image.get_layers()[0]
+    Gimp.Display.new(image)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96)
+    undo_one("gui-synthesize", image, [layer], "plug-in-fgsd-synthesize", [layer],
+             width=64, height=64)
+    undo_one("gui-denoise", image, [layer], "plug-in-fgsd-denoise", [layer])
+    other = Gimp.file_load_layer(Gimp.RunMode.NONINTERACTIVE, image,
+                                 Gio.File.new_for_path(os.path.join(DATA, "bricks.png")))
+    image.insert_layer(other, None, 1)
+    undo_one("gui-interpolate", image, [layer, other], "plug-in-fgsd-interpolate",
+             [layer, other], width=64, height=64)
+    image.clean_all()
+    return image
+
+
+def test_cancel(image):
+    """A long run cancelled from the progress bar: GIMP kills the plug-in,
+    the call returns CANCEL and the image is as it was (no layer, no undo
+    step: one more Ctrl+Z would otherwise be needed)."""
+    layer = image.get_layers()[0]
+    n = len(image.get_layers())
+    before = pixels(layer)
+    proc, cfg = config("plug-in-fgsd-synthesize", image, [layer], width=512, height=512,
+                       max_steps=100000, final_noise=0.001, step_size=0.005, beta=0.005)
+    clicker = subprocess.Popen(["sh", "-c", "sleep 6; '%s' click '%s' %d %d"
+                                % (XHELPER, IMAGE_WINDOW, CANCEL_FROM_CORNER[0],
+                                   CANCEL_FROM_CORNER[1])])
+    start = time.time()
+    result = proc.run(cfg)
+    clicker.wait()
+    check("gui-cancel-status", result.index(0) == Gimp.PDBStatusType.CANCEL,
+          "%s after %.0f s" % (result.index(0), time.time() - start))
+    check("gui-cancel-layers", len(image.get_layers()) == n)
+    check("gui-cancel-pixels", pixels(layer) == before)
+    check("gui-cancel-not-dirty", not image.is_dirty())
+
+
+def shoot(procedure, image, drawables, title, path):
+    """Opens procedure's dialog, saves it as path, closes it with Escape."""
+    proc, cfg = config(procedure, image, drawables, run_mode=Gimp.RunMode.INTERACTIVE,
+                       model=None)
+    script = ("'{x}' wait '{t}' 60 >/dev/null && sleep 2 && '{x}' shot '{t}' '{p}'; "
+              "'{x}' key '{t}' Escape").format(x=XHELPER, t=title, p=path)
+    shooter = subprocess.Popen(["sh", "-c", script])
+    result = proc.run(cfg)
+    shooter.wait()
+    check("shot-" + os.path.basename(path), os.path.exists(path) and
+          result.index(0) == Gimp.PDBStatusType.CANCEL, str(result.index(0)))
+
+
+def screenshots():
+    image = load("forest-floor.png")
+    layer = image.get_layers()[0]
+    layer.set_name("Forest floor")
+    other = Gimp.file_load_layer(Gimp.RunMode.NONINTERACTIVE, image,
+                                 Gio.File.new_for_path(os.path.join(DATA, "bricks.png")))
+    other.set_name("Bricks")
+    image.insert_layer(other, None, 1)
+    Gimp.Display.new(image)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96)
+    settle()
+    shoot("plug-in-fgsd-synthesize", image, [layer], "Texture from Selection",
+          os.path.join(SHOTS, "gimp-dialog-synthesize.png"))
+    shoot("plug-in-fgsd-denoise", image, [layer], "Denoise with Reference",
+          os.path.join(SHOTS, "gimp-dialog-denoise.png"))
+    shoot("plug-in-fgsd-interpolate", image, [layer, other], "Texture Interpolation",
+          os.path.join(SHOTS, "gimp-dialog-interpolate.png"))
+
+
+try:
+    if SHOTS:
+        screenshots()
+    else:
+        test_cancel(test_undo())
+except Exception as e:  # report, so that the runner sees a failure
+    check("gui-exception", False, repr(e))
+check("done", True, "gui")

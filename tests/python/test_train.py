@@ -1,0 +1,225 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Tests of the training side: the data split, the crop sampler, train.py and export.py.
+
+    tools/devenv python3 tests/python/test_train.py [-v]
+
+Uses a few images of /work/shared/data/textures/train (or $FGSD_TEXTURES);
+the tests that need them are skipped when the folder is absent.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+MODELS = os.path.join(ROOT, "models")
+sys.path.insert(0, MODELS)
+from data import (RESERVED, TEST_CROP, TextureData, load_or_make_split,  # noqa: E402
+                  make_split)
+from export import load_fgsd, read_fgsd  # noqa: E402
+
+torch.set_num_threads(1)
+TEXTURES = os.environ.get("FGSD_TEXTURES", "/work/shared/data/textures/train")
+HAVE_DATA = os.path.isdir(TEXTURES)
+# A few classes of both sizes in the set (256 and 512 pixels).
+PICK = 8
+
+
+def overlaps(a, b, size_a, size_b):
+    (ya, xa), (yb, xb) = a, b
+    return ya < yb + size_b and yb < ya + size_a and xa < xb + size_b and xb < xa + size_a
+
+
+@unittest.skipUnless(HAVE_DATA, "texture folder absent")
+class DataTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls._tmp = tempfile.TemporaryDirectory()
+        cls.folder = os.path.join(cls._tmp.name, "img")
+        os.mkdir(cls.folder)
+        names = sorted(os.listdir(TEXTURES))
+        # The first images include both sizes (0000 is 256x256).
+        for n in names[:PICK]:
+            os.symlink(os.path.join(TEXTURES, n), os.path.join(cls.folder, n))
+        cls.split_path = os.path.join(cls._tmp.name, "split.json")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.cleanup()
+
+    def test_committed_split_matches_the_code(self):
+        path = os.path.join(MODELS, "split.json")
+        if not os.path.exists(path):
+            self.skipTest("models/split.json not made yet")
+        with open(path) as f:
+            committed = json.load(f)
+        self.assertEqual(committed, make_split(TEXTURES))
+        n = len(committed["classes"])
+        unseen = [c for c in committed["classes"] if c["role"] == "unseen"]
+        self.assertEqual(len(unseen), round(0.1 * n))
+
+    def test_split_rules(self):
+        split = load_or_make_split(self.folder, self.split_path)
+        self.assertEqual(split, load_or_make_split(self.folder, self.split_path))
+        self.assertEqual(sum(c["role"] == "unseen" for c in split["classes"]), round(0.1 * PICK))
+        sizes = set()
+        for c in split["classes"]:
+            y0, x0, h, w = c["reserved"]
+            sizes.add(c["width"])
+            self.assertEqual((y0 + h, x0 + w), (c["height"], c["width"]))
+            crops = c["test_crops"]
+            self.assertEqual(len(crops), 4)
+            for i, (y, x) in enumerate(crops):
+                self.assertTrue(y0 <= y and y + TEST_CROP <= y0 + h)
+                self.assertTrue(x0 <= x and x + TEST_CROP <= x0 + w)
+                for other in crops[i + 1:]:
+                    self.assertFalse(overlaps((y, x), other, TEST_CROP, TEST_CROP))
+        self.assertIn(256, sizes)
+
+    def test_training_crops_avoid_test_crops(self):
+        split = load_or_make_split(self.folder, self.split_path)
+        data = TextureData(self.folder, split)
+        self.assertEqual(len(data), sum(c["role"] == "train" for c in split["classes"]))
+        rng = np.random.default_rng(0)
+        for k, c in enumerate(data.classes):
+            for crop in (32, 64, 128):
+                seen = set()
+                for _ in range(300):
+                    y, x = data.train_position(rng, k, crop)
+                    self.assertTrue(0 <= y <= c["height"] - crop and 0 <= x <= c["width"] - crop)
+                    for t in c["test_crops"]:
+                        self.assertFalse(overlaps((y, x), t, crop, TEST_CROP))
+                    seen.add((y, x))
+                self.assertGreater(len(seen), 100)  # really random positions
+        self.assertEqual(RESERVED, 2 * TEST_CROP)
+
+    def test_batches(self):
+        split = load_or_make_split(self.folder, self.split_path)
+        data = TextureData(self.folder, split)
+        rng = np.random.default_rng(1)
+        x, ref = data.batch(rng, 5, 48, paired=True)
+        self.assertEqual(tuple(x.shape), (5, 3, 48, 48))
+        self.assertEqual(x.shape, ref.shape)
+        self.assertTrue(0.0 <= float(x.min()) and float(x.max()) <= 1.0)
+        self.assertFalse(torch.equal(x, ref))
+        x2, none = data.batch(rng, 3, 32, paired=False)
+        self.assertIsNone(none)
+        self.assertEqual(tuple(x2.shape), (3, 3, 32, 32))
+        # Augmentation: rot90 then flip of the same crop, all eight distinct.
+        views = {tuple(data.crop(0, 0, 0, 16, a).flatten().tolist()) for a in range(8)}
+        self.assertEqual(len(views), 8)
+        mean = data.data_mean()
+        self.assertEqual(len(mean), 3)
+        self.assertTrue(all(0.0 < v < 1.0 for v in mean))
+
+
+@unittest.skipUnless(HAVE_DATA, "texture folder absent")
+class TrainScriptTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls._tmp = tempfile.TemporaryDirectory()
+        cls.tmp = cls._tmp.name
+        cls.folder = os.path.join(cls.tmp, "img")
+        os.mkdir(cls.folder)
+        for n in sorted(os.listdir(TEXTURES))[:PICK]:
+            os.symlink(os.path.join(TEXTURES, n), os.path.join(cls.folder, n))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.cleanup()
+
+    def args(self, out, *extra):
+        return [sys.executable, os.path.join(MODELS, "train.py"), "--data", self.folder,
+                "--out", os.path.join(self.tmp, out), "--split",
+                os.path.join(self.tmp, "split.json"), "--widths", "16,32,64", "--crop", "32",
+                "--batch", "2", "--schedule", "constant", "--warmup", "0", "--log-every", "1",
+                "--threads", "1"] + list(extra)
+
+    def train(self, out, *extra):
+        r = subprocess.run(self.args(out, *extra), capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r.stdout
+
+    def ckpt(self, out):
+        return torch.load(os.path.join(self.tmp, out, "last.pt"), weights_only=False)
+
+    def log(self, out):
+        with open(os.path.join(self.tmp, out, "log.jsonl")) as f:
+            return [json.loads(line) for line in f]
+
+    def test_resume_continues_exactly(self):
+        self.train("straight", "--steps", "6")
+        self.train("resumed", "--steps", "3")
+        out = self.train("resumed", "--steps", "6")
+        self.assertIn("resuming", out)
+        a, b = self.ckpt("straight"), self.ckpt("resumed")
+        self.assertEqual((a["step"], b["step"]), (6, 6))
+        for k in a["model"]:
+            self.assertTrue(torch.equal(a["model"][k], b["model"][k]), k)
+        log = self.log("resumed")
+        self.assertEqual([r["step"] for r in log], [1, 2, 3, 4, 5, 6])
+        for r in log:
+            self.assertEqual(set(r["band_loss"]), {"0.00-0.10", "0.10-0.25", "0.25-0.50",
+                                                   "0.50-1.00"})
+            self.assertTrue(np.isfinite(r["loss"]) and np.isfinite(r["loss_ema"]))
+        self.assertGreater(b["elapsed"], 0.0)
+
+    def test_sigterm_saves_and_resume_trims_log(self):
+        args = self.args("term", "--steps", "100000")
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        log = os.path.join(self.tmp, "term", "log.jsonl")
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if os.path.exists(log):
+                with open(log) as f:
+                    if sum(1 for _ in f) >= 3:
+                        break
+            time.sleep(0.2)
+        p.send_signal(signal.SIGTERM)
+        out, _ = p.communicate(timeout=60)
+        self.assertEqual(p.returncode, 0, out)
+        self.assertIn("signal", out)
+        step = self.ckpt("term")["step"]
+        self.assertGreaterEqual(step, 3)
+        # A torn last line and lines past the checkpoint (a kill between
+        # checkpoints) are dropped when the run resumes.
+        with open(log, "a") as f:
+            f.write(json.dumps({"step": step + 5, "loss": 1.0}) + "\n{\"step\": ")
+        self.train("term", "--steps", str(step + 2))
+        self.assertEqual([r["step"] for r in self.log("term")], list(range(1, step + 3)))
+
+    def test_unconditioned_and_export_cli(self):
+        self.train("uncond", "--steps", "2", "--unconditioned")
+        ck = self.ckpt("uncond")
+        self.assertFalse(ck["config"]["arch_kwargs"]["conditioned"])
+        path = os.path.join(self.tmp, "u.fgsd")
+        r = subprocess.run([sys.executable, os.path.join(MODELS, "export.py"),
+                            os.path.join(self.tmp, "uncond", "last.pt"), "-o", path, "--f16"],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        header, meta, _ = read_fgsd(path)
+        self.assertEqual(header["enc0.conv0.weight"]["dtype"], "F16")
+        self.assertFalse(any(k.startswith("gain.") for k in header))
+        recipe = json.loads(meta["recipe"])
+        self.assertEqual(recipe["steps"], 2)
+        self.assertIn("Algorithm 4", recipe["algorithm"])
+        model = load_fgsd(path)
+        self.assertEqual(model.widths, (16, 32, 64))
+        self.assertEqual(model.data_mean, ck["config"]["data_mean"])
+
+    def test_odd_widths_train_with_a_note(self):
+        out = self.train("odd", "--steps", "1", "--widths", "24,40")
+        self.assertIn("multiples of 16", out)
+        self.assertEqual(self.ckpt("odd")["config"]["arch_kwargs"]["widths"], [24, 40])
+
+if __name__ == "__main__":
+    unittest.main()
