@@ -4,14 +4,15 @@
     tools/devenv python3 bench/run.py [--model M] [--threads 1,2] [--sizes 128,256,512]
                                       [--sample-size 256] [--steps 20] [--reps 5] [--runs 3]
     tools/devenv python3 bench/run.py --scaling [--scaling-sizes 256,512,1024,2048]
-                                      [--scaling-steps 4] [--budget 512]
+                                      [--scaling-steps 4] [--scaling-rounds 1] [--budget 512]
     tools/devenv python3 bench/run.py --write-model OUT.fgsd [--widths 32,64,128,256]
 
 Builds nothing: it runs an existing bench_engine (--engine, else the first of
 build-bench/bench/bench_engine, build*/bench/bench_engine) and
 bench/bench_torch.py with this Python.  Without --model it writes a freshly
-initialised FGSDUNet (--widths, seed 0) with models/export.py next to the
-engine binary; speed does not depend on training.
+initialised FGSDUNet (--widths, seed 0) with models/export.py into the
+engine's build folder (build-bench/bench-32-64-128-256.fgsd); speed does not
+depend on training.
 
 Comparison mode: every measurement (forward pass at each of --sizes, a
 --steps-pass synthesis at --sample-size, at each of --threads) runs --runs
@@ -22,7 +23,8 @@ process times --reps calls after --warmup untimed ones and reports its median
 and peak RSS.  The speedup is the median over runs of torch_median /
 engine_median of the processes of the same run, so slow drifts of the
 machine's load cancel.
-GFLOP/s count the network's multiply-adds (2 per MAC) at the image size:
+GFLOP/s (per CPU-second) count the network's multiply-adds (2 per MAC) at
+the image size:
 every 3x3 conv 2*cin*cout*9*H_l*W_l at its level l, every 2x2 stride-2
 transposed conv 2*cin*cout*4*H_{l+1}*W_{l+1}; pooling, ReLU, projection and
 the sampler's own arithmetic are not counted.  Peak RSS is each process's
@@ -294,33 +296,48 @@ def scaling(a, engine):
     arch = read_arch(a.model)
     rows = []
     load0 = os.getloadavg()
+    raw = {}
+    # Rounds over all sizes, so that a change of the machine's load touches
+    # every size alike; the table gives the median of the rounds.
+    for rnd in range(a.scaling_rounds):
+        for t in a.threads:
+            for s in a.scaling_sizes:
+                res = run_json(engine_cmd(a, engine, "sample", s, t, a.scaling_reps,
+                                          a.scaling_steps, a.budget, a.scaling_warmup))
+                raw.setdefault((t, s), []).append(res)
+                print("# scaling round %d %4d t=%d tiles %d step cpu %.3f s wall %.3f s "
+                      "rss %s MiB" % (rnd + 1, s, t, res["tiles"], res["step_cpu_s"],
+                                      res["step_s"], fmt_mib(res["peak_rss_kib"])),
+                      file=sys.stderr, flush=True)
     for t in a.threads:
         for s in a.scaling_sizes:
-            res = run_json(engine_cmd(a, engine, "sample", s, t, a.scaling_reps,
-                                      a.scaling_steps, a.budget, a.scaling_warmup))
+            rs = raw[(t, s)]
             mpx = s * s / 1e6
             flops = flops_per_pass(arch, s, s)
+
+            def med(f):
+                return statistics.median(f(r) for r in rs)
             # Steady-state steps (between progress callbacks); with one pass
             # only, the whole call.
-            step_cpu = res["step_cpu_s"] or res["cpu_median_s"] / a.scaling_steps
-            step_wall = res["step_s"] or res["median_s"] / a.scaling_steps
-            rows.append({"size": s, "threads": t, "mpx": mpx, "tiles": res["tiles"],
-                         "cpu_s": res["cpu_median_s"], "wall_s": res["median_s"],
+            step_cpu = med(lambda r: r["step_cpu_s"] or r["cpu_median_s"] / a.scaling_steps)
+            step_wall = med(lambda r: r["step_s"] or r["median_s"] / a.scaling_steps)
+            rows.append({"size": s, "threads": t, "mpx": mpx, "tiles": rs[0]["tiles"],
+                         "cpu_s": med(lambda r: r["cpu_median_s"]),
+                         "wall_s": med(lambda r: r["median_s"]),
                          "step_cpu_s": step_cpu, "step_wall_s": step_wall,
+                         "step_cpu_all": [r["step_cpu_s"] for r in rs],
                          "cpu_per_mpx": step_cpu / mpx, "gflops": flops / step_cpu / 1e9,
-                         "rss_kib": res["peak_rss_kib"], "rss0_kib": res["rss_before_kib"],
-                         "raw": res})
-            print("# scaling %4d t=%d tiles %d step cpu %.3f s wall %.3f s rss %s MiB"
-                  % (s, t, res["tiles"], step_cpu, step_wall, fmt_mib(res["peak_rss_kib"])),
-                  file=sys.stderr, flush=True)
+                         "rss_kib": max(r["peak_rss_kib"] for r in rs),
+                         "rss0_kib": max(r["rss_before_kib"] for r in rs), "raw": rs})
     load1 = os.getloadavg()
     print("Command: `%s`" % command_line())
     print()
     print("Machine: %s; engine backend %s; model %s, widths %s, %s; memory budget %d MiB; "
-          "%d passes per synthesis; load average %.2f at start, %.2f at end."
-          % (machine(), rows[0]["raw"]["backend"], os.path.basename(a.model), arch["widths"],
-             "conditioned (fixed phi)" if rows[0]["raw"]["conditioned"] else "unconditioned",
-             a.budget, a.scaling_steps, load0[0], load1[0]))
+          "%d passes per synthesis; median of %d round(s) over the sizes; "
+          "load average %.2f at start, %.2f at end."
+          % (machine(), rows[0]["raw"][0]["backend"], os.path.basename(a.model), arch["widths"],
+             "conditioned (fixed phi)" if rows[0]["raw"][0]["conditioned"] else "unconditioned",
+             a.budget, a.scaling_steps, a.scaling_rounds, load0[0], load1[0]))
     print()
     print("Step = one sampler step in the steady state (median interval between progress "
           "callbacks after the first: the first step of a tiled conditioned synthesis also "
@@ -328,7 +345,7 @@ def scaling(a, engine):
           "before + budget + the sampler's three image buffers (x, D(x), noise: 36 bytes "
           "per pixel); RSS before already holds the model and the caller's output image.")
     print()
-    print("| threads | size | Mpx | tiles | synthesis CPU s (wall s) | CPU s / step "
+    print("| threads | size | Mpx | tiles | synthesis CPU s (wall s) | CPU s / step (rounds) "
           "| CPU s / step / Mpx | vs smallest | GFLOP/s | peak RSS MiB | RSS before MiB "
           "| bound MiB |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -336,10 +353,11 @@ def scaling(a, engine):
         mine = [r for r in rows if r["threads"] == t]
         for r in mine:
             bound = r["rss0_kib"] / MIB + a.budget + 36 * r["size"] ** 2 / 2.0 ** 20
-            print("| %d | %d² | %.2f | %d | %.2f (%.2f) | %.3f | %.3f | %.2f× | %.0f | %s "
+            print("| %d | %d² | %.2f | %d | %.2f (%.2f) | %.3f (%s) | %.3f | %.2f× | %.0f | %s "
                   "| %s | %.0f |"
                   % (t, r["size"], r["mpx"], r["tiles"], r["cpu_s"], r["wall_s"],
-                     r["step_cpu_s"], r["cpu_per_mpx"], r["cpu_per_mpx"] / mine[0]["cpu_per_mpx"],
+                     r["step_cpu_s"], ", ".join("%.3f" % v for v in r["step_cpu_all"]),
+                     r["cpu_per_mpx"], r["cpu_per_mpx"] / mine[0]["cpu_per_mpx"],
                      r["gflops"], fmt_mib(r["rss_kib"]), fmt_mib(r["rss0_kib"]), bound))
     return rows
 
@@ -355,10 +373,12 @@ def main(argv=None):
                     help="widths of the untrained model written without --model")
     ap.add_argument("--engine", help="the bench_engine binary")
     ap.add_argument("--backend", default="cpu", help="engine backend (default cpu)")
-    ap.add_argument("--threads", type=int_list, default=[1])
-    ap.add_argument("--sizes", type=int_list, default=[128, 256, 512])
-    ap.add_argument("--sample-size", type=int, default=256, help="0: no synthesis")
-    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--threads", type=int_list, default=[1], help="e.g. 1,2 (default 1)")
+    ap.add_argument("--sizes", type=int_list, default=[128, 256, 512],
+                    help="forward-pass sizes (default 128,256,512)")
+    ap.add_argument("--sample-size", type=int, default=256,
+                    help="synthesis size (default 256; 0: no synthesis)")
+    ap.add_argument("--steps", type=int, default=20, help="synthesis passes (default 20)")
     ap.add_argument("--reps", type=int, default=5, help="timed calls per process")
     ap.add_argument("--sample-reps", type=int, default=3, help="timed syntheses per process")
     ap.add_argument("--warmup", type=int, default=1)
@@ -371,6 +391,8 @@ def main(argv=None):
     ap.add_argument("--scaling-sizes", type=int_list, default=[256, 512, 1024, 2048])
     ap.add_argument("--scaling-steps", type=int, default=4)
     ap.add_argument("--scaling-reps", type=int, default=1)
+    ap.add_argument("--scaling-rounds", type=int, default=1,
+                    help="passes over all --scaling-sizes (median per size)")
     ap.add_argument("--scaling-warmup", type=int, default=0,
                     help="untimed syntheses first (default 0: the steady-state steps are "
                     "measured inside the synthesis)")

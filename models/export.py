@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Writes and reads fgsd model files (docs/model-format.md).
 
-    python3 models/export.py CHECKPOINT -o OUT.fgsd [--f16] [--description TEXT]
+    python3 models/export.py CHECKPOINT -o OUT.fgsd [--f16] [--description TEXT] [--placeholder]
 
 export() folds each bias-free batch norm into the conv before it and writes
 the safetensors layout by hand (struct + json), so the file needs nothing but
@@ -56,8 +56,10 @@ def _text(value):
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
-def export(model, path, data_mean, recipe, description, dtype="f32"):
-    """Writes model to path as a format-1 fgsd file; returns the tensor names in file order."""
+def export(model, path, data_mean, recipe, description, dtype="f32", extra_meta=None):
+    """Writes model to path as a format-1 fgsd file; returns the tensor names in file order.
+
+    extra_meta: more metadata strings, e.g. {"status": "placeholder"}."""
     dtype = dtype.upper()
     assert dtype in DTYPES, "dtype must be f32 or f16"
     npdtype, size = DTYPES[dtype]
@@ -94,6 +96,8 @@ def export(model, path, data_mean, recipe, description, dtype="f32"):
         "recipe": _text(recipe),
         "description": _text(description),
     }}
+    for key, value in (extra_meta or {}).items():
+        header["__metadata__"][key] = _text(value)
     header.update(entries)
     hbytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
     # Spaces after the JSON so that the data section starts 8-aligned.
@@ -211,6 +215,8 @@ def main(argv=None):
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--f16", action="store_true", help="store weights as IEEE half")
     ap.add_argument("--description", default=None)
+    ap.add_argument("--placeholder", action="store_true",
+                    help='mark the model "status": "placeholder" (not the trained default)')
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
@@ -222,7 +228,8 @@ def main(argv=None):
             "unconditioned" if not model.conditioned else "feature-guided",
             list(model.widths), int(ckpt["step"]))
     names = export(model, args.output, ckpt["config"]["data_mean"], recipe, desc,
-                   dtype="f16" if args.f16 else "f32")
+                   dtype="f16" if args.f16 else "f32",
+                   extra_meta={"status": "placeholder"} if args.placeholder else None)
     print("wrote %s: %d tensors, %d parameters" % (
         args.output, len(names), sum(p.numel() for p in load_fgsd(args.output).parameters())))
     return 0

@@ -591,8 +591,13 @@ static void sweep(fixture *f, int persist)
         print_message(" %ld", steps[i]);
     print_message("\n");
     assert_true(n == made && n > 100);
+    /* Every call allocates today, so every call must have been hit; if one
+     * stops allocating, drop it from this check. */
     for (int i = 0; i < S_COUNT; i++)
-        assert_true(steps[i] > 0); /* every call allocates, so every call was hit */
+        if (steps[i] == 0) {
+            print_error("no allocation failed during %s\n", step_name[i]);
+            fail();
+        }
 }
 
 static void test_transient_failures(void **state)

@@ -263,14 +263,24 @@ def check_phi(results, opts, model, trained, data, out):
     record = results.check if trained or not PHI_NEEDS_TRAINED_MODEL else \
         (lambda name, ok, detail="": results.note("%s %s (untrained model: not required) %s"
                                                   % (name, "holds" if ok else "fails", detail)))
+    # Sampled textures (synthesis, interpolation) are beyond the placeholder
+    # model: its samples drift to one saturated colour (models/MODEL_CARD.md),
+    # so their phi checks are coin tosses and only reported; one denoiser pass
+    # is a real measurement even there.  All are required from the trained
+    # model on.
+    sampled = record if not is_placeholder(opts, model) else \
+        (lambda name, ok, detail="": results.note("%s %s (placeholder model: not required) %s"
+                                                  % (name, "holds" if ok else "fails", detail)))
     for name in ("sf-synthesize", "py-synthesize", "sf-denoise", "py-denoise"):
         path = os.path.join(out, name + ".png")
         if not os.path.exists(path):
             continue
         phi = features(opts, model, path)
         da, db = dist(phi, phi_a), dist(phi, phi_b)
-        record(name + "-follows-reference", da < db,
-               "|phi - phi(forest floor)| = %.4g, |phi - phi(bricks)| = %.4g" % (da, db))
+        (sampled if "synthesize" in name else record)(
+            name + "-follows-reference", da < db,
+            "|phi - phi(forest floor)| = %.4g, |phi - phi(bricks)| = %.4g" % (da, db))
+    between = sampled
     for name in ("sf-interpolate", "py-interpolate"):
         path = os.path.join(out, name + ".png")
         if not os.path.exists(path):
@@ -278,8 +288,16 @@ def check_phi(results, opts, model, trained, data, out):
         phi = features(opts, model, path)
         dab = dist(phi_a, phi_b)
         da, db = dist(phi, phi_a), dist(phi, phi_b)
-        record(name + "-between-references", da < dab and db < dab,
-               "to A %.4g, to B %.4g, A to B %.4g" % (da, db, dab))
+        between(name + "-between-references", da < dab and db < dab,
+                "to A %.4g, to B %.4g, A to B %.4g" % (da, db, dab))
+
+
+def is_placeholder(opts, model):
+    """The model file says "status": "placeholder" (models/export.py --placeholder)."""
+    p = subprocess.run([opts.cli, "info", "--json", model], capture_output=True, text=True)
+    if p.returncode != 0:
+        return False
+    return json.loads(p.stdout).get("metadata", {}).get("status") == "placeholder"
 
 
 def check_sources(results, data, out):
