@@ -26,17 +26,17 @@
  * bench_torch.py reproduces exactly (bench_input, bench_phi), so both sides
  * run on the same numbers.
  *
- * Output fields: times_s (wall time of every timed call), median_s, min_s,
- * cpu_s and cpu_median_s (CPU time of the process, all threads, per call),
- * first_s (the
- * first warm-up call, or the first timed one without warm-up),
- * step_s (--sample: median time between the sampler's progress callbacks
- * after the first, i.e. one steady-state step; step_cpu_s the same in CPU
- * time), tiles, rss_before_kib (peak
- * RSS once the model is loaded and the buffers allocated, before any pass),
- * out_mean and out_rms (of the last call's output: run.py compares them with
- * PyTorch's to catch two sides computing different things),
- * peak_rss_kib (the peak at the end; see peak_rss_kib()). */
+ * Output fields: times_s (wall time of every timed call), median_s, min_s;
+ * cpu_s and cpu_median_s (CPU time of the process, all threads, per call);
+ * first_s (the first call, warm-up or not: includes creating the oneDNN
+ * primitives); step_s (--sample: median wall time between the sampler's
+ * progress callbacks after the first, i.e. one steady-state step) and
+ * step_cpu_s (the same in CPU time); tiles; out_mean and out_rms (of the last
+ * call's output: run.py compares them with PyTorch's to catch the two sides
+ * computing different things); rss_before_kib (peak RSS once the model is
+ * loaded and the input and output images are made, before any pass: the
+ * engine allocates its activations in the first pass); peak_rss_kib (the
+ * peak at the end, see peak_rss_kib()). */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>

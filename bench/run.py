@@ -30,7 +30,7 @@ transposed conv 2*cin*cout*4*H_{l+1}*W_{l+1}; pooling, ReLU, projection and
 the sampler's own arithmetic are not counted.  Peak RSS is each process's
 VmHWM (the largest of its runs): it includes the runtime itself (Python
 and libtorch for PyTorch), so "before" (the peak once the model is loaded and
-the buffers are made, before any pass) is printed too.
+the images are made, before any pass) is printed too.
 
 Scaling mode (--scaling): engine only, fgsd_sample at each of
 --scaling-sizes with --scaling-steps passes under a session memory budget of
