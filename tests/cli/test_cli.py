@@ -360,10 +360,20 @@ def synth_cancel_with_sigint():
         f.write(b"keep")
     env = dict(os.environ)
     env.pop("FGSD_MODEL", None)
+    # One thread and a large canvas so the run cannot end on its own first
+    # (on a many-core machine a small one did); the signal goes out once -v
+    # has said which backend runs, which is after the handler is installed.
     p = subprocess.Popen([FGSD, "synth", "--model", MODEL, "--ref", REF_A, "--seed", "1",
-                          "--size", "512x512", "--max-steps", "100000", "--sigma-final",
-                          "0.0001", "-o", out], stderr=subprocess.PIPE, text=True, env=env)
-    time.sleep(1.5)
+                          "--size", "2048x2048", "--threads", "1", "--max-steps", "100000",
+                          "--sigma-final", "0.0001", "-v", "-o", out],
+                         stderr=subprocess.PIPE, text=True, env=env)
+    head = []
+    for line in p.stderr:
+        head.append(line)
+        if line.startswith("fgsd: backend"):
+            break
+    assert p.poll() is None, "the run ended before it could be cancelled: " + "".join(head)
+    time.sleep(0.5)
     p.send_signal(signal.SIGINT)
     try:
         _, err = p.communicate(timeout=120)
@@ -463,6 +473,8 @@ def main():
             print(f"not ok {i} - {fn.__name__}")
             for line in f"{type(e).__name__}: {e}".splitlines():
                 print(f"# {line}")
+            # meson shows only stderr of a failed test: say it there too.
+            print(f"not ok {i} - {fn.__name__}: {type(e).__name__}: {e}", file=sys.stderr)
         sys.stdout.flush()
     if not failed:
         for name in os.listdir(TMP):
