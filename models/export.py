@@ -197,12 +197,15 @@ def model_from_checkpoint(ckpt):
 
 def recipe_from_checkpoint(ckpt):
     cfg = ckpt["config"]
-    keys = ("data", "crop", "batch", "lr", "schedule", "sigma_dist", "seed",
-            "unconditioned")
+    keys = ("data", "crop", "batch", "lr", "schedule", "sigma_dist", "loss_weight", "seed",
+            "unconditioned", "changes", "init")
     recipe = {k: cfg.get(k) for k in keys}
     recipe.update({"algorithm": "Algorithm 4 (unconditioned)" if cfg.get("unconditioned")
                    else "Algorithm 2 (feature-guided)",
-                   "optimiser": "Adam", "loss": "mean (sigma z - f(x + sigma z))^2",
+                   "optimiser": "Adam",
+                   "loss": ("mean (sigma z - f(x + sigma z))^2 / max(sigma, 0.01)^2"
+                            if cfg.get("loss_weight") == "relative"
+                            else "mean (sigma z - f(x + sigma z))^2"),
                    "steps": int(ckpt["step"]), "train_seconds": round(float(ckpt["elapsed"]), 1),
                    "samples": int(ckpt["step"]) * int(cfg.get("batch", 0)),
                    "hardware": ckpt.get("hardware", "")})

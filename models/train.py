@@ -4,9 +4,14 @@
     python3 models/train.py --data DIR --out RUN [--minutes M | --steps S] [options]
 
 Each sample: a crop x of a training texture, sigma ~ U[0, 1] (or u^2 with
---sigma-dist square, as the reference code), x_sigma = x + sigma z, and for
-Algorithm 2 another crop x' of the same image (same flip/rotation); the loss
-is mean((sigma z - f(x_sigma; phi(x')))^2) with f the residual output.
+--sigma-dist square, as the reference code, or log-uniform on [0.01, 1] with
+--sigma-dist loguniform), x_sigma = x + sigma z, and for Algorithm 2 another
+crop x' of the same image (same flip/rotation); the loss is
+w(sigma) mean((sigma z - f(x_sigma; phi(x')))^2) with f the residual output
+and w = 1 (--loss-weight none, the paper's) or w = 1 / max(sigma, 0.01)^2
+(--loss-weight relative: every noise level counts by its error relative to
+the noise, which is what the sampler needs on its way down from sigma 1 to
+0.02; docs/training.md has the measurement that chose it).
 phi(x') comes from the same network in the same pass, gradients flow through
 both (FGSDUNet.forward_paired).
 
@@ -14,7 +19,10 @@ Robust to being killed: RUN/last.pt is written every --ckpt-minutes (write a
 temporary file, then os.replace) with the model, the optimiser, the step, the
 training time so far, every RNG state and the config; a new run with the same
 --out resumes from it (the config of the checkpoint wins; --minutes, --steps,
---threads, --ckpt-minutes may be changed).  RUN/log.jsonl gets one line per
+--threads, --ckpt-minutes may be changed, and --sigma-dist / --loss-weight
+given explicitly switch a resumed run to a new recipe, recorded in the
+config's "changes").  --init CKPT starts a new run from another run's
+weights (fine-tuning; the optimiser starts fresh).  RUN/log.jsonl gets one line per
 --log-every steps; on resume, lines past the checkpoint are dropped.
 SIGTERM/SIGINT save a checkpoint and exit.  The time budget counts training
 time over all resumes.
@@ -65,7 +73,12 @@ def parse_args(argv):
                          "or halve every --halve-every steps")
     ap.add_argument("--halve-every", type=int, default=10000)
     ap.add_argument("--warmup", type=int, default=100, help="linear lr warm-up steps")
-    ap.add_argument("--sigma-dist", choices=("uniform", "square"), default="uniform")
+    ap.add_argument("--sigma-dist", choices=("uniform", "square", "loguniform"), default=None,
+                    help="noise-level distribution (default uniform)")
+    ap.add_argument("--loss-weight", choices=("none", "relative"), default=None,
+                    help="per-sample loss weight (default none)")
+    ap.add_argument("--init", default=None,
+                    help="checkpoint whose weights start a new run (fine-tuning)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--minutes", type=float, default=None, help="training-time budget")
@@ -101,7 +114,9 @@ def config_from_args(args):
         "unconditioned": bool(args.unconditioned),
         "crop": args.crop, "batch": args.batch, "lr": args.lr, "schedule": args.schedule,
         "halve_every": args.halve_every, "warmup": args.warmup,
-        "sigma_dist": args.sigma_dist, "seed": args.seed, "log_every": args.log_every,
+        "sigma_dist": args.sigma_dist or "uniform",
+        "loss_weight": args.loss_weight or "none",
+        "seed": args.seed, "log_every": args.log_every,
     }
 
 
@@ -162,9 +177,23 @@ def trim_log(path, step):
     os.replace(tmp, path)
 
 
+SIGMA_MIN = 0.01   # floor of the log-uniform draw and of the relative weight
+
+
 def draw_sigma(cfg, rng, n):
     u = torch.from_numpy(rng.random(n)).float()
-    return u * u if cfg["sigma_dist"] == "square" else u
+    dist = cfg["sigma_dist"]
+    if dist == "square":
+        return u * u
+    if dist == "loguniform":
+        return SIGMA_MIN ** (1.0 - u)
+    return u
+
+
+def loss_weight(cfg, sigma):
+    if cfg.get("loss_weight", "none") == "relative":
+        return 1.0 / sigma.clamp(min=SIGMA_MIN) ** 2
+    return torch.ones_like(sigma)
 
 
 class Stats:
@@ -220,8 +249,26 @@ def main(argv=None):
         cfg = ckpt["config"]
         print("train: resuming %s at step %d (%.1f min trained)"
               % (last, ckpt["step"], ckpt["elapsed"] / 60), flush=True)
+        cfg.setdefault("loss_weight", "none")
+        for key, value in (("sigma_dist", args.sigma_dist), ("loss_weight", args.loss_weight)):
+            if value is not None and value != cfg[key]:
+                print("train: %s %s -> %s from step %d" % (key, cfg[key], value, ckpt["step"]),
+                      flush=True)
+                cfg.setdefault("changes", []).append(
+                    {"step": ckpt["step"], "key": key, "from": cfg[key], "to": value})
+                cfg[key] = value
     else:
         cfg = config_from_args(args)
+        if args.init:
+            init = torch.load(args.init, map_location="cpu", weights_only=False)
+            cfg["arch_kwargs"] = dict(init["config"]["arch_kwargs"],
+                                      conditioned=not args.unconditioned)
+            cfg["data_mean"] = init["config"]["data_mean"]
+            cfg["init"] = {"from": os.path.abspath(args.init), "step": init["step"],
+                           "elapsed": init["elapsed"]}
+            print("train: weights from %s (step %d, %.1f min trained); its architecture "
+                  "wins over --widths" % (args.init, init["step"], init["elapsed"] / 60),
+                  flush=True)
 
     split = load_or_make_split(cfg["data"], cfg["split"])
     t_load = time.monotonic()
@@ -239,6 +286,11 @@ def main(argv=None):
     rng = np.random.default_rng(cfg["seed"])
     gen = torch.Generator().manual_seed(cfg["seed"])
     step, elapsed, ema = 0, 0.0, None
+    if ckpt is None and args.init:
+        # An unconditioned run from a conditioned one drops the gains.
+        weights = {k: v for k, v in init["model"].items()
+                   if model.conditioned or not k.startswith("gain.")}
+        model.load_state_dict(weights)
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
@@ -299,7 +351,7 @@ def main(argv=None):
         else:
             f = model(x + noise)
         per = ((noise - f) ** 2).mean(dim=(1, 2, 3))
-        loss = per.mean()
+        loss = (loss_weight(cfg, sigma) * per).mean()
         opt.zero_grad(set_to_none=True)
         if not torch.isfinite(loss):
             bad += 1

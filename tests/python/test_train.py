@@ -26,6 +26,7 @@ sys.path.insert(0, MODELS)
 from data import (RESERVED, TEST_CROP, TextureData, load_or_make_split,  # noqa: E402
                   make_split)
 from export import load_fgsd, read_fgsd  # noqa: E402
+import train  # noqa: E402
 
 torch.set_num_threads(1)
 TEXTURES = os.environ.get("FGSD_TEXTURES", "/work/shared/data/textures/train")
@@ -215,6 +216,46 @@ class TrainScriptTest(unittest.TestCase):
         model = load_fgsd(path)
         self.assertEqual(model.widths, (16, 32, 64))
         self.assertEqual(model.data_mean, ck["config"]["data_mean"])
+
+    def test_init_and_recipe_switch(self):
+        self.train("base", "--steps", "2")
+        base = self.ckpt("base")
+        init = os.path.join(self.tmp, "base", "last.pt")
+        # Fine-tuning: the init's architecture wins, its weights are the start.
+        out = self.train("tuned", "--steps", "0", "--init", init, "--widths", "32,64")
+        self.assertIn("weights from", out)
+        tuned = self.ckpt("tuned")
+        self.assertEqual(tuned["config"]["arch_kwargs"]["widths"], [16, 32, 64])
+        for k in base["model"]:
+            self.assertTrue(torch.equal(base["model"][k], tuned["model"][k]), k)
+        # A resumed run switches recipe when told, and records it.
+        out = self.train("tuned", "--steps", "2", "--sigma-dist", "loguniform",
+                         "--loss-weight", "relative")
+        cfg = self.ckpt("tuned")["config"]
+        self.assertEqual((cfg["sigma_dist"], cfg["loss_weight"]), ("loguniform", "relative"))
+        self.assertEqual([(c["key"], c["to"]) for c in cfg["changes"]],
+                         [("sigma_dist", "loguniform"), ("loss_weight", "relative")])
+        # Unconditioned from a conditioned init: same weights but no gains.
+        self.train("uncond-init", "--steps", "0", "--init", init, "--unconditioned")
+        u = self.ckpt("uncond-init")
+        self.assertFalse(u["config"]["arch_kwargs"]["conditioned"])
+        self.assertFalse(any(k.startswith("gain.") for k in u["model"]))
+        self.assertTrue(torch.equal(u["model"]["enc0.conv0.weight"],
+                                    base["model"]["enc0.conv0.weight"]))
+
+    def test_sigma_draws_and_weights(self):
+        rng = np.random.default_rng(0)
+        s = train.draw_sigma({"sigma_dist": "loguniform"}, rng, 20000)
+        self.assertGreaterEqual(float(s.min()), train.SIGMA_MIN)
+        self.assertLessEqual(float(s.max()), 1.0)
+        # log-uniform: each decade of [0.01, 1] holds half of the draws.
+        self.assertAlmostEqual(float((s < 0.1).float().mean()), 0.5, delta=0.02)
+        u = train.draw_sigma({"sigma_dist": "uniform"}, rng, 20000)
+        self.assertAlmostEqual(float((u < 0.1).float().mean()), 0.1, delta=0.01)
+        sig = torch.tensor([0.001, 0.01, 0.1, 1.0])
+        w = train.loss_weight({"loss_weight": "relative"}, sig)
+        self.assertTrue(torch.allclose(w, torch.tensor([1e4, 1e4, 100.0, 1.0])))
+        self.assertTrue(torch.equal(train.loss_weight({}, sig), torch.ones(4)))
 
     def test_odd_widths_train_with_a_note(self):
         out = self.train("odd", "--steps", "1", "--widths", "24,40")
