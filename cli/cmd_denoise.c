@@ -144,6 +144,12 @@ static int run(denoise_opts *o)
         cli_error("input: %s", err);
         return CLI_EXIT_ERROR;
     }
+    if (cli_check_memory("image", in.width, in.height,
+                         (o->iterate ? CLI_SAMPLER_BYTES_PER_PIXEL : 0.0) +
+                             2.0 * CLI_IMAGE_BYTES_PER_PIXEL) != CLI_EXIT_OK) {
+        image_free(&in);
+        return CLI_EXIT_ERROR;
+    }
     if (image_alloc(&out, in.width, in.height, err, sizeof err) < 0) {
         cli_error("%s", err);
         image_free(&in);
@@ -154,16 +160,20 @@ static int run(denoise_opts *o)
     if (ret != CLI_EXIT_OK)
         goto out_images;
     if (o->ref) {
-        ret = reference_phi(&e, &o->ref, NULL, 1, o->mask, &phi);
+        ret = reference_phi(&e, &o->ref, NULL, 1, o->mask, &phi, NULL);
         if (ret != CLI_EXIT_OK)
             goto out;
     }
     if (o->iterate || o->sigma_given || o->engine.verbose) {
         ret = report_sigma(&e, o, &in);
+        if (ret == CLI_EXIT_OK)
+            ret = cli_engine_cancelled(&e);
         if (ret != CLI_EXIT_OK)
             goto out;
     }
     ret = denoise(&e, o, &in, phi, &out);
+    if (ret == CLI_EXIT_OK)
+        ret = cli_engine_cancelled(&e);
     if (ret != CLI_EXIT_OK)
         goto out;
     if (image_write(o->out, &out, &wo, err, sizeof err) < 0) {

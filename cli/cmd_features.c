@@ -66,7 +66,9 @@ int cmd_features(int argc, char **argv)
     ret = cli_engine_open(&e, &eo);
     if (ret != CLI_EXIT_OK)
         return ret;
-    ret = reference_phi(&e, refs.v, NULL, refs.n, mask, &phi);
+    ret = reference_phi(&e, refs.v, NULL, refs.n, mask, &phi, NULL);
+    if (ret == CLI_EXIT_OK)
+        ret = cli_engine_cancelled(&e);
     if (ret == CLI_EXIT_OK)
         ret = print_json(phi, fgsd_model_feature_dim(e.model));
     free(phi);

@@ -30,6 +30,7 @@ typedef struct synth_opts {
     int size[2];
     int bits16;
     int unconditioned;
+    int free_colour;
 } synth_opts;
 
 static void print_help(int interpolate)
@@ -59,6 +60,9 @@ static void print_help(int interpolate)
            "  -o, --output FILE    output: .png (8-bit RGB; --16bit for 16) or .pfm (float,\n"
            "                       unclipped)\n"
            "  --16bit              16-bit PNG output\n"
+           "  --free-colour        start at the model's data mean and let the colour\n"
+           "                       drift (the paper's sampler); default: start at the\n"
+           "                       references' mean colour and keep it\n"
            "  --seed N             noise seed, 0..2^64-1 (default: random, printed on\n"
            "                       stderr at the end so that the run can be repeated)\n",
            FGSD_MAX_SIDE, DEFAULT_SIDE, DEFAULT_SIDE);
@@ -120,8 +124,8 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Runs the sampler and writes the output.  phi may be NULL. */
-static int sample_and_write(cli_engine *e, synth_opts *o, const float *phi)
+/* Runs the sampler and writes the output.  phi and colour may be NULL. */
+static int sample_and_write(cli_engine *e, synth_opts *o, const float *phi, const float *colour)
 {
     image_write_options wo = {.png_16bit = o->bits16};
     fgsd_sample_stats stats = {0};
@@ -137,6 +141,7 @@ static int sample_and_write(cli_engine *e, synth_opts *o, const float *phi)
     }
     o->sampler.p.ascending = !o->sampler.fixed_schedule;
     o->sampler.p.init = NULL;
+    o->sampler.p.mean = o->free_colour ? NULL : colour;
     progress_phase(&e->prog, "sampling");
     t0 = now_s();
     st = fgsd_sample(e->session, &o->sampler.p, phi, o->size[0], o->size[1], out.rgb, &stats);
@@ -150,6 +155,9 @@ static int sample_and_write(cli_engine *e, synth_opts *o, const float *phi)
         cli_note("%d steps, final sigma %.4g, %d tile%s per pass, %.2f s", stats.steps,
                  (double)stats.final_sigma, stats.tiles, stats.tiles == 1 ? "" : "s",
                  now_s() - t0);
+    ret = cli_engine_cancelled(e);
+    if (ret != CLI_EXIT_OK)
+        goto out;
     if (image_write(o->out, &out, &wo, err, sizeof err) < 0) {
         cli_error("%s", err);
         ret = CLI_EXIT_ERROR;
@@ -168,6 +176,7 @@ static int run(const char *cmd, int interpolate, int argc, char **argv)
     int npos, ret;
     float w[ARG_LIST_MAX];
     float *phi = NULL;
+    float colour[3];
     cli_engine e;
 
     sampler_opts_init(&o.sampler);
@@ -180,6 +189,7 @@ static int run(const char *cmd, int interpolate, int argc, char **argv)
         {.name = "--size", .type = ARG_SIZE, .dest = o.size, .lo = 8, .hi = FGSD_MAX_SIDE},
         {.name = "--output", .alias = "-o", .type = ARG_STRING, .dest = &o.out},
         {.name = "--16bit", .type = ARG_FLAG, .dest = &o.bits16},
+        {.name = "--free-colour", .type = ARG_FLAG, .dest = &o.free_colour},
         CLI_SAMPLER_ARGS(&o.sampler),
         CLI_SIGMA0_ARG(&o.sampler),
         CLI_ENGINE_ARGS(&o.engine),
@@ -200,17 +210,22 @@ static int run(const char *cmd, int interpolate, int argc, char **argv)
         return ret;
     if (!o.sampler.seed_given)
         o.sampler.p.seed = sampler_random_seed();
+    ret = cli_check_memory("result", o.size[0], o.size[1],
+                           CLI_SAMPLER_BYTES_PER_PIXEL + CLI_IMAGE_BYTES_PER_PIXEL);
+    if (ret != CLI_EXIT_OK)
+        return ret;
 
     cancel_install();
     ret = cli_engine_open(&e, &o.engine);
     if (ret != CLI_EXIT_OK)
         return ret;
     if (o.refs.n) {
-        ret = reference_phi(&e, o.refs.v, interpolate ? w : NULL, o.refs.n, o.mask, &phi);
+        ret = reference_phi(&e, o.refs.v, interpolate ? w : NULL, o.refs.n, o.mask, &phi,
+                            colour);
         if (ret != CLI_EXIT_OK)
             goto out;
     }
-    ret = sample_and_write(&e, &o, phi);
+    ret = sample_and_write(&e, &o, phi, o.refs.n ? colour : NULL);
     /* Said after success only, so that an error stays the one line on
      * stderr; a run that failed has nothing to repeat. */
     if (ret == CLI_EXIT_OK && !o.sampler.seed_given && !o.engine.quiet)

@@ -67,7 +67,7 @@ static int combine_mask(const image *ref, const char *ref_path, const image *mas
 }
 
 static int one_phi(cli_engine *e, const char *path, const image *mask, const char *mask_path,
-                   float *phi)
+                   float *phi, float colour[3])
 {
     char err[512];
     image ref;
@@ -91,6 +91,11 @@ static int one_phi(cli_engine *e, const char *path, const image *mask, const cha
         goto out;
     }
     progress_done(&e->prog);
+    st = fgsd_mean_colour(ref.rgb, ref.width, ref.height, sel, colour);
+    if (st != FGSD_OK) {
+        cli_error("colour of '%s': %s", path, fgsd_status_string(st));
+        ret = CLI_EXIT_ERROR;
+    }
 out:
     free(sel);
     image_free(&ref);
@@ -98,11 +103,11 @@ out:
 }
 
 int reference_phi(cli_engine *e, const char *const *refs, const float *weights, int n,
-                  const char *mask_path, float **phi)
+                  const char *mask_path, float **phi, float colour[3])
 {
     int dim = fgsd_model_feature_dim(e->model);
-    float *all = NULL, *out = NULL, *equal = NULL;
-    const float **rows = NULL;
+    float *all = NULL, *out = NULL, *equal = NULL, *colours = NULL;
+    const float **rows = NULL, **crows = NULL;
     image mask = {0};
     char err[512];
     int ret = CLI_EXIT_ERROR;
@@ -121,18 +126,24 @@ int reference_phi(cli_engine *e, const char *const *refs, const float *weights, 
     out = malloc((size_t)dim * sizeof *out);
     rows = malloc((size_t)n * sizeof *rows);
     equal = malloc((size_t)n * sizeof *equal);
-    if (!all || !out || !rows || !equal) {
+    colours = malloc((size_t)n * 3 * sizeof *colours);
+    crows = malloc((size_t)n * sizeof *crows);
+    if (!all || !out || !rows || !equal || !colours || !crows) {
         cli_error("out of memory");
         goto out;
     }
     for (int i = 0; i < n; i++) {
         rows[i] = all + (size_t)i * (size_t)dim;
+        crows[i] = colours + 3 * (size_t)i;
         equal[i] = 1.0f;
-        ret = one_phi(e, refs[i], mask_path ? &mask : NULL, mask_path, all + (size_t)i * dim);
+        ret = one_phi(e, refs[i], mask_path ? &mask : NULL, mask_path, all + (size_t)i * dim,
+                      colours + 3 * (size_t)i);
         if (ret != CLI_EXIT_OK)
             goto out;
     }
     st = fgsd_features_blend(rows, weights ? weights : equal, n, dim, out);
+    if (st == FGSD_OK && colour)
+        st = fgsd_features_blend(crows, weights ? weights : equal, n, 3, colour);
     if (st != FGSD_OK) {
         cli_error("blending the references' features: %s", fgsd_status_string(st));
         ret = CLI_EXIT_ERROR;
@@ -142,6 +153,8 @@ int reference_phi(cli_engine *e, const char *const *refs, const float *weights, 
     out = NULL;
     ret = CLI_EXIT_OK;
 out:
+    free(crows);
+    free(colours);
     free(equal);
     free(rows);
     free(out);

@@ -16,9 +16,11 @@
 
 /* phi of the blend of refs[0..n) with weights (NULL = equal weights), each
  * ref masked by its alpha and by mask_path (NULL = none; must then have the
- * size of every ref).  *phi receives a malloc'ed feature_dim vector.
+ * size of every ref).  *phi receives a malloc'ed feature_dim vector and
+ * colour (NULL = not wanted) the blend of the references' mean colours, with
+ * the same weights (the sampler's start colour).
  * Returns an exit code; errors are printed. */
 int reference_phi(cli_engine *e, const char *const *refs, const float *weights, int n,
-                  const char *mask_path, float **phi);
+                  const char *mask_path, float **phi, float colour[3]);
 
 #endif

@@ -150,9 +150,13 @@ def eval_phi(model, data, crop, n_crops, seed):
 
 # ---- (c) samples ------------------------------------------------------------------------
 
-def sample(model, mean, phi, size, seed, args):
+def sample(model, mean, phi, size, seed, args, ref_mean=None):
+    """One sample; with --start reference it starts at (and keeps) ref_mean's colour."""
+    keep = args.start == "reference" and ref_mean is not None
+    start = ref_mean.tolist() if keep else mean
     x, steps, sigma = sisa_sample(model, phi, size, size, args.h0, args.beta, 1.0,
-                                  args.sigma_final, True, args.max_steps, seed, mean)
+                                  args.sigma_final, True, args.max_steps, seed, start,
+                                  keep_mean=keep)
     return x.clamp(0, 1)[0], steps, sigma
 
 
@@ -172,7 +176,8 @@ def eval_samples(model, mean, data, args):
         t0 = time.monotonic()
         pair = []
         for s in (1, 2):
-            x, n, sig = sample(model, mean, phi[i], size, 1000 * i + s, args)
+            x, n, sig = sample(model, mean, phi[i], size, 1000 * i + s, args,
+                               refs[i].mean(dim=(1, 2)))
             pair.append(x)
             steps.append(n)
             sigmas.append(sig)
@@ -201,7 +206,13 @@ def eval_samples(model, mean, data, args):
     sheet = os.path.join(args.out, "contact-sheet-unseen.png")
     td.contact_sheet(sheet, [refs[i] for i in range(k)], samples,
                      [data.classes[i]["file"] for i in range(k)])
-    return {"classes": k, "size": size, "h0": args.h0, "beta": args.beta,
+    test = torch.cat([data.test_crops(i) for i in range(k)])
+    tdesc = torch.stack([td.describe(c) for c in test])
+    tlab = torch.arange(k).repeat_interleave(test.shape[0] // k)
+    ceiling = float((torch.cdist(tdesc / scale, gallery / scale).argmin(dim=1) == tlab)
+                    .float().mean())
+    return {"classes": k, "size": size, "h0": args.h0, "beta": args.beta, "start": args.start,
+            "top1_real_crops": ceiling,
             "sigma_final": args.sigma_final, "top1": top1,
             "steps_median": float(np.median(steps)),
             "reached_sigma_final": float(np.mean([s < args.sigma_final for s in sigmas])),
@@ -231,7 +242,8 @@ def eval_interp(model, mean, data, args):
         pos = []
         for w in weights:
             p = w * phi[b_cls] + (1 - w) * phi[a_cls]
-            x, _, _ = sample(model, mean, p, size, 77 + a_cls, args)
+            colour = w * refs[b_cls].mean(dim=(1, 2)) + (1 - w) * refs[a_cls].mean(dim=(1, 2))
+            x, _, _ = sample(model, mean, p, size, 77 + a_cls, args, colour)
             dsc = td.describe(x) / scale
             da = float((dsc - gallery[a_cls] / scale).norm())
             db = float((dsc - gallery[b_cls] / scale).norm())
@@ -277,12 +289,13 @@ def markdown(res):
         out.append("")
     if "samples" in res:
         s = res["samples"]
-        out.append("Samples, unseen classes (%d, %d px, h0 %.3g, beta %.3g): top-1 retrieval "
-                   "%.1f%%; reached sigma_final %.0f%%; median steps %.0f; diversity (RMS "
+        out.append("Samples, unseen classes (%d, %d px, h0 %.3g, beta %.3g, start %s): top-1 "
+                   "retrieval %.1f%% (held-out real crops: %.1f%%); reached sigma_final %.0f%%; median steps %.0f; diversity (RMS "
                    "between seeds) %.3f vs %.3f between two crops; copy ratio (nearest "
                    "reference patch distance, sample / held-out crop) median %.2f; %.1f s "
                    "per sample (PyTorch, 1 thread)."
-                   % (s["classes"], s["size"], s["h0"], s["beta"], 100 * s["top1"],
+                   % (s["classes"], s["size"], s["h0"], s["beta"], s["start"], 100 * s["top1"],
+                      100 * s["top1_real_crops"],
                       100 * s["reached_sigma_final"], s["steps_median"], s["diversity_rms"],
                       s["crop_to_crop_rms"], s["copy_ratio_median"], s["seconds_per_sample"]))
         out.append("")
@@ -322,6 +335,9 @@ def main(argv=None):
     ap.add_argument("--sigma-final", type=float, default=0.02)
     ap.add_argument("--max-steps", type=int, default=400)
     ap.add_argument("--max-unseen", type=int, default=None)
+    ap.add_argument("--start", choices=("reference", "data"), default="reference",
+                    help="sampler start: the reference's colour, kept (keep_mean), or the "
+                         "training data's mean (the paper)")
     ap.add_argument("--interp-pairs", type=int, default=6)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)

@@ -21,13 +21,18 @@ def _noise(seed, step, width, height, like):
     return z.unsqueeze(0).to(device=like.device, dtype=like.dtype)
 
 
+def _centred(t):
+    """t minus its per-channel spatial mean (accumulated in float64, as the engine)."""
+    return t - t.double().mean(dim=(2, 3), keepdim=True).to(t.dtype)
+
+
 # engine/src/sampler_sisa.c: stop when sigma exceeds this times its minimum
 DIVERGENCE_RATIO = 2.0
 
 
 @torch.no_grad()
 def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, ascending,
-                max_steps, seed, data_mean, init=None):
+                max_steps, seed, data_mean, init=None, keep_mean=False):
     """Draws one width x height sample; returns (D(x) [1,3,H,W], steps, final_sigma).
 
     x starts at m + sigma0 z_0 (or init + sigma0 z_0, init [1,3,H,W] or [3,H,W]).
@@ -36,6 +41,10 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
         f = x - D(x; phi_ref);  sigma = ||f|| / sqrt(d)   (d = 3 H W)
         stop when sigma < sigma_final
         x <- x - h f + sigma sqrt(max(0, (1 - beta h)^2 - (1 - h)^2)) z_t
+    keep_mean: the per-channel means of x stay where they start (the initial
+    noise, each residual f and each injected noise have theirs removed), as
+    engine/src/sampler_sisa.c does with keep_mean; data_mean is then the
+    colour of the result (the reference's mean colour, docs/design.md).
     steps counts the loop's network passes (t of the last pass); max_steps caps
     them: at t == max_steps the loop returns D of the current x without an
     update, as engine/src/sampler_sisa.c does.  final_sigma is the estimate of
@@ -45,6 +54,8 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
     ref = next(model.parameters())
     m = torch.as_tensor(data_mean, dtype=ref.dtype, device=ref.device).view(1, 3, 1, 1)
     z0 = _noise(seed, 0, width, height, ref)
+    if keep_mean:
+        z0 = _centred(z0)
     if init is None:
         x = m + sigma0 * z0
     else:
@@ -58,6 +69,8 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
     best_sigma = 0.0
     for t in range(1, max_steps + 1):
         f = model(x, phi_ref)
+        if keep_mean:
+            f = _centred(f)
         steps = t
         sigma = float(torch.linalg.vector_norm(f)) / math.sqrt(d)
         if t == 1 or sigma < best_sigma:
@@ -69,5 +82,6 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
             return x - f, steps, sigma
         h = h0 * t / (1.0 + h0 * (t - 1)) if ascending else h0
         gamma = sigma * math.sqrt(max(0.0, (1.0 - beta * h) ** 2 - (1.0 - h) ** 2))
-        x = x - h * f + gamma * _noise(seed, t, width, height, ref)
+        z = _noise(seed, t, width, height, ref)
+        x = x - h * f + gamma * (_centred(z) if keep_mean else z)
     raise ValueError("max_steps must be >= 1")

@@ -95,19 +95,22 @@ def gallery_scale(gallery):
     return std * weight
 
 
-def nearest_patch_distance(x, image, reserved, stride=4):
-    """RMS distance from x [3,s,s] to the nearest s x s patch of image outside the test square."""
+def nearest_patch_distance(x, image, reserved, stride=2):
+    """RMS distance from x [3,s,s] to the nearest s x s patch of image outside the test square.
+
+    ||p - x||^2 = ||p||^2 - 2 <p, x> + ||x||^2 for every patch p at once: the
+    inner products are one convolution, the patch energies one box filter.
+    """
     s = x.shape[-1]
-    patches = F.unfold(image[None], s, stride=stride)[0]            # [3*s*s, P]
-    _, h, w = image.shape
-    ny = (h - s) // stride + 1
-    nx = (w - s) // stride + 1
-    ys = torch.arange(ny).repeat_interleave(nx) * stride
-    xs = torch.arange(nx).repeat(ny) * stride
-    ry, rx = reserved[0], reserved[1]
-    ok = (ys + s <= ry) | (xs + s <= rx)
-    d = ((patches[:, ok] - x.reshape(-1, 1)) ** 2).mean(dim=0).sqrt()
-    return float(d.min())
+    img = image[None].float()
+    dot = F.conv2d(img, x[None].float(), stride=stride)[0, 0]           # [ny, nx]
+    energy = F.avg_pool2d((img ** 2).sum(dim=1, keepdim=True), s, stride=stride)[0, 0] * s * s
+    d2 = (energy - 2 * dot + (x.float() ** 2).sum()).clamp(min=0) / x.numel()
+    ny, nx = d2.shape
+    ys = (torch.arange(ny) * stride)[:, None]
+    xs = (torch.arange(nx) * stride)[None, :]
+    ok = (ys + s <= reserved[0]) | (xs + s <= reserved[1])
+    return float(d2[ok].min().sqrt())
 
 
 def _to_pil(x, size):

@@ -10,8 +10,10 @@ crop x' of the same image (same flip/rotation); the loss is
 w(sigma) mean((sigma z - f(x_sigma; phi(x')))^2) with f the residual output
 and w = 1 (--loss-weight none, the paper's) or w = 1 / max(sigma, 0.01)^2
 (--loss-weight relative: every noise level counts by its error relative to
-the noise, which is what the sampler needs on its way down from sigma 1 to
-0.02; docs/training.md has the measurement that chose it).
+the noise).  docs/quality.md has what each recipe measured: relative
+weighting with log-uniform sigma bought low-noise PSNR with the high-noise
+end and made the sampler stop early on noise, so the default stays the
+paper's loss.
 phi(x') comes from the same network in the same pass, gradients flow through
 both (FGSDUNet.forward_paired).
 

@@ -2,6 +2,8 @@
 #include "plugin-config.h"
 
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "model-path.h"
@@ -130,10 +132,15 @@ engine_set_progress_range (FgsdEngine *engine, gdouble start, gdouble end)
   gimp_progress_update (start);
 }
 
+/* The plug-in's phi buffers hold phi followed by the reference's mean colour
+ * (3 floats): blends mix both with the same weights, and the sampler starts
+ * at, and keeps, that colour (fgsd_sampler_params.mean). */
+#define PHI_EXTRA 3
+
 static gfloat *
 alloc_phi (FgsdEngine *engine, GError **error)
 {
-  gfloat *phi = g_try_new0 (gfloat, engine->feature_dim);
+  gfloat *phi = g_try_new0 (gfloat, engine->feature_dim + PHI_EXTRA);
 
   if (! phi)
     g_set_error_literal (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MEMORY,
@@ -150,6 +157,9 @@ engine_features (FgsdEngine *engine, const FgsdReference *ref, gfloat **phi, GEr
   if (! *phi)
     return FALSE;
   status = fgsd_features (engine->session, ref->rgb, ref->width, ref->height, ref->mask, *phi);
+  if (status == FGSD_OK)
+    status = fgsd_mean_colour (ref->rgb, ref->width, ref->height, ref->mask,
+                               *phi + engine->feature_dim);
   if (status != FGSD_OK)
     {
       set_engine_error (engine, status, _("Measuring the reference texture"), error);
@@ -170,7 +180,7 @@ engine_blend (FgsdEngine *engine, const gfloat *a, const gfloat *b, gdouble weig
   *phi = alloc_phi (engine, error);
   if (! *phi)
     return FALSE;
-  status = fgsd_features_blend (phis, weights, 2, engine->feature_dim, *phi);
+  status = fgsd_features_blend (phis, weights, 2, engine->feature_dim + PHI_EXTRA, *phi);
   if (status != FGSD_OK)
     {
       set_engine_error (engine, status, _("Mixing the two textures"), error);
@@ -196,12 +206,15 @@ gboolean
 engine_sample (FgsdEngine *engine, const fgsd_sampler_params *params, const gfloat *phi,
                gint w, gint h, gfloat **rgb, fgsd_sample_stats *stats, GError **error)
 {
+  fgsd_sampler_params p = *params;
   fgsd_status status;
 
   *rgb = alloc_rgb (w, h, error);
   if (! *rgb)
     return FALSE;
-  status = fgsd_sample (engine->session, params, phi, w, h, *rgb, stats);
+  if (phi && ! p.init)
+    p.mean = phi + engine->feature_dim;
+  status = fgsd_sample (engine->session, &p, phi, w, h, *rgb, stats);
   if (status != FGSD_OK)
     {
       set_engine_error (engine, status, _("Sampling"), error);
@@ -242,4 +255,70 @@ engine_estimate_sigma (FgsdEngine *engine, const gfloat *rgb, gint w, gint h, gf
       return FALSE;
     }
   return TRUE;
+}
+
+/* MemAvailable + SwapFree in bytes; 0 when unknown. */
+static gdouble
+system_available (void)
+{
+  gchar  *text = NULL;
+  gchar **lines;
+  gdouble kib   = 0.0;
+  gint    found = 0;
+
+  if (! g_file_get_contents ("/proc/meminfo", &text, NULL, NULL))
+    return 0.0;
+  lines = g_strsplit (text, "\n", -1);
+  for (gchar **l = lines; *l; l++)
+    if (g_str_has_prefix (*l, "MemAvailable:") || g_str_has_prefix (*l, "SwapFree:"))
+      {
+        kib += g_ascii_strtod (strchr (*l, ':') + 1, NULL);
+        found++;
+      }
+  g_strfreev (lines);
+  g_free (text);
+  return found == 2 ? kib * 1024.0 : 0.0;
+}
+
+/* What RLIMIT_AS still allows this process; 0 when unlimited. */
+static gdouble
+rlimit_available (void)
+{
+  struct rlimit rl;
+  gchar        *text = NULL;
+  gdouble       used = 0.0;
+
+  if (getrlimit (RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+    return 0.0;
+  if (g_file_get_contents ("/proc/self/statm", &text, NULL, NULL))
+    used = g_ascii_strtod (text, NULL) * (gdouble) sysconf (_SC_PAGESIZE);
+  g_free (text);
+  return (gdouble) rl.rlim_cur > used ? (gdouble) rl.rlim_cur - used : 1.0;
+}
+
+gboolean
+engine_check_memory (gint w, gint h, gint floats_per_pixel, GError **error)
+{
+  const gdouble gib   = 1024.0 * 1024.0 * 1024.0;
+  gdouble       need  = (gdouble) w * (gdouble) h * floats_per_pixel * sizeof (gfloat);
+  gdouble       avail = system_available ();
+  gdouble       lim   = rlimit_available ();
+  gboolean      by_limit = FALSE;
+
+  if (lim > 0.0 && (avail <= 0.0 || lim < avail))
+    {
+      avail    = lim;
+      by_limit = TRUE;
+    }
+  if (avail <= 0.0 || need <= avail)
+    return TRUE;
+  g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MEMORY,
+               by_limit
+                 ? _("Refused: a %d × %d result needs at least %.1f GiB of memory, more than "
+                     "the %.1f GiB this process may still use (its address-space limit). "
+                     "Choose a smaller size.")
+                 : _("Refused: a %d × %d result needs at least %.1f GiB of memory, more than "
+                     "the %.1f GiB of free memory and swap. Choose a smaller size."),
+               w, h, need / gib, avail / gib);
+  return FALSE;
 }

@@ -55,6 +55,18 @@ gboolean engine_sample   (FgsdEngine *engine, const fgsd_sampler_params *params,
 gboolean engine_denoise  (FgsdEngine *engine, const gfloat *noisy, gint w, gint h,
                           const gfloat *phi, gfloat **rgb, GError **error);
 
+/* Floats per pixel that a run keeps at once in the plug-in: the sampler's
+ * x, D(x), z and best (engine/src/sampler_sisa.c: four RGB images) plus the
+ * plug-in's own RGB and RGBA copies (denoise: of the input too). */
+#define ENGINE_FLOATS_PER_PIXEL_SYNTH (4 * 3 + 3 + 4)
+#define ENGINE_FLOATS_PER_PIXEL_DENOISE (4 * 3 + 2 * (3 + 4))
+
+/* Refuses a w x h run whose full-size buffers (floats_per_pixel each) do not
+ * fit in the memory available: MemAvailable + SwapFree, or what RLIMIT_AS
+ * still allows.  Linux overcommits, so without this a canvas too large for
+ * the machine is not refused by malloc but ends in the OOM killer. */
+gboolean engine_check_memory (gint w, gint h, gint floats_per_pixel, GError **error);
+
 gboolean engine_estimate_sigma (FgsdEngine *engine, const gfloat *rgb, gint w, gint h,
                                 gfloat *sigma, GError **error);
 

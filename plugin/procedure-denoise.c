@@ -132,9 +132,11 @@ denoise_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
       goto out;
     }
 
-  gimp_progress_init (label);
   w = gimp_drawable_get_width (GIMP_DRAWABLE (noisy));
   h = gimp_drawable_get_height (GIMP_DRAWABLE (noisy));
+  if (! engine_check_memory (w, h, ENGINE_FLOATS_PER_PIXEL_DENOISE, &error))
+    goto out;
+  gimp_progress_init (label);
   if (! reference_read (image, reference, &ref, &error) ||
       ! (in = pixels_read_rgba (GIMP_DRAWABLE (noisy), 0, 0, w, h, &error)) ||
       ! (in_rgb = pixels_rgba_to_rgb (in, (gsize) w * (gsize) h, FALSE, &error)) ||

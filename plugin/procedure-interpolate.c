@@ -111,6 +111,8 @@ interpolate_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *imag
   args_read (config, &args);
   w = args.width > 0 ? args.width : gimp_image_get_width (image);
   h = args.height > 0 ? args.height : gimp_image_get_height (image);
+  if (! engine_check_memory (w, h, ENGINE_FLOATS_PER_PIXEL_SYNTH, &error))
+    goto out;
 
   gimp_progress_init (label);
   if (! engine_open (&engine, args.model, args_backend (&args), run_mode, label,

@@ -255,6 +255,60 @@ static void test_cancel_leaves_output(void **state)
     free(out);
 }
 
+/* fgsd_sampler_params.mean: the result's channel means are the given colour
+ * (tiled and whole alike); with init it is an argument error; and
+ * fgsd_mean_colour weighs by the mask. */
+static void test_sample_keeps_colour(void **state)
+{
+    fixture *f = *state;
+    int w = 40, h = 24;
+    size_t n = (size_t)w * (size_t)h * 3;
+    const float colour[3] = {0.7f, 0.2f, 0.45f};
+    float *out = malloc(n * sizeof(float)), *img = malloc(n * sizeof(float));
+    float *mask = malloc((size_t)w * (size_t)h * sizeof(float)), got[3];
+    fgsd_sampler_params p = fgsd_sampler_params_default();
+    fgsd_session *s = NULL;
+
+    assert_non_null(out);
+    assert_non_null(img);
+    assert_non_null(mask);
+    for (int tiled = 0; tiled < 2; tiled++) {
+        s = new_session(f->model, tiled ? 16 : 0);
+        p.max_steps = 4;
+        p.mean = colour;
+        assert_int_equal(fgsd_sample(s, &p, NULL, w, h, out, NULL), FGSD_OK);
+        assert_int_equal(fgsd_mean_colour(out, w, h, NULL, got), FGSD_OK);
+        for (int c = 0; c < 3; c++)
+            assert_true(fabsf(got[c] - colour[c]) < 1e-5f);
+        p.init = out;
+        assert_int_equal(fgsd_sample(s, &p, NULL, w, h, img, NULL), FGSD_ERR_INVALID_ARGUMENT);
+        p.init = NULL;
+        fgsd_session_free(s);
+    }
+    /* Left half red, right half blue; the mask selects the left half only,
+     * with weight 0.5 on its first column. */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            float *px = img + 3 * ((size_t)y * (size_t)w + (size_t)x);
+            px[0] = x < w / 2 ? 1.0f : 0.0f;
+            px[1] = 0.0f;
+            px[2] = x < w / 2 ? 0.0f : 1.0f;
+            mask[(size_t)y * (size_t)w + (size_t)x] = x < w / 2 ? (x == 0 ? 0.5f : 1.0f) : 0.0f;
+        }
+    assert_int_equal(fgsd_mean_colour(img, w, h, mask, got), FGSD_OK);
+    assert_true(fabsf(got[0] - 1.0f) < 1e-6f && fabsf(got[2]) < 1e-6f);
+    assert_int_equal(fgsd_mean_colour(img, w, h, NULL, got), FGSD_OK);
+    assert_true(fabsf(got[0] - 0.5f) < 1e-6f && fabsf(got[2] - 0.5f) < 1e-6f);
+    for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
+        mask[i] = 0.0f;
+    assert_int_equal(fgsd_mean_colour(img, w, h, mask, got), FGSD_ERR_TOO_SMALL);
+    mask[0] = NAN;
+    assert_int_equal(fgsd_mean_colour(img, w, h, mask, got), FGSD_ERR_INVALID_ARGUMENT);
+    free(out);
+    free(img);
+    free(mask);
+}
+
 static void test_features_mask(void **state)
 {
     fixture *f = *state;
@@ -361,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_sampler_deterministic_and_tiled),
         cmocka_unit_test(test_tileable_is_periodic),
         cmocka_unit_test(test_cancel_leaves_output),
+        cmocka_unit_test(test_sample_keeps_colour),
         cmocka_unit_test(test_features_mask),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_budget),

@@ -182,6 +182,13 @@ FGSD_API int fgsd_model_feature_dim(const fgsd_model *model);
 FGSD_API fgsd_status fgsd_features(fgsd_session *session, const float *rgb, int width, int height,
                                    const float *mask, float *phi);
 
+/* The mean colour of a reference (interleaved RGB, width x height), each
+ * pixel weighted by mask (NULL = 1), as fgsd_features weighs it: the
+ * sampler's start and colour (fgsd_sampler_params.mean).  Blend the colours
+ * of several references with fgsd_features_blend (dim 3). */
+FGSD_API fgsd_status fgsd_mean_colour(const float *rgb, int width, int height, const float *mask,
+                                      float colour[3]);
+
 /* Convex combination out = sum_i weights[i] * phis[i].  Weights must be
  * finite and >= 0; they are normalised to sum to 1 (a zero sum is an error).
  * With all weights equal this is the class centroid of several references. */
@@ -215,6 +222,14 @@ typedef struct fgsd_sampler_params {
     const float *init; /* NULL: start at m + sigma0 z.  Else start at
                           init + sigma0 z (borrowed, width x height RGB);
                           sigma0 = 0 with a noisy init denoises it as is. */
+    const float *mean; /* NULL: m is the model's data mean (the paper).
+                          Else 3 floats (borrowed), usually the reference's
+                          colour (fgsd_mean_colour): x starts at mean +
+                          sigma0 z and its channel means stay there (the
+                          channel means of z, of every residual x - D(x)
+                          and of the injected noise are removed), so the
+                          texture has the reference's colour; see
+                          docs/design.md "Colour".  Not with init. */
 } fgsd_sampler_params;
 
 typedef struct fgsd_sample_stats {

@@ -64,6 +64,11 @@ typedef struct backend_ops {
                                 int y0, int x1, int y1, double *sums);
     /* t[c][y][x] += offsets[c] for every position. */
     fgsd_status (*add_channel)(backend *be, backend_tensor *t, const float *offsets);
+
+    /* Bytes the backend can still allocate (free GPU memory), so that the
+     * tiling planner keeps windows within it; 0 = unknown or bounded only by
+     * host memory.  NULL (host backends) means 0. */
+    size_t (*memory_available)(backend *be);
 } backend_ops;
 
 extern const backend_ops backend_ref_ops;

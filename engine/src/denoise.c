@@ -111,8 +111,10 @@ static fgsd_status staged_means(fgsd_session *s, const tile_plan *plan, const fl
     return st;
 }
 
-fgsd_status denoise_image(fgsd_session *s, const float *x, int w, int h, const float *phi,
-                          denoise_ctx *ctx, float *clean)
+/* One attempt of denoise_image; *window_bytes: the memory of the planned
+ * windows (0 when planning failed). */
+static fgsd_status denoise_pass(fgsd_session *s, const float *x, int w, int h, const float *phi,
+                                denoise_ctx *ctx, float *clean, size_t *window_bytes)
 {
     const fgsd_model *m = s->model;
     int dim = m->info.feature_dim > 0 ? m->info.feature_dim : 1;
@@ -127,11 +129,13 @@ fgsd_status denoise_image(fgsd_session *s, const float *x, int w, int h, const f
         defaults.max_window = s->opt.max_tile;
         ctx = &defaults;
     }
-    st = tile_plan_make(&plan, m, w, h, ctx->periodic, s->opt.memory_budget, ctx->max_window,
-                        err, sizeof(err));
+    *window_bytes = 0;
+    st = tile_plan_make(&plan, m, w, h, ctx->periodic, session_budget(s), ctx->max_window, err,
+                        sizeof(err));
     if (st)
         return session_fail(s, st, "%dx%d: %s", w, h, err[0] ? err : "out of memory");
     ctx->tiles = plan.n;
+    *window_bytes = tile_window_bytes(m, plan.win_w, plan.win_h);
     sums = calloc((size_t)dim, sizeof(double));
     weights = calloc((size_t)dim, sizeof(double));
     means = calloc((size_t)dim, sizeof(float));
@@ -167,6 +171,21 @@ out:
     free(weights);
     free(means);
     tile_plan_free(&plan);
+    return st;
+}
+
+/* Out of GPU memory, the session tiles smaller or moves to the CPU
+ * (session_recover_oom) and the pass runs again; it ends, as each retry
+ * halves the budget or leaves the GPU. */
+fgsd_status denoise_image(fgsd_session *s, const float *x, int w, int h, const float *phi,
+                          denoise_ctx *ctx, float *clean)
+{
+    size_t window_bytes;
+    fgsd_status st;
+
+    do
+        st = denoise_pass(s, x, w, h, phi, ctx, clean, &window_bytes);
+    while (st && session_recover_oom(s, st, window_bytes));
     return st;
 }
 

@@ -83,6 +83,13 @@ fgsd_status fgsd_features(fgsd_session *s, const float *rgb, int width, int heig
     pass.weights = weights;
     pass.features_only = 1;
     st = unet_run(s->net, &pass, err, sizeof(err));
+    if (st) /* out of GPU memory: this pass cannot be tiled, so on to the CPU */
+        st = session_fail(s, st, "%s", err);
+    if (st && session_recover_oom(s, st, 0)) {
+        memset(sums, 0, (size_t)dim * sizeof(double));
+        memset(weights, 0, (size_t)dim * sizeof(double));
+        st = unet_run(s->net, &pass, err, sizeof(err));
+    }
     if (st) {
         session_fail(s, st, "%s", err);
         goto out;
@@ -115,6 +122,33 @@ fgsd_status fgsd_features_blend(const float *const *phis, const float *weights, 
         for (int i = 0; i < n; i++)
             v += (double)weights[i] * phis[i][k];
         out[k] = (float)(v / total);
+    }
+    return FGSD_OK;
+}
+
+fgsd_status fgsd_mean_colour(const float *rgb, int width, int height, const float *mask,
+                             float colour[3])
+{
+    double sum[3] = {0.0, 0.0, 0.0}, wsum = 0.0;
+
+    if (!rgb || !colour || width < 1 || height < 1 || width > FGSD_MAX_SIDE ||
+        height > FGSD_MAX_SIDE)
+        return FGSD_ERR_INVALID_ARGUMENT;
+    for (size_t i = 0; i < (size_t)width * (size_t)height; i++) {
+        double w = mask ? (double)mask[i] : 1.0;
+
+        if (!(w >= 0.0 && w <= 1.0))
+            return FGSD_ERR_INVALID_ARGUMENT;
+        for (int c = 0; c < 3; c++)
+            sum[c] += w * rgb[3 * i + (size_t)c];
+        wsum += w;
+    }
+    if (!(wsum > 0.0))
+        return FGSD_ERR_TOO_SMALL;
+    for (int c = 0; c < 3; c++) {
+        colour[c] = (float)(sum[c] / wsum);
+        if (!isfinite(colour[c]))
+            return FGSD_ERR_INVALID_ARGUMENT;
     }
     return FGSD_OK;
 }

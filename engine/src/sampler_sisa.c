@@ -12,6 +12,14 @@
  * pixel position, so tiling and threads never change it.  The loop runs on
  * host arrays; one network pass per step.
  *
+ * Colour (not in the paper, docs/design.md "Colour"): with params->mean the
+ * start is mean + sigma0 z and the channel means of x stay at mean: z_0, each
+ * residual f and each z_t lose their channel means.  The networks trained
+ * here take the colour of a noisy image from the image itself (in training
+ * its mean is always the clean crop's, give or take sigma / crop side), so a
+ * start at the data mean keeps a wrong colour, and small colour errors of
+ * the residual add up over the steps.
+ *
  * Safeguard (not in the paper): a denoiser that is poor at low noise cannot
  * bring sigma below some floor, and pushing on makes the iteration diverge
  * (sigma grows by orders of magnitude and the image saturates).  When sigma
@@ -56,6 +64,14 @@ static fgsd_status check_params(fgsd_session *s, const fgsd_sampler_params *p)
     if (!(p->sigma_final > 0.0f && p->sigma_final < 1.0f))
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
                             "final noise must lie in (0, 1), not %g", (double)p->sigma_final);
+    if (p->mean && p->init)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "give the sampler a start image or a start colour, not both");
+    if (p->mean)
+        for (int c = 0; c < 3; c++)
+            if (!isfinite(p->mean[c]))
+                return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                                    "the start colour must be finite");
     if (p->max_steps < 1 || p->max_steps > FGSD_MAX_STEPS)
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "the step cap must lie in [1, %d], not %d",
                             FGSD_MAX_STEPS, p->max_steps);
@@ -73,6 +89,27 @@ static float fraction_done(const fgsd_sampler_params *p, float start, float sigm
     if (f < by_steps)
         f = by_steps;
     return f < 0.0f ? 0.0f : (f > 1.0f ? 1.0f : f);
+}
+
+/* Per-channel means of v (n interleaved RGB values), summed in double. */
+static void channel_means(const float *v, size_t n, double mean[3])
+{
+    double sum[3] = {0.0, 0.0, 0.0};
+
+    for (size_t i = 0; i < n; i += 3)
+        for (int c = 0; c < 3; c++)
+            sum[c] += v[i + (size_t)c];
+    for (int c = 0; c < 3; c++)
+        mean[c] = sum[c] / (double)(n / 3);
+}
+
+static void remove_channel_means(float *v, size_t n)
+{
+    double m[3];
+
+    channel_means(v, n, m);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)(v[i] - m[i % 3]);
 }
 
 fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const float *phi,
@@ -123,8 +160,10 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
         goto out;
     }
     rng_normal_fill(p->seed, 0, 0, n, z);
+    if (p->mean)
+        remove_channel_means(z, n);
     for (size_t i = 0; i < n; i++) {
-        float base = p->init ? p->init[i] : info->data_mean[i % 3];
+        float base = p->init ? p->init[i] : p->mean ? p->mean[i % 3] : info->data_mean[i % 3];
         x[i] = base + p->sigma0 * z[i];
     }
     for (t = 1;; t++) {
@@ -133,6 +172,15 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
         st = denoise_image(s, x, width, height, phi, &ctx, d);
         if (st)
             goto out;
+        if (p->mean) {
+            /* d <- x - (f - mean(f)): D keeps the channel means of x. */
+            double mx[3], md[3];
+
+            channel_means(x, n, mx);
+            channel_means(d, n, md);
+            for (size_t i = 0; i < n; i++)
+                d[i] = (float)(d[i] + (mx[i % 3] - md[i % 3]));
+        }
         for (size_t i = 0; i < n; i++) {
             double f = (double)x[i] - d[i];
             ss += f * f;
@@ -167,6 +215,8 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
         g = (1.0 - p->beta * h) * (1.0 - p->beta * h) - (1.0 - h) * (1.0 - h);
         g = sigma * sqrt(g > 0.0 ? g : 0.0);
         rng_normal_fill(p->seed, (uint32_t)t, 0, n, z);
+        if (p->mean)
+            remove_channel_means(z, n);
         for (size_t i = 0; i < n; i++)
             x[i] = (float)(x[i] - h * ((double)x[i] - d[i]) + g * z[i]);
     }

@@ -12,6 +12,7 @@ struct fgsd_session {
     const backend_ops *ops;
     backend *be;
     unet *net;
+    size_t device_budget; /* GPU backends: bytes the planner may use; 0 = no limit */
     char error[512];
     char notice[512];
 };
@@ -19,6 +20,19 @@ struct fgsd_session {
 /* Records a printf-style message as the session's last error; returns st. */
 fgsd_status session_fail(fgsd_session *s, fgsd_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The memory budget the tiling planner works with: the caller's, lowered to
+ * what the GPU can hold on a GPU backend. */
+size_t session_budget(const fgsd_session *s);
+
+/* After a network pass failed with st (FGSD_ERR_NO_MEMORY, or
+ * FGSD_ERR_TOO_LARGE from the planner after an earlier call lowered the
+ * budget) on windows of window_bytes (tile_window_bytes; 0 = the pass cannot
+ * be tiled): on a GPU backend, lowers the budget so that the planner cuts
+ * smaller tiles, or, when that cannot help, moves the session to the CPU.
+ * Either way it says so in the notice.  Returns 1 when the caller should run
+ * the pass again, 0 when the failure stands (host backends, cuda_strict). */
+int session_recover_oom(fgsd_session *s, fgsd_status st, size_t window_bytes);
 
 /* Calls the progress callback; non-zero means the user cancelled. */
 int session_progress(fgsd_session *s, int step, float sigma, float fraction);

@@ -12,6 +12,7 @@ wherever the build does.
 import json
 import math
 import os
+import resource
 import signal
 import struct
 import subprocess
@@ -21,6 +22,8 @@ import time
 import zlib
 
 FGSD, MODEL, UNCOND = (os.path.abspath(a) for a in sys.argv[1:4])
+with open(FGSD, "rb") as _f:
+    SANITIZED = b"__asan_init" in _f.read()
 TMP = tempfile.mkdtemp(prefix="fgsd-test-cli-")
 TESTS = []
 
@@ -38,13 +41,13 @@ def tmp(name):
     return os.path.join(TMP, name)
 
 
-def run(args, env=None, timeout=120):
+def run(args, env=None, timeout=120, preexec_fn=None):
     e = dict(os.environ)
     e.pop("FGSD_MODEL", None)
     if env:
         e.update(env)
     return subprocess.run([FGSD] + args, capture_output=True, text=True, env=e,
-                          timeout=timeout)
+                          timeout=timeout, preexec_fn=preexec_fn)
 
 
 def ok(args, **kw):
@@ -312,12 +315,29 @@ def synth_formats_and_options():
                   tmp("unc2.png")] + FAST, 1, tmp("unc2.png"))
 
 
+def has_gpu():
+    try:
+        return subprocess.run(["nvidia-smi", "-L"], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
 @test
 def synth_backend_fallback_is_reported():
-    r = ok(["synth", "--model", MODEL, "--ref", REF_A, "--seed", "1", "--backend", "cuda",
+    """--backend cuda without a usable GPU runs on the CPU and says so in a
+    note; with one, -v names a CUDA backend or a note says why not."""
+    r = ok(["synth", "--model", MODEL, "--ref", REF_A, "--seed", "1", "--backend", "cuda", "-v",
             "-o", tmp("cuda.png")] + FAST)
-    if "cuda" not in r.stderr.lower() and "note" not in r.stderr:
-        print("# no fallback notice (a CUDA device may be present):", r.stderr.strip())
+    notes = [ln for ln in r.stderr.splitlines() if ln.startswith("fgsd: note: ")]
+    fell_back = any("CUDA" in ln and "CPU" in ln for ln in notes)
+    backend = [ln for ln in r.stderr.splitlines() if ln.startswith("fgsd: backend ")]
+    assert len(backend) == 1, r.stderr
+    if not has_gpu():
+        assert fell_back, f"no fallback note: {r.stderr.strip()}"
+        assert "cuda" not in backend[0].lower(), backend[0]
+    else:
+        assert fell_back or "cuda" in backend[0].lower(), r.stderr
+    assert png_info(tmp("cuda.png"))[:2] == (40, 24)
 
 
 @test
@@ -458,6 +478,245 @@ def denoise_errors():
     with open(tmp("huge.pfm"), "wb") as f:
         f.write(b"PF\n32768 32768\n-1.0\n" + bytes(64))
     expect_error(["denoise", "--model", MODEL, "--in", tmp("huge.pfm"), "-o", out], 1, out)
+
+
+# ---- the bad-input matrix (docs/robustness.md) -------------------------------
+
+def model_with_version(data, version):
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    header["__metadata__"]["format_version"] = version
+    text = json.dumps(header).encode()
+    text += b" " * (-(8 + len(text)) % 8)
+    return struct.pack("<Q", len(text)) + text + data[8 + n:]
+
+
+@test
+def model_wrong_version_truncated_corrupt():
+    data = read(MODEL)
+    cases = {
+        "v2.fgsd": (model_with_version(data, "2"), "format version 2 is newer"),
+        "v0.fgsd": (model_with_version(data, "0"), "format version '0' is not one"),
+        "cut.fgsd": (data[:-100], "cannot load model"),
+        "half.fgsd": (data[:len(data) // 2], "cannot load model"),
+        "empty.fgsd": (b"", "cannot load model"),
+        "crc.fgsd": (data[:-5] + bytes([data[-5] ^ 0x40]) + data[-4:], "checksum"),
+    }
+    for name, (content, part) in cases.items():
+        with open(tmp(name), "wb") as f:
+            f.write(content)
+        line = expect_error(["info", tmp(name)], 1)
+        assert part in line, f"{name}: want {part!r} in {line!r}"
+        out = tmp("model-" + name + ".png")
+        line = expect_error(["synth", "--model", tmp(name), "--ref", REF_A, "--seed", "1",
+                             "-o", out] + FAST, 1, out)
+        assert part in line, f"{name}: want {part!r} in {line!r}"
+
+
+def write_palette_png(path, w, h, index, palette):
+    """Colour type 3: index(x, y) -> palette entry."""
+    raw = bytearray()
+    for y in range(h):
+        raw.append(0)
+        raw += bytes(index(x, y) for x in range(w))
+
+    def chunk(kind, data):
+        c = kind + data
+        return struct.pack(">I", len(data)) + c + struct.pack(">I", zlib.crc32(c))
+
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n")
+        f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 3, 0, 0, 0)))
+        f.write(chunk(b"PLTE", b"".join(bytes(c) for c in palette)))
+        f.write(chunk(b"IDAT", zlib.compress(bytes(raw))))
+        f.write(chunk(b"IEND", b""))
+
+
+@test
+def reference_image_formats():
+    """Indexed, grey, grey+alpha, RGBA, 16-bit and 32-bit float references
+    are read, and one texture gives the same phi in each (within the
+    format's rounding)."""
+    v = lambda x, y: int(127.5 + 120 * math.sin(x * 0.7 + y * 0.3))  # noqa: E731
+    write_png(tmp("f-gray8.png"), 64, 64, lambda x, y: (v(x, y),), channels=1)
+    write_png(tmp("f-rgb8.png"), 64, 64, lambda x, y: (v(x, y),) * 3)
+    write_png(tmp("f-graya.png"), 64, 64, lambda x, y: (v(x, y), 255), channels=2)
+    write_png(tmp("f-rgba.png"), 64, 64, lambda x, y: (v(x, y),) * 3 + (255,), channels=4)
+    write_png(tmp("f-rgb16.png"), 64, 64, lambda x, y: (v(x, y) * 257,) * 3, depth=16)
+    write_pfm(tmp("f-float.pfm"), 64, 64, lambda x, y: (v(x, y) / 255.0,) * 3)
+    levels = sorted({v(x, y) for x in range(64) for y in range(64)})
+    write_palette_png(tmp("f-indexed.png"), 64, 64, lambda x, y: levels.index(v(x, y)),
+                      [(g, g, g) for g in levels])
+    phi = features(["--ref", tmp("f-rgb8.png")])
+    for name in ("gray8.png", "graya.png", "rgba.png", "rgb16.png", "float.pfm", "indexed.png"):
+        other = features(["--ref", tmp("f-" + name)])
+        diff = max(abs(a - b) for a, b in zip(phi, other))
+        assert diff <= 1e-4 * max(1.0, max(abs(a) for a in phi)), f"{name}: phi differs by {diff}"
+    ok(["synth", "--model", MODEL, "--ref", tmp("f-indexed.png"), "--seed", "1", "-o",
+        tmp("f-out.png")] + FAST)
+
+
+@test
+def reference_selections():
+    """The mask plays the selection: empty, tiny, non-rectangular (a disc)
+    and feathered (grey levels).  A grey mask weighs pixels by its value: the
+    same phi as the reference's alpha set to those values."""
+    disc = lambda x, y: (x - 32) ** 2 + (y - 32) ** 2 < 30 ** 2  # noqa: E731
+    ramp = lambda x, y: min(255, max(0, 255 - 10 * abs(x - 32)))  # noqa: E731
+    write_png(tmp("m-empty.png"), 64, 64, lambda x, y: (0,), channels=1)
+    write_png(tmp("m-tiny.png"), 64, 64, lambda x, y: (255 if 10 <= x < 30 and 10 <= y < 30
+                                                       else 0,), channels=1)
+    write_png(tmp("m-disc.png"), 64, 64, lambda x, y: (255 if disc(x, y) else 0,), channels=1)
+    write_png(tmp("m-feather.png"), 64, 64, lambda x, y: (ramp(x, y),), channels=1)
+    write_png(tmp("m-feather-alpha.png"), 64, 64, lambda x, y: stripes(x, y) + (ramp(x, y),),
+              channels=4)
+    for name, part in (("empty", "selected"), ("tiny", "selected")):
+        line = expect_error(["features", "--model", MODEL, "--ref", REF_A, "--mask",
+                             tmp("m-%s.png" % name)], 1)
+        assert part in line, f"{name}: {line}"
+        out = tmp("sel-%s.png" % name)
+        expect_error(["synth", "--model", MODEL, "--ref", REF_A, "--mask", tmp("m-%s.png" % name),
+                      "--seed", "1", "-o", out] + FAST, 1, out)
+    plain = features(["--ref", REF_A])
+    disc_phi = features(["--ref", REF_A, "--mask", tmp("m-disc.png")])
+    feather = features(["--ref", REF_A, "--mask", tmp("m-feather.png")])
+    assert disc_phi != plain and feather != plain and feather != disc_phi
+    by_alpha = features(["--ref", tmp("m-feather-alpha.png")])
+    diff = max(abs(a - b) for a, b in zip(feather, by_alpha))
+    assert diff <= 1e-5 * max(1.0, max(abs(a) for a in feather)), f"mask vs alpha: {diff}"
+    for name in ("disc", "feather"):
+        ok(["synth", "--model", MODEL, "--ref", REF_A, "--mask", tmp("m-%s.png" % name),
+            "--seed", "1", "-o", tmp("sel-%s.png" % name)] + FAST)
+
+
+def address_space(nbytes):
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (nbytes, nbytes))
+    return limit
+
+
+@test
+def huge_canvas():
+    """40000 is beyond FGSD_MAX_SIDE: a usage error naming the range.  32768
+    is allowed but needs about 60 GiB: refused at once, before any
+    allocation, with the need and what is available (here under a 4 GiB
+    ulimit -v, so the result does not depend on the machine)."""
+    out = tmp("huge.png")
+    base = ["synth", "--model", MODEL, "--ref", REF_A, "--seed", "1", "--max-steps", "1",
+            "-o", out]
+    line = expect_error(base + ["--size", "40000x40000"], 2, out)
+    assert "8..32768" in line, line
+    if SANITIZED:
+        # AddressSanitizer reserves terabytes of shadow memory at start: it
+        # cannot run under ulimit -v, and without one a machine with enough
+        # memory would really start a 32768^2 run.  The normal build tests it.
+        print("# huge_canvas: the address-space cases skipped under AddressSanitizer")
+        return
+    start = time.time()
+    line = expect_error(base + ["--size", "32768"], 1, out,
+                        preexec_fn=address_space(4 << 30))
+    assert "needs at least" in line and "GiB" in line and "refused" in line, line
+    assert time.time() - start < 30, "the refusal was not immediate"
+    line = expect_error(["interpolate", "--model", MODEL, "--ref", REF_A, "--ref", REF_B,
+                         "--weight", "0.5", "--size", "20000x20000", "-o", out], 1, out,
+                        preexec_fn=address_space(4 << 30))
+    assert "needs at least" in line, line
+    # An input image too large for the memory: denoise refuses it too.
+    big = tmp("big.pfm")
+    write_big_pfm(big, 1024, 1024)
+    line = expect_error(["denoise", "--model", MODEL, "--in", big, "--iterate", "-o", out], 1,
+                        out, preexec_fn=address_space(200 << 20))
+    assert "needs at least" in line or "memory" in line, line
+
+
+def write_big_pfm(path, w, h):
+    """A w x h PFM written fast (one row repeated)."""
+    row = b"".join(struct.pack("<3f", 0.5 + 0.06 * (x % 5), 0.3, 0.6 - 0.03 * (x % 4))
+                   for x in range(w))
+    with open(path, "wb") as f:
+        f.write(b"PF\n%d %d\n-1.0\n" % (w, h))
+        f.write(row * h)
+
+
+@test
+def nan_and_out_of_range_parameters():
+    """Every number the user gives: NaN, infinities and values outside the
+    range are usage errors whose message names the option and the range."""
+    out = tmp("nan.png")
+    base = ["synth", "--model", MODEL, "--ref", REF_A, "--seed", "1", "-o", out]
+    ranges = {"--h": "(0, 1)", "--beta": "(0, 1]", "--sigma0": "[0, 4]",
+              "--sigma-final": "(0, 1)"}
+    for opt, rng in ranges.items():
+        for val in ("nan", "-nan", "inf", "-inf", "1e999", "7"):
+            line = expect_error(base + [opt, val], 2, out)
+            assert opt in line and rng in line, f"{opt} {val}: {line}"
+    for val in ("nan", "0", "99999", "-5", "8.5"):
+        line = expect_error(base + ["--size", val], 2, out)
+        assert "--size" in line and "8..32768" in line, line
+    for val in ("nan", "inf", "-0.5", "1.5"):
+        line = expect_error(["interpolate", "--model", MODEL, "--ref", REF_A, "--ref", REF_B,
+                             "--weight", val, "-o", out], 2, out)
+        assert "--weight" in line and "[0, 1]" in line, line
+    line = expect_error(["denoise", "--model", MODEL, "--in", NOISY, "--sigma", "nan", "-o",
+                         out], 2, out)
+    assert "--sigma" in line and "[0, 4]" in line, line
+    line = expect_error(base + ["--max-steps", "nan"], 2, out)
+    assert "--max-steps" in line and "100000" in line, line
+
+
+def interrupt(args, out, sig=signal.SIGINT, delay=0.3):
+    """Starts fgsd -v, waits for the backend line (the handler is in place),
+    then sends sig after delay: exit 130, 'cancelled', out not written."""
+    env = dict(os.environ)
+    env.pop("FGSD_MODEL", None)
+    p = subprocess.Popen([FGSD] + args + ["-v", "--threads", "1"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
+    head = []
+    for line in p.stderr:
+        head.append(line)
+        if line.startswith("fgsd: backend"):
+            break
+    assert p.poll() is None, "the run ended before it could be cancelled: " + "".join(head)
+    time.sleep(delay)
+    assert p.poll() is None, "the run ended before the signal: " + "".join(head)
+    p.send_signal(sig)
+    try:
+        stdout, err = p.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise AssertionError("did not stop within 300 s of the signal")
+    assert p.returncode == 130, f"exit {p.returncode}: {err.strip()}"
+    assert err.splitlines()[-1].startswith("fgsd: error: cancelled"), err
+    if out:
+        assert read(out) == b"keep", "the existing output was changed"
+    names = [n for n in os.listdir(TMP) if n.startswith(".")]
+    assert not names, f"temporary files left: {names}"
+    return stdout
+
+
+@test
+def cancel_at_several_points():
+    """SIGINT/SIGTERM during the parts the engine cannot interrupt (the
+    reference's features, the noise estimate, one denoiser pass: the
+    command stops right after them) and during sampling (at the next step;
+    synth_cancel_with_sigint).  Nothing is written."""
+    # One thread and 1536 x 1536: each uninterruptible pass takes seconds,
+    # long enough to be hit, short enough under ASan.
+    big = tmp("big1536.pfm")
+    write_big_pfm(big, 1536, 1536)
+    out = tmp("cancel2.png")
+    with open(out, "wb") as f:
+        f.write(b"keep")
+    # During the features of a large reference, before the first step.
+    interrupt(["synth", "--model", MODEL, "--ref", big, "--seed", "1", "-o", out] + FAST, out)
+    # features: nothing on stdout.
+    stdout = interrupt(["features", "--model", MODEL, "--ref", big], None)
+    assert stdout == "", stdout
+    # During the noise estimate (-v asks for it), then the one pass.
+    interrupt(["denoise", "--model", MODEL, "--in", big, "-o", out], out)
+    # SIGTERM during the first step of denoise --iterate.
+    interrupt(["denoise", "--model", MODEL, "--in", big, "--iterate", "--max-steps", "1000",
+               "-o", out], out, sig=signal.SIGTERM)
 
 
 def main():

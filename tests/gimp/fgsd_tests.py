@@ -4,8 +4,17 @@
 # gimp-console-3.0 with --batch-interpreter=python-fu-eval (exec of this
 # file).  Parameters come in the environment: FGSD_TEST_DATA (sample images),
 # FGSD_TEST_OUT (results: py-*.png, checked by the runner), FGSD_TEST_MODEL,
-# FGSD_TEST_STEPS.  Each check prints "CHECK ok|FAIL name detail".
+# FGSD_TEST_STEPS, FGSD_TEST_PLUGIN (the plug-in executable, for the kill
+# tests).  Each check prints "CHECK ok|FAIL name detail"; "MARK begin|end
+# name" lines delimit output the runner inspects (the backend notice).
+import json
+import math
 import os
+import struct
+import subprocess
+import sys
+import time
+import zlib
 
 import gi
 
@@ -16,6 +25,7 @@ DATA = os.environ["FGSD_TEST_DATA"]
 OUT = os.environ["FGSD_TEST_OUT"]
 MODEL = os.environ["FGSD_TEST_MODEL"]
 STEPS = int(os.environ["FGSD_TEST_STEPS"])
+PLUGIN = os.environ.get("FGSD_TEST_PLUGIN", "")
 FAST = {"step-size": 0.3, "beta": 0.3, "final-noise": 0.05, "max-steps": STEPS}
 PDB = Gimp.get_pdb()
 
@@ -110,8 +120,13 @@ def test_synthesize():
     # with a notice where there is no GPU).
     for name, extra in (("tileable", {"tileable": True}), ("backend-cpu", {"backend": "cpu"}),
                         ("backend-cuda", {"backend": "cuda"})):
+        # The plug-in's notice goes to stderr in batch mode: the runner
+        # looks for it between the marks.
+        print("MARK begin " + name, flush=True)
         outcome = run("plug-in-fgsd-synthesize", image, [layer], width=32, height=32, **extra,
                       **FAST)
+        sys.stderr.flush()
+        print("MARK end " + name, flush=True)
         succeeded("py-" + name, outcome)
 
     # New image: the source image keeps its layers.
@@ -134,6 +149,9 @@ def test_formats():
         "gray": lambda im: im.convert_grayscale(),
         "u16": lambda im: im.convert_precision(Gimp.Precision.U16_NON_LINEAR),
         "float-linear": lambda im: im.convert_precision(Gimp.Precision.FLOAT_LINEAR),
+        "float-perceptual": lambda im: im.convert_precision(Gimp.Precision.FLOAT_NON_LINEAR),
+        "gray-u16": lambda im: (im.convert_grayscale(),
+                                im.convert_precision(Gimp.Precision.U16_NON_LINEAR)),
         "rgba": lambda im: im.get_layers()[0].add_alpha(),
     }
     for name, convert in cases.items():
@@ -199,6 +217,164 @@ def test_interpolate():
     image.delete()
 
 
+def png_write(path, w, h, channels, data):
+    """8-bit grey (1) or RGB (3) PNG of raw rows."""
+    stride = w * channels
+    raw = b"".join(b"\0" + data[y * stride:(y + 1) * stride] for y in range(h))
+
+    def chunk(kind, body):
+        return (struct.pack(">I", len(body)) + kind + body +
+                struct.pack(">I", zlib.crc32(kind + body) & 0xffffffff))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8,
+                                                                      {1: 0, 3: 2}[channels],
+                                                                      0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def export_reference(image, layer, name):
+    """What the plug-in reads as the reference, for the engine run by the
+    runner: the layer inside the selection's bounds (NAME-ref.png) and the
+    selection's values there (NAME-mask.png)."""
+    _, x, y, w, h = layer.mask_intersect()
+    rect = Gegl.Rectangle.new(x, y, w, h)
+    rgb = layer.get_buffer().get(rect, 1.0, "R'G'B' u8", Gegl.AbyssPolicy.NONE)
+    mask = image.get_selection().get_buffer().get(rect, 1.0, "Y u8", Gegl.AbyssPolicy.NONE)
+    png_write(os.path.join(OUT, name + "-ref.png"), w, h, 3, bytes(rgb))
+    png_write(os.path.join(OUT, name + "-mask.png"), w, h, 1, bytes(mask))
+    return sum(mask) / 255.0
+
+
+def test_selections():
+    """Non-rectangular and feathered selections: the reference is weighted by
+    the selection's own values.  The runner runs the engine (fgsd synth
+    --mask) on the exported reference and mask with the same settings and
+    compares; here: each runs and differs from the plain rectangle."""
+    image = load("forest-floor.png")
+    layer = image.get_layers()[0]
+    before = pixels(layer)
+    settings = {"width": 32, "height": 32, "seed": 77, "step_size": 0.3, "beta": 0.3,
+                "final_noise": 0.05, "max_steps": STEPS}
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96)
+    rect = run("plug-in-fgsd-synthesize", image, [layer], **settings)
+    if not succeeded("py-selection-rectangle", rect):
+        return
+    shapes = {
+        "ellipse": lambda: image.select_ellipse(Gimp.ChannelOps.REPLACE, 8, 8, 112, 112),
+        "feathered": lambda: (image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96),
+                              Gimp.Selection.feather(image, 40.0)),
+    }
+    for name, select in shapes.items():
+        select()
+        weight = export_reference(image, layer, "py-selection-" + name)
+        outcome = run("plug-in-fgsd-synthesize", image, [layer], **settings)
+        if not succeeded("py-selection-" + name, outcome):
+            continue
+        check("py-selection-%s-differs-from-rectangle" % name,
+              pixels(outcome[1]) != pixels(rect[1]), "selected weight %.0f" % weight)
+        export(outcome[1], "py-selection-%s.png" % name)
+    check("py-selection-source-unchanged", pixels(layer) == before)
+    with open(os.path.join(OUT, "py-selection.json"), "w") as f:
+        json.dump({"size": [32, 32], "seed": 77, "h": 0.3, "beta": 0.3, "sigma0": 1.0,
+                   "sigma_final": 0.05, "max_steps": STEPS}, f)
+    image.delete()
+
+
+def test_bad_numbers():
+    """NaN and out-of-range numbers, and the huge canvas."""
+    image = load("forest-floor.png")
+    layer = image.get_layers()[0]
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96)
+    # GLib's double validation clamps NaN, sees the value change and refuses
+    # it: set_property warns and keeps the previous value, so NaN (and any
+    # out-of-range number) never reaches GIMP or the plug-in from Python.
+    # Script-Fu cannot write NaN; its out-of-range call: fgsd_tests.scm.
+    for procedure, keys in (("plug-in-fgsd-synthesize",
+                             ("step-size", "beta", "noise-level", "final-noise")),
+                            ("plug-in-fgsd-interpolate", ("weight",)),
+                            ("plug-in-fgsd-denoise", ("noise-level",))):
+        config = PDB.lookup_procedure(procedure).create_config()
+        for key in keys:
+            default = config.get_property(key)
+            for bad in (float("nan"), float("inf"), 7.0):
+                config.set_property(key, bad)
+                value = config.get_property(key)
+                check("py-refused-%s-%s-%s" % (procedure[15:], key, bad),
+                      value == default and not math.isnan(value), "%r -> %r" % (bad, value))
+    # 32768 x 32768 is inside the arguments' range; the runner starts GIMP
+    # under a 16 GiB address-space limit, which it needs several times.
+    start = time.time()
+    expect_error("py-huge-canvas", image, layer, "Refused", "plug-in-fgsd-synthesize", [layer],
+                 width=32768, height=32768, max_steps=1)
+    check("py-huge-canvas-at-once", time.time() - start < 60, "%.0f s" % (time.time() - start))
+    # Beyond the range GObject itself refuses the value (with a warning): a
+    # Python caller cannot pass 40000 at all (Script-Fu's call is checked by
+    # GIMP: fgsd_tests.scm).
+    proc = PDB.lookup_procedure("plug-in-fgsd-synthesize")
+    config = proc.create_config()
+    config.set_property("width", 40000)
+    check("py-width-40000-not-set", config.get_property("width") != 40000,
+          str(config.get_property("width")))
+    image.delete()
+
+
+KILLER = """
+import os, signal, sys, time
+plugin, parent, delay = sys.argv[1], sys.argv[2], float(sys.argv[3])
+end = time.time() + 120
+while time.time() < end:
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            exe = os.path.realpath("/proc/%s/exe" % pid)
+            ppid = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            continue
+        if exe == plugin and ppid == parent:
+            time.sleep(delay)
+            os.kill(int(pid), signal.SIGKILL)
+            print(pid)
+            sys.exit(0)
+    time.sleep(0.01)
+sys.exit(1)
+"""
+
+
+def test_killed():
+    """GIMP cancels a plug-in by killing it (docs/gimp-plugin.md section 6);
+    batch mode has no Cancel button, so the plug-in is killed the same way
+    (SIGKILL) at several points of a run that would not end by itself: as it
+    starts, a second in (model, reference, first steps), and well into the
+    sampling.  The call fails, and the image has no new layer, the same
+    pixels, and no undo step (not dirty)."""
+    if not PLUGIN:
+        check("py-kill-plugin-path", False, "FGSD_TEST_PLUGIN not set")
+        return
+    image = load("forest-floor.png")
+    layer = image.get_layers()[0]
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96)
+    image.clean_all()
+    n = len(image.get_layers())
+    before = pixels(layer)
+    for name, delay in (("start", 0.0), ("early", 1.0), ("sampling", 5.0)):
+        killer = subprocess.Popen([sys.executable, "-c", KILLER, PLUGIN, str(os.getppid()),
+                                   str(delay)], stdout=subprocess.PIPE, text=True)
+        status, message, _ = run("plug-in-fgsd-synthesize", image, [layer], width=256,
+                                 height=256, max_steps=100000, final_noise=0.001,
+                                 step_size=0.005, beta=0.005)
+        killed = killer.communicate(timeout=180)[0].strip()
+        tag = "py-kill-" + name
+        check(tag + "-killed", killer.returncode == 0 and killed != "", killed)
+        check(tag + "-fails", status != Gimp.PDBStatusType.SUCCESS,
+              "%s: %s" % (status, message))
+        check(tag + "-layers", len(image.get_layers()) == n, str(len(image.get_layers())))
+        check(tag + "-pixels", pixels(layer) == before)
+        check(tag + "-not-dirty", not image.is_dirty())
+    # The next call starts a fresh plug-in and works.
+    outcome = run("plug-in-fgsd-synthesize", image, [layer], width=32, height=32, **FAST)
+    succeeded("py-kill-then-runs", outcome)
+    image.delete()
+
+
 def expect_error(name, image, layer, part, procedure, drawables, **args):
     n = len(image.get_layers())
     before = pixels(layer)
@@ -224,6 +400,10 @@ def test_errors():
                  model=os.path.join(OUT, "no-such.fgsd"), **small)
     expect_error("py-corrupt-model", image, layer, "corrupt", synth, [layer],
                  model=os.path.join(OUT, "corrupt.fgsd"), **small)
+    for name, part in (("wrong-version", "format version"), ("truncated", "corrupt"),
+                       ("bad-checksum", "checksum")):
+        expect_error("py-%s-model" % name, image, layer, part, synth, [layer],
+                     model=os.path.join(OUT, name + ".fgsd"), **small)
     expect_error("py-one-layer-interpolate", image, layer, "two layers",
                  "plug-in-fgsd-interpolate", [layer], **small)
     image.convert_indexed(Gimp.ConvertDitherType.NONE, Gimp.ConvertPaletteType.GENERATE, 16,
@@ -235,7 +415,8 @@ def test_errors():
     image.delete()
 
 
-for test in (test_synthesize, test_formats, test_denoise, test_interpolate, test_errors):
+for test in (test_synthesize, test_formats, test_denoise, test_interpolate, test_errors,
+             test_selections, test_bad_numbers, test_killed):
     try:
         test()
     except Exception as e:  # a crash of one test must not hide the others

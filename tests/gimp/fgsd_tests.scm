@@ -189,6 +189,20 @@
                        (fgsd-synth-call image layer (string-append out "/no-such.fgsd")) out)
     (fgsd-expect-error "sf-corrupt-model" image layer "corrupt"
                        (fgsd-synth-call image layer (string-append out "/corrupt.fgsd")) out)
+    ; Beyond the arguments' declared ranges: GIMP refuses the call itself.
+    (fgsd-expect-error "sf-width-40000" image layer "out of range"
+                       (lambda ()
+                         (plug-in-fgsd-synthesize #:run-mode RUN-NONINTERACTIVE #:image image
+                                                  #:drawables (vector layer) #:model model
+                                                  #:width 40000 #:height 40000 #:max-steps 2))
+                       out)
+    (fgsd-expect-error "sf-step-size-2" image layer "out of range"
+                       (lambda ()
+                         (plug-in-fgsd-synthesize #:run-mode RUN-NONINTERACTIVE #:image image
+                                                  #:drawables (vector layer) #:model model
+                                                  #:width 32 #:height 32 #:step-size 2.0
+                                                  #:max-steps 2))
+                       out)
     (fgsd-expect-error "sf-one-layer-interpolate" image layer "two layers"
                        (lambda ()
                          (plug-in-fgsd-interpolate #:run-mode RUN-NONINTERACTIVE

@@ -30,6 +30,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import struct
 import subprocess
@@ -47,6 +48,9 @@ NOISE_CLEAN_COLUMNS = 48  # its left columns stay clean: a reference in the same
 # Untrained weights measure nothing: with the tiny model, "the result's phi is
 # closer to its reference" is a coin toss, so it is only reported.
 PHI_NEEDS_TRAINED_MODEL = True
+# RLIMIT_AS of the Python batch run: GIMP and the plug-in's small runs fit
+# easily; a 32768 x 32768 texture (about 76 GiB in the plug-in) does not.
+ADDRESS_SPACE_LIMIT = 16 << 30
 # The reference rectangle every test selects (x, y, w, h).
 REF_RECT = (16, 16, 96, 96)
 
@@ -203,7 +207,8 @@ class Gimp:
         env.update(extra or {})
         return env
 
-    def run(self, interpreter, code, extra_env=None, gui=False, timeout=900, cwd=None):
+    def run(self, interpreter, code, extra_env=None, gui=False, timeout=900, cwd=None,
+            address_space=None):
         cmd = ["gimp-3.0", "-d", "-f", "--no-splash"] if gui else ["gimp-console-3.0", "-i", "-d",
                                                                   "-f"]
         cmd += ["--quit", "--batch-interpreter=" + interpreter, "-b", code]
@@ -213,7 +218,7 @@ class Gimp:
         try:
             p = subprocess.run(cmd, env=self.env(extra_env), cwd=cwd or self.tmp, timeout=timeout,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               errors="replace")
+                               errors="replace", preexec_fn=limit_address_space(address_space))
             out, rc = p.stdout, p.returncode
         except subprocess.TimeoutExpired as e:
             out = (e.stdout or b"").decode("utf-8", "replace") if isinstance(e.stdout, bytes) \
@@ -223,6 +228,16 @@ class Gimp:
         with open(os.path.join(self.tmp, "gimp-%s.log" % interpreter), "a") as f:
             f.write(out)
         return rc, out
+
+
+def limit_address_space(nbytes):
+    """A preexec_fn setting RLIMIT_AS (ulimit -v), inherited by GIMP's plug-ins."""
+    if not nbytes:
+        return None
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (nbytes, nbytes))
+    return limit
 
 
 def report_checks(results, output, prefix):
@@ -331,10 +346,80 @@ def choose_model(opts, results):
 
 
 def write_corrupt(model, out):
+    """Broken copies of model: corrupt.fgsd (cut in half), truncated.fgsd (the
+    last 100 bytes missing), bad-checksum.fgsd (one data byte changed),
+    wrong-version.fgsd (format_version "2", data intact)."""
     with open(model, "rb") as f:
         data = f.read()
     with open(os.path.join(out, "corrupt.fgsd"), "wb") as f:
         f.write(data[:max(64, len(data) // 2)])
+    with open(os.path.join(out, "truncated.fgsd"), "wb") as f:
+        f.write(data[:-100])
+    flipped = bytearray(data)
+    flipped[-5] ^= 0x40
+    with open(os.path.join(out, "bad-checksum.fgsd"), "wb") as f:
+        f.write(bytes(flipped))
+    with open(os.path.join(out, "wrong-version.fgsd"), "wb") as f:
+        f.write(model_with_version(data, "2"))
+
+
+def model_with_version(data, version):
+    """The model file data with its format_version metadata replaced."""
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    header["__metadata__"]["format_version"] = version
+    text = json.dumps(header).encode()
+    text += b" " * (-(8 + len(text)) % 8)
+    return struct.pack("<Q", len(text)) + text + data[8 + n:]
+
+
+def has_gpu():
+    try:
+        return subprocess.run(["nvidia-smi", "-L"], capture_output=True).returncode == 0
+    except OSError:
+        return False
+
+
+def check_backend_notice(results, output):
+    """backend cuda on a machine without a GPU: the plug-in ran on the CPU and
+    said so (stderr in batch mode, a message in the GUI)."""
+    m = re.search(r"MARK begin backend-cuda\n(.*?)MARK end backend-cuda", output, re.S)
+    if not results.check("gimp-cuda-marks", m is not None, "" if m else "no MARK lines"):
+        return
+    notices = [ln for ln in m.group(1).splitlines() if ln.startswith("fgsd: ")]
+    if has_gpu():
+        results.note("a GPU is present: no fallback expected; notices: %r" % notices)
+        return
+    results.check("gimp-cuda-fallback-notice",
+                  any("CUDA" in ln and "CPU" in ln for ln in notices), repr(m.group(1)[-500:]))
+
+
+def check_selections(results, opts, model, out):
+    """The plug-in's results on an elliptic and a feathered selection equal the
+    engine's (fgsd synth) on the layer crop and the selection's values as the
+    mask, same settings: the selection's own values weigh the reference."""
+    path = os.path.join(out, "py-selection.json")
+    if not results.check("selection-settings", os.path.exists(path)):
+        return
+    with open(path) as f:
+        s = json.load(f)
+    for name in ("ellipse", "feathered"):
+        prefix = os.path.join(out, "py-selection-" + name)
+        if not os.path.exists(prefix + ".png"):
+            continue
+        cmd = [opts.cli, "synth", "-q", "--model", model, "--ref", prefix + "-ref.png",
+               "--mask", prefix + "-mask.png", "--size", "%dx%d" % tuple(s["size"]),
+               "--seed", str(s["seed"]), "--h", str(s["h"]), "--beta", str(s["beta"]),
+               "--sigma0", str(s["sigma0"]), "--sigma-final", str(s["sigma_final"]),
+               "--max-steps", str(s["max_steps"]), "-o", prefix + "-engine.png"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if not results.check("selection-%s-engine-runs" % name, p.returncode == 0,
+                             p.stderr.strip()):
+            continue
+        a, b = png_rgb(prefix + ".png"), png_rgb(prefix + "-engine.png")
+        diff = max(abs(x - y) for x, y in zip(a[2], b[2])) if a[:2] == b[:2] else 999
+        results.check("selection-%s-matches-engine" % name, diff <= 2,
+                      "max difference %d of 255 (sizes %s, %s)" % (diff, a[:2], b[:2]))
 
 
 def suite_batch(opts, tmp, results):
@@ -353,11 +438,16 @@ def suite_batch(opts, tmp, results):
     results.check("script-fu-exit", rc == 0, str(rc))
 
     env = {"FGSD_TEST_DATA": data, "FGSD_TEST_OUT": out, "FGSD_TEST_MODEL": model,
-           "FGSD_TEST_STEPS": str(steps)}
+           "FGSD_TEST_STEPS": str(steps), "FGSD_TEST_PLUGIN": os.path.realpath(opts.plugin)}
+    # Under an address-space limit, as a user's ulimit -v: the huge-canvas
+    # test asks for more than it allows, whatever the machine's memory.
     rc, output = gimp.run("python-fu-eval", 'exec(open("%s").read())'
-                          % os.path.join(HERE, "fgsd_tests.py"), env)
+                          % os.path.join(HERE, "fgsd_tests.py"), env,
+                          address_space=ADDRESS_SPACE_LIMIT)
     report_checks(results, output, "python")
     results.check("python-exit", rc == 0, str(rc))
+    check_backend_notice(results, output)
+    check_selections(results, opts, model, out)
 
     check_sources(results, data, out)
     check_phi(results, opts, model, trained, data, out)

@@ -161,21 +161,36 @@ def compare_model(tag, path, model, backends):
 
 
 def compare_sampler(tag, path, model, rp, be, h0, beta, steps):
-    out = os.path.join(TMP, tag + "-s.pfm")
-    p = run("synth", "--backend", be, "--model", path, "--ref", rp, "--size", "64x48",
-            "--seed", "3", "--h", str(h0), "--beta", str(beta), "--sigma0", "1",
-            "--sigma-final", "0.03", "--max-steps", str(steps), "-v", "-o", out)
-    m = re.search(r"(\d+) steps", p.stderr)
-    eng_steps = int(m.group(1)) if m else -1
+    """Both starts: the reference's colour, kept (the default), and the
+    paper's (--free-colour: the model's data mean, colour free)."""
     phi = np.array(json.loads(run("features", "--backend", be, "--model", path,
                                   "--ref", rp).stdout), np.float32)
-    with torch.no_grad():
-        ref_img, t_steps, _ = sisa_sample(model, torch.from_numpy(phi)[None], 64, 48, h0, beta,
-                                          1.0, 0.03, True, steps, 3, model.data_mean)
-    check("%s %s: sampler step count (%d)" % (tag, be, t_steps), eng_steps == t_steps,
-          "engine %d, torch %d" % (eng_steps, t_steps))
-    e = rel_err(read_pfm(out), to_np(ref_img))
-    check("%s %s: sampler final image" % (tag, be), e <= 1e-3, "rel err %.2e" % e)
+    colour = read_pfm(rp).reshape(-1, 3).astype(np.float64).mean(axis=0)
+    for mode in ("colour kept", "free colour"):
+        out = os.path.join(TMP, tag + "-s.pfm")
+        p = run("synth", "--backend", be, "--model", path, "--ref", rp, "--size", "64x48",
+                "--seed", "3", "--h", str(h0), "--beta", str(beta), "--sigma0", "1",
+                "--sigma-final", "0.03", "--max-steps", str(steps), "-v", "-o", out,
+                *(["--free-colour"] if mode == "free colour" else []))
+        m = re.search(r"(\d+) steps", p.stderr)
+        eng_steps = int(m.group(1)) if m else -1
+        keep = mode == "colour kept"
+        with torch.no_grad():
+            ref_img, t_steps, _ = sisa_sample(model, torch.from_numpy(phi)[None], 64, 48, h0,
+                                              beta, 1.0, 0.03, True, steps, 3,
+                                              colour.tolist() if keep else model.data_mean,
+                                              keep_mean=keep)
+        name = "%s %s %s: sampler" % (tag, be, mode)
+        check("%s step count (%d)" % (name, t_steps), eng_steps == t_steps,
+              "engine %d, torch %d" % (eng_steps, t_steps))
+        img = read_pfm(out)
+        e = rel_err(img, to_np(ref_img))
+        check("%s final image" % name, e <= 1e-3, "rel err %.2e" % e)
+        if keep:
+            # The result's colour is the reference's (to float rounding).
+            got = img.reshape(-1, 3).astype(np.float64).mean(axis=0)
+            check("%s keeps the reference's colour" % name, np.abs(got - colour).max() <= 1e-4,
+                  "max difference %.2e" % np.abs(got - colour).max())
 
 
 def main():

@@ -1,0 +1,777 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * The CUDA + cuDNN backend (docs/cuda.md), built into its own module
+ * libfgsd-cuda.so that session.c loads with dlopen.
+ *
+ * Tensors live on the GPU as NHWC fp32.  3x3 convolutions run in cuDNN
+ * (legacy convolution API, NHWC, cross-correlation as PyTorch), ReLU and
+ * bias fused into cudnnConvolutionBiasActivationForward where cuDNN runs it;
+ * everything else is a kernel of cuda_kernels.cu.  fp32 mode uses
+ * CUDNN_FMA_MATH, which excludes TF32 tensor-core kernels, so results agree
+ * with backend_ref.c within fp32 rounding (tests/test_cuda.c states the
+ * bounds).  Every call queues on one stream; only download and channel_sums
+ * wait for it, as they hand values to the host.
+ *
+ * Device memory: tensors and weights are cudaMalloc'ed once (the graph
+ * runner allocates per canvas size); staging buffers and the cuDNN
+ * workspace grow on demand and are kept.  A failed cudaMalloc is
+ * FGSD_ERR_NO_MEMORY, so the caller can tile smaller or fall back to the CPU. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <dlfcn.h>
+
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include "backend.h"
+#include "cuda_kernels.h"
+#include "cuda_module.h"
+
+/* Rows per partial sum of channel_sums: enough blocks to fill a GPU, few
+ * enough partials to add on the host. */
+#define SUM_CHUNKS 512
+
+/* Numerical mode of the convolutions.  Only fp32 exists; the half modes
+ * (tensor cores, NHWC fp16/bf16 activations with fp32 accumulation) will add
+ * a data type to the descriptors and conversions at upload/download. */
+typedef enum cuda_precision { PRECISION_FP32 } cuda_precision;
+
+typedef struct devbuf {
+    void *p;
+    size_t size;
+} devbuf;
+
+struct backend {
+    char error[512];
+    fgsd_status status; /* of the failure error describes */
+    int device;
+    int deterministic;
+    int direct_conv;    /* FGSD_CUDA_CONV=direct: the plain kernel, not cuDNN */
+    cuda_precision precision;
+    cudaStream_t stream;
+    cudnnHandle_t dnn;
+    cudnnActivationDescriptor_t relu;
+    devbuf stage;       /* upload/download staging, planar CHW */
+    devbuf small;       /* channel_sums weights, add_channel offsets */
+    devbuf partial;     /* channel_sums partial sums */
+    devbuf workspace;   /* cuDNN */
+    devbuf zero_bias;   /* the fused op needs a bias; bias-free convs use zeros */
+    double *host_partial;
+    size_t host_partial_n;
+};
+
+struct backend_tensor {
+    int c, h, w;
+    float *d;
+};
+
+/* cuDNN's choice for one input size, found on first use at that size. */
+typedef struct conv_plan {
+    int h, w;           /* 0: none yet */
+    int algo;           /* cudnnConvolutionFwdAlgo_t, or -1: direct kernel */
+    int fused;          /* bias + ReLU inside cuDNN */
+    size_t workspace;
+    cudnnTensorDescriptor_t x, y;
+} conv_plan;
+
+struct backend_conv {
+    int cin, cout, transposed, relu;
+    float *w;           /* 3x3: [cout][3][3][cin]; 2x2: [ky*2+kx][cin][cout] */
+    float *bias;        /* NULL when the model has none */
+    cudnnFilterDescriptor_t filter;
+    cudnnConvolutionDescriptor_t desc;
+    cudnnTensorDescriptor_t bias_desc;
+    conv_plan plan;
+};
+
+/* ---- errors --------------------------------------------------------------- */
+
+static fgsd_status fail(backend *be, fgsd_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static fgsd_status fail(backend *be, fgsd_status st, const char *fmt, ...)
+{
+    va_list ap;
+    int n = snprintf(be->error, sizeof(be->error), "CUDA backend: ");
+
+    va_start(ap, fmt);
+    vsnprintf(be->error + n, sizeof(be->error) - (size_t)n, fmt, ap);
+    va_end(ap);
+    be->status = st;
+    return st;
+}
+
+/* A CUDA runtime failure: out of memory is FGSD_ERR_NO_MEMORY (the caller
+ * may tile smaller), anything else FGSD_ERR_BACKEND.  Clears the runtime's
+ * last error, so the next launch check does not report this one again. */
+static fgsd_status cuda_fail(backend *be, cudaError_t e, const char *what)
+{
+    fgsd_status st = e == cudaErrorMemoryAllocation ? FGSD_ERR_NO_MEMORY : FGSD_ERR_BACKEND;
+
+    (void)cudaGetLastError();
+    if (st == FGSD_ERR_NO_MEMORY) {
+        size_t free_b = 0, total = 0;
+        (void)cudaMemGetInfo(&free_b, &total);
+        (void)cudaGetLastError();
+        return fail(be, st, "out of GPU memory (%s; %zu of %zu MiB free)", what, free_b >> 20,
+                    total >> 20);
+    }
+    return fail(be, st, "%s: %s", what, cudaGetErrorString(e));
+}
+
+static fgsd_status dnn_fail(backend *be, cudnnStatus_t s, const char *what)
+{
+    fgsd_status st = s == CUDNN_STATUS_ALLOC_FAILED ? FGSD_ERR_NO_MEMORY : FGSD_ERR_BACKEND;
+
+    return fail(be, st, "cuDNN %s: %s", what, cudnnGetErrorString(s));
+}
+
+#define CU(be, call, what)                                                                       \
+    do {                                                                                         \
+        cudaError_t e_ = (call);                                                                 \
+        if (e_ != cudaSuccess)                                                                   \
+            return cuda_fail(be, e_, what);                                                      \
+    } while (0)
+
+#define DNN(be, call, what)                                                                      \
+    do {                                                                                         \
+        cudnnStatus_t s_ = (call);                                                               \
+        if (s_ != CUDNN_STATUS_SUCCESS)                                                          \
+            return dnn_fail(be, s_, what);                                                       \
+    } while (0)
+
+/* ---- device buffers ----------------------------------------------------------- */
+
+static fgsd_status devbuf_reserve(backend *be, devbuf *b, size_t bytes, const char *what)
+{
+    void *p = NULL;
+    cudaError_t e;
+
+    if (b->size >= bytes)
+        return FGSD_OK;
+    /* Work queued on the stream may still read the old buffer. */
+    CU(be, cudaStreamSynchronize(be->stream), "cudaStreamSynchronize");
+    cudaFree(b->p);
+    b->p = NULL;
+    b->size = 0;
+    e = cudaMalloc(&p, bytes);
+    if (e != cudaSuccess)
+        return cuda_fail(be, e, what);
+    b->p = p;
+    b->size = bytes;
+    return FGSD_OK;
+}
+
+static void devbuf_free(devbuf *b)
+{
+    cudaFree(b->p);
+    b->p = NULL;
+    b->size = 0;
+}
+
+/* ---- module probe, create, destroy ------------------------------------------------ */
+
+/* What a failed cudaGetDeviceCount means for a user. */
+static const char *device_error_hint(cudaError_t e)
+{
+    switch (e) {
+    case cudaErrorNoDevice:
+        return "no NVIDIA GPU found";
+    case cudaErrorInsufficientDriver:
+        return "the NVIDIA driver is older than this build's CUDA runtime";
+    case cudaErrorInitializationError:
+        return "the CUDA driver could not be initialised";
+    default:
+        return "CUDA is not usable";
+    }
+}
+
+/* The driver's library: without it the runtime reports an "insufficient
+ * driver", which on a machine with no NVIDIA driver at all means no GPU. */
+static int driver_installed(void)
+{
+    void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+
+    if (h)
+        dlclose(h);
+    return h != NULL;
+}
+
+static int cuda_probe(char *err, size_t errlen)
+{
+    int n = 0;
+    cudaError_t e = cudaGetDeviceCount(&n);
+
+    (void)cudaGetLastError();
+    if (e == cudaSuccess && n == 0)
+        e = cudaErrorNoDevice;
+    if (e == cudaSuccess)
+        return n;
+    if ((e == cudaErrorInsufficientDriver || e == cudaErrorStubLibrary) && !driver_installed()) {
+        snprintf(err, errlen, "no NVIDIA driver found: libcuda.so.1 is not installed");
+        return 0;
+    }
+    snprintf(err, errlen, "%s: cudaGetDeviceCount: %s", device_error_hint(e),
+             cudaGetErrorString(e));
+    return e == cudaErrorNoDevice || e == cudaErrorInitializationError ? 0 : -1;
+}
+
+static void cuda_destroy(backend *be)
+{
+    if (!be)
+        return;
+    if (be->stream)
+        cudaStreamSynchronize(be->stream);
+    devbuf_free(&be->stage);
+    devbuf_free(&be->small);
+    devbuf_free(&be->partial);
+    devbuf_free(&be->workspace);
+    devbuf_free(&be->zero_bias);
+    if (be->relu)
+        cudnnDestroyActivationDescriptor(be->relu);
+    if (be->dnn)
+        cudnnDestroy(be->dnn);
+    if (be->stream)
+        cudaStreamDestroy(be->stream);
+    (void)cudaGetLastError();
+    free(be->host_partial);
+    free(be);
+}
+
+/* Everything create needs beyond the allocation of be; on failure be->error
+ * says why. */
+static fgsd_status init_device(backend *be)
+{
+    int major = 0, minor = 0;
+    size_t ver = cudnnGetVersion();
+    const char *conv = getenv("FGSD_CUDA_CONV");
+
+    be->device = 0;
+    CU(be, cudaSetDevice(be->device), "cudaSetDevice");
+    CU(be, cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, be->device),
+       "cudaDeviceGetAttribute");
+    CU(be, cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, be->device),
+       "cudaDeviceGetAttribute");
+    if (ver / 10000 != CUDNN_MAJOR)
+        return fail(be, FGSD_ERR_BACKEND, "cuDNN %zu.%zu found, this module was built for %d.x",
+                    ver / 10000, ver / 100 % 100, CUDNN_MAJOR);
+    CU(be, cudaStreamCreateWithFlags(&be->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+    DNN(be, cudnnCreate(&be->dnn), "cudnnCreate");
+    DNN(be, cudnnSetStream(be->dnn, be->stream), "cudnnSetStream");
+    DNN(be, cudnnCreateActivationDescriptor(&be->relu), "cudnnCreateActivationDescriptor");
+    DNN(be, cudnnSetActivationDescriptor(be->relu, CUDNN_ACTIVATION_RELU, CUDNN_PROPAGATE_NAN, 0.0),
+        "cudnnSetActivationDescriptor");
+    /* A first kernel: fails here, with a clear message, when the module has
+     * no code for this GPU (compute capability below the build's list). */
+    if (devbuf_reserve(be, &be->small, 256, "a staging buffer"))
+        return be->status;
+    if (cuk_add_channel(be->small.p, be->small.p, 1, 1, be->stream) != cudaSuccess ||
+        cudaStreamSynchronize(be->stream) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return fail(be, FGSD_ERR_BACKEND, "no kernel of this build runs on this GPU (sm_%d%d)",
+                    major, minor);
+    }
+    be->direct_conv = conv && strcmp(conv, "direct") == 0;
+    be->precision = PRECISION_FP32;
+    return FGSD_OK;
+}
+
+static fgsd_status cuda_create(const backend_config *cfg, backend **out, char *err, size_t errlen)
+{
+    backend *be;
+    fgsd_status st;
+    int n = cuda_probe(err, errlen);
+
+    *out = NULL;
+    if (n <= 0)
+        return FGSD_ERR_BACKEND;
+    be = calloc(1, sizeof(*be));
+    if (!be) {
+        snprintf(err, errlen, "out of memory");
+        return FGSD_ERR_NO_MEMORY;
+    }
+    be->deterministic = cfg ? cfg->deterministic : 0;
+    st = init_device(be);
+    if (st) {
+        snprintf(err, errlen, "%s", be->error);
+        cuda_destroy(be);
+        return st;
+    }
+    *out = be;
+    return FGSD_OK;
+}
+
+static const char *cuda_error(backend *be)
+{
+    return be->error;
+}
+
+static fgsd_status cuda_status(backend *be)
+{
+    return be->status;
+}
+
+static size_t cuda_memory_available(backend *be)
+{
+    size_t free_b = 0, total = 0;
+
+    (void)be;
+    if (cudaMemGetInfo(&free_b, &total) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return free_b;
+}
+
+/* ---- weights ------------------------------------------------------------------------ */
+
+static void conv_destroy(backend_conv *c)
+{
+    if (c->plan.x)
+        cudnnDestroyTensorDescriptor(c->plan.x);
+    if (c->plan.y)
+        cudnnDestroyTensorDescriptor(c->plan.y);
+    if (c->bias_desc)
+        cudnnDestroyTensorDescriptor(c->bias_desc);
+    if (c->filter)
+        cudnnDestroyFilterDescriptor(c->filter);
+    if (c->desc)
+        cudnnDestroyConvolutionDescriptor(c->desc);
+    cudaFree(c->w);
+    cudaFree(c->bias);
+    free(c);
+}
+
+static void cuda_conv_free(backend *be, backend_conv *c)
+{
+    (void)be;
+    if (c)
+        conv_destroy(c);
+}
+
+/* PyTorch's layouts to the device's: 3x3 [o][i][ky][kx] -> [o][ky][kx][i];
+ * transposed [i][o][ky][kx] -> [ky*2+kx][i][o]. */
+static float *reorder_weights(const model_conv *m)
+{
+    size_t kk = (size_t)m->k * (size_t)m->k;
+    size_t n = (size_t)m->cin * (size_t)m->cout * kk;
+    float *w = malloc((n ? n : 1) * sizeof(float));
+
+    if (!w)
+        return NULL;
+    for (size_t o = 0; o < (size_t)m->cout; o++)
+        for (size_t i = 0; i < (size_t)m->cin; i++)
+            for (size_t k = 0; k < kk; k++) {
+                if (m->transposed)
+                    w[(k * (size_t)m->cin + i) * (size_t)m->cout + o] =
+                        m->weight[(i * (size_t)m->cout + o) * kk + k];
+                else
+                    w[(o * kk + k) * (size_t)m->cin + i] = m->weight[(o * (size_t)m->cin + i) * kk + k];
+            }
+    return w;
+}
+
+static fgsd_status upload_floats(backend *be, float **dst, const float *src, size_t n,
+                                 const char *what)
+{
+    void *p = NULL;
+    cudaError_t e = cudaMalloc(&p, (n ? n : 1) * sizeof(float));
+
+    if (e != cudaSuccess)
+        return cuda_fail(be, e, what);
+    *dst = p;
+    CU(be, cudaMemcpy(p, src, n * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy (weights)");
+    return FGSD_OK;
+}
+
+static fgsd_status conv_descriptors(backend *be, backend_conv *c)
+{
+    DNN(be, cudnnCreateFilterDescriptor(&c->filter), "cudnnCreateFilterDescriptor");
+    DNN(be, cudnnSetFilter4dDescriptor(c->filter, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, c->cout,
+                                       c->cin, 3, 3),
+        "cudnnSetFilter4dDescriptor");
+    DNN(be, cudnnCreateConvolutionDescriptor(&c->desc), "cudnnCreateConvolutionDescriptor");
+    DNN(be, cudnnSetConvolution2dDescriptor(c->desc, 1, 1, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION,
+                                            CUDNN_DATA_FLOAT),
+        "cudnnSetConvolution2dDescriptor");
+    /* fp32 mode: FMA kernels only, no TF32 (which rounds inputs to 10 bits). */
+    DNN(be, cudnnSetConvolutionMathType(c->desc, CUDNN_FMA_MATH), "cudnnSetConvolutionMathType");
+    DNN(be, cudnnCreateTensorDescriptor(&c->bias_desc), "cudnnCreateTensorDescriptor");
+    DNN(be, cudnnSetTensor4dDescriptor(c->bias_desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1,
+                                       c->cout, 1, 1),
+        "cudnnSetTensor4dDescriptor");
+    DNN(be, cudnnCreateTensorDescriptor(&c->plan.x), "cudnnCreateTensorDescriptor");
+    DNN(be, cudnnCreateTensorDescriptor(&c->plan.y), "cudnnCreateTensorDescriptor");
+    return FGSD_OK;
+}
+
+static backend_conv *cuda_conv_prepare(backend *be, const model_conv *m, int relu)
+{
+    backend_conv *c;
+    float *w;
+    fgsd_status st;
+
+    if ((m->transposed && m->k != 2) || (!m->transposed && m->k != 3) || m->cin <= 0 ||
+        m->cout <= 0) {
+        fail(be, FGSD_ERR_INTERNAL, "unsupported convolution (k=%d, transposed=%d)", m->k,
+             m->transposed);
+        return NULL;
+    }
+    c = calloc(1, sizeof(*c));
+    w = reorder_weights(m);
+    if (!c || !w) {
+        free(c);
+        free(w);
+        fail(be, FGSD_ERR_NO_MEMORY, "out of memory preparing weights");
+        return NULL;
+    }
+    c->cin = m->cin;
+    c->cout = m->cout;
+    c->transposed = m->transposed;
+    c->relu = relu;
+    st = upload_floats(be, &c->w, w, (size_t)m->cin * (size_t)m->cout * (size_t)(m->k * m->k),
+                       "weights");
+    free(w);
+    if (!st && m->bias)
+        st = upload_floats(be, &c->bias, m->bias, (size_t)m->cout, "bias");
+    if (!st && !m->transposed)
+        st = conv_descriptors(be, c);
+    if (st) {
+        conv_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* ---- tensors --------------------------------------------------------------------------- */
+
+static size_t numel(const backend_tensor *t)
+{
+    return (size_t)t->c * (size_t)t->h * (size_t)t->w;
+}
+
+static size_t pixels(const backend_tensor *t)
+{
+    return (size_t)t->h * (size_t)t->w;
+}
+
+static backend_tensor *cuda_tensor_new(backend *be, int c, int h, int w)
+{
+    backend_tensor *t = calloc(1, sizeof(*t));
+    void *p = NULL;
+    cudaError_t e;
+    char what[96];
+
+    if (!t) {
+        fail(be, FGSD_ERR_NO_MEMORY, "out of memory for a feature map");
+        return NULL;
+    }
+    t->c = c;
+    t->h = h;
+    t->w = w;
+    e = cudaMalloc(&p, (numel(t) ? numel(t) : 1) * sizeof(float));
+    if (e != cudaSuccess) {
+        snprintf(what, sizeof(what), "a %dx%dx%d feature map", c, h, w);
+        cuda_fail(be, e, what);
+        free(t);
+        return NULL;
+    }
+    t->d = p;
+    return t;
+}
+
+static void cuda_tensor_free(backend *be, backend_tensor *t)
+{
+    (void)be;
+    if (!t)
+        return;
+    cudaFree(t->d);
+    free(t);
+}
+
+static fgsd_status cuda_upload(backend *be, backend_tensor *t, const float *chw)
+{
+    size_t bytes = numel(t) * sizeof(float);
+
+    if (devbuf_reserve(be, &be->stage, bytes, "the upload buffer"))
+        return be->status;
+    CU(be, cudaMemcpyAsync(be->stage.p, chw, bytes, cudaMemcpyHostToDevice, be->stream),
+       "cudaMemcpyAsync (upload)");
+    CU(be, cuk_chw_to_nhwc(be->stage.p, t->d, t->c, t->h, t->w, be->stream), "upload kernel");
+    return FGSD_OK;
+}
+
+static fgsd_status cuda_download(backend *be, const backend_tensor *t, float *chw)
+{
+    size_t bytes = numel(t) * sizeof(float);
+
+    if (devbuf_reserve(be, &be->stage, bytes, "the download buffer"))
+        return be->status;
+    CU(be, cuk_nhwc_to_chw(t->d, be->stage.p, t->c, t->h, t->w, be->stream), "download kernel");
+    CU(be, cudaMemcpyAsync(chw, be->stage.p, bytes, cudaMemcpyDeviceToHost, be->stream),
+       "cudaMemcpyAsync (download)");
+    CU(be, cudaStreamSynchronize(be->stream), "download");
+    return FGSD_OK;
+}
+
+/* ---- convolutions ------------------------------------------------------------------------- */
+
+/* One attempt: algorithm algo, fused or not.  CUDNN_STATUS_NOT_SUPPORTED (or
+ * BAD_PARAM for a combination this cuDNN refuses) means try another. */
+static cudnnStatus_t run_cudnn(backend *be, const backend_conv *c, const conv_plan *p, int algo,
+                               int fused, size_t ws, const backend_tensor *in, backend_tensor *out)
+{
+    float one = 1.0f, zero = 0.0f;
+    cudnnConvolutionFwdAlgo_t a = (cudnnConvolutionFwdAlgo_t)algo;
+
+    if (fused)
+        return cudnnConvolutionBiasActivationForward(
+            be->dnn, &one, p->x, in->d, c->filter, c->w, c->desc, a, be->workspace.p, ws, &zero,
+            p->y, out->d, c->bias_desc, c->bias ? (const void *)c->bias : be->zero_bias.p,
+            be->relu, p->y, out->d);
+    return cudnnConvolutionForward(be->dnn, &one, p->x, in->d, c->filter, c->w, c->desc, a,
+                                   be->workspace.p, ws, &zero, p->y, out->d);
+}
+
+static int retryable(cudnnStatus_t s)
+{
+    return s == CUDNN_STATUS_NOT_SUPPORTED || s == CUDNN_STATUS_BAD_PARAM ||
+           s == CUDNN_STATUS_NOT_SUPPORTED_ARCH_MISMATCH;
+}
+
+/* Bias and ReLU after a plain convolution. */
+static fgsd_status finish_plain(backend *be, const backend_conv *c, backend_tensor *out)
+{
+    CU(be, cuk_bias_act(out->d, c->bias, c->cout, pixels(out), c->relu, be->stream),
+       "bias kernel");
+    return FGSD_OK;
+}
+
+/* First run at a new size: cuDNN's heuristics rank the algorithms; the
+ * first that runs within memory wins and is kept for this size.  In
+ * deterministic mode only deterministic ones count; in fp32 mode none that
+ * uses tensor-op math.  The direct kernel is the last resort. */
+static fgsd_status plan_and_run(backend *be, backend_conv *c, const backend_tensor *in,
+                                backend_tensor *out)
+{
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    conv_plan *p = &c->plan;
+    int found = 0, ws_oom = 0;
+    cudnnStatus_t last = CUDNN_STATUS_SUCCESS;
+    fgsd_status st;
+
+    p->h = p->w = 0;
+    DNN(be, cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, c->cin, in->h,
+                                       in->w),
+        "cudnnSetTensor4dDescriptor");
+    DNN(be, cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, c->cout,
+                                       out->h, out->w),
+        "cudnnSetTensor4dDescriptor");
+    if (c->relu && !c->bias) {
+        st = devbuf_reserve(be, &be->zero_bias, (size_t)c->cout * sizeof(float), "a zero bias");
+        if (st)
+            return st;
+        CU(be, cudaMemsetAsync(be->zero_bias.p, 0, (size_t)c->cout * sizeof(float), be->stream),
+           "cudaMemsetAsync");
+    }
+    if (!be->direct_conv)
+        DNN(be, cudnnGetConvolutionForwardAlgorithm_v7(be->dnn, p->x, c->filter, c->desc, p->y,
+                                                       CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found,
+                                                       perf),
+            "cudnnGetConvolutionForwardAlgorithm_v7");
+    for (int i = 0; i < found; i++) {
+        size_t ws = 0;
+
+        if (perf[i].status != CUDNN_STATUS_SUCCESS)
+            continue;
+        if (be->deterministic && perf[i].determinism != CUDNN_DETERMINISTIC)
+            continue;
+        if (be->precision == PRECISION_FP32 && perf[i].mathType != CUDNN_DEFAULT_MATH &&
+            perf[i].mathType != CUDNN_FMA_MATH)
+            continue;
+        if (cudnnGetConvolutionForwardWorkspaceSize(be->dnn, p->x, c->filter, c->desc, p->y,
+                                                    perf[i].algo, &ws) != CUDNN_STATUS_SUCCESS)
+            continue;
+        if (devbuf_reserve(be, &be->workspace, ws, "the cuDNN workspace")) {
+            ws_oom = 1;
+            continue; /* another algorithm may need less */
+        }
+        for (int fused = c->relu ? 1 : 0; fused >= 0; fused--) {
+            last = run_cudnn(be, c, p, (int)perf[i].algo, fused, ws, in, out);
+            if (last == CUDNN_STATUS_SUCCESS) {
+                p->algo = (int)perf[i].algo;
+                p->fused = fused;
+                p->workspace = ws;
+                p->h = in->h;
+                p->w = in->w;
+                return fused ? FGSD_OK : finish_plain(be, c, out);
+            }
+            if (!retryable(last))
+                return dnn_fail(be, last, "convolution");
+        }
+    }
+    if (ws_oom)
+        return be->status; /* out of memory: the caller tiles smaller */
+    p->algo = -1;
+    p->fused = 1;
+    p->workspace = 0;
+    p->h = in->h;
+    p->w = in->w;
+    CU(be, cuk_conv3x3(in->d, c->w, c->bias, out->d, c->cin, c->cout, in->h, in->w, c->relu,
+                       be->stream),
+       "conv3x3 kernel");
+    return FGSD_OK;
+}
+
+static fgsd_status conv3x3(backend *be, backend_conv *c, const backend_tensor *in,
+                           backend_tensor *out)
+{
+    conv_plan *p = &c->plan;
+    cudnnStatus_t s;
+
+    if (p->h != in->h || p->w != in->w)
+        return plan_and_run(be, c, in, out);
+    if (p->algo < 0) {
+        CU(be, cuk_conv3x3(in->d, c->w, c->bias, out->d, c->cin, c->cout, in->h, in->w, c->relu,
+                           be->stream),
+           "conv3x3 kernel");
+        return FGSD_OK;
+    }
+    /* The workspace is shared by every conv and may have moved since (or
+     * been lost to a failed growth): reserve again, a no-op when it fits. */
+    if (devbuf_reserve(be, &be->workspace, p->workspace, "the cuDNN workspace"))
+        return be->status;
+    s = run_cudnn(be, c, p, p->algo, p->fused, p->workspace, in, out);
+    if (s != CUDNN_STATUS_SUCCESS)
+        return dnn_fail(be, s, "convolution");
+    return p->fused ? FGSD_OK : finish_plain(be, c, out);
+}
+
+static fgsd_status cuda_conv(backend *be, const backend_conv *cc, const backend_tensor *in,
+                             backend_tensor *out)
+{
+    backend_conv *c = (backend_conv *)cc; /* the plan cache is the backend's own */
+    int scale = c->transposed ? 2 : 1;
+
+    if (in->c != c->cin || out->c != c->cout || out->h != in->h * scale ||
+        out->w != in->w * scale)
+        return fail(be, FGSD_ERR_INTERNAL, "conv shape mismatch");
+    if (c->transposed) {
+        CU(be, cuk_convt2x2(in->d, c->w, c->bias, out->d, c->cin, c->cout, in->h, in->w, c->relu,
+                            be->stream),
+           "convt2x2 kernel");
+        return FGSD_OK;
+    }
+    return conv3x3(be, c, in, out);
+}
+
+/* ---- the other ops ------------------------------------------------------------------------------ */
+
+static fgsd_status cuda_avgpool2(backend *be, const backend_tensor *in, backend_tensor *out)
+{
+    if (out->c != in->c || out->h * 2 != in->h || out->w * 2 != in->w)
+        return fail(be, FGSD_ERR_INTERNAL, "pool shape mismatch");
+    CU(be, cuk_avgpool2(in->d, out->d, out->c, out->h, out->w, be->stream), "avgpool2 kernel");
+    return FGSD_OK;
+}
+
+static fgsd_status cuda_concat(backend *be, const backend_tensor *a, const backend_tensor *b,
+                               backend_tensor *out)
+{
+    if (a->h != b->h || a->w != b->w || out->h != a->h || out->w != a->w ||
+        out->c != a->c + b->c)
+        return fail(be, FGSD_ERR_INTERNAL, "concat shape mismatch");
+    CU(be, cuk_concat(a->d, b->d, out->d, a->c, b->c, pixels(out), be->stream), "concat kernel");
+    return FGSD_OK;
+}
+
+static fgsd_status cuda_channel_sums(backend *be, const backend_tensor *t, const float *weights,
+                                     int x0, int y0, int x1, int y1, double *sums)
+{
+    int rows = y1 - y0, chunks = rows < SUM_CHUNKS ? rows : SUM_CHUNKS;
+    size_t nw = (size_t)rows * (size_t)t->w, np;
+    const float *wd = NULL;
+
+    if (x0 < 0 || y0 < 0 || x1 > t->w || y1 > t->h || x0 > x1 || y0 > y1)
+        return fail(be, FGSD_ERR_INTERNAL, "channel_sums rectangle outside the tensor");
+    memset(sums, 0, (size_t)t->c * sizeof(double));
+    if (rows == 0 || x1 == x0)
+        return FGSD_OK;
+    np = (size_t)chunks * (size_t)t->c;
+    if (np > be->host_partial_n) {
+        double *h = realloc(be->host_partial, np * sizeof(double));
+        if (!h)
+            return fail(be, FGSD_ERR_NO_MEMORY, "out of memory for partial sums");
+        be->host_partial = h;
+        be->host_partial_n = np;
+    }
+    if (devbuf_reserve(be, &be->partial, np * sizeof(double), "partial sums"))
+        return be->status;
+    if (weights) {
+        if (devbuf_reserve(be, &be->small, nw * sizeof(float), "the mask"))
+            return be->status;
+        CU(be, cudaMemcpyAsync(be->small.p, weights + (size_t)y0 * (size_t)t->w, nw * sizeof(float),
+                               cudaMemcpyHostToDevice, be->stream),
+           "cudaMemcpyAsync (mask)");
+        wd = be->small.p;
+    }
+    CU(be, cuk_channel_sums(t->d, wd, t->c, t->w, x0, y0, x1, y1, chunks, be->partial.p,
+                            be->stream),
+       "channel_sums kernel");
+    CU(be, cudaMemcpyAsync(be->host_partial, be->partial.p, np * sizeof(double),
+                           cudaMemcpyDeviceToHost, be->stream),
+       "cudaMemcpyAsync (sums)");
+    CU(be, cudaStreamSynchronize(be->stream), "channel_sums");
+    for (int k = 0; k < chunks; k++) /* fixed order: deterministic */
+        for (int c = 0; c < t->c; c++)
+            sums[c] += be->host_partial[(size_t)k * (size_t)t->c + (size_t)c];
+    return FGSD_OK;
+}
+
+static fgsd_status cuda_add_channel(backend *be, backend_tensor *t, const float *offsets)
+{
+    size_t bytes = (size_t)t->c * sizeof(float);
+
+    if (devbuf_reserve(be, &be->small, bytes, "the offsets"))
+        return be->status;
+    CU(be, cudaMemcpyAsync(be->small.p, offsets, bytes, cudaMemcpyHostToDevice, be->stream),
+       "cudaMemcpyAsync (offsets)");
+    CU(be, cuk_add_channel(t->d, be->small.p, t->c, pixels(t), be->stream), "add_channel kernel");
+    return FGSD_OK;
+}
+
+static const backend_ops cuda_ops = {
+    .name = "cuda-cudnn",
+    .create = cuda_create,
+    .destroy = cuda_destroy,
+    .error = cuda_error,
+    .status = cuda_status,
+    .conv_prepare = cuda_conv_prepare,
+    .conv_free = cuda_conv_free,
+    .tensor_new = cuda_tensor_new,
+    .tensor_free = cuda_tensor_free,
+    .upload = cuda_upload,
+    .download = cuda_download,
+    .conv = cuda_conv,
+    .avgpool2 = cuda_avgpool2,
+    .concat = cuda_concat,
+    .channel_sums = cuda_channel_sums,
+    .add_channel = cuda_add_channel,
+    .memory_available = cuda_memory_available,
+};
+
+static const fgsd_cuda_module module = {
+    .abi = FGSD_CUDA_ABI,
+    .ops_size = sizeof(backend_ops),
+    .ops = &cuda_ops,
+    .probe = cuda_probe,
+};
+
+__attribute__((visibility("default"))) const fgsd_cuda_module *fgsd_cuda_module_get(int abi);
+
+const fgsd_cuda_module *fgsd_cuda_module_get(int abi)
+{
+    return abi == FGSD_CUDA_ABI ? &module : NULL;
+}

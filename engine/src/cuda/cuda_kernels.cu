@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * CUDA kernels of the GPU backend: everything but the 3x3 convolutions that
+ * cuDNN runs (cuda_kernels.h states each one's contract).  They follow
+ * backend_ref.c's arithmetic: fp32, and where the reference is exact (pool,
+ * concat, per-channel add) they use round-to-nearest intrinsics so that the
+ * compiler cannot contract or reorder, and the results are bit-identical. */
+#include "cuda_kernels.h"
+#include "rng_device.h"
+
+#define THREADS 256
+#define MAX_BLOCKS (1u << 20)
+
+/* Blocks for a grid-stride loop over n elements. */
+static unsigned blocks_for(size_t n)
+{
+    size_t b = (n + THREADS - 1) / THREADS;
+
+    if (b == 0)
+        b = 1;
+    return b > MAX_BLOCKS ? MAX_BLOCKS : (unsigned)b;
+}
+
+#define GRID_STRIDE(i, n)                                                                        \
+    for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n);                      \
+         i += (size_t)blockDim.x * gridDim.x)
+
+static __global__ void chw_to_nhwc(const float *__restrict__ src, float *__restrict__ dst, int c,
+                                   size_t plane, size_t n)
+{
+    GRID_STRIDE(i, n)
+    {
+        size_t p = i / (size_t)c, ch = i % (size_t)c;
+        dst[i] = src[ch * plane + p];
+    }
+}
+
+static __global__ void nhwc_to_chw(const float *__restrict__ src, float *__restrict__ dst, int c,
+                                   size_t plane, size_t n)
+{
+    GRID_STRIDE(i, n)
+    {
+        size_t ch = i / plane, p = i % plane;
+        dst[i] = src[p * (size_t)c + ch];
+    }
+}
+
+extern "C" cudaError_t cuk_chw_to_nhwc(const float *src, float *dst, int c, int h, int w,
+                                       cudaStream_t stream)
+{
+    size_t plane = (size_t)h * (size_t)w, n = plane * (size_t)c;
+
+    if (n)
+        chw_to_nhwc<<<blocks_for(n), THREADS, 0, stream>>>(src, dst, c, plane, n);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t cuk_nhwc_to_chw(const float *src, float *dst, int c, int h, int w,
+                                       cudaStream_t stream)
+{
+    size_t plane = (size_t)h * (size_t)w, n = plane * (size_t)c;
+
+    if (n)
+        nhwc_to_chw<<<blocks_for(n), THREADS, 0, stream>>>(src, dst, c, plane, n);
+    return cudaGetLastError();
+}
+
+static __device__ float bias_relu(float v, const float *bias, size_t o, int relu)
+{
+    if (bias)
+        v = __fadd_rn(v, bias[o]);
+    if (relu && v < 0.0f)
+        v = 0.0f;
+    return v;
+}
+
+static __global__ void bias_act(float *y, const float *__restrict__ bias, int c, size_t n,
+                                int relu)
+{
+    GRID_STRIDE(i, n)
+    {
+        y[i] = bias_relu(y[i], bias, i % (size_t)c, relu);
+    }
+}
+
+extern "C" cudaError_t cuk_bias_act(float *y, const float *bias, int c, size_t pixels, int relu,
+                                    cudaStream_t stream)
+{
+    size_t n = pixels * (size_t)c;
+
+    if (n && (bias || relu))
+        bias_act<<<blocks_for(n), THREADS, 0, stream>>>(y, bias, c, n, relu);
+    return cudaGetLastError();
+}
+
+/* One thread per output value; consecutive threads take consecutive output
+ * channels, so weight reads are coalesced and input reads broadcast. */
+static __global__ void conv3x3(const float *__restrict__ in, const float *__restrict__ w,
+                               const float *__restrict__ bias, float *__restrict__ out, int cin,
+                               int cout, int h, int wd, int relu, size_t n)
+{
+    GRID_STRIDE(i, n)
+    {
+        size_t o = i % (size_t)cout, p = i / (size_t)cout;
+        int x = (int)(p % (size_t)wd), y = (int)(p / (size_t)wd);
+        float acc = 0.0f;
+
+        for (int ky = 0; ky < 3; ky++) {
+            int iy = y + ky - 1;
+            if (iy < 0 || iy >= h)
+                continue;
+            for (int kx = 0; kx < 3; kx++) {
+                int ix = x + kx - 1;
+                if (ix < 0 || ix >= wd)
+                    continue;
+                const float *src = in + ((size_t)iy * (size_t)wd + (size_t)ix) * (size_t)cin;
+                const float *wk = w + ((o * 3 + (size_t)ky) * 3 + (size_t)kx) * (size_t)cin;
+                for (int ci = 0; ci < cin; ci++)
+                    acc = fmaf(src[ci], wk[ci], acc);
+            }
+        }
+        out[i] = bias_relu(acc, bias, o, relu);
+    }
+}
+
+extern "C" cudaError_t cuk_conv3x3(const float *in, const float *w, const float *bias, float *out,
+                                   int cin, int cout, int h, int wd, int relu, cudaStream_t stream)
+{
+    size_t n = (size_t)h * (size_t)wd * (size_t)cout;
+
+    if (n)
+        conv3x3<<<blocks_for(n), THREADS, 0, stream>>>(in, w, bias, out, cin, cout, h, wd, relu,
+                                                        n);
+    return cudaGetLastError();
+}
+
+/* Each input pixel paints a 2x2 output patch (backend_ref.c convt2x2); one
+ * thread per output value, output channel fastest. */
+static __global__ void convt2x2(const float *__restrict__ in, const float *__restrict__ w,
+                                const float *__restrict__ bias, float *__restrict__ out, int cin,
+                                int cout, int wd, int relu, size_t n)
+{
+    GRID_STRIDE(i, n)
+    {
+        size_t o = i % (size_t)cout, p = i / (size_t)cout, ow = 2 * (size_t)wd;
+        size_t ox = p % ow, oy = p / ow;
+        size_t k = (oy & 1) * 2 + (ox & 1);
+        const float *src = in + ((oy >> 1) * (size_t)wd + (ox >> 1)) * (size_t)cin;
+        const float *wk = w + k * (size_t)cin * (size_t)cout + o;
+        float acc = 0.0f;
+
+        for (int ci = 0; ci < cin; ci++)
+            acc = fmaf(src[ci], wk[(size_t)ci * (size_t)cout], acc);
+        out[i] = bias_relu(acc, bias, o, relu);
+    }
+}
+
+extern "C" cudaError_t cuk_convt2x2(const float *in, const float *w, const float *bias,
+                                    float *out, int cin, int cout, int h, int wd, int relu,
+                                    cudaStream_t stream)
+{
+    size_t n = 4 * (size_t)h * (size_t)wd * (size_t)cout;
+
+    if (n)
+        convt2x2<<<blocks_for(n), THREADS, 0, stream>>>(in, w, bias, out, cin, cout, wd, relu, n);
+    return cudaGetLastError();
+}
+
+static __global__ void avgpool2(const float *__restrict__ in, float *__restrict__ out, int c,
+                                int ow, size_t n)
+{
+    GRID_STRIDE(i, n)
+    {
+        size_t ch = i % (size_t)c, p = i / (size_t)c;
+        size_t x = p % (size_t)ow, y = p / (size_t)ow, iw = 2 * (size_t)ow;
+        const float *r0 = in + ((2 * y) * iw + 2 * x) * (size_t)c + ch;
+        const float *r1 = r0 + iw * (size_t)c;
+        float s = __fadd_rn(__fadd_rn(__fadd_rn(r0[0], r0[c]), r1[0]), r1[c]);
+
+        out[i] = __fmul_rn(0.25f, s);
+    }
+}
+
+extern "C" cudaError_t cuk_avgpool2(const float *in, float *out, int c, int oh, int ow,
+                                    cudaStream_t stream)
+{
+    size_t n = (size_t)oh * (size_t)ow * (size_t)c;
+
+    if (n)
+        avgpool2<<<blocks_for(n), THREADS, 0, stream>>>(in, out, c, ow, n);
+    return cudaGetLastError();
+}
+
+static __global__ void concat(const float *__restrict__ a, const float *__restrict__ b,
+                              float *__restrict__ out, int ca, int cb, size_t n)
+{
+    size_t c = (size_t)ca + (size_t)cb;
+
+    GRID_STRIDE(i, n)
+    {
+        size_t ch = i % c, p = i / c;
+        out[i] = ch < (size_t)ca ? a[p * (size_t)ca + ch] : b[p * (size_t)cb + ch - (size_t)ca];
+    }
+}
+
+extern "C" cudaError_t cuk_concat(const float *a, const float *b, float *out, int ca, int cb,
+                                  size_t pixels, cudaStream_t stream)
+{
+    size_t n = pixels * ((size_t)ca + (size_t)cb);
+
+    if (n)
+        concat<<<blocks_for(n), THREADS, 0, stream>>>(a, b, out, ca, cb, n);
+    return cudaGetLastError();
+}
+
+static __global__ void add_channel(float *t, const float *__restrict__ offsets, int c, size_t n)
+{
+    GRID_STRIDE(i, n)
+    {
+        t[i] = __fadd_rn(t[i], offsets[i % (size_t)c]);
+    }
+}
+
+extern "C" cudaError_t cuk_add_channel(float *t, const float *offsets, int c, size_t pixels,
+                                       cudaStream_t stream)
+{
+    size_t n = pixels * (size_t)c;
+
+    if (n)
+        add_channel<<<blocks_for(n), THREADS, 0, stream>>>(t, offsets, c, n);
+    return cudaGetLastError();
+}
+
+/* Block k sums rows [ya, yb) of its chunk; thread ch walks the chunk's
+ * pixels in row-major order for its channels (reads coalesced across ch). */
+static __global__ void channel_sums(const float *__restrict__ t, const float *__restrict__ wt,
+                                    int c, int wd, int x0, int y0, int x1, int y1, int chunks,
+                                    double *__restrict__ partial)
+{
+    long long rows = y1 - y0, k = blockIdx.x;
+    int ya = y0 + (int)(k * rows / chunks), yb = y0 + (int)((k + 1) * rows / chunks);
+
+    for (int ch = (int)threadIdx.x; ch < c; ch += (int)blockDim.x) {
+        double s = 0.0;
+        for (int y = ya; y < yb; y++)
+            for (int x = x0; x < x1; x++) {
+                double w = wt ? (double)wt[(size_t)(y - y0) * (size_t)wd + (size_t)x] : 1.0;
+                s += w * (double)t[((size_t)y * (size_t)wd + (size_t)x) * (size_t)c + (size_t)ch];
+            }
+        partial[(size_t)k * (size_t)c + (size_t)ch] = s;
+    }
+}
+
+extern "C" cudaError_t cuk_channel_sums(const float *t, const float *weights, int c, int wd,
+                                        int x0, int y0, int x1, int y1, int chunks,
+                                        double *partial, cudaStream_t stream)
+{
+    int threads = c < THREADS ? (c + 31) / 32 * 32 : THREADS;
+
+    if (chunks > 0 && c > 0)
+        channel_sums<<<(unsigned)chunks, (unsigned)threads, 0, stream>>>(t, weights, c, wd, x0,
+                                                                         y0, x1, y1, chunks,
+                                                                         partial);
+    return cudaGetLastError();
+}
+
+static __global__ void rng_normal(uint64_t key, uint32_t step, uint32_t first, size_t n,
+                                  float *out)
+{
+    GRID_STRIDE(i, n)
+    {
+        out[i] = rngd_normal_keyed(key, step, first + (uint32_t)i);
+    }
+}
+
+extern "C" cudaError_t cuk_rng_normal(uint64_t seed, uint32_t step, uint32_t first, size_t n,
+                                      float *out, cudaStream_t stream)
+{
+    if (n)
+        rng_normal<<<blocks_for(n), THREADS, 0, stream>>>(rngd_key(seed), step, first, n, out);
+    return cudaGetLastError();
+}

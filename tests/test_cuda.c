@@ -1,0 +1,629 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * The CUDA backend (docs/cuda.md) against the reference backend: every op
+ * on random inputs with the same fp32 bounds as test_ops.c, both convolution
+ * paths (cuDNN and the direct kernel), deterministic mode, and the whole
+ * network, tiled passes and the sampler through the public API.
+ *
+ * The module comes from $FGSD_CUDA_MODULE (meson sets it to the one it
+ * built).  Exit 77 (skip) when there is no module, it does not load, or
+ * there is no usable device, after checking, in the no-device case, that
+ * sessions fall back to the CPU as documented.  A device that is present
+ * but on which the backend cannot start is a failure. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
+#include <dlfcn.h>
+#include <float.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "backend.h"
+#include "cuda/cuda_module.h"
+#include "model_writer.h"
+
+static const backend_ops *cuda; /* set once in main, before the tests */
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static uint64_t next_random(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static float *random_floats(size_t n, float scale, uint64_t seed)
+{
+    float *v = malloc((n ? n : 1) * sizeof(float));
+
+    assert_non_null(v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = scale * (float)((double)(next_random(&seed) >> 11) * 0x1.0p-52 - 1.0);
+    return v;
+}
+
+static float *abs_copy(const float *v, size_t n)
+{
+    float *a = malloc((n ? n : 1) * sizeof(float));
+
+    assert_non_null(a);
+    for (size_t i = 0; i < n; i++)
+        a[i] = fabsf(v[i]);
+    return a;
+}
+
+static size_t numel(int c, int h, int w)
+{
+    return (size_t)c * (size_t)h * (size_t)w;
+}
+
+static backend *open_backend(const backend_ops *ops, int deterministic)
+{
+    backend_config cfg = {0, deterministic, 0};
+    char err[512] = "";
+    backend *be = NULL;
+
+    if (ops->create(&cfg, &be, err, sizeof(err)) != FGSD_OK)
+        print_error("%s: %s\n", ops->name, err);
+    assert_non_null(be);
+    return be;
+}
+
+static backend_tensor *tensor_with(const backend_ops *ops, backend *be, int c, int h, int w,
+                                   const float *chw)
+{
+    backend_tensor *t = ops->tensor_new(be, c, h, w);
+
+    if (!t)
+        print_error("%s: tensor_new: %s\n", ops->name, ops->error(be));
+    assert_non_null(t);
+    if (chw)
+        assert_int_equal(ops->upload(be, t, chw), FGSD_OK);
+    return t;
+}
+
+static float *download(const backend_ops *ops, backend *be, const backend_tensor *t, int c, int h,
+                       int w)
+{
+    float *v = malloc(numel(c, h, w) * sizeof(float));
+
+    assert_non_null(v);
+    if (ops->download(be, t, v) != FGSD_OK) {
+        print_error("%s: download: %s\n", ops->name, ops->error(be));
+        fail();
+    }
+    return v;
+}
+
+/* Elements where |got - want| > tol * scale[i] (scale NULL: 1); prints a few. */
+static int compare(const char *what, const float *got, const float *want, const float *scale,
+                   size_t n, double tol)
+{
+    int bad = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        double s = scale ? scale[i] : 1.0, d = fabs((double)got[i] - (double)want[i]);
+
+        if (!(d <= tol * s)) {
+            if (bad < 5)
+                print_error("%s: [%zu] got %.9g want %.9g (|diff| %.3g > %.3g)\n", what, i,
+                            (double)got[i], (double)want[i], d, tol * s);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+/* ---- ops ---------------------------------------------------------------------- */
+
+typedef struct size2 {
+    int h, w;
+} size2;
+
+static const size2 SIZES[] = {{8, 8}, {10, 6}, {33, 17}, {64, 48}};
+#define N_SIZES ((int)(sizeof(SIZES) / sizeof(SIZES[0])))
+static const int CHANNELS[] = {1, 3, 5, 16, 24, 64};
+#define N_CHANNELS ((int)(sizeof(CHANNELS) / sizeof(CHANNELS[0])))
+
+typedef struct conv_shape {
+    int cin, cout;
+} conv_shape;
+
+static const conv_shape CONV3_SHAPES[] = {{3, 16}, {5, 24}, {16, 16}, {24, 5},  {64, 64},
+                                          {16, 3}, {3, 5},  {24, 16}, {32, 24}, {128, 64}};
+static const conv_shape CONVT_SHAPES[] = {{16, 8}, {24, 5}, {64, 32}, {5, 3}, {128, 64}};
+
+/* The three ways the backend runs: cuDNN, cuDNN deterministic, and the
+ * direct kernel (FGSD_CUDA_CONV=direct, read at create). */
+typedef struct mode {
+    const char *name;
+    int deterministic, direct;
+} mode;
+
+static const mode MODES[] = {{"cudnn", 0, 0}, {"cudnn-deterministic", 1, 0}, {"direct", 0, 1}};
+#define N_MODES ((int)(sizeof(MODES) / sizeof(MODES[0])))
+
+static backend *open_mode(const mode *m)
+{
+    backend *be;
+
+    if (m->direct)
+        setenv("FGSD_CUDA_CONV", "direct", 1);
+    be = open_backend(cuda, m->deterministic);
+    unsetenv("FGSD_CUDA_CONV");
+    return be;
+}
+
+/* Bound as test_ops.c: each output sums n = cin*k*k products and the bias;
+ * fp32 in any order is within (n + 2) u S of the reference (which sums in
+ * double), S the sum of the |terms|; we allow (n + 2) FLT_EPSILON S. */
+static int conv_case(const mode *md, const conv_shape *sh, int transposed, int bias, int relu,
+                     uint64_t seed)
+{
+    const backend_ops *ops = cuda, *ref = &backend_ref_ops;
+    int k = transposed ? 2 : 3, scale = transposed ? 2 : 1;
+    size_t nw = (size_t)sh->cin * (size_t)sh->cout * (size_t)(k * k);
+    float *w = random_floats(nw, 1.0f, seed), *b = random_floats((size_t)sh->cout, 1.0f, seed + 1);
+    float *aw = abs_copy(w, nw), *ab = abs_copy(b, (size_t)sh->cout);
+    model_conv mc = {sh->cin, sh->cout, k, transposed, w, bias ? b : NULL};
+    model_conv amc = {sh->cin, sh->cout, k, transposed, aw, bias ? ab : NULL};
+    backend *be = open_mode(md), *rb = open_backend(ref, 0);
+    backend_conv *cv = ops->conv_prepare(be, &mc, relu);
+    backend_conv *rcv = ref->conv_prepare(rb, &mc, relu), *acv = ref->conv_prepare(rb, &amc, 0);
+    double n_terms = (double)sh->cin * k * k + 1.0;
+    int bad = 0;
+
+    if (!cv)
+        print_error("conv_prepare: %s\n", ops->error(be));
+    assert_true(cv && rcv && acv);
+    for (int s = 0; s < N_SIZES; s++) {
+        int h = SIZES[s].h, wd = SIZES[s].w, oh = h * scale, ow = wd * scale;
+        size_t nin = numel(sh->cin, h, wd), nout = numel(sh->cout, oh, ow);
+        float *x = random_floats(nin, 1.0f, seed + 2 + (uint64_t)s), *ax = abs_copy(x, nin);
+        backend_tensor *in = tensor_with(ops, be, sh->cin, h, wd, x);
+        backend_tensor *out = tensor_with(ops, be, sh->cout, oh, ow, NULL);
+        backend_tensor *rin = tensor_with(ref, rb, sh->cin, h, wd, x);
+        backend_tensor *rain = tensor_with(ref, rb, sh->cin, h, wd, ax);
+        backend_tensor *rout = tensor_with(ref, rb, sh->cout, oh, ow, NULL);
+        backend_tensor *raout = tensor_with(ref, rb, sh->cout, oh, ow, NULL);
+        float *first = NULL, *got, *want, *mag;
+        char what[160];
+
+        snprintf(what, sizeof(what), "%s: %s %d->%d at %dx%d%s%s", md->name,
+                 transposed ? "convT2x2" : "conv3x3", sh->cin, sh->cout, h, wd,
+                 bias ? " +bias" : "", relu ? " +relu" : "");
+        /* Twice: the second run takes the cached plan; deterministic mode
+         * must repeat its bits (every mode does in practice). */
+        for (int rep = 0; rep < 2; rep++) {
+            fgsd_status st = ops->conv(be, cv, in, out);
+            if (st != FGSD_OK)
+                print_error("%s: %s\n", what, ops->error(be));
+            assert_int_equal(st, FGSD_OK);
+            if (rep == 0)
+                first = download(ops, be, out, sh->cout, oh, ow);
+        }
+        assert_int_equal(ref->conv(rb, rcv, rin, rout), FGSD_OK);
+        assert_int_equal(ref->conv(rb, acv, rain, raout), FGSD_OK);
+        got = download(ops, be, out, sh->cout, oh, ow);
+        if (md->deterministic)
+            assert_memory_equal(first, got, nout * sizeof(float));
+        want = download(ref, rb, rout, sh->cout, oh, ow);
+        mag = download(ref, rb, raout, sh->cout, oh, ow);
+        bad += compare(what, got, want, mag, nout, (n_terms + 2.0) * FLT_EPSILON);
+        free(first);
+        free(got);
+        free(want);
+        free(mag);
+        free(x);
+        free(ax);
+        ops->tensor_free(be, in);
+        ops->tensor_free(be, out);
+        ref->tensor_free(rb, rin);
+        ref->tensor_free(rb, rain);
+        ref->tensor_free(rb, rout);
+        ref->tensor_free(rb, raout);
+    }
+    ops->conv_free(be, cv);
+    ref->conv_free(rb, rcv);
+    ref->conv_free(rb, acv);
+    ops->destroy(be);
+    ref->destroy(rb);
+    free(w);
+    free(b);
+    free(aw);
+    free(ab);
+    return bad;
+}
+
+static void conv_all(const conv_shape *shapes, int n, int transposed)
+{
+    int bad = 0;
+
+    for (int m = 0; m < N_MODES; m++)
+        for (int s = 0; s < n; s++)
+            for (int flags = 0; flags < 4; flags++)
+                bad += conv_case(&MODES[m], &shapes[s], transposed, flags & 1, flags >> 1,
+                                 1000u * (uint64_t)s + (uint64_t)flags);
+    assert_int_equal(bad, 0);
+}
+
+static void test_conv3x3(void **state)
+{
+    (void)state;
+    conv_all(CONV3_SHAPES, (int)(sizeof(CONV3_SHAPES) / sizeof(CONV3_SHAPES[0])), 0);
+}
+
+static void test_convt2x2(void **state)
+{
+    (void)state;
+    conv_all(CONVT_SHAPES, (int)(sizeof(CONVT_SHAPES) / sizeof(CONVT_SHAPES[0])), 1);
+}
+
+/* Layout conversion both ways is a copy: exact, every shape. */
+static void test_upload_download(void **state)
+{
+    backend *be = open_backend(cuda, 0);
+
+    (void)state;
+    for (int k = 0; k < 300; k++) {
+        int c = CHANNELS[k % N_CHANNELS], h = 1 + k % 37, w = 1 + k / 37;
+        size_t n = numel(c, h, w);
+        float *x = random_floats(n, 1.0f, (uint64_t)k);
+        backend_tensor *t = tensor_with(cuda, be, c, h, w, x);
+        float *got = download(cuda, be, t, c, h, w);
+
+        assert_int_equal(compare("upload/download", got, x, NULL, n, 0.0), 0);
+        free(got);
+        free(x);
+        cuda->tensor_free(be, t);
+    }
+    cuda->destroy(be);
+}
+
+/* Pool, concat and the per-channel add round as the reference does: exact. */
+static void test_exact_ops(void **state)
+{
+    const backend_ops *ref = &backend_ref_ops;
+    backend *be = open_backend(cuda, 0), *rb = open_backend(ref, 0);
+
+    (void)state;
+    for (int ci = 0; ci < N_CHANNELS; ci++) {
+        for (int s = 0; s < N_SIZES; s++) {
+            int c = CHANNELS[ci], h = SIZES[s].h & ~1, w = SIZES[s].w & ~1, c2 = 1 + ci * 3;
+            size_t n = numel(c, h, w), np = numel(c, h / 2, w / 2), nc = numel(c + c2, h, w);
+            float *x = random_floats(n, 1.0f, 5u + (uint64_t)ci);
+            float *y = random_floats(numel(c2, h, w), 1.0f, 6u + (uint64_t)s);
+            float *off = random_floats((size_t)c, 1.0f, 7u + (uint64_t)s);
+            backend_tensor *t = tensor_with(cuda, be, c, h, w, x);
+            backend_tensor *u = tensor_with(cuda, be, c2, h, w, y);
+            backend_tensor *p = tensor_with(cuda, be, c, h / 2, w / 2, NULL);
+            backend_tensor *cat = tensor_with(cuda, be, c + c2, h, w, NULL);
+            backend_tensor *rt = tensor_with(ref, rb, c, h, w, x);
+            backend_tensor *ru = tensor_with(ref, rb, c2, h, w, y);
+            backend_tensor *rp = tensor_with(ref, rb, c, h / 2, w / 2, NULL);
+            backend_tensor *rcat = tensor_with(ref, rb, c + c2, h, w, NULL);
+            float *got, *want;
+
+            assert_int_equal(cuda->avgpool2(be, t, p), FGSD_OK);
+            assert_int_equal(ref->avgpool2(rb, rt, rp), FGSD_OK);
+            got = download(cuda, be, p, c, h / 2, w / 2);
+            want = download(ref, rb, rp, c, h / 2, w / 2);
+            assert_int_equal(compare("avgpool2", got, want, NULL, np, 0.0), 0);
+            free(got);
+            free(want);
+            assert_int_equal(cuda->concat(be, t, u, cat), FGSD_OK);
+            assert_int_equal(ref->concat(rb, rt, ru, rcat), FGSD_OK);
+            got = download(cuda, be, cat, c + c2, h, w);
+            want = download(ref, rb, rcat, c + c2, h, w);
+            assert_int_equal(compare("concat", got, want, NULL, nc, 0.0), 0);
+            free(got);
+            free(want);
+            assert_int_equal(cuda->add_channel(be, t, off), FGSD_OK);
+            assert_int_equal(ref->add_channel(rb, rt, off), FGSD_OK);
+            got = download(cuda, be, t, c, h, w);
+            want = download(ref, rb, rt, c, h, w);
+            assert_int_equal(compare("add_channel", got, want, NULL, n, 0.0), 0);
+            free(got);
+            free(want);
+            free(x);
+            free(y);
+            free(off);
+            cuda->tensor_free(be, t);
+            cuda->tensor_free(be, u);
+            cuda->tensor_free(be, p);
+            cuda->tensor_free(be, cat);
+            ref->tensor_free(rb, rt);
+            ref->tensor_free(rb, ru);
+            ref->tensor_free(rb, rp);
+            ref->tensor_free(rb, rcat);
+        }
+    }
+    cuda->destroy(be);
+    ref->destroy(rb);
+}
+
+/* Double sums of n products in any order: within n * n * DBL_EPSILON when
+ * |x|, |w| <= 1 (test_ops.c); the big case spans many chunks. */
+static void test_channel_sums(void **state)
+{
+    typedef struct rect {
+        int x0, y0, x1, y1; /* -1: the tensor's width or height */
+    } rect;
+    static const rect rects[] = {{0, 0, -1, -1}, {1, 2, 5, 6}, {0, 3, -1, 4}, {2, 2, 2, 5}};
+    static const size2 sizes[] = {{8, 8}, {33, 17}, {1030, 70}};
+    const backend_ops *ref = &backend_ref_ops;
+    backend *be = open_backend(cuda, 0), *rb = open_backend(ref, 0);
+
+    (void)state;
+    for (int ci = 0; ci < N_CHANNELS; ci++) {
+        for (int s = 0; s < 3; s++) {
+            int c = CHANNELS[ci], h = sizes[s].h, w = sizes[s].w;
+            float *x = random_floats(numel(c, h, w), 1.0f, 31u + (uint64_t)ci);
+            float *wt = random_floats(numel(1, h, w), 1.0f, 32u + (uint64_t)s);
+            backend_tensor *t = tensor_with(cuda, be, c, h, w, x);
+            backend_tensor *rt = tensor_with(ref, rb, c, h, w, x);
+            double got[64], want[64];
+
+            for (int r = 0; r < 4; r++) {
+                int x0 = rects[r].x0, y0 = rects[r].y0;
+                int x1 = rects[r].x1 < 0 ? w : rects[r].x1, y1 = rects[r].y1 < 0 ? h : rects[r].y1;
+                double n = (double)(x1 - x0) * (y1 - y0);
+
+                for (int weighted = 0; weighted < 2; weighted++) {
+                    const float *ww = weighted ? wt : NULL;
+                    assert_int_equal(cuda->channel_sums(be, t, ww, x0, y0, x1, y1, got), FGSD_OK);
+                    assert_int_equal(ref->channel_sums(rb, rt, ww, x0, y0, x1, y1, want),
+                                     FGSD_OK);
+                    for (int k = 0; k < c; k++)
+                        if (!(fabs(got[k] - want[k]) <= n * n * DBL_EPSILON)) {
+                            print_error("channel_sums c=%d %dx%d rect %d [%d]: %.17g vs %.17g\n",
+                                        c, h, w, r, k, got[k], want[k]);
+                            fail();
+                        }
+                }
+            }
+            free(x);
+            free(wt);
+            cuda->tensor_free(be, t);
+            ref->tensor_free(rb, rt);
+        }
+    }
+    cuda->destroy(be);
+    ref->destroy(rb);
+}
+
+static void test_shape_errors(void **state)
+{
+    backend *be = open_backend(cuda, 0);
+    float w[16 * 3 * 9] = {0};
+    model_conv mc = {3, 16, 3, 0, w, NULL};
+    backend_conv *cv = cuda->conv_prepare(be, &mc, 1);
+    backend_tensor *a = tensor_with(cuda, be, 3, 8, 8, NULL);
+    backend_tensor *b = tensor_with(cuda, be, 16, 8, 6, NULL);
+    double sums[16];
+
+    (void)state;
+    assert_non_null(cv);
+    assert_int_not_equal(cuda->conv(be, cv, a, b), FGSD_OK);
+    assert_true(cuda->error(be)[0] != '\0');
+    assert_int_not_equal(cuda->avgpool2(be, a, b), FGSD_OK);
+    assert_int_not_equal(cuda->concat(be, a, b, b), FGSD_OK);
+    assert_int_not_equal(cuda->channel_sums(be, b, NULL, 0, 0, 7, 8, sums), FGSD_OK);
+    assert_true(cuda->memory_available(be) > 0);
+    cuda->tensor_free(be, a);
+    cuda->tensor_free(be, b);
+    cuda->conv_free(be, cv);
+    cuda->destroy(be);
+}
+
+/* ---- the whole engine through the public API ------------------------------------------ */
+
+static fgsd_model *tiny_model(void)
+{
+    test_model_arch arch = test_model_arch_tiny();
+    unsigned char *buf;
+    size_t len;
+    char err[256];
+    fgsd_model *m = NULL;
+
+    assert_int_equal(test_model_build(&arch, 7, TEST_MODEL_F32, &buf, &len), 0);
+    assert_int_equal(fgsd_model_load_memory(buf, len, &m, err, sizeof(err)), FGSD_OK);
+    free(buf);
+    return m;
+}
+
+static fgsd_session *session_on(const fgsd_model *m, fgsd_backend_kind kind, int max_tile)
+{
+    fgsd_session_options o = fgsd_session_options_default();
+    fgsd_session *s = NULL;
+    char err[512] = "";
+
+    o.backend = kind;
+    o.cuda_strict = 1;
+    o.max_tile = max_tile;
+    if (fgsd_session_create(m, &o, &s, err, sizeof(err)) != FGSD_OK)
+        print_error("session: %s\n", err);
+    assert_non_null(s);
+    return s;
+}
+
+static double max_abs(const float *v, size_t n)
+{
+    double m = 0.0;
+
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs((double)v[i]));
+    return m;
+}
+
+/* A UNet pass chains about 20 ops, each within its own fp32 bound: the
+ * outputs agree to 1e-4 of their largest magnitude (a wrong layout or tap
+ * gives errors of the order of the values).  Tiles: the same, as tiling is
+ * exact. */
+static void test_network(void **state)
+{
+    fgsd_model *m = tiny_model();
+    fgsd_session *g = session_on(m, FGSD_BACKEND_CUDA, 0);
+    fgsd_session *gt = session_on(m, FGSD_BACKEND_CUDA, 64);
+    fgsd_session *r = session_on(m, FGSD_BACKEND_REFERENCE, 0);
+    int w = 120, h = 72, dim = fgsd_model_feature_dim(m);
+    size_t n = (size_t)w * (size_t)h * 3;
+    float *x = random_floats(n, 0.5f, 11), *a = malloc(n * sizeof(float));
+    float *b = malloc(n * sizeof(float)), *phi = malloc((size_t)dim * sizeof(float));
+    float *phr = malloc((size_t)dim * sizeof(float));
+
+    (void)state;
+    assert_true(a && b && phi && phr);
+    assert_string_equal(fgsd_session_backend_name(g), "cuda-cudnn");
+    for (size_t i = 0; i < n; i++)
+        x[i] += 0.5f;
+    assert_int_equal(fgsd_features(g, x, w, h, NULL, phi), FGSD_OK);
+    assert_int_equal(fgsd_features(r, x, w, h, NULL, phr), FGSD_OK);
+    assert_int_equal(compare("features", phi, phr, NULL, (size_t)dim, 1e-4 * max_abs(phr, (size_t)dim)), 0);
+    assert_int_equal(fgsd_denoise(r, x, w, h, phr, b), FGSD_OK);
+    assert_int_equal(fgsd_denoise(g, x, w, h, phr, a), FGSD_OK);
+    assert_int_equal(compare("denoise", a, b, NULL, n, 1e-4 * max_abs(b, n)), 0);
+    assert_int_equal(fgsd_denoise(gt, x, w, h, phr, a), FGSD_OK);
+    assert_int_equal(compare("denoise, tiled", a, b, NULL, n, 1e-4 * max_abs(b, n)), 0);
+    free(x);
+    free(a);
+    free(b);
+    free(phi);
+    free(phr);
+    fgsd_session_free(g);
+    fgsd_session_free(gt);
+    fgsd_session_free(r);
+    fgsd_model_free(m);
+}
+
+/* The same seed draws the same noise on both backends; a few steps of the
+ * sampler stay within 1e-3 of the largest value. */
+static void test_sampler(void **state)
+{
+    fgsd_model *m = tiny_model();
+    fgsd_session *g = session_on(m, FGSD_BACKEND_CUDA, 0);
+    fgsd_session *r = session_on(m, FGSD_BACKEND_REFERENCE, 0);
+    fgsd_sampler_params p = fgsd_sampler_params_default();
+    int w = 48, h = 40;
+    size_t n = (size_t)w * (size_t)h * 3;
+    float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+    fgsd_sample_stats sa, sb;
+
+    (void)state;
+    assert_true(a && b);
+    p.seed = 5;
+    p.max_steps = 4;
+    assert_int_equal(fgsd_sample(g, &p, NULL, w, h, a, &sa), FGSD_OK);
+    assert_int_equal(fgsd_sample(r, &p, NULL, w, h, b, &sb), FGSD_OK);
+    assert_int_equal(sa.steps, sb.steps);
+    assert_int_equal(compare("sample", a, b, NULL, n, 1e-3 * max_abs(b, n)), 0);
+    free(a);
+    free(b);
+    fgsd_session_free(g);
+    fgsd_session_free(r);
+    fgsd_model_free(m);
+}
+
+/* ---- no device: the documented fallback, then skip ------------------------------------- */
+
+static int check(int ok, const char *what)
+{
+    printf("%s: %s\n", ok ? "ok" : "FAILED", what);
+    return ok ? 0 : 1;
+}
+
+static int no_device_checks(void)
+{
+    test_model_arch arch = test_model_arch_tiny();
+    unsigned char *buf;
+    size_t len;
+    char err[512] = "";
+    fgsd_model *m = NULL;
+    fgsd_session *s = NULL;
+    fgsd_session_options o = fgsd_session_options_default();
+    int bad = 0;
+
+    if (test_model_build(&arch, 7, TEST_MODEL_F32, &buf, &len) ||
+        fgsd_model_load_memory(buf, len, &m, err, sizeof(err)))
+        return check(0, "tiny model");
+    free(buf);
+    o.backend = FGSD_BACKEND_CUDA;
+    bad += check(fgsd_session_create(m, &o, &s, err, sizeof(err)) == FGSD_OK,
+                 "CUDA request without a device gives a session");
+    if (s) {
+        printf("notice: %s\n", fgsd_session_notice(s));
+        bad += check(strstr(fgsd_session_notice(s), "CUDA backend unavailable") != NULL,
+                     "... with a notice naming the reason");
+        bad += check(strcmp(fgsd_session_backend_name(s), "cuda-cudnn") != 0, "... on the CPU");
+        fgsd_session_free(s);
+        s = NULL;
+    }
+    o.cuda_strict = 1;
+    bad += check(fgsd_session_create(m, &o, &s, err, sizeof(err)) == FGSD_ERR_BACKEND && !s,
+                 "cuda_strict fails with FGSD_ERR_BACKEND");
+    printf("error: %s\n", err);
+    o.backend = FGSD_BACKEND_AUTO;
+    o.cuda_strict = 0;
+    bad += check(fgsd_session_create(m, &o, &s, err, sizeof(err)) == FGSD_OK && s &&
+                     fgsd_session_notice(s)[0] == '\0',
+                 "AUTO on a machine without a GPU: the CPU, silently");
+    fgsd_session_free(s);
+    fgsd_model_free(m);
+    return bad;
+}
+
+int main(void)
+{
+    const char *path = getenv("FGSD_CUDA_MODULE");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_upload_download), cmocka_unit_test(test_exact_ops),
+        cmocka_unit_test(test_channel_sums),    cmocka_unit_test(test_shape_errors),
+        cmocka_unit_test(test_conv3x3),         cmocka_unit_test(test_convt2x2),
+        cmocka_unit_test(test_network),         cmocka_unit_test(test_sampler),
+    };
+    const fgsd_cuda_module *mod;
+    fgsd_cuda_entry_fn entry;
+    char err[512] = "";
+    backend *be = NULL;
+    backend_config cfg = {0, 0, 0};
+    void *h;
+    int devices;
+
+    if (!path || !*path) {
+        printf("SKIP: no CUDA module in this build (configure with -Dcuda=enabled)\n");
+        return 77;
+    }
+    h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        printf("SKIP: the CUDA module does not load: %s\n", dlerror());
+        return 77;
+    }
+    *(void **)&entry = dlsym(h, FGSD_CUDA_ENTRY);
+    mod = entry ? entry(FGSD_CUDA_ABI) : NULL;
+    if (!mod || mod->ops_size != sizeof(backend_ops)) {
+        printf("FAIL: %s does not match this build (ABI %d)\n", path, FGSD_CUDA_ABI);
+        return 1;
+    }
+    devices = mod->probe(err, sizeof(err));
+    if (devices <= 0) {
+        if (no_device_checks())
+            return 1;
+        printf("SKIP: no CUDA device: %s\n", err);
+        return 77;
+    }
+    cuda = mod->ops;
+    if (cuda->create(&cfg, &be, err, sizeof(err)) != FGSD_OK) {
+        printf("FAIL: %d CUDA device(s), but the backend does not start: %s\n", devices, err);
+        return 1;
+    }
+    cuda->destroy(be);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
