@@ -76,11 +76,12 @@ int cli_engine_failed(cli_engine *e, fgsd_status status, const char *what);
 int cli_engine_cancelled(cli_engine *e);
 
 /* Full-size buffers (floats per pixel) that a run of width x height keeps at
- * once: the sampler's x, D(x), z and best (sampler_sisa.c) and the
+ * once: the sampler's x, D(x), z and best and its low-pass channel
+ * (sampler_sisa.c) and the
  * command's own input and output images.  Without this check a size the
  * machine cannot hold is not refused by malloc (Linux overcommits) but ends
  * in the OOM killer. */
-#define CLI_SAMPLER_BYTES_PER_PIXEL (4.0 * 3.0 * 4.0)
+#define CLI_SAMPLER_BYTES_PER_PIXEL ((4.0 * 3.0 + 1.0) * 4.0)
 #define CLI_IMAGE_BYTES_PER_PIXEL (3.0 * 4.0)
 
 /* Refuses (error line, CLI_EXIT_ERROR) a run whose full-size buffers,

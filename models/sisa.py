@@ -11,6 +11,7 @@ import os
 import sys
 
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fgsd_rng import normal_image  # noqa: E402
@@ -21,9 +22,38 @@ def _noise(seed, step, width, height, like):
     return z.unsqueeze(0).to(device=like.device, dtype=like.dtype)
 
 
-def _centred(t):
-    """t minus its per-channel spatial mean (accumulated in float64, as the engine)."""
-    return t - t.double().mean(dim=(2, 3), keepdim=True).to(t.dtype)
+def receptive_field(model):
+    """Pixels, as engine/src/model_arch.c arch_receptive_field."""
+    rf, step = 1, 1
+    for _ in range(model.levels):
+        rf += 2 * model.enc_convs * step + step
+        step *= 2
+    rf += 2 * model.mid_convs * step
+    for _ in range(model.levels):
+        step //= 2
+        rf += 2 * model.dec_convs * step
+    return rf + 2
+
+
+def _box(t, k, dim):
+    """Box filter of width k (at most the size) along dim (2 or 3), wrapping around."""
+    n = t.shape[dim]
+    k = min(k, n)
+    lo = k // 2
+    if dim == 3:
+        p = F.pad(t, (lo, k - 1 - lo, 0, 0), mode="circular")
+        return F.avg_pool2d(p, (1, k), stride=1)
+    p = F.pad(t, (0, 0, lo, k - 1 - lo), mode="circular")
+    return F.avg_pool2d(p, (k, 1), stride=1)
+
+
+def lowpass_removed(t, k):
+    """t minus its low-pass (the box filter of width k twice along x, then y,
+    with wrap-around), as engine/src/sampler_sisa.c remove_lowpass."""
+    lp = t.double()
+    for _ in range(2):
+        lp = _box(_box(lp, k, 3), k, 2)
+    return t - lp.to(t.dtype)
 
 
 # engine/src/sampler_sisa.c: stop when sigma exceeds this times its minimum
@@ -41,9 +71,10 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
         f = x - D(x; phi_ref);  sigma = ||f|| / sqrt(d)   (d = 3 H W)
         stop when sigma < sigma_final
         x <- x - h f + sigma sqrt(max(0, (1 - beta h)^2 - (1 - h)^2)) z_t
-    keep_mean: the per-channel means of x stay where they start (the initial
-    noise, each residual f and each injected noise have theirs removed), as
-    engine/src/sampler_sisa.c does with keep_mean; data_mean is then the
+    keep_mean: the low frequencies of x stay where they start (the initial
+    noise, each residual f and each injected noise lose their low-pass part,
+    a box filter of half the receptive field twice each way), as
+    engine/src/sampler_sisa.c does with params.mean; data_mean is then the
     colour of the result (the reference's mean colour, docs/design.md).
     steps counts the loop's network passes (t of the last pass); max_steps caps
     them: at t == max_steps the loop returns D of the current x without an
@@ -54,8 +85,9 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
     ref = next(model.parameters())
     m = torch.as_tensor(data_mean, dtype=ref.dtype, device=ref.device).view(1, 3, 1, 1)
     z0 = _noise(seed, 0, width, height, ref)
+    k = max(1, receptive_field(model) // 2)
     if keep_mean:
-        z0 = _centred(z0)
+        z0 = lowpass_removed(z0, k)
     if init is None:
         x = m + sigma0 * z0
     else:
@@ -70,7 +102,7 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
     for t in range(1, max_steps + 1):
         f = model(x, phi_ref)
         if keep_mean:
-            f = _centred(f)
+            f = lowpass_removed(f, k)
         steps = t
         sigma = float(torch.linalg.vector_norm(f)) / math.sqrt(d)
         if t == 1 or sigma < best_sigma:
@@ -83,5 +115,5 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
         h = h0 * t / (1.0 + h0 * (t - 1)) if ascending else h0
         gamma = sigma * math.sqrt(max(0.0, (1.0 - beta * h) ** 2 - (1.0 - h) ** 2))
         z = _noise(seed, t, width, height, ref)
-        x = x - h * f + gamma * (_centred(z) if keep_mean else z)
+        x = x - h * f + gamma * (lowpass_removed(z, k) if keep_mean else z)
     raise ValueError("max_steps must be >= 1")

@@ -56,9 +56,10 @@ gboolean engine_denoise  (FgsdEngine *engine, const gfloat *noisy, gint w, gint 
                           const gfloat *phi, gfloat **rgb, GError **error);
 
 /* Floats per pixel that a run keeps at once in the plug-in: the sampler's
- * x, D(x), z and best (engine/src/sampler_sisa.c: four RGB images) plus the
- * plug-in's own RGB and RGBA copies (denoise: of the input too). */
-#define ENGINE_FLOATS_PER_PIXEL_SYNTH (4 * 3 + 3 + 4)
+ * x, D(x), z and best (engine/src/sampler_sisa.c: four RGB images; with a
+ * start colour one more channel for the low-pass) plus the plug-in's own RGB
+ * and RGBA copies (denoise: of the input too). */
+#define ENGINE_FLOATS_PER_PIXEL_SYNTH (4 * 3 + 1 + 3 + 4)
 #define ENGINE_FLOATS_PER_PIXEL_DENOISE (4 * 3 + 2 * (3 + 4))
 
 /* Refuses a w x h run whose full-size buffers (floats_per_pixel each) do not

@@ -13,12 +13,15 @@
  * host arrays; one network pass per step.
  *
  * Colour (not in the paper, docs/design.md "Colour"): with params->mean the
- * start is mean + sigma0 z and the channel means of x stay at mean: z_0, each
- * residual f and each z_t lose their channel means.  The networks trained
- * here take the colour of a noisy image from the image itself (in training
- * its mean is always the clean crop's, give or take sigma / crop side), so a
- * start at the data mean keeps a wrong colour, and small colour errors of
- * the residual add up over the steps.
+ * start is mean + sigma0 z and the low frequencies of x stay at mean: z_0,
+ * each residual f and each z_t lose their low-pass part (per channel, a box
+ * filter of half the receptive field applied twice, with wrap-around, so
+ * the channel means are kept exactly).  The networks trained here take the
+ * colour of a noisy image from the image itself (in training its mean is
+ * always the clean crop's, give or take sigma / crop side), so a start at
+ * the data mean keeps a wrong colour, and small colour errors of the
+ * residual add up over the steps, as blobs of colour wider than the
+ * receptive field on large canvases.
  *
  * Safeguard (not in the paper): a denoiser that is poor at low noise cannot
  * bring sigma below some floor, and pushing on makes the iteration diverge
@@ -91,25 +94,53 @@ static float fraction_done(const fgsd_sampler_params *p, float start, float sigm
     return f < 0.0f ? 0.0f : (f > 1.0f ? 1.0f : f);
 }
 
-/* Per-channel means of v (n interleaved RGB values), summed in double. */
-static void channel_means(const float *v, size_t n, double mean[3])
+/* Box filter of width k (at most n) along a line of n values at stride
+ * `stride`, with wrap-around; sums in double.  line: n doubles of scratch. */
+static void box_line(float *v, int n, size_t stride, int k, double *line)
 {
-    double sum[3] = {0.0, 0.0, 0.0};
+    double sum = 0.0;
+    int lo;
 
-    for (size_t i = 0; i < n; i += 3)
-        for (int c = 0; c < 3; c++)
-            sum[c] += v[i + (size_t)c];
-    for (int c = 0; c < 3; c++)
-        mean[c] = sum[c] / (double)(n / 3);
+    if (k > n)
+        k = n;
+    lo = k / 2;
+    for (int i = 0; i < n; i++)
+        line[i] = v[(size_t)i * stride];
+    for (int j = -lo; j < k - lo; j++)
+        sum += line[((j % n) + n) % n];
+    for (int i = 0; i < n; i++) {
+        v[(size_t)i * stride] = (float)(sum / k);
+        sum += line[(i + k - lo) % n] - line[((i - lo) % n + n) % n];
+    }
 }
 
-static void remove_channel_means(float *v, size_t n)
+/* v (w x h, one channel) <- its low-pass: the box filter twice each way. */
+static void lowpass(float *v, int w, int h, int k, double *line)
 {
-    double m[3];
+    for (int pass = 0; pass < 2; pass++) {
+        for (int y = 0; y < h; y++)
+            box_line(v + (size_t)y * (size_t)w, w, 1, k, line);
+        for (int x = 0; x < w; x++)
+            box_line(v + x, h, (size_t)w, k, line);
+    }
+}
 
-    channel_means(v, n, m);
-    for (size_t i = 0; i < n; i++)
-        v[i] = (float)(v[i] - m[i % 3]);
+/* v (interleaved RGB) <- v minus the low-pass of a (a = v when NULL), each
+ * channel through buf (w x h floats). */
+static void remove_lowpass(float *v, const float *a, int w, int h, int k, float *buf,
+                           double *line)
+{
+    size_t np = (size_t)w * (size_t)h;
+
+    if (!a)
+        a = v;
+    for (int c = 0; c < 3; c++) {
+        for (size_t i = 0; i < np; i++)
+            buf[i] = a[3 * i + (size_t)c];
+        lowpass(buf, w, h, k, line);
+        for (size_t i = 0; i < np; i++)
+            v[3 * i + (size_t)c] -= buf[i];
+    }
 }
 
 fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const float *phi,
@@ -117,7 +148,9 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
 {
     const fgsd_model_info *info;
     size_t n;
-    float *x = NULL, *d = NULL, *z = NULL, *best = NULL;
+    float *x = NULL, *d = NULL, *z = NULL, *best = NULL, *buf = NULL;
+    double *line = NULL;
+    int k = 0;
     float start = 0.0f, sigma = 0.0f, best_sigma = 0.0f;
     int best_t = 0;
     denoise_ctx ctx = {0};
@@ -154,14 +187,20 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
     d = malloc(n * sizeof(float));
     z = malloc(n * sizeof(float));
     best = malloc(n * sizeof(float));
-    if (!x || !d || !z || !best) {
+    if (p->mean) {
+        /* Half the receptive field: what the network cannot see whole. */
+        k = info->receptive_field / 2 > 1 ? info->receptive_field / 2 : 1;
+        buf = malloc((size_t)width * (size_t)height * sizeof(float));
+        line = malloc((size_t)(width > height ? width : height) * sizeof(double));
+    }
+    if (!x || !d || !z || !best || (p->mean && (!buf || !line))) {
         st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d image", width,
                           height);
         goto out;
     }
     rng_normal_fill(p->seed, 0, 0, n, z);
     if (p->mean)
-        remove_channel_means(z, n);
+        remove_lowpass(z, NULL, width, height, k, buf, line);
     for (size_t i = 0; i < n; i++) {
         float base = p->init ? p->init[i] : p->mean ? p->mean[i % 3] : info->data_mean[i % 3];
         x[i] = base + p->sigma0 * z[i];
@@ -173,13 +212,15 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
         if (st)
             goto out;
         if (p->mean) {
-            /* d <- x - (f - mean(f)): D keeps the channel means of x. */
-            double mx[3], md[3];
-
-            channel_means(x, n, mx);
-            channel_means(d, n, md);
+            /* d <- x - (f - lowpass(f)) = d + lowpass(f): D keeps the low
+             * frequencies of x.  f goes through z, free until the update. */
             for (size_t i = 0; i < n; i++)
-                d[i] = (float)(d[i] + (mx[i % 3] - md[i % 3]));
+                z[i] = x[i] - d[i];
+            for (size_t i = 0; i < n; i++)
+                d[i] = -d[i];
+            remove_lowpass(d, z, width, height, k, buf, line);
+            for (size_t i = 0; i < n; i++)
+                d[i] = -d[i];
         }
         for (size_t i = 0; i < n; i++) {
             double f = (double)x[i] - d[i];
@@ -216,7 +257,7 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
         g = sigma * sqrt(g > 0.0 ? g : 0.0);
         rng_normal_fill(p->seed, (uint32_t)t, 0, n, z);
         if (p->mean)
-            remove_channel_means(z, n);
+            remove_lowpass(z, NULL, width, height, k, buf, line);
         for (size_t i = 0; i < n; i++)
             x[i] = (float)(x[i] - h * ((double)x[i] - d[i]) + g * z[i]);
     }
@@ -232,5 +273,7 @@ out:
     free(d);
     free(z);
     free(best);
+    free(buf);
+    free(line);
     return st;
 }
