@@ -85,8 +85,8 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
     ref = next(model.parameters())
     m = torch.as_tensor(data_mean, dtype=ref.dtype, device=ref.device).view(1, 3, 1, 1)
     z0 = _noise(seed, 0, width, height, ref)
-    k = max(1, receptive_field(model) // 2)
     if keep_mean:
+        k = max(1, receptive_field(model) // 2)
         z0 = lowpass_removed(z0, k)
     if init is None:
         x = m + sigma0 * z0
