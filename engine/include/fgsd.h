@@ -225,11 +225,13 @@ typedef struct fgsd_sampler_params {
     const float *mean; /* NULL: m is the model's data mean (the paper).
                           Else 3 floats (borrowed), usually the reference's
                           colour (fgsd_mean_colour): x starts at mean +
-                          sigma0 z and its channel means stay there (the
-                          channel means of z, of every residual x - D(x)
-                          and of the injected noise are removed), so the
-                          texture has the reference's colour; see
-                          docs/design.md "Colour".  Not with init. */
+                          sigma0 z and its low frequencies stay there (z,
+                          every residual x - D(x) and the injected noise
+                          lose their low-pass part, wider than half the
+                          receptive field; channel means are kept
+                          exactly), so the texture has the reference's
+                          colour; see docs/design.md "Colour".  Not with
+                          init. */
 } fgsd_sampler_params;
 
 typedef struct fgsd_sample_stats {

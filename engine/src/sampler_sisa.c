@@ -125,21 +125,19 @@ static void lowpass(float *v, int w, int h, int k, double *line)
     }
 }
 
-/* v (interleaved RGB) <- v minus the low-pass of a (a = v when NULL), each
+/* v (interleaved RGB) <- v + sign * lowpass(a - b) (b NULL: of a), each
  * channel through buf (w x h floats). */
-static void remove_lowpass(float *v, const float *a, int w, int h, int k, float *buf,
-                           double *line)
+static void add_lowpass(float *v, float sign, const float *a, const float *b, int w, int h,
+                        int k, float *buf, double *line)
 {
     size_t np = (size_t)w * (size_t)h;
 
-    if (!a)
-        a = v;
     for (int c = 0; c < 3; c++) {
         for (size_t i = 0; i < np; i++)
-            buf[i] = a[3 * i + (size_t)c];
+            buf[i] = a[3 * i + (size_t)c] - (b ? b[3 * i + (size_t)c] : 0.0f);
         lowpass(buf, w, h, k, line);
         for (size_t i = 0; i < np; i++)
-            v[3 * i + (size_t)c] -= buf[i];
+            v[3 * i + (size_t)c] += sign * buf[i];
     }
 }
 
@@ -200,7 +198,7 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
     }
     rng_normal_fill(p->seed, 0, 0, n, z);
     if (p->mean)
-        remove_lowpass(z, NULL, width, height, k, buf, line);
+        add_lowpass(z, -1.0f, z, NULL, width, height, k, buf, line);
     for (size_t i = 0; i < n; i++) {
         float base = p->init ? p->init[i] : p->mean ? p->mean[i % 3] : info->data_mean[i % 3];
         x[i] = base + p->sigma0 * z[i];
@@ -212,15 +210,9 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
         if (st)
             goto out;
         if (p->mean) {
-            /* d <- x - (f - lowpass(f)) = d + lowpass(f): D keeps the low
-             * frequencies of x.  f goes through z, free until the update. */
-            for (size_t i = 0; i < n; i++)
-                z[i] = x[i] - d[i];
-            for (size_t i = 0; i < n; i++)
-                d[i] = -d[i];
-            remove_lowpass(d, z, width, height, k, buf, line);
-            for (size_t i = 0; i < n; i++)
-                d[i] = -d[i];
+            /* d <- x - (f - lowpass(f)) = d + lowpass(x - d): D keeps the
+             * low frequencies of x. */
+            add_lowpass(d, 1.0f, x, d, width, height, k, buf, line);
         }
         for (size_t i = 0; i < n; i++) {
             double f = (double)x[i] - d[i];
@@ -257,7 +249,7 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
         g = sigma * sqrt(g > 0.0 ? g : 0.0);
         rng_normal_fill(p->seed, (uint32_t)t, 0, n, z);
         if (p->mean)
-            remove_lowpass(z, NULL, width, height, k, buf, line);
+            add_lowpass(z, -1.0f, z, NULL, width, height, k, buf, line);
         for (size_t i = 0; i < n; i++)
             x[i] = (float)(x[i] - h * ((double)x[i] - d[i]) + g * z[i]);
     }
