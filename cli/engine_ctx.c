@@ -90,6 +90,8 @@ int cli_engine_open(cli_engine *e, const cli_engine_opts *o)
     so.backend = backend_kinds[o->backend];
     so.threads = o->threads;
     so.deterministic = o->deterministic;
+    so.memory_budget = (size_t)o->memory_mib << 20;
+    so.max_tile = o->max_tile;
     so.progress = progress_callback;
     so.progress_user = &e->prog;
     st = fgsd_session_create(e->model, &so, &e->session, err, sizeof err);

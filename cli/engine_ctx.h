@@ -17,6 +17,8 @@ typedef struct cli_engine_opts {
     int backend;       /* index into cli_backend_choices */
     int threads;       /* 0 = all cores */
     int deterministic;
+    int memory_mib;    /* activation budget in MiB; 0 = the engine's default */
+    int max_tile;      /* largest tile window side; 0 = as the budget allows */
     int verbose;
     int quiet;
 } cli_engine_opts;
@@ -30,6 +32,9 @@ extern const char *const cli_backend_choices[];
          .choices = cli_backend_choices},                                                        \
         {.name = "--threads", .type = ARG_INT, .dest = &(o)->threads, .lo = 0, .hi = 1024},      \
         {.name = "--deterministic", .type = ARG_FLAG, .dest = &(o)->deterministic},              \
+        {.name = "--memory-budget", .type = ARG_INT, .dest = &(o)->memory_mib, .lo = 0,          \
+         .hi = 1 << 20},                                                                         \
+        {.name = "--max-tile", .type = ARG_INT, .dest = &(o)->max_tile, .lo = 0, .hi = 1 << 16}, \
         {.name = "--verbose", .alias = "-v", .type = ARG_FLAG, .dest = &(o)->verbose},           \
         {.name = "--quiet", .alias = "-q", .type = ARG_FLAG, .dest = &(o)->quiet}
 
@@ -40,6 +45,10 @@ extern const char *const cli_backend_choices[];
     "  --backend NAME       auto, cpu, cuda or reference (default auto)\n"                        \
     "  --threads N          CPU threads, 0..1024 (default 0 = all cores)\n"                      \
     "  --deterministic      bit-identical results run to run (may be slower)\n"                   \
+    "  --memory-budget MIB  memory for the network's activations (default 0 = 1024);\n"          \
+    "                       larger images run in overlapping tiles that fit\n"                   \
+    "  --max-tile N         largest tile side in pixels (default 0 = as the budget\n"            \
+    "                       allows)\n"                                                           \
     "  -v, --verbose        say which model and backend are used, and timings\n"                 \
     "  -q, --quiet          no progress, notes or seed on stderr (errors still)\n"
 

@@ -261,9 +261,10 @@ static void test_cancel_leaves_output(void **state)
 static void test_sample_keeps_colour(void **state)
 {
     fixture *f = *state;
-    int w = 40, h = 24;
+    int w = 96, h = 48;
     size_t n = (size_t)w * (size_t)h * 3;
     const float colour[3] = {0.7f, 0.2f, 0.45f};
+    fgsd_model_info info;
     float *out = malloc(n * sizeof(float)), *img = malloc(n * sizeof(float));
     float *mask = malloc((size_t)w * (size_t)h * sizeof(float)), got[3];
     fgsd_sampler_params p = fgsd_sampler_params_default();
@@ -272,8 +273,10 @@ static void test_sample_keeps_colour(void **state)
     assert_non_null(out);
     assert_non_null(img);
     assert_non_null(mask);
+    fgsd_model_get_info(f->model, &info);
     for (int tiled = 0; tiled < 2; tiled++) {
-        s = new_session(f->model, tiled ? 16 : 0);
+        /* the smallest window that leaves the halo an interior of 8+ px */
+        s = new_session(f->model, tiled ? ((info.receptive_field + 1) / 2 + 8) * 2 + 8 : 0);
         p.max_steps = 4;
         p.mean = colour;
         assert_int_equal(fgsd_sample(s, &p, NULL, w, h, out, NULL), FGSD_OK);

@@ -12,6 +12,7 @@ typedef struct denoise_ctx {
     int lagged;       /* tiled: reuse the previous pass' means (sampler) */
     int have_means;
     float *means;     /* whole-image feature means of the previous pass */
+    float *older;     /* and of the pass before it (have_means == 2) */
     int tiles;        /* out: tiles per pass */
 } denoise_ctx;
 
@@ -21,9 +22,10 @@ typedef struct denoise_ctx {
  * Feature means are whole-image quantities.  When the image needs several
  * tiles they are found exactly by staged passes (one per feature block, each
  * running the net up to that block on every tile, about 3x the cost), unless
- * ctx->lagged and the previous pass left its means: the sampler then
- * projects with the means measured one step earlier (x moves little per
- * step), one pass per step; docs/tiling.md gives the measured deviation. */
+ * ctx->lagged and earlier passes left their means: the sampler then
+ * projects with the means extrapolated from the last two steps (x moves
+ * little and smoothly per step), one pass per step; docs/design.md
+ * ("Tiling") gives the measured deviation. */
 fgsd_status denoise_image(fgsd_session *s, const float *x, int w, int h, const float *phi,
                           denoise_ctx *ctx, float *clean);
 void denoise_ctx_free(denoise_ctx *ctx);

@@ -67,6 +67,13 @@ fgsd_status tile_plan_make(tile_plan *p, const fgsd_model *m, int w, int h, int 
     while (interior > k && (!fits(m, interior + 2 * halo, budget) ||
                             (max_window > 0 && interior + 2 * halo > max_window)))
         interior = round_up(interior / 2, k) < interior ? round_up(interior / 2, k) : interior - k;
+    if (max_window > 0 && interior + 2 * halo > max_window) {
+        snprintf(err, errlen,
+                 "a tile window of %d px is too small: the network needs %d px of context "
+                 "around each tile, so a window is at least %d px",
+                 max_window, halo, k + 2 * halo);
+        return FGSD_ERR_INVALID_ARGUMENT;
+    }
     if (!fits(m, interior + 2 * halo, budget)) {
         snprintf(err, errlen,
                  "even a %dx%d tile needs %zu MiB, above the memory budget of %zu MiB",

@@ -12,6 +12,7 @@ wherever the build does.
 import json
 import math
 import os
+import re
 import resource
 import signal
 import struct
@@ -361,6 +362,43 @@ def synth_bad_values():
                   out] + FAST, 1, out)
     expect_error(["synth", "--model", MODEL, "--ref", REF_SMALL, "--seed", "1", "-o",
                   out] + FAST, 1, out)
+
+
+def read_pfm_floats(path):
+    with open(path, "rb") as f:
+        assert f.readline().strip() == b"PF"
+        w, h = map(int, f.readline().split())
+        scale = float(f.readline())
+        data = f.read()
+    return struct.unpack(("<" if scale < 0 else ">") + "%df" % (w * h * 3), data)
+
+
+@test
+def synth_tiles():
+    """--max-tile splits the canvas into tiles; a one-step run (the first
+    pass uses exact whole-image feature means) equals the untiled one.  A
+    window smaller than the network's context is refused, naming the least."""
+    rf = json.loads(ok(["info", "--model", MODEL, "--json"]).stdout)["receptive_field"]
+    whole, tiled = tmp("whole.pfm"), tmp("tiled.pfm")
+    base = ["synth", "--model", MODEL, "--ref", REF_A, "--seed", "4", "--size", "96x64",
+            "--max-steps", "1", "-v"]
+    r = ok(base + ["-o", whole])
+    assert "1 tile per pass" in r.stderr, r.stderr
+    r = ok(base + ["--max-tile", "64", "-o", tiled])
+    m = re.search(r"(\d+) tiles per pass", r.stderr)
+    assert m and int(m.group(1)) > 1, r.stderr
+    a, b = read_pfm_floats(whole), read_pfm_floats(tiled)
+    top = max(abs(v) for v in a)
+    diff = max(abs(x - y) for x, y in zip(a, b))
+    assert diff <= 1e-5 * (1 + top), f"tiled differs from whole by {diff}"
+    quiet = [a for a in base if a != "-v"]
+    line = expect_error(quiet + ["--max-tile", str(rf // 2), "-o", tmp("t.png")], 1,
+                        tmp("t.png"))
+    assert "too small" in line and "at least" in line, line
+    for opt, val in [("--max-tile", "-1"), ("--memory-budget", "-5"),
+                     ("--memory-budget", "x")]:
+        line = expect_error(quiet + [opt, val, "-o", tmp("t.png")], 2, tmp("t.png"))
+        assert opt in line, line
 
 
 @test
