@@ -61,12 +61,22 @@ fgsd_status tile_plan_make(tile_plan *p, const fgsd_model *m, int w, int h, int 
         p->tile[0] = (tile){0, 0, w, h, periodic ? -halo : 0, periodic ? -halo : 0};
         return FGSD_OK;
     }
-    /* Largest interior whose square window fits (halving search is enough:
-     * the cost is quadratic in the side). */
-    interior = round_up(w > h ? w : h, k);
-    while (interior > k && (!fits(m, interior + 2 * halo, budget) ||
-                            (max_window > 0 && interior + 2 * halo > max_window)))
-        interior = round_up(interior / 2, k) < interior ? round_up(interior / 2, k) : interior - k;
+    /* Largest interior (a multiple of k) whose square window fits: the
+     * window's bytes grow with its side, so bisect over multiples of k
+     * (halving instead left tiles up to half too small: more halo work). */
+    {
+        int lo = 1, hi = round_up(w > h ? w : h, k) / k;
+
+        while (lo < hi) {
+            int mid = lo + (hi - lo + 1) / 2, win = mid * k + 2 * halo;
+
+            if (fits(m, win, budget) && (max_window <= 0 || win <= max_window))
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        interior = lo * k;
+    }
     if (max_window > 0 && interior + 2 * halo > max_window) {
         snprintf(err, errlen,
                  "a tile window of %d px is too small: the network needs %d px of context "
