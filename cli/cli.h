@@ -34,5 +34,7 @@ int cmd_features(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 int cmd_interpolate(int argc, char **argv);
 int cmd_denoise(int argc, char **argv);
+int cmd_restyle(int argc, char **argv);
+int cmd_heal(int argc, char **argv);
 
 #endif

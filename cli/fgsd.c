@@ -27,6 +27,8 @@ static const command commands[] = {
     {"synth", cmd_synth, "draw a new texture like one or more references"},
     {"interpolate", cmd_interpolate, "draw a texture between several references"},
     {"denoise", cmd_denoise, "denoise an image, optionally guided by a reference"},
+    {"restyle", cmd_restyle, "redraw an image in the texture of a reference"},
+    {"heal", cmd_heal, "fill a hole with texture that continues its surroundings"},
 };
 
 static void print_help(void)

@@ -10,9 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One selection value per pixel from a mask image: its gray level (mean of
- * R, G, B) times its alpha, clamped to [0, 1] (a PFM mask may leave it). */
-static int mask_from_image(const image *img, float **out)
+int mask_from_image(const image *img, float **out)
 {
     size_t n = (size_t)img->width * (size_t)img->height;
     float *m = malloc(n * sizeof *m);

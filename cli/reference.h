@@ -13,6 +13,12 @@
 #define FGSD_CLI_REFERENCE_H
 
 #include "engine_ctx.h"
+#include "image_io.h"
+
+/* One selection value per pixel from a mask image: its gray level (mean of
+ * R, G, B) times its alpha, clamped to [0, 1] (a PFM mask may leave it).
+ * *out is malloc'ed.  Returns an exit code; errors are printed. */
+int mask_from_image(const image *img, float **out);
 
 /* phi of the blend of refs[0..n) with weights (NULL = equal weights), each
  * ref masked by its alpha and by mask_path (NULL = none; must then have the

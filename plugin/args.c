@@ -6,6 +6,7 @@
  */
 #include "plugin-config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "args.h"
@@ -47,13 +48,49 @@ add_weight (GimpProcedure *procedure)
 }
 
 static void
-add_reference_layer (GimpProcedure *procedure)
+add_weights (GimpProcedure *procedure)
 {
+  gimp_procedure_add_string_argument (procedure, "weights", _("Weights (top _down)"),
+                                      _("For two or more layers: how much of each texture "
+                                        "goes into the mix, one number per selected layer "
+                                        "from the top of the stack down, e.g. “1, 2, 1”; "
+                                        "they are scaled to add up to 1. Empty: Amount of "
+                                        "A decides between two layers."),
+                                      "", G_PARAM_READWRITE);
+}
+
+static void
+add_reference_layer (GimpProcedure *procedure, ArgsTask task)
+{
+  const gchar *blurb;
+
+  switch (task)
+    {
+    case ARGS_TASK_HEAL:
+      blurb = _("Layer that shows the texture to fill with (all of it counts). None = "
+                "the band of pixels around the selection on the healed layer.");
+      break;
+    case ARGS_TASK_RESTYLE:
+      blurb = _("Layer whose selected area shows the texture to restyle with. None = "
+                "the selection on the restyled layer itself.");
+      break;
+    default:
+      blurb = _("Layer whose selected area shows the clean texture. None = a clean part "
+                "of the noisy layer itself, inside the selection.");
+      break;
+    }
   gimp_procedure_add_layer_argument (procedure, "reference-layer", _("Reference la_yer"),
-                                     _("Layer whose selected area shows the clean texture. "
-                                       "None = a clean part of the noisy layer itself, "
-                                       "inside the selection."),
-                                     TRUE, G_PARAM_READWRITE);
+                                     blurb, TRUE, G_PARAM_READWRITE);
+}
+
+static void
+add_band_width (GimpProcedure *procedure)
+{
+  gimp_procedure_add_int_argument (procedure, "band-width", _("_Band width"),
+                                   _("Width in pixels of the band around the selection "
+                                     "whose texture fills the hole (when no reference "
+                                     "layer is given)"),
+                                   4, 1024, 32, G_PARAM_READWRITE);
 }
 
 static void
@@ -83,7 +120,14 @@ add_sampler (GimpProcedure *procedure, ArgsTask task)
                                         "varied and richer detail; 1: none, fastest and "
                                         "smoothest."),
                                       0.005, 1.0, 0.05, G_PARAM_READWRITE);
-  if (task == ARGS_TASK_DENOISE)
+  if (task == ARGS_TASK_RESTYLE)
+    gimp_procedure_add_double_argument (procedure, "strength", _("St_rength (σ₀)"),
+                                        _("How far the layer may change: the noise added to "
+                                          "it before it is redrawn. Low (0.1–0.3) keeps its "
+                                          "shapes and adds the reference's fine detail; "
+                                          "high (1 and up) keeps little but its colours."),
+                                        0.01, 4.0, 0.5, G_PARAM_READWRITE);
+  else if (task == ARGS_TASK_DENOISE)
     gimp_procedure_add_double_argument (procedure, "noise-level", _("No_ise level (σ)"),
                                         _("Noise of the layer as a standard deviation in "
                                           "0..1 pixel units (0.1 is about 25 of 255); "
@@ -126,9 +170,11 @@ add_backend_output (GimpProcedure *procedure, ArgsTask task)
                                         "cuda", ARGS_BACKEND_CUDA, _("GPU (CUDA)"), NULL,
                                         NULL),
                                       "auto", G_PARAM_READWRITE);
+  if (task == ARGS_TASK_HEAL)
+    return; /* a healed patch only makes sense over its layer */
   gimp_procedure_add_choice_argument (procedure, "output", _("O_utput"),
-                                      task == ARGS_TASK_DENOISE
-                                        ? _("Put the result in a new layer above the noisy "
+                                      task == ARGS_TASK_DENOISE || task == ARGS_TASK_RESTYLE
+                                        ? _("Put the result in a new layer above the source "
                                             "one, or in a new image")
                                         : _("Put the result in a new layer above the "
                                             "reference layer, or in a new image"),
@@ -143,16 +189,24 @@ add_backend_output (GimpProcedure *procedure, ArgsTask task)
 void
 args_add (GimpProcedure *procedure, ArgsTask task)
 {
+  gboolean in_place = task == ARGS_TASK_DENOISE || task == ARGS_TASK_HEAL ||
+                      task == ARGS_TASK_RESTYLE;
+
   add_model (procedure);
-  if (task == ARGS_TASK_DENOISE)
-    add_reference_layer (procedure);
+  if (in_place)
+    add_reference_layer (procedure, task);
   else
     add_size (procedure);
   if (task == ARGS_TASK_INTERPOLATE)
-    add_weight (procedure);
+    {
+      add_weight (procedure);
+      add_weights (procedure);
+    }
+  if (task == ARGS_TASK_HEAL)
+    add_band_width (procedure);
   add_seed (procedure);
   add_sampler (procedure, task);
-  if (task != ARGS_TASK_DENOISE)
+  if (! in_place)
     add_tileable (procedure);
   add_backend_output (procedure, task);
 }
@@ -176,10 +230,11 @@ args_read (GimpProcedureConfig *config, FgsdArgs *args)
                 "random-seed", &args->random_seed,
                 "step-size", &args->step_size,
                 "beta", &args->beta,
-                "noise-level", &args->noise_level,
                 "final-noise", &args->final_noise,
                 "max-steps", &args->max_steps,
                 NULL);
+  g_object_get (config, has_property (config, "strength") ? "strength" : "noise-level",
+                &args->noise_level, NULL);
   args->seed = (guint32) seed;
   if (has_property (config, "width"))
     g_object_get (config, "width", &args->width, "height", &args->height, NULL);
@@ -187,10 +242,79 @@ args_read (GimpProcedureConfig *config, FgsdArgs *args)
     g_object_get (config, "tileable", &args->tileable, NULL);
   if (has_property (config, "weight"))
     g_object_get (config, "weight", &args->weight, NULL);
+  if (has_property (config, "weights"))
+    g_object_get (config, "weights", &args->weights, NULL);
   if (has_property (config, "reference-layer"))
     g_object_get (config, "reference-layer", &args->reference_layer, NULL);
+  if (has_property (config, "band-width"))
+    g_object_get (config, "band-width", &args->band_width, NULL);
   args->backend = gimp_procedure_config_get_choice_id (config, "backend");
-  args->output  = gimp_procedure_config_get_choice_id (config, "output");
+  args->output  = has_property (config, "output")
+                    ? gimp_procedure_config_get_choice_id (config, "output")
+                    : ARGS_OUTPUT_NEW_LAYER;
+}
+
+gboolean
+args_weights (const FgsdArgs *args, gint n, gdouble *weights, GError **error)
+{
+  gchar  **parts;
+  gint     count = 0;
+  gdouble  sum   = 0.0;
+  gboolean ok    = TRUE;
+
+  if (! args->weights || ! *g_strstrip (args->weights))
+    {
+      if (n != 2)
+        {
+          g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_INPUT,
+                       _("%d layers are selected: give one weight per layer in "
+                         "“Weights”, from the top of the stack down (e.g. “1, 1, 2”)."),
+                       n);
+          return FALSE;
+        }
+      weights[0] = args->weight;
+      weights[1] = 1.0 - args->weight;
+      return TRUE;
+    }
+  parts = g_strsplit_set (args->weights, ",; ", -1);
+  for (gchar **p = parts; ok && *p; p++)
+    {
+      gchar  *end;
+      gdouble v;
+
+      if (! **p)
+        continue;
+      v = g_ascii_strtod (*p, &end);
+      if (*end || ! isfinite (v) || v < 0.0)
+        {
+          g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_INPUT,
+                       _("“%s” in Weights is not a number of 0 or more."), *p);
+          ok = FALSE;
+        }
+      else if (count < n)
+        {
+          weights[count] = v;
+          sum += v;
+        }
+      count++;
+    }
+  g_strfreev (parts);
+  if (ok && count != n)
+    {
+      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_INPUT,
+                   _("Weights has %d numbers but %d layers are selected: give one per "
+                     "layer, from the top of the stack down."),
+                   count, n);
+      ok = FALSE;
+    }
+  if (ok && ! (sum > 0.0))
+    {
+      g_set_error_literal (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_INPUT,
+                           _("The weights add up to 0: give at least one texture a "
+                             "weight above 0."));
+      ok = FALSE;
+    }
+  return ok;
 }
 
 void
@@ -198,6 +322,7 @@ args_clear (FgsdArgs *args)
 {
   g_clear_object (&args->model);
   g_clear_object (&args->reference_layer);
+  g_clear_pointer (&args->weights, g_free);
 }
 
 void

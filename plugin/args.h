@@ -19,7 +19,9 @@ typedef enum
 {
   ARGS_TASK_SYNTHESIZE,
   ARGS_TASK_DENOISE,
-  ARGS_TASK_INTERPOLATE
+  ARGS_TASK_INTERPOLATE,
+  ARGS_TASK_HEAL,
+  ARGS_TASK_RESTYLE
 } ArgsTask;
 
 typedef struct
@@ -31,14 +33,18 @@ typedef struct
   gboolean   random_seed;
   gdouble    step_size;       /* h0 */
   gdouble    beta;
-  gdouble    noise_level;     /* sigma0; denoise: the layer's sigma, 0 = estimate */
+  gdouble    noise_level;     /* sigma0 (restyle: "strength"); denoise: the layer's
+                                 sigma, 0 = estimate */
   gdouble    final_noise;     /* sigma_final */
   gint       max_steps;
   gboolean   tileable;
   gint       backend;         /* ARGS_BACKEND_* */
   gint       output;          /* ARGS_OUTPUT_* */
   gdouble    weight;          /* interpolation: share of texture A */
-  GimpLayer *reference_layer; /* denoise: NULL = the noisy layer itself */
+  gchar     *weights;         /* interpolation: one weight per layer, top down; "" = weight */
+  GimpLayer *reference_layer; /* denoise, restyle: NULL = the layer itself; heal:
+                                 NULL = the band around the selection */
+  gint       band_width;      /* heal */
 } FgsdArgs;
 
 /* Declares the arguments of task on procedure, in dialog order. */
@@ -53,6 +59,11 @@ void        args_fill_size (GimpProcedureConfig *config, GimpImage *image);
 
 /* The seed a run uses: args->seed, or a fresh random one. */
 guint32     args_pick_seed (const FgsdArgs *args);
+
+/* Parses args->weights for n layers into weights (n values, >= 0, not all
+ * 0); "" gives weight, 1 - weight for two layers.  FALSE with a message
+ * that says what is wrong. */
+gboolean    args_weights (const FgsdArgs *args, gint n, gdouble *weights, GError **error);
 
 fgsd_backend_kind   args_backend (const FgsdArgs *args);
 fgsd_sampler_params args_sampler (const FgsdArgs *args, guint32 seed);

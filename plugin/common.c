@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
  *
- * What the three procedures share around the engine work: input checks and
+ * What the procedures share around the engine work: input checks and
  * the return values.  Menus
  * are greyed by image type and drawable count, but scripts can call a
  * procedure on anything, so every run checks again.
@@ -127,43 +127,49 @@ is_above (GimpImage *image, GimpLayer *a, GimpLayer *b)
   return above;
 }
 
-gboolean
-plugin_two_layers (GimpImage *image, GimpDrawable **drawables, GimpLayer **a, GimpLayer **b,
-                   GError **error)
+GimpLayer **
+plugin_layers_top_down (GimpImage *image, GimpDrawable **drawables, gint *n_layers,
+                        GError **error)
 {
-  gint n = count (drawables);
+  gint        n = count (drawables);
+  GimpLayer **layers;
 
-  if (n != 2)
+  if (n < 2)
     {
       g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_INPUT,
-                   _("Interpolation needs two textures: select exactly two layers in the "
-                     "Layers dialog with Ctrl+click (selected now: %d). The upper one is "
-                     "texture A, the lower one texture B; the same selection is read on "
-                     "both."),
+                   _("Interpolation needs two or more textures: select at least two layers "
+                     "in the Layers dialog with Ctrl+click (selected now: %d). The upper "
+                     "one is texture A, the lower one texture B; the same selection is "
+                     "read on each."),
                    n);
-      return FALSE;
+      return NULL;
     }
-  if (! plugin_check_layer (image, drawables[0], error) ||
-      ! plugin_check_layer (image, drawables[1], error))
-    return FALSE;
-  if (drawables[0] == drawables[1])
+  for (gint i = 0; i < n; i++)
     {
-      g_set_error_literal (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_INPUT,
-                           _("The two textures must be two different layers."));
-      return FALSE;
+      if (! plugin_check_layer (image, drawables[i], error))
+        return NULL;
+      for (gint j = 0; j < i; j++)
+        if (drawables[j] == drawables[i])
+          {
+            g_set_error_literal (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_INPUT,
+                                 _("The textures must be different layers."));
+            return NULL;
+          }
     }
   /* GIMP passes selected layers in no documented order; the stack decides,
-   * so the menu and scripts agree. */
-  *a = GIMP_LAYER (drawables[0]);
-  *b = GIMP_LAYER (drawables[1]);
-  if (is_above (image, *b, *a))
+   * so the menu and scripts agree.  Insertion sort: n is small. */
+  layers = g_new (GimpLayer *, n);
+  for (gint i = 0; i < n; i++)
     {
-      GimpLayer *t = *a;
+      GimpLayer *l = GIMP_LAYER (drawables[i]);
+      gint       j = i;
 
-      *a = *b;
-      *b = t;
+      for (; j > 0 && is_above (image, l, layers[j - 1]); j--)
+        layers[j] = layers[j - 1];
+      layers[j] = l;
     }
-  return TRUE;
+  *n_layers = n;
+  return layers;
 }
 
 void

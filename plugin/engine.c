@@ -170,20 +170,26 @@ engine_features (FgsdEngine *engine, const FgsdReference *ref, gfloat **phi, GEr
 }
 
 gboolean
-engine_blend (FgsdEngine *engine, const gfloat *a, const gfloat *b, gdouble weight_a,
+engine_blend (FgsdEngine *engine, const gfloat *const *phis, const gdouble *weights, gint n,
               gfloat **phi, GError **error)
 {
-  const float *phis[2]    = { a, b };
-  const float  weights[2] = { (float) weight_a, (float) (1.0 - weight_a) };
-  fgsd_status  status;
+  gfloat     *w = g_new (gfloat, n);
+  fgsd_status status;
 
+  for (gint i = 0; i < n; i++)
+    w[i] = (gfloat) weights[i];
   *phi = alloc_phi (engine, error);
   if (! *phi)
-    return FALSE;
-  status = fgsd_features_blend (phis, weights, 2, engine->feature_dim + PHI_EXTRA, *phi);
+    {
+      g_free (w);
+      return FALSE;
+    }
+  status = fgsd_features_blend ((const float *const *) phis, w, n,
+                                engine->feature_dim + PHI_EXTRA, *phi);
+  g_free (w);
   if (status != FGSD_OK)
     {
-      set_engine_error (engine, status, _("Mixing the two textures"), error);
+      set_engine_error (engine, status, _("Mixing the textures"), error);
       g_clear_pointer (phi, g_free);
       return FALSE;
     }
@@ -219,6 +225,26 @@ engine_sample (FgsdEngine *engine, const fgsd_sampler_params *params, const gflo
     {
       set_engine_error (engine, status, _("Sampling"), error);
       g_clear_pointer (rgb, g_free);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+engine_heal (FgsdEngine *engine, const fgsd_sampler_params *params, const gfloat *phi,
+             const gfloat *rgb, const gfloat *hole, gint w, gint h, gint band_width,
+             gfloat **out, GError **error)
+{
+  fgsd_status status;
+
+  *out = alloc_rgb (w, h, error);
+  if (! *out)
+    return FALSE;
+  status = fgsd_heal (engine->session, params, phi, rgb, hole, w, h, band_width, *out, NULL);
+  if (status != FGSD_OK)
+    {
+      set_engine_error (engine, status, _("Healing"), error);
+      g_clear_pointer (out, g_free);
       return FALSE;
     }
   return TRUE;

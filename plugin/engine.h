@@ -42,14 +42,22 @@ void     engine_set_progress_range (FgsdEngine *engine, gdouble start, gdouble e
 gboolean engine_features (FgsdEngine *engine, const FgsdReference *ref, gfloat **phi,
                           GError **error);
 
-/* Mixes two feature vectors: weight_a * a + (1 - weight_a) * b. */
-gboolean engine_blend    (FgsdEngine *engine, const gfloat *a, const gfloat *b,
-                          gdouble weight_a, gfloat **phi, GError **error);
+/* Mixes n feature vectors (and their colours) with weights (>= 0, not all 0;
+ * scaled to sum to 1). */
+gboolean engine_blend    (FgsdEngine *engine, const gfloat *const *phis,
+                          const gdouble *weights, gint n, gfloat **phi, GError **error);
 
 /* Runs the sampler; *rgb is newly allocated (w * h * 3 floats). */
 gboolean engine_sample   (FgsdEngine *engine, const fgsd_sampler_params *params,
                           const gfloat *phi, gint w, gint h, gfloat **rgb,
                           fgsd_sample_stats *stats, GError **error);
+
+/* Fills the hole (w x h weights, 1 = fill) of rgb; phi NULL = the texture
+ * of the band around the hole.  *out (the whole w x h image) is newly
+ * allocated. */
+gboolean engine_heal     (FgsdEngine *engine, const fgsd_sampler_params *params,
+                          const gfloat *phi, const gfloat *rgb, const gfloat *hole, gint w,
+                          gint h, gint band_width, gfloat **out, GError **error);
 
 /* One denoiser pass; *rgb is newly allocated. */
 gboolean engine_denoise  (FgsdEngine *engine, const gfloat *noisy, gint w, gint h,

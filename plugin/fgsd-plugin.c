@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The fgsd plug-in for GIMP 3: registers three image procedures
+ * The fgsd plug-in for GIMP 3: registers five image procedures
  * (docs/gimp-plugin.md):
  *
  *   plug-in-fgsd-synthesize   Filters > Render > Texture from Selection (FGSD)...
  *   plug-in-fgsd-denoise      Filters > Enhance > Denoise with Reference (FGSD)...
  *   plug-in-fgsd-interpolate  Filters > Render > Texture Interpolation (FGSD)...
+ *   plug-in-fgsd-heal         Filters > Enhance > Heal Selection with Texture (FGSD)...
+ *   plug-in-fgsd-restyle      Filters > Artistic > Restyle with Texture (FGSD)...
  */
 #include "plugin-config.h"
 
@@ -35,6 +37,8 @@ fgsd_query_procedures (GimpPlugIn *plug_in)
   list = g_list_append (list, g_strdup (PROC_SYNTHESIZE));
   list = g_list_append (list, g_strdup (PROC_DENOISE));
   list = g_list_append (list, g_strdup (PROC_INTERPOLATE));
+  list = g_list_append (list, g_strdup (PROC_HEAL));
+  list = g_list_append (list, g_strdup (PROC_RESTYLE));
   return list;
 }
 
@@ -47,6 +51,10 @@ fgsd_create_procedure (GimpPlugIn *plug_in, const gchar *name)
     return procedure_denoise_new (plug_in);
   if (g_strcmp0 (name, PROC_INTERPOLATE) == 0)
     return procedure_interpolate_new (plug_in);
+  if (g_strcmp0 (name, PROC_HEAL) == 0)
+    return procedure_heal_new (plug_in);
+  if (g_strcmp0 (name, PROC_RESTYLE) == 0)
+    return procedure_restyle_new (plug_in);
   return NULL;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
  *
  * Shared declarations of the fgsd GIMP plug-in: procedure names, the error
- * domain and the three procedures' create functions.
+ * domain and the procedures' create functions.
  */
 #ifndef FGSD_PLUGIN_H
 #define FGSD_PLUGIN_H
@@ -17,6 +17,8 @@
 #define PROC_SYNTHESIZE  "plug-in-fgsd-synthesize"
 #define PROC_DENOISE     "plug-in-fgsd-denoise"
 #define PROC_INTERPOLATE "plug-in-fgsd-interpolate"
+#define PROC_HEAL        "plug-in-fgsd-heal"
+#define PROC_RESTYLE     "plug-in-fgsd-restyle"
 
 #define FGSD_PLUGIN_ERROR (fgsd_plugin_error_quark ())
 
@@ -34,6 +36,8 @@ GQuark          fgsd_plugin_error_quark (void);
 GimpProcedure  *procedure_synthesize_new  (GimpPlugIn *plug_in);
 GimpProcedure  *procedure_denoise_new     (GimpPlugIn *plug_in);
 GimpProcedure  *procedure_interpolate_new (GimpPlugIn *plug_in);
+GimpProcedure  *procedure_heal_new        (GimpPlugIn *plug_in);
+GimpProcedure  *procedure_restyle_new     (GimpPlugIn *plug_in);
 
 /* A new image procedure with what the three share: image types (RGB and
  * grey, with or without alpha; not indexed) and attribution. */
@@ -45,10 +49,11 @@ GimpProcedure  *plugin_procedure_new (GimpPlugIn *plug_in, const gchar *name,
 gboolean        plugin_check_image   (GimpImage *image, GError **error);
 GimpLayer      *plugin_single_layer  (GimpImage *image, GimpDrawable **drawables,
                                       GError **error);
-/* Interpolation: exactly two layers; *a is the upper one in the stack
- * (texture A), *b the lower one, whatever order drawables has. */
-gboolean        plugin_two_layers    (GimpImage *image, GimpDrawable **drawables,
-                                      GimpLayer **a, GimpLayer **b, GError **error);
+/* Interpolation: two or more different layers, returned (g_free the array)
+ * from the top of the stack down, whatever order drawables has: the first
+ * is texture A.  *n_layers receives their number. */
+GimpLayer     **plugin_layers_top_down (GimpImage *image, GimpDrawable **drawables,
+                                        gint *n_layers, GError **error);
 gboolean        plugin_check_layer   (GimpImage *image, GimpDrawable *drawable,
                                       GError **error);
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
  *
- * plug-in-fgsd-interpolate: a texture between two references (method.md
- * section 2: condition on weight * phi_A + (1 - weight) * phi_B).  The two
- * references are the two selected layers, each read inside the one current
- * selection: the upper one in the layer stack is A, the lower one B, in
- * whatever order they are passed.  Scripts pass both as the drawables.
+ * plug-in-fgsd-interpolate: a texture between two or more references
+ * (method.md section 2: condition on a convex blend of their phi's).  The
+ * references are the selected layers, each read inside the one current
+ * selection, ordered from the top of the layer stack down whatever order
+ * they are passed in: with two, the upper one is A and "weight" its share
+ * (A weight + B (1 - weight)); "weights" gives one number per layer, top
+ * down, for two or more.  Scripts pass the layers as the drawables.
  */
 #include "plugin-config.h"
 
@@ -19,45 +21,51 @@
 #include "reference.h"
 
 static gchar *
-summary (GimpLayer *a, GimpLayer *b, const FgsdReference *ref)
+summary (GimpLayer **layers, gint n, const FgsdReference *ref)
 {
-  gchar *na   = g_markup_escape_text (gimp_item_get_name (GIMP_ITEM (a)), -1);
-  gchar *nb   = g_markup_escape_text (gimp_item_get_name (GIMP_ITEM (b)), -1);
-  gchar *text = g_strdup_printf (_("Texture A: the selection on <b>%s</b>; texture B: the "
-                                   "same selection on <b>%s</b> (%d × %d pixels). "
-                                   "“Amount of A” sets how much of A the new texture takes."),
-                                 na, nb, ref->width, ref->height);
+  gchar *na   = g_markup_escape_text (gimp_item_get_name (GIMP_ITEM (layers[0])), -1);
+  gchar *nb   = g_markup_escape_text (gimp_item_get_name (GIMP_ITEM (layers[1])), -1);
+  gchar *text;
 
+  if (n == 2)
+    text = g_strdup_printf (_("Texture A: the selection on <b>%s</b>; texture B: the "
+                              "same selection on <b>%s</b> (%d × %d pixels). "
+                              "“Amount of A” sets how much of A the new texture takes."),
+                            na, nb, ref->width, ref->height);
+  else
+    text = g_strdup_printf (_("%d textures: the selection (%d × %d pixels) on each "
+                              "selected layer, from <b>%s</b> at the top down. "
+                              "“Weights” gives each one's share, top down."),
+                            n, ref->width, ref->height, na);
   g_free (na);
   g_free (nb);
   return text;
 }
 
-/* phi of the selection on each layer, mixed. */
+/* phi of the selection on each layer, mixed with weights. */
 static gboolean
-mixed_features (FgsdEngine *engine, GimpImage *image, GimpLayer *a, GimpLayer *b,
-                gdouble weight, gfloat **phi, GError **error)
+mixed_features (FgsdEngine *engine, GimpImage *image, GimpLayer **layers, gint n,
+                const gdouble *weights, gfloat **phi, GError **error)
 {
-  FgsdReference ref   = { 0 };
-  gfloat       *phi_a = NULL;
-  gfloat       *phi_b = NULL;
-  gboolean      ok    = FALSE;
+  FgsdReference ref  = { 0 };
+  gfloat      **phis = g_new0 (gfloat *, n);
+  gboolean      ok   = FALSE;
 
-  engine_set_progress_range (engine, 0.0, 0.03);
-  if (! reference_read (image, GIMP_DRAWABLE (a), &ref, error) ||
-      ! engine_features (engine, &ref, &phi_a, error))
-    goto out;
-  reference_clear (&ref);
-  engine_set_progress_range (engine, 0.03, 0.06);
-  if (! reference_read (image, GIMP_DRAWABLE (b), &ref, error) ||
-      ! engine_features (engine, &ref, &phi_b, error))
-    goto out;
-  ok = engine_blend (engine, phi_a, phi_b, weight, phi, error);
+  for (gint i = 0; i < n; i++)
+    {
+      engine_set_progress_range (engine, 0.06 * i / n, 0.06 * (i + 1) / n);
+      if (! reference_read (image, GIMP_DRAWABLE (layers[i]), &ref, error) ||
+          ! engine_features (engine, &ref, &phis[i], error))
+        goto out;
+      reference_clear (&ref);
+    }
+  ok = engine_blend (engine, (const gfloat *const *) phis, weights, n, phi, error);
 
 out:
   reference_clear (&ref);
-  g_free (phi_a);
-  g_free (phi_b);
+  for (gint i = 0; i < n; i++)
+    g_free (phis[i]);
+  g_free (phis);
   return ok;
 }
 
@@ -65,37 +73,39 @@ static GimpValueArray *
 interpolate_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
                  GimpDrawable **drawables, GimpProcedureConfig *config, gpointer data)
 {
-  GimpPDBStatusType   status = GIMP_PDB_EXECUTION_ERROR;
-  FgsdArgs            args   = { 0 };
-  FgsdReference       ref    = { 0 };
-  FgsdEngine          engine = { 0 };
+  GimpPDBStatusType   status  = GIMP_PDB_EXECUTION_ERROR;
+  FgsdArgs            args    = { 0 };
+  FgsdReference       ref     = { 0 };
+  FgsdEngine          engine  = { 0 };
   fgsd_sampler_params params;
-  GimpLayer          *a, *b;
-  GimpLayer          *result = NULL;
-  gfloat             *phi    = NULL;
-  gfloat             *rgb    = NULL;
-  gfloat             *rgba   = NULL;
-  gchar              *name   = NULL;
-  GError             *error  = NULL;
-  guint32             seed   = 0;
+  GimpLayer         **layers  = NULL;
+  GimpLayer          *result  = NULL;
+  gdouble            *weights = NULL;
+  gfloat             *phi     = NULL;
+  gfloat             *rgb     = NULL;
+  gfloat             *rgba    = NULL;
+  gchar              *name    = NULL;
+  GError             *error   = NULL;
+  guint32             seed    = 0;
   const gchar        *label;
+  gint                n       = 0;
   gint                w, h;
 
   gegl_init (NULL, NULL);
   label = _("Interpolating textures");
   if (! plugin_check_image (image, &error) ||
-      ! plugin_two_layers (image, drawables, &a, &b, &error))
+      ! (layers = plugin_layers_top_down (image, drawables, &n, &error)))
     {
       status = GIMP_PDB_CALLING_ERROR;
       goto out;
     }
-  if (! reference_check (image, GIMP_DRAWABLE (b), &ref, &error) ||
-      ! reference_check (image, GIMP_DRAWABLE (a), &ref, &error))
-    goto out;
+  for (gint i = n - 1; i >= 0; i--)
+    if (! reference_check (image, GIMP_DRAWABLE (layers[i]), &ref, &error))
+      goto out;
 
   if (run_mode == GIMP_RUN_INTERACTIVE)
     {
-      gchar   *text = summary (a, b, &ref);
+      gchar   *text = summary (layers, n, &ref);
       gboolean ok;
 
       gimp_ui_init (PLUG_IN_BINARY);
@@ -109,6 +119,12 @@ interpolate_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *imag
         }
     }
   args_read (config, &args);
+  weights = g_new (gdouble, n);
+  if (! args_weights (&args, n, weights, &error))
+    {
+      status = GIMP_PDB_CALLING_ERROR;
+      goto out;
+    }
   w = args.width > 0 ? args.width : gimp_image_get_width (image);
   h = args.height > 0 ? args.height : gimp_image_get_height (image);
   if (! engine_check_memory (w, h, ENGINE_FLOATS_PER_PIXEL_SYNTH, &error))
@@ -117,7 +133,7 @@ interpolate_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *imag
   gimp_progress_init (label);
   if (! engine_open (&engine, args.model, args_backend (&args), run_mode, label,
                      &error) ||
-      ! mixed_features (&engine, image, a, b, args.weight, &phi, &error))
+      ! mixed_features (&engine, image, layers, n, weights, &phi, &error))
     goto out;
 
   seed   = args_pick_seed (&args);
@@ -127,12 +143,16 @@ interpolate_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *imag
       ! (rgba = pixels_rgb_to_rgba (rgb, NULL, (gsize) w * (gsize) h, &error)))
     goto out;
 
-  name = g_strdup_printf (_("Interpolation %.2f (seed %u)"), args.weight, seed);
+  if (n == 2)
+    name = g_strdup_printf (_("Interpolation %.2f (seed %u)"),
+                            weights[0] / (weights[0] + weights[1]), seed);
+  else
+    name = g_strdup_printf (_("Blend of %d textures (seed %u)"), n, seed);
   {
     FgsdOutput out = {
       .image     = image,
-      .above     = GIMP_DRAWABLE (a),
-      .like      = GIMP_DRAWABLE (a),
+      .above     = GIMP_DRAWABLE (layers[0]),
+      .like      = GIMP_DRAWABLE (layers[0]),
       .name      = name,
       .width     = w,
       .height    = h,
@@ -150,6 +170,8 @@ out:
   g_free (rgba);
   g_free (rgb);
   g_free (phi);
+  g_free (weights);
+  g_free (layers);
   engine_close (&engine);
   reference_clear (&ref);
   args_clear (&args);
@@ -163,19 +185,21 @@ procedure_interpolate_new (GimpPlugIn *plug_in)
 
   procedure = plugin_procedure_new (plug_in, PROC_INTERPOLATE, interpolate_run);
   /* One selected layer still opens the menu entry, so that the error can
-   * say how to pick the second one. */
+   * say how to pick a second one. */
   gimp_procedure_set_sensitivity_mask (procedure, GIMP_PROCEDURE_SENSITIVE_DRAWABLE |
                                                     GIMP_PROCEDURE_SENSITIVE_DRAWABLES);
   gimp_procedure_set_menu_label (procedure, _("Texture _Interpolation (FGSD)..."));
   gimp_procedure_add_menu_path (procedure, "<Image>/Filters/Render");
   gimp_procedure_set_documentation (
-    procedure, _("Render a texture between two selected textures"),
-    _("Select two layers (Ctrl+click in the Layers dialog) and a selection: the selection "
-      "on the upper layer is texture A, the same selection on the lower layer texture B "
-      "(each at least 32 × 32 pixels with 1024 selected). Scripts pass the two layers as "
-      "the drawables, in any order: the stack decides which is A. The new texture's features are weight * A + (1 - weight) "
-      "* B; it goes into a new layer above A (or a new image). Returns the new layer "
-      "and the seed used."),
+    procedure, _("Render a texture between two or more selected textures"),
+    _("Select two or more layers (Ctrl+click in the Layers dialog) and a selection: the "
+      "selection on each layer is one texture (each at least 32 × 32 pixels with 1024 "
+      "selected). Scripts pass the layers as the drawables, in any order: the stack "
+      "decides, from the top down. With two layers and empty \"weights\", the upper one "
+      "is texture A and the new texture's features are weight * A + (1 - weight) * B; "
+      "\"weights\" (e.g. \"1, 2, 1\") gives one share per layer, top down, scaled to add "
+      "up to 1. The result goes into a new layer above the top one (or a new image). "
+      "Returns the new layer and the seed used."),
     PROC_INTERPOLATE);
   args_add (procedure, ARGS_TASK_INTERPOLATE);
   plugin_add_return_values (procedure);

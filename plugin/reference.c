@@ -84,26 +84,28 @@ weigh (gfloat *mask, const gfloat *rgba, gsize n)
   return sum;
 }
 
-gboolean
-reference_read (GimpImage *image, GimpDrawable *drawable, FgsdReference *ref, GError **error)
+/* ref->mask <- selection x alpha (or alpha alone when mask is NULL on
+ * entry), ref->rgb from rgba; checks the selected pixel count.  Takes
+ * rgba. */
+static gboolean
+reference_finish (GimpDrawable *drawable, FgsdReference *ref, gfloat *rgba, GError **error)
 {
-  gfloat *rgba = NULL;
-  gint    offx, offy;
-  gsize   n;
-  gchar  *name;
+  gsize  n = (gsize) ref->width * (gsize) ref->height;
+  gchar *name;
 
-  if (! reference_check (image, drawable, ref, error))
-    return FALSE;
-  n = (gsize) ref->width * (gsize) ref->height;
-  gimp_drawable_get_offsets (drawable, &offx, &offy);
-
-  rgba = pixels_read_rgba (drawable, ref->x, ref->y, ref->width, ref->height, error);
-  if (! rgba)
-    goto fail;
-  ref->mask = pixels_read_selection (image, ref->x + offx, ref->y + offy, ref->width,
-                                     ref->height, error);
   if (! ref->mask)
-    goto fail;
+    {
+      ref->mask = g_try_new (gfloat, n);
+      if (! ref->mask)
+        {
+          g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MEMORY,
+                       _("Not enough memory for a %d × %d reference."), ref->width,
+                       ref->height);
+          goto fail;
+        }
+      for (gsize i = 0; i < n; i++)
+        ref->mask[i] = 1.0f;
+    }
   ref->selected = weigh (ref->mask, rgba, n);
   if (ref->selected < FGSD_MIN_REFERENCE_PIXELS)
     {
@@ -122,6 +124,57 @@ reference_read (GimpImage *image, GimpDrawable *drawable, FgsdReference *ref, GE
     goto fail;
   g_free (rgba);
   return TRUE;
+
+fail:
+  g_free (rgba);
+  reference_clear (ref);
+  return FALSE;
+}
+
+gboolean
+reference_read_layer (GimpDrawable *drawable, FgsdReference *ref, GError **error)
+{
+  gfloat *rgba;
+  gchar  *name;
+
+  memset (ref, 0, sizeof *ref);
+  ref->width  = gimp_drawable_get_width (drawable);
+  ref->height = gimp_drawable_get_height (drawable);
+  if (ref->width < FGSD_MIN_REFERENCE_SIDE || ref->height < FGSD_MIN_REFERENCE_SIDE)
+    {
+      name = drawable_name (drawable);
+      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_SELECTION,
+                   _("The reference layer “%s” is too small (%d × %d pixels). The "
+                     "network needs a reference of at least %d × %d pixels."),
+                   name, ref->width, ref->height, FGSD_MIN_REFERENCE_SIDE,
+                   FGSD_MIN_REFERENCE_SIDE);
+      g_free (name);
+      return FALSE;
+    }
+  rgba = pixels_read_rgba (drawable, 0, 0, ref->width, ref->height, error);
+  if (! rgba)
+    return FALSE;
+  return reference_finish (drawable, ref, rgba, error);
+}
+
+gboolean
+reference_read (GimpImage *image, GimpDrawable *drawable, FgsdReference *ref, GError **error)
+{
+  gfloat *rgba = NULL;
+  gint    offx, offy;
+
+  if (! reference_check (image, drawable, ref, error))
+    return FALSE;
+  gimp_drawable_get_offsets (drawable, &offx, &offy);
+
+  rgba = pixels_read_rgba (drawable, ref->x, ref->y, ref->width, ref->height, error);
+  if (! rgba)
+    goto fail;
+  ref->mask = pixels_read_selection (image, ref->x + offx, ref->y + offy, ref->width,
+                                     ref->height, error);
+  if (! ref->mask)
+    goto fail;
+  return reference_finish (drawable, ref, rgba, error);
 
 fail:
   g_free (rgba);

@@ -29,6 +29,10 @@ gboolean reference_check (GimpImage *image, GimpDrawable *drawable, FgsdReferenc
 gboolean reference_read  (GimpImage *image, GimpDrawable *drawable, FgsdReference *ref,
                           GError **error);
 
+/* The whole of drawable as a reference, weighted by its alpha only (for a
+ * reference layer when the selection has another job, as in healing). */
+gboolean reference_read_layer (GimpDrawable *drawable, FgsdReference *ref, GError **error);
+
 void     reference_clear (FgsdReference *ref);
 
 #endif

@@ -312,6 +312,156 @@ static void test_sample_keeps_colour(void **state)
     free(mask);
 }
 
+/* Known pixels (heal): the result is the known image exactly where the mask
+ * is 1, the hole is drawn and follows what surrounds it, runs repeat, and
+ * known pixels without a mask, with a start colour or with a mask outside
+ * [0, 1] are refused. */
+static void test_heal_keeps_known_pixels(void **state)
+{
+    fixture *f = *state;
+    int w = 64, h = 48;
+    size_t np = (size_t)w * (size_t)h, n = np * 3;
+    float *known = random_image(w, h, 11), *other = malloc(n * sizeof(float));
+    float *mask = malloc(np * sizeof(float)), *a = malloc(n * sizeof(float));
+    float *b = malloc(n * sizeof(float)), *c = malloc(n * sizeof(float));
+    const float colour[3] = {0.5f, 0.5f, 0.5f};
+    fgsd_sampler_params p = fgsd_sampler_params_default();
+    fgsd_session *s = new_session(f->model, 0);
+    double hole_diff = 0.0, hole_other = 0.0;
+
+    assert_non_null(other);
+    assert_non_null(mask);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(c);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            mask[(size_t)y * (size_t)w + (size_t)x] =
+                x >= 24 && x < 40 && y >= 16 && y < 32 ? 0.0f : 1.0f;
+    for (size_t i = 0; i < n; i++)
+        other[i] = 1.0f - known[i];
+    p.max_steps = 6;
+    p.seed = 5;
+    p.known = known;
+    p.known_mask = mask;
+    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, a, NULL), FGSD_OK);
+    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, b, NULL), FGSD_OK);
+    assert_memory_equal(a, b, n * sizeof(float));
+    p.known = other;
+    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, c, NULL), FGSD_OK);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(isfinite(a[i]));
+        if (mask[i / 3] == 1.0f) {
+            assert_true(a[i] == known[i]);
+            assert_true(c[i] == other[i]);
+        } else {
+            hole_diff = fmax(hole_diff, fabs((double)a[i] - known[i]));
+            hole_other = fmax(hole_other, fabs((double)a[i] - c[i]));
+        }
+    }
+    assert_true(hole_diff > 1e-3); /* the hole is drawn, not copied */
+    assert_true(hole_other > 1e-3); /* and depends on the known pixels */
+
+    p.known_mask = NULL;
+    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, a, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    p.known_mask = mask;
+    p.mean = colour;
+    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, a, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    p.mean = NULL;
+    mask[3] = 1.5f;
+    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, a, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(fgsd_session_last_error(s), "[0, 1]"));
+    mask[3] = NAN;
+    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, a, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    fgsd_session_free(s);
+    free(known);
+    free(other);
+    free(mask);
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* fgsd_heal_band: the pixels within the band's Chebyshev distance of a hole
+ * pixel, weighted by 1 - hole, also at the image's edge. */
+static void test_heal_band(void **state)
+{
+    int w = 20, h = 16, count = 0;
+    float hole[20 * 16] = {0}, band[20 * 16];
+
+    (void)state;
+    hole[10 * w + 10] = 1.0f; /* the middle: a 5x5 square less its centre */
+    hole[0] = 1.0f;           /* a corner: 3x3 less the corner */
+    hole[10 * w + 11] = 0.5f; /* soft: counts half in the band */
+    assert_int_equal(fgsd_heal_band(hole, w, h, 2, band), FGSD_OK);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            float v = band[y * w + x];
+            int near_mid = abs(x - 10) <= 2 && abs(y - 10) <= 2;
+            int near_soft = abs(x - 11) <= 2 && abs(y - 10) <= 2;
+            int near_corner = x <= 2 && y <= 2;
+            float want = near_mid || near_soft || near_corner ? 1.0f - hole[y * w + x] : 0.0f;
+
+            assert_true(v == want);
+            count += v > 0.0f;
+        }
+    assert_int_equal(count, 24 + 5 + 8); /* the soft pixel's column adds 5 */
+    hole[5] = -0.1f;
+    assert_int_equal(fgsd_heal_band(hole, w, h, 2, band), FGSD_ERR_INVALID_ARGUMENT);
+    hole[5] = 0.0f;
+    assert_int_equal(fgsd_heal_band(hole, w, h, 0, band), FGSD_ERR_INVALID_ARGUMENT);
+}
+
+/* fgsd_heal: pixels outside the hole come back unchanged, the hole is
+ * drawn; a band too narrow for a reference, an empty hole and a caller's own
+ * known pixels are refused; in-place works and repeats. */
+static void test_heal(void **state)
+{
+    fixture *f = *state;
+    int w = 112, h = 80;
+    size_t np = (size_t)w * (size_t)h, n = np * 3;
+    float *img = random_image(w, h, 21), *hole = calloc(np, sizeof(float));
+    float *out = malloc(n * sizeof(float)), *again = malloc(n * sizeof(float));
+    fgsd_sampler_params p = fgsd_sampler_params_default();
+    fgsd_session *s = new_session(f->model, 0);
+    fgsd_sample_stats st;
+    double changed = 0.0;
+
+    assert_non_null(hole);
+    assert_non_null(out);
+    assert_non_null(again);
+    p.max_steps = 4;
+    p.seed = 9;
+    assert_int_equal(fgsd_heal(s, &p, NULL, img, hole, w, h, 24, out, NULL),
+                     FGSD_ERR_TOO_SMALL);
+    for (int y = 32; y < 48; y++)
+        for (int x = 48; x < 64; x++)
+            hole[(size_t)y * (size_t)w + (size_t)x] = 1.0f;
+    assert_int_equal(fgsd_heal(s, &p, NULL, img, hole, w, h, 4, out, NULL), FGSD_ERR_TOO_SMALL);
+    assert_non_null(strstr(fgsd_session_last_error(s), "widen the band"));
+    assert_int_equal(fgsd_heal(s, &p, NULL, img, hole, w, h, 24, out, &st), FGSD_OK);
+    assert_true(st.steps >= 1 && st.steps <= 4);
+    for (size_t i = 0; i < n; i++) {
+        if (hole[i / 3] == 0.0f)
+            assert_true(out[i] == img[i]);
+        else
+            changed = fmax(changed, fabs((double)out[i] - img[i]));
+    }
+    assert_true(changed > 1e-3);
+    memcpy(again, img, n * sizeof(float));
+    assert_int_equal(fgsd_heal(s, &p, NULL, again, hole, w, h, 24, again, NULL), FGSD_OK);
+    assert_memory_equal(again, out, n * sizeof(float));
+    p.known = img;
+    p.known_mask = hole;
+    assert_int_equal(fgsd_heal(s, &p, NULL, img, hole, w, h, 24, out, NULL),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    fgsd_session_free(s);
+    free(img);
+    free(hole);
+    free(out);
+    free(again);
+}
+
 static void test_features_mask(void **state)
 {
     fixture *f = *state;
@@ -419,6 +569,9 @@ int main(void)
         cmocka_unit_test(test_tileable_is_periodic),
         cmocka_unit_test(test_cancel_leaves_output),
         cmocka_unit_test(test_sample_keeps_colour),
+        cmocka_unit_test(test_heal_keeps_known_pixels),
+        cmocka_unit_test(test_heal_band),
+        cmocka_unit_test(test_heal),
         cmocka_unit_test(test_features_mask),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_budget),

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
  *
- * One dialog for the three procedures (docs/gimp-plugin.md, "Dialog"):
+ * One dialog for the procedures (docs/gimp-plugin.md, "Dialog"):
  *
  *   summary        what the reference is (selection size, layers)
- *   Result         width, height / reference layer, amount of A, tileable,
- *                  output
+ *   Result         width, height / reference layer, amount of A, weights,
+ *                  band width, strength, tileable, output
  *   Variation      seed with "New Seed", random seed
  *   Sampling       step size h, beta, start/layer noise, final noise, max steps
  *   Model          model file, backend
@@ -29,15 +29,19 @@ new_seed_clicked (GtkButton *button, GimpProcedureConfig *config)
 static void
 make_widgets (GimpProcedureDialog *dialog, FgsdDialogKind kind)
 {
-  const gchar *doubles[] = { "step-size", "beta", "noise-level", "final-noise" };
+  const gchar *doubles[] = { "step-size", "beta",
+                             kind == FGSD_DIALOG_RESTYLE ? "strength" : "noise-level",
+                             "final-noise" };
 
-  if (kind != FGSD_DIALOG_DENOISE)
+  if (kind == FGSD_DIALOG_SYNTHESIZE || kind == FGSD_DIALOG_INTERPOLATE)
     {
       gimp_procedure_dialog_get_widget (dialog, "width", GIMP_TYPE_LABEL_SPIN);
       gimp_procedure_dialog_get_widget (dialog, "height", GIMP_TYPE_LABEL_SPIN);
     }
   if (kind == FGSD_DIALOG_INTERPOLATE)
     gimp_procedure_dialog_get_spin_scale (dialog, "weight", 1.0);
+  if (kind == FGSD_DIALOG_HEAL)
+    gimp_procedure_dialog_get_widget (dialog, "band-width", GIMP_TYPE_LABEL_SPIN);
   gimp_procedure_dialog_get_widget (dialog, "seed", GIMP_TYPE_LABEL_SPIN);
   gimp_procedure_dialog_get_widget (dialog, "max-steps", GIMP_TYPE_LABEL_SPIN);
   for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
@@ -57,8 +61,16 @@ fill_result (GimpProcedureDialog *dialog, FgsdDialogKind kind)
       gimp_procedure_dialog_fill_box (dialog, "result-box", "reference-layer", "output", NULL);
       break;
     case FGSD_DIALOG_INTERPOLATE:
-      gimp_procedure_dialog_fill_box (dialog, "result-box", "weight", "width", "height",
-                                      "tileable", "output", NULL);
+      gimp_procedure_dialog_fill_box (dialog, "result-box", "weight", "weights", "width",
+                                      "height", "tileable", "output", NULL);
+      break;
+    case FGSD_DIALOG_HEAL:
+      gimp_procedure_dialog_fill_box (dialog, "result-box", "reference-layer", "band-width",
+                                      NULL);
+      break;
+    case FGSD_DIALOG_RESTYLE:
+      gimp_procedure_dialog_fill_box (dialog, "result-box", "reference-layer", "strength",
+                                      "output", NULL);
       break;
     }
   gimp_procedure_dialog_get_label (dialog, "result-title", _("Result"), FALSE, FALSE);
@@ -90,10 +102,15 @@ fill_variation (GimpProcedureDialog *dialog, GimpProcedureConfig *config)
 }
 
 static void
-fill_sampling (GimpProcedureDialog *dialog)
+fill_sampling (GimpProcedureDialog *dialog, FgsdDialogKind kind)
 {
-  gimp_procedure_dialog_fill_box (dialog, "sampling-box", "step-size", "beta", "noise-level",
-                                  "final-noise", "max-steps", NULL);
+  /* Restyle shows its strength (its start noise) with the result. */
+  if (kind == FGSD_DIALOG_RESTYLE)
+    gimp_procedure_dialog_fill_box (dialog, "sampling-box", "step-size", "beta",
+                                    "final-noise", "max-steps", NULL);
+  else
+    gimp_procedure_dialog_fill_box (dialog, "sampling-box", "step-size", "beta",
+                                    "noise-level", "final-noise", "max-steps", NULL);
   gimp_procedure_dialog_get_label (dialog, "sampling-title", _("Sampling"), FALSE, FALSE);
   gimp_procedure_dialog_fill_frame (dialog, "sampling-frame", "sampling-title", FALSE,
                                     "sampling-box");
@@ -170,7 +187,7 @@ fgsd_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, FgsdDial
   make_widgets (dialog, kind);
   fill_result (dialog, kind);
   fill_variation (dialog, config);
-  fill_sampling (dialog);
+  fill_sampling (dialog, kind);
   fill_model (dialog, config);
   gimp_procedure_dialog_fill (dialog, "summary", "result-frame", "variation-frame",
                               "sampling-frame", "model-frame", NULL);

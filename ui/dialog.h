@@ -13,7 +13,9 @@ typedef enum
 {
   FGSD_DIALOG_SYNTHESIZE,
   FGSD_DIALOG_DENOISE,
-  FGSD_DIALOG_INTERPOLATE
+  FGSD_DIALOG_INTERPOLATE,
+  FGSD_DIALOG_HEAL,
+  FGSD_DIALOG_RESTYLE
 } FgsdDialogKind;
 
 /* Shows the dialog; TRUE when the user pressed OK.  summary is a line of

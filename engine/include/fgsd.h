@@ -232,6 +232,22 @@ typedef struct fgsd_sampler_params {
                           exactly), so the texture has the reference's
                           colour; see docs/design.md "Colour".  Not with
                           init. */
+    const float *known; /* NULL, or width x height RGB (borrowed): pixels
+                           to keep, for healing a hole (docs/design.md
+                           "Heal").  Where known_mask is 1 the sampler
+                           holds x at known + the current noise level
+                           times fresh noise at every step, and the
+                           result is known there; where it is 0 the
+                           pixel is drawn; between, a blend.  Without
+                           init the drawn pixels start at the known
+                           pixels' mean colour.  Not with mean. */
+    const float *known_mask; /* with known: one weight per pixel in [0, 1] */
+    int keep_low_frequencies; /* 1: the low frequencies of x stay those of the
+                                 start (init, the known pixels with the
+                                 hole at their mean colour, or m), as mean
+                                 does for a flat start: restyle and heal
+                                 keep the image's colour layout.  Implied
+                                 by mean. */
 } fgsd_sampler_params;
 
 typedef struct fgsd_sample_stats {
@@ -248,6 +264,28 @@ FGSD_API fgsd_sampler_params fgsd_sampler_params_default(void);
 FGSD_API fgsd_status fgsd_sample(fgsd_session *session, const fgsd_sampler_params *params,
                                  const float *phi, int width, int height, float *out,
                                  fgsd_sample_stats *stats);
+
+/* ---- healing a hole (docs/design.md "Heal") ------------------------------ */
+
+/* The reference band around a hole: band = 1 - hole on the pixels within
+ * band_width pixels (Chebyshev distance) of a hole pixel (hole > 0), else 0.
+ * hole: width x height weights in [0, 1], 1 = to be filled. */
+FGSD_API fgsd_status fgsd_heal_band(const float *hole, int width, int height, int band_width,
+                                    float *band);
+
+/* Fills the hole of image (interleaved RGB, width x height; hole as above)
+ * with texture that continues its surroundings: the sampler runs on the
+ * hole's bounding box grown by a margin (the larger of band_width and half
+ * the receptive field), holding every pixel outside the hole at its value
+ * (fgsd_sampler_params.known).  phi NULL: the texture is read from the band
+ * around the hole (fgsd_heal_band); else phi conditions the fill.  params
+ * gives h0, beta, sigma0, sigma_final, the schedule, the cap and the seed;
+ * its init, mean, known and known_mask must be NULL.  out receives the whole
+ * image (pixels outside the hole unchanged); it may be image itself. */
+FGSD_API fgsd_status fgsd_heal(fgsd_session *session, const fgsd_sampler_params *params,
+                               const float *phi, const float *image, const float *hole,
+                               int width, int height, int band_width, float *out,
+                               fgsd_sample_stats *stats);
 
 #ifdef __cplusplus
 }

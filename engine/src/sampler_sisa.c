@@ -13,7 +13,8 @@
  * host arrays; one network pass per step.
  *
  * Colour (not in the paper, docs/design.md "Colour"): with params->mean the
- * start is mean + sigma0 z and the low frequencies of x stay at mean: z_0,
+ * start is mean + sigma0 z and the low frequencies of x stay at mean (with
+ * keep_low_frequencies, at those of the start, init or known pixels): z_0,
  * each residual f and each z_t lose their low-pass part (per channel, a box
  * filter of half the receptive field applied twice, with wrap-around, so
  * the channel means are kept exactly).  The networks trained here take the
@@ -27,7 +28,15 @@
  * bring sigma below some floor, and pushing on makes the iteration diverge
  * (sigma grows by orders of magnitude and the image saturates).  When sigma
  * exceeds DIVERGENCE_RATIO times the lowest estimate so far, the loop stops
- * and returns D(x) of the step with the lowest estimate, with a notice. */
+ * and returns D(x) of the step with the lowest estimate, with a notice.
+ *
+ * Known pixels (heal, docs/design.md "Heal"): where known_mask is m > 0, the
+ * start is known + sigma0 z_0 and after every update x is pulled to
+ * m (known + s' z_t) + (1 - m) x, s' = sigma (1 - beta h) being the noise
+ * level the update leaves (Algorithm 1 shrinks sigma by that factor); the
+ * result is m known + (1 - m) D(x).  The hole is drawn to fit the noisy
+ * known pixels at every noise level, as in RePaint's replacement step;
+ * sigma is measured on the drawn pixels (noise_estimate). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +79,12 @@ static fgsd_status check_params(fgsd_session *s, const fgsd_sampler_params *p)
     if (p->mean && p->init)
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
                             "give the sampler a start image or a start colour, not both");
+    if (p->mean && p->known)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "give the sampler known pixels or a start colour, not both");
+    if (!p->known != !p->known_mask)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "known pixels need their mask, and a mask its pixels");
     if (p->mean)
         for (int c = 0; c < 3; c++)
             if (!isfinite(p->mean[c]))
@@ -79,6 +94,77 @@ static fgsd_status check_params(fgsd_session *s, const fgsd_sampler_params *p)
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "the step cap must lie in [1, %d], not %d",
                             FGSD_MAX_STEPS, p->max_steps);
     return FGSD_OK;
+}
+
+static fgsd_status check_known(fgsd_session *s, const fgsd_sampler_params *p, int w, int h)
+{
+    size_t np = (size_t)w * (size_t)h;
+    fgsd_status st = check_image(s, p->known, w, h, 8);
+
+    if (st)
+        return st;
+    for (size_t i = 0; i < np; i++)
+        if (!(p->known_mask[i] >= 0.0f && p->known_mask[i] <= 1.0f))
+            return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                                "the known-pixel mask must lie in [0, 1] (pixel %zu is %g)", i,
+                                (double)p->known_mask[i]);
+    return FGSD_OK;
+}
+
+/* x <- m (known + s z) + (1 - m) x where the known-pixel mask m is not 0. */
+static void hold_known(float *x, const fgsd_sampler_params *p, double s, const float *z,
+                       size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        double m = p->known_mask[i / 3];
+
+        if (m > 0.0)
+            x[i] = (float)(m * ((double)p->known[i] + s * z[i]) + (1.0 - m) * x[i]);
+    }
+}
+
+/* The known pixels' mean colour, weighted by their mask: where a hole
+ * starts when no init is given (the data mean when nothing is known). */
+static void known_colour(const fgsd_sampler_params *p, const float *fallback, size_t n,
+                         float colour[3])
+{
+    double sum[3] = {0.0, 0.0, 0.0}, weight = 0.0;
+
+    for (size_t i = 0; i < n; i += 3) {
+        double m = p->known_mask[i / 3];
+
+        weight += m;
+        for (int c = 0; c < 3; c++)
+            sum[c] += m * p->known[i + (size_t)c];
+    }
+    for (int c = 0; c < 3; c++)
+        colour[c] = weight > 0.0 ? (float)(sum[c] / weight) : fallback[c];
+}
+
+/* ||x - D(x)|| / sqrt(d), over the drawn pixels only when some are known
+ * (weight 1 - known_mask): the known pixels are held at the noise level
+ * this returns, and the network's own error on them (a clean image it
+ * would change) must not feed back into it, or sigma settles at about
+ * that error / sqrt(2 beta h) instead of falling to sigma_final. */
+static float noise_estimate(const float *x, const float *d, const fgsd_sampler_params *p,
+                            size_t n)
+{
+    double ss = 0.0, weight = 0.0;
+
+    for (size_t i = 0; i < n; i++) {
+        double f = (double)x[i] - d[i], w = p->known ? 1.0 - p->known_mask[i / 3] : 1.0;
+
+        ss += w * f * f;
+        weight += w;
+    }
+    if (!(weight > 0.0)) { /* everything known: the whole image */
+        for (size_t i = 0; i < n; i++) {
+            double f = (double)x[i] - d[i];
+            ss += f * f;
+        }
+        weight = (double)n;
+    }
+    return (float)sqrt(ss / weight);
 }
 
 /* Expected progress: the noise estimate falls roughly geometrically from
@@ -150,6 +236,8 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
     double *line = NULL;
     int k = 0;
     float start = 0.0f, sigma = 0.0f, best_sigma = 0.0f;
+    float start_colour[3];
+    int keep_low = p->mean || p->keep_low_frequencies;
     int best_t = 0;
     denoise_ctx ctx = {0};
     int t;
@@ -175,6 +263,12 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
         if (st)
             return st;
     }
+    if (p->known) {
+        st = check_known(s, p, width, height);
+        if (st)
+            return st;
+    }
+    memcpy(start_colour, info->data_mean, sizeof(start_colour));
     ctx.periodic = p->tileable;
     ctx.lagged = 1;
     ctx.max_window = s->opt.max_tile;
@@ -185,40 +279,40 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
     d = malloc(n * sizeof(float));
     z = malloc(n * sizeof(float));
     best = malloc(n * sizeof(float));
-    if (p->mean) {
+    if (keep_low) {
         /* Half the receptive field: what the network cannot see whole. */
         k = info->receptive_field / 2 > 1 ? info->receptive_field / 2 : 1;
         buf = malloc((size_t)width * (size_t)height * sizeof(float));
         line = malloc((size_t)(width > height ? width : height) * sizeof(double));
     }
-    if (!x || !d || !z || !best || (p->mean && (!buf || !line))) {
+    if (!x || !d || !z || !best || (keep_low && (!buf || !line))) {
         st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d image", width,
                           height);
         goto out;
     }
+    if (p->known && !p->init)
+        known_colour(p, info->data_mean, n, start_colour);
     rng_normal_fill(p->seed, 0, 0, n, z);
-    if (p->mean)
+    if (keep_low)
         add_lowpass(z, -1.0f, z, NULL, width, height, k, buf, line);
     for (size_t i = 0; i < n; i++) {
-        float base = p->init ? p->init[i] : p->mean ? p->mean[i % 3] : info->data_mean[i % 3];
+        float base = p->init ? p->init[i] : p->mean ? p->mean[i % 3] : start_colour[i % 3];
         x[i] = base + p->sigma0 * z[i];
     }
+    if (p->known)
+        hold_known(x, p, p->sigma0, z, n);
     for (t = 1;; t++) {
-        double ss = 0.0, h, g;
+        double h, g;
 
         st = denoise_image(s, x, width, height, phi, &ctx, d);
         if (st)
             goto out;
-        if (p->mean) {
+        if (keep_low) {
             /* d <- x - (f - lowpass(f)) = d + lowpass(x - d): D keeps the
              * low frequencies of x. */
             add_lowpass(d, 1.0f, x, d, width, height, k, buf, line);
         }
-        for (size_t i = 0; i < n; i++) {
-            double f = (double)x[i] - d[i];
-            ss += f * f;
-        }
-        sigma = (float)sqrt(ss / (double)n);
+        sigma = noise_estimate(x, d, p, n);
         if (t == 1)
             start = sigma;
         if (session_progress(s, t, sigma, fraction_done(p, start, sigma, t))) {
@@ -248,11 +342,15 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
         g = (1.0 - p->beta * h) * (1.0 - p->beta * h) - (1.0 - h) * (1.0 - h);
         g = sigma * sqrt(g > 0.0 ? g : 0.0);
         rng_normal_fill(p->seed, (uint32_t)t, 0, n, z);
-        if (p->mean)
+        if (keep_low)
             add_lowpass(z, -1.0f, z, NULL, width, height, k, buf, line);
         for (size_t i = 0; i < n; i++)
             x[i] = (float)(x[i] - h * ((double)x[i] - d[i]) + g * z[i]);
+        if (p->known)
+            hold_known(x, p, sigma * (1.0 - p->beta * h), z, n);
     }
+    if (p->known)
+        hold_known(d, p, 0.0, z, n);
     memcpy(out, d, n * sizeof(float));
     if (stats) {
         stats->steps = t;

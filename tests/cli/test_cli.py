@@ -518,6 +518,76 @@ def denoise_errors():
     expect_error(["denoise", "--model", MODEL, "--in", tmp("huge.pfm"), "-o", out], 1, out)
 
 
+def read_pfm_rows(path):
+    """Rows top to bottom of a little-endian colour PFM, each a list of floats."""
+    w, h = pfm_size(path)
+    vals = read_pfm_floats(path)
+    rows = [vals[y * w * 3:(y + 1) * w * 3] for y in range(h)]
+    return rows[::-1]
+
+
+@test
+def restyle_runs_and_repeats():
+    base = ["restyle", "--model", MODEL, "--in", NOISY, "--ref", REF_A, "--max-steps", "3",
+            "--seed", "4"]
+    ok(base + ["-o", tmp("rs.pfm")])
+    assert pfm_size(tmp("rs.pfm")) == (48, 40)
+    ok(base + ["-o", tmp("rs2.pfm")])
+    assert read(tmp("rs.pfm")) == read(tmp("rs2.pfm")), "restyle is not repeatable"
+    ok(base + ["--strength", "2", "-o", tmp("rs3.pfm")])
+    assert read(tmp("rs.pfm")) != read(tmp("rs3.pfm")), "--strength changes nothing"
+    ok(base + ["--free-colour", "-o", tmp("rs4.pfm")])
+    assert read(tmp("rs.pfm")) != read(tmp("rs4.pfm")), "--free-colour changes nothing"
+    r = ok(["restyle", "--model", MODEL, "--in", NOISY, "--ref", REF_A, "--max-steps", "2",
+            "-o", tmp("rs5.png")])
+    assert re.search(r"seed \d+ \(repeat with --seed \d+\)", r.stderr), r.stderr
+    out = tmp("rsbad.png")
+    expect_error(["restyle", "--model", MODEL, "--in", NOISY, "-o", out], 2, out)
+    expect_error(["restyle", "--model", MODEL, "--ref", REF_A, "-o", out], 2, out)
+    expect_error(["restyle", "--model", MODEL, "--in", NOISY, "--ref", REF_A, "--strength",
+                  "0", "-o", out], 2, out)
+    expect_error(["restyle", "--model", MODEL, "--in", NOISY, "--ref", REF_SMALL, "-o", out],
+                 1, out)
+
+
+@test
+def heal_keeps_outside_and_fills_hole():
+    w, h = 96, 80
+    img, hole = tmp("heal-in.pfm"), tmp("heal-hole.png")
+    write_pfm(img, w, h, lambda x, y: (0.5 + 0.4 * math.sin(x * 0.7), 0.3 + 0.002 * y,
+                                       0.6 - 0.3 * math.cos(y * 0.5)))
+    inside = lambda x, y: 40 <= x < 56 and 32 <= y < 48  # noqa: E731
+    write_png(hole, w, h, lambda x, y: (255 if inside(x, y) else 0,), channels=1)
+    base = ["heal", "--model", MODEL, "--in", img, "--hole", hole, "--max-steps", "3",
+            "--seed", "2"]
+    ok(base + ["-o", tmp("healed.pfm")])
+    src, got = read_pfm_rows(img), read_pfm_rows(tmp("healed.pfm"))
+    changed = 0.0
+    for y in range(h):
+        for x in range(w):
+            a, b = src[y][3 * x:3 * x + 3], got[y][3 * x:3 * x + 3]
+            if inside(x, y):
+                changed = max(changed, max(abs(p - q) for p, q in zip(a, b)))
+            else:
+                assert a == b, f"pixel {x},{y} outside the hole changed: {a} -> {b}"
+    assert changed > 1e-3, "the hole was not filled"
+    ok(base + ["-o", tmp("healed2.pfm")])
+    assert read(tmp("healed.pfm")) == read(tmp("healed2.pfm")), "heal is not repeatable"
+    ok(base + ["--ref", REF_B, "-o", tmp("healed3.pfm")])
+    assert read(tmp("healed.pfm")) != read(tmp("healed3.pfm")), "--ref changes nothing"
+    out = tmp("healbad.png")
+    msg = expect_error(base + ["--band", "4", "-o", out], 1, out)
+    assert "widen the band" in msg, msg
+    write_png(tmp("heal-empty.png"), w, h, lambda x, y: (0,), channels=1)
+    msg = expect_error(["heal", "--model", MODEL, "--in", img, "--hole", tmp("heal-empty.png"),
+                        "-o", out], 1, out)
+    assert "empty" in msg, msg
+    msg = expect_error(["heal", "--model", MODEL, "--in", img, "--hole", REF_A, "-o", out], 1,
+                       out)
+    assert "64x64" in msg and "96x80" in msg, msg
+    expect_error(["heal", "--model", MODEL, "--in", img, "-o", out], 2, out)
+
+
 # ---- the bad-input matrix (docs/robustness.md) -------------------------------
 
 def model_with_version(data, version):

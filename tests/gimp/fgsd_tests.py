@@ -217,6 +217,105 @@ def test_interpolate():
     image.delete()
 
 
+def region(drawable, x, y, w, h):
+    """A rectangle of the drawable's pixels (drawable coordinates), 16-bit RGBA."""
+    return drawable.get_buffer().get(Gegl.Rectangle.new(x, y, w, h), 1.0, "R'G'B'A u16",
+                                     Gegl.AbyssPolicy.NONE)
+
+
+def test_heal():
+    """The selection is filled in a new layer above: the layer covers the
+    hole, equals the source outside the selection, differs inside, and the
+    source is unchanged; a reference layer works too; no selection fails."""
+    image = load("bricks.png")
+    layer = image.get_layers()[0]
+    before = pixels(layer)
+    hole = (72, 64, 48, 40)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, *hole)
+    outcome = run("plug-in-fgsd-heal", image, [layer], band_width=24, seed=3, **FAST)
+    if succeeded("py-heal", outcome):
+        result = outcome[1]
+        _, ox, oy = result.get_offsets()
+        w, h = result.get_width(), result.get_height()
+        check("py-heal-layers", len(image.get_layers()) == 2)
+        check("py-heal-above", image.get_item_position(result) == 0)
+        check("py-heal-covers-hole", ox <= hole[0] and oy <= hole[1] and
+              ox + w >= hole[0] + hole[2] and oy + h >= hole[1] + hole[3],
+              "%dx%d at %d,%d" % (w, h, ox, oy))
+        check("py-heal-name", result.get_name() == layer.get_name() + " healed (seed 3)",
+              result.get_name())
+        # Outside the hole the patch is the source; inside it is drawn.
+        top = oy, hole[1] - oy
+        check("py-heal-keeps-outside",
+              region(result, 0, 0, w, top[1]) == region(layer, ox, oy, w, top[1]))
+        check("py-heal-fills-hole",
+              region(result, hole[0] - ox, hole[1] - oy, hole[2], hole[3]) !=
+              region(layer, *hole))
+        check("py-heal-source-unchanged", pixels(layer) == before)
+        export(result, "py-heal.png")
+    other = add_layer_from(image, "forest-floor.png", len(image.get_layers()))
+    outcome = run("plug-in-fgsd-heal", image, [layer], reference_layer=other, seed=4, **FAST)
+    succeeded("py-heal-reference-layer", outcome)
+    Gimp.Selection.none(image)
+    expect_error("py-heal-no-selection", image, layer, "no selection", "plug-in-fgsd-heal",
+                 [layer], max_steps=2)
+    image.delete()
+
+
+def test_restyle():
+    image = load("forest-floor.png")
+    layer = image.get_layers()[0]
+    ref = add_layer_from(image, "bricks.png", 1)
+    before = pixels(layer)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96)
+    outcome = run("plug-in-fgsd-restyle", image, [layer], reference_layer=ref, strength=0.3,
+                  seed=8, **FAST)
+    if succeeded("py-restyle", outcome):
+        result = outcome[1]
+        check("py-restyle-layers", len(image.get_layers()) == 3)
+        check("py-restyle-size", (result.get_width(), result.get_height()) ==
+              (layer.get_width(), layer.get_height()))
+        check("py-restyle-above", image.get_item_position(result) ==
+              image.get_item_position(layer) - 1)
+        check("py-restyle-name", result.get_name() ==
+              layer.get_name() + " restyled (strength 0.30, seed 8)", result.get_name())
+        check("py-restyle-changed", pixels(result) != before)
+        check("py-restyle-source-unchanged", pixels(layer) == before)
+        export(result, "py-restyle.png")
+    image.delete()
+
+
+def test_blend():
+    """Three layers with weights, top down; a weight count that does not
+    match the layers, or weights adding up to 0, are refused."""
+    image = load("forest-floor.png")
+    a = image.get_layers()[0]
+    add_layer_from(image, "bricks.png", 1)
+    add_layer_from(image, "rock.png", 2)
+    layers = image.get_layers()
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96)
+    outcome = run("plug-in-fgsd-interpolate", image, layers, width=48, height=48,
+                  weights="1, 1, 2", seed=6, **FAST)
+    if succeeded("py-blend-3", outcome):
+        check("py-blend-3-name", outcome[1].get_name() == "Blend of 3 textures (seed 6)",
+              outcome[1].get_name())
+        check("py-blend-3-on-top", image.get_item_position(outcome[1]) == 0)
+    # Two layers: "weights" 3, 1 is "weight" 0.75.
+    two = run("plug-in-fgsd-interpolate", image, layers[:2], width=48, height=48,
+              weights="3 1", seed=6, **FAST)
+    one = run("plug-in-fgsd-interpolate", image, layers[:2], width=48, height=48,
+              weight=0.75, seed=6, **FAST)
+    if succeeded("py-blend-weights-2", two) and succeeded("py-blend-weight-2", one):
+        check("py-blend-weights-equal-weight", pixels(two[1]) == pixels(one[1]))
+    for name, weights, part in (("count", "1, 2", "2 numbers but 3 layers"),
+                                ("zero", "0 0 0", "add up to 0"),
+                                ("negative", "1 -1 1", "not a number of 0 or more"),
+                                ("missing", "", "one weight per layer")):
+        expect_error("py-blend-" + name, image, a, part, "plug-in-fgsd-interpolate", layers,
+                     width=32, height=32, weights=weights, max_steps=2)
+    image.delete()
+
+
 def png_write(path, w, h, channels, data):
     """8-bit grey (1) or RGB (3) PNG of raw rows."""
     stride = w * channels
@@ -415,8 +514,9 @@ def test_errors():
     image.delete()
 
 
-for test in (test_synthesize, test_formats, test_denoise, test_interpolate, test_errors,
-             test_selections, test_bad_numbers, test_killed):
+for test in (test_synthesize, test_formats, test_denoise, test_interpolate, test_heal,
+             test_restyle, test_blend, test_errors, test_selections, test_bad_numbers,
+             test_killed):
     try:
         test()
     except Exception as e:  # a crash of one test must not hide the others

@@ -156,6 +156,53 @@
       (fgsd-export-layer b (string-append out "/sf-interpolate-source-b.png")))
     (gimp-image-delete image)))
 
+(define (fgsd-test-heal data out model steps)
+  (let* ((image (fgsd-load (string-append data "/bricks.png")))
+         (layer (vector-ref (fgsd-layers image) 0))
+         (result #f))
+    (gimp-image-select-rectangle image CHANNEL-OP-REPLACE 72 64 48 40)
+    (fgsd-check "sf-heal-runs"
+                (fgsd-try (lambda ()
+                            (set! result
+                                  (plug-in-fgsd-heal #:run-mode RUN-NONINTERACTIVE
+                                                     #:image image
+                                                     #:drawables (vector layer)
+                                                     #:model model
+                                                     #:band-width 24 #:seed 5
+                                                     #:step-size 0.3 #:beta 0.3
+                                                     #:final-noise 0.05
+                                                     #:max-steps steps))))
+                fgsd-error)
+    (when result
+      (fgsd-check "sf-heal-layers" (= (fgsd-n-layers image) 2)
+                  (fgsd-num (fgsd-n-layers image)))
+      (fgsd-check "sf-heal-on-top"
+                  (= (car (gimp-image-get-item-position image (car result))) 0) ""))
+    (gimp-image-delete image)))
+
+(define (fgsd-test-restyle data out model steps)
+  (let* ((image (fgsd-load (string-append data "/forest-floor.png")))
+         (layer (vector-ref (fgsd-layers image) 0))
+         (result #f))
+    (gimp-image-select-rectangle image CHANNEL-OP-REPLACE 16 16 96 96)
+    (fgsd-check "sf-restyle-runs"
+                (fgsd-try (lambda ()
+                            (set! result
+                                  (plug-in-fgsd-restyle #:run-mode RUN-NONINTERACTIVE
+                                                        #:image image
+                                                        #:drawables (vector layer)
+                                                        #:model model
+                                                        #:strength 0.4 #:seed 5
+                                                        #:step-size 0.3 #:beta 0.3
+                                                        #:final-noise 0.05
+                                                        #:max-steps steps))))
+                fgsd-error)
+    (when result
+      (fgsd-check "sf-restyle-layers" (= (fgsd-n-layers image) 2)
+                  (fgsd-num (fgsd-n-layers image)))
+      (fgsd-check-size "sf-restyle-size" (car result) 192 192))
+    (gimp-image-delete image)))
+
 ; A bad call must fail with a message containing part and leave the image
 ; as it was (same layer count; the runner compares NAME-before.png and
 ; NAME-after.png).
@@ -219,5 +266,7 @@
   (fgsd-test-synthesize data out model steps)
   (fgsd-test-denoise data out model steps)
   (fgsd-test-interpolate data out model steps)
+  (fgsd-test-heal data out model steps)
+  (fgsd-test-restyle data out model steps)
   (fgsd-test-errors data out model)
   (gimp-message "CHECK done script-fu"))

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ *
+ * `fgsd heal`: fill a hole in an image with texture that continues its
+ * surroundings (fgsd_heal; docs/design.md "Heal").  The hole is a mask image
+ * (white = fill); the texture comes from a band around the hole or from
+ * --ref images.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "cli.h"
+#include "engine_ctx.h"
+#include "image_io.h"
+#include "reference.h"
+#include "sampler_opts.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define DEFAULT_BAND 32
+
+typedef struct heal_opts {
+    cli_engine_opts engine;
+    cli_sampler_opts sampler;
+    arg_strings refs;
+    const char *in;
+    const char *hole;
+    const char *mask;
+    const char *out;
+    int band;
+    int bits16;
+} heal_opts;
+
+static void print_help(void)
+{
+    printf("Usage: fgsd heal --in IMAGE --hole MASK [--ref REF ...] [OPTIONS] -o OUT\n"
+           "\n"
+           "Fill the hole of IMAGE (white in MASK; grey is a soft edge) with texture that\n"
+           "continues what surrounds it.  Pixels outside the hole are kept exactly.  The\n"
+           "texture to follow is read from a band around the hole, or from --ref.\n"
+           "\n"
+           "  --in IMAGE           the image (PNG or PFM)\n"
+           "  --hole MASK          same size as IMAGE: white = fill, black = keep (its\n"
+           "                       grey level times its alpha)\n"
+           "  --band N             width of the band around the hole that shows the\n"
+           "                       texture, 1..%d pixels (default %d); ignored with --ref\n"
+           "  --ref IMAGE          reference(s) to follow instead of the band\n"
+           "  --mask IMAGE         selection in the reference(s) (white counts)\n"
+           "  -o, --output FILE    output: .png (8-bit RGB; --16bit for 16) or .pfm\n"
+           "  --16bit              16-bit PNG output\n"
+           "  --seed N             noise seed, 0..2^64-1 (default: random, printed)\n",
+           FGSD_MAX_SIDE, DEFAULT_BAND);
+    sampler_opts_help(1);
+    printf("Engine:\n%s", CLI_ENGINE_HELP);
+    printf("  -h, --help           this text\n"
+           "\n"
+           "Exit status: 0 done, 1 error, 2 bad usage, 130 interrupted (nothing written).\n");
+}
+
+/* The hole mask of o->hole, checked against the image's size. */
+static int read_hole(const heal_opts *o, const image *in, float **hole)
+{
+    image img = {0};
+    char err[512];
+    int ret;
+
+    if (image_read(o->hole, &img, err, sizeof err) < 0) {
+        cli_error("hole: %s", err);
+        return CLI_EXIT_ERROR;
+    }
+    if (img.width != in->width || img.height != in->height) {
+        cli_error("hole '%s' is %dx%d but image '%s' is %dx%d", o->hole, img.width, img.height,
+                  o->in, in->width, in->height);
+        image_free(&img);
+        return CLI_EXIT_ERROR;
+    }
+    ret = mask_from_image(&img, hole);
+    image_free(&img);
+    return ret;
+}
+
+static int heal(cli_engine *e, heal_opts *o, const image *in, const float *hole,
+                const float *phi, image *out)
+{
+    fgsd_sample_stats stats = {0};
+    fgsd_status st;
+
+    o->sampler.p.ascending = !o->sampler.fixed_schedule;
+    progress_phase(&e->prog, "healing");
+    st = fgsd_heal(e->session, &o->sampler.p, phi, in->rgb, hole, in->width, in->height,
+                   o->band, out->rgb, &stats);
+    if (st != FGSD_OK)
+        return cli_engine_failed(e, st, "healing");
+    progress_done(&e->prog);
+    cli_engine_notice(e);
+    if (e->verbose)
+        cli_note("%d steps, final sigma %.4g, %d tile%s per pass", stats.steps,
+                 (double)stats.final_sigma, stats.tiles, stats.tiles == 1 ? "" : "s");
+    return cli_engine_cancelled(e);
+}
+
+static int run(heal_opts *o)
+{
+    image_write_options wo = {.png_16bit = o->bits16};
+    image in = {0}, out = {0};
+    float *hole = NULL, *phi = NULL;
+    char err[512] = "";
+    cli_engine e;
+    int ret;
+
+    if (image_read(o->in, &in, err, sizeof err) < 0) {
+        cli_error("input: %s", err);
+        return CLI_EXIT_ERROR;
+    }
+    ret = read_hole(o, &in, &hole);
+    if (ret != CLI_EXIT_OK)
+        goto out_images;
+    ret = cli_check_memory("image", in.width, in.height,
+                           CLI_SAMPLER_BYTES_PER_PIXEL + 3.0 * CLI_IMAGE_BYTES_PER_PIXEL);
+    if (ret != CLI_EXIT_OK)
+        goto out_images;
+    if (image_alloc(&out, in.width, in.height, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        ret = CLI_EXIT_ERROR;
+        goto out_images;
+    }
+    cancel_install();
+    ret = cli_engine_open(&e, &o->engine);
+    if (ret != CLI_EXIT_OK)
+        goto out_images;
+    if (o->refs.n)
+        ret = reference_phi(&e, o->refs.v, NULL, o->refs.n, o->mask, &phi, NULL);
+    if (ret == CLI_EXIT_OK)
+        ret = heal(&e, o, &in, hole, phi, &out);
+    if (ret == CLI_EXIT_OK && image_write(o->out, &out, &wo, err, sizeof err) < 0) {
+        cli_error("%s", err);
+        ret = CLI_EXIT_ERROR;
+    }
+    if (ret == CLI_EXIT_OK && !o->sampler.seed_given && !o->engine.quiet)
+        cli_note("seed %" PRIu64 " (repeat with --seed %" PRIu64 ")", o->sampler.p.seed,
+                 o->sampler.p.seed);
+    free(phi);
+    cli_engine_close(&e);
+out_images:
+    free(hole);
+    image_free(&out);
+    image_free(&in);
+    return ret;
+}
+
+int cmd_heal(int argc, char **argv)
+{
+    heal_opts o = {.band = DEFAULT_BAND};
+    const char *pos[1];
+    int npos, ret;
+
+    sampler_opts_init(&o.sampler);
+    const arg_spec specs[] = {
+        {.name = "--in", .alias = "-i", .type = ARG_STRING, .dest = &o.in},
+        {.name = "--hole", .type = ARG_STRING, .dest = &o.hole},
+        {.name = "--band", .type = ARG_INT, .dest = &o.band, .lo = 1, .hi = FGSD_MAX_SIDE},
+        {.name = "--ref", .type = ARG_STRINGS, .dest = &o.refs},
+        {.name = "--mask", .type = ARG_STRING, .dest = &o.mask},
+        {.name = "--output", .alias = "-o", .type = ARG_STRING, .dest = &o.out},
+        {.name = "--16bit", .type = ARG_FLAG, .dest = &o.bits16},
+        CLI_SAMPLER_ARGS(&o.sampler),
+        CLI_SIGMA0_ARG(&o.sampler),
+        CLI_ENGINE_ARGS(&o.engine),
+        {0},
+    };
+
+    switch (args_parse("heal", argc, argv, specs, pos, 0, &npos)) {
+    case ARGS_HELP:
+        print_help();
+        return CLI_EXIT_OK;
+    case ARGS_USAGE:
+        return CLI_EXIT_USAGE;
+    case ARGS_OK:
+        break;
+    }
+    if (!o.in)
+        return args_usage_error("heal", "--in IMAGE is required");
+    if (!o.hole)
+        return args_usage_error("heal", "--hole MASK is required");
+    if (!o.out)
+        return args_usage_error("heal", "-o OUT is required");
+    if (o.mask && !o.refs.n)
+        return args_usage_error("heal", "--mask needs a --ref");
+    ret = cli_check_output(o.out);
+    if (ret != CLI_EXIT_OK)
+        return ret;
+    if (!o.sampler.seed_given)
+        o.sampler.p.seed = sampler_random_seed();
+    return run(&o);
+}

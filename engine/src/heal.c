@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Healing a hole (docs/design.md "Heal"): the reference band around it, and
+ * the sampler with the pixels outside the hole held (fgsd_sampler_params
+ * .known) on the hole's bounding box grown by a margin.
+ *
+ * The margin is the larger of the band and half the receptive field: the
+ * network sees at least as much context around the hole as it would inside
+ * a whole image, and every band pixel lies inside the crop. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "denoise.h"
+
+/* Pixels count as hole where the hole mask is above this (band geometry
+ * only; the sampler uses the mask's own soft weights). */
+#define HOLE_THRESHOLD 0.0f
+
+typedef struct rect {
+    int x, y, w, h;
+} rect;
+
+static int in_hole(const float *hole, size_t i)
+{
+    return hole[i] > HOLE_THRESHOLD;
+}
+
+/* Sliding maximum of width 2 r + 1 along a line of n bytes (0 or 1) at
+ * stride, by a running count of the set bytes in the window. */
+static void dilate_line(unsigned char *v, int n, size_t stride, int r, unsigned char *line)
+{
+    int count = 0;
+
+    for (int i = 0; i < n; i++)
+        line[i] = v[(size_t)i * stride];
+    for (int j = 0; j <= r && j < n; j++)
+        count += line[j];
+    for (int i = 0; i < n; i++) {
+        v[(size_t)i * stride] = count > 0;
+        if (i + r + 1 < n)
+            count += line[i + r + 1];
+        if (i - r >= 0)
+            count -= line[i - r];
+    }
+}
+
+fgsd_status fgsd_heal_band(const float *hole, int width, int height, int band_width,
+                           float *band)
+{
+    size_t np;
+    unsigned char *near = NULL, *line = NULL;
+
+    if (!hole || !band || width < 1 || height < 1 || width > FGSD_MAX_SIDE ||
+        height > FGSD_MAX_SIDE || band_width < 1 || band_width > FGSD_MAX_SIDE)
+        return FGSD_ERR_INVALID_ARGUMENT;
+    np = (size_t)width * (size_t)height;
+    for (size_t i = 0; i < np; i++)
+        if (!(hole[i] >= 0.0f && hole[i] <= 1.0f))
+            return FGSD_ERR_INVALID_ARGUMENT;
+    near = malloc(np);
+    line = malloc((size_t)(width > height ? width : height));
+    if (!near || !line) {
+        free(near);
+        free(line);
+        return FGSD_ERR_NO_MEMORY;
+    }
+    for (size_t i = 0; i < np; i++)
+        near[i] = (unsigned char)in_hole(hole, i);
+    /* Chebyshev distance <= band_width: a square dilation, rows then
+     * columns. */
+    for (int y = 0; y < height; y++)
+        dilate_line(near + (size_t)y * (size_t)width, width, 1, band_width, line);
+    for (int x = 0; x < width; x++)
+        dilate_line(near + x, height, (size_t)width, band_width, line);
+    for (size_t i = 0; i < np; i++)
+        band[i] = near[i] ? 1.0f - hole[i] : 0.0f;
+    free(near);
+    free(line);
+    return FGSD_OK;
+}
+
+/* The hole's bounding box grown by margin, clipped to the image; w = 0 when
+ * the hole is empty. */
+static rect hole_crop(const float *hole, int width, int height, int margin)
+{
+    int x0 = width, y0 = height, x1 = -1, y1 = -1;
+    rect r = {0, 0, 0, 0};
+
+    for (int y = 0; y < height; y++)
+        for (int x = 0; x < width; x++)
+            if (in_hole(hole, (size_t)y * (size_t)width + (size_t)x)) {
+                x0 = x < x0 ? x : x0;
+                x1 = x > x1 ? x : x1;
+                y0 = y < y0 ? y : y0;
+                y1 = y > y1 ? y : y1;
+            }
+    if (x1 < 0)
+        return r;
+    r.x = x0 - margin > 0 ? x0 - margin : 0;
+    r.y = y0 - margin > 0 ? y0 - margin : 0;
+    r.w = (x1 + margin < width - 1 ? x1 + margin : width - 1) - r.x + 1;
+    r.h = (y1 + margin < height - 1 ? y1 + margin : height - 1) - r.y + 1;
+    return r;
+}
+
+/* dst (r.w x r.h, ch channels) <- the rectangle r of src (width wide). */
+static void crop(float *dst, const float *src, int width, rect r, int ch)
+{
+    for (int y = 0; y < r.h; y++)
+        memcpy(dst + (size_t)y * (size_t)r.w * (size_t)ch,
+               src + (((size_t)(r.y + y) * (size_t)width) + (size_t)r.x) * (size_t)ch,
+               (size_t)r.w * (size_t)ch * sizeof(float));
+}
+
+static void paste(float *dst, int width, const float *src, rect r)
+{
+    for (int y = 0; y < r.h; y++)
+        memcpy(dst + (((size_t)(r.y + y) * (size_t)width) + (size_t)r.x) * 3,
+               src + (size_t)y * (size_t)r.w * 3, (size_t)r.w * 3 * sizeof(float));
+}
+
+fgsd_status fgsd_heal(fgsd_session *s, const fgsd_sampler_params *params, const float *phi,
+                      const float *image, const float *hole, int width, int height,
+                      int band_width, float *out, fgsd_sample_stats *stats)
+{
+    fgsd_sampler_params p;
+    const fgsd_model_info *info;
+    float *img = NULL, *keep = NULL, *band = NULL, *own_phi = NULL, *res = NULL;
+    size_t np;
+    rect r;
+    int margin;
+    fgsd_status st;
+
+    if (!s)
+        return FGSD_ERR_INVALID_ARGUMENT;
+    if (!params || !hole || !out)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no parameters, hole or output given");
+    if (params->init || params->mean || params->known || params->known_mask)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "healing sets the sampler's start and known pixels itself");
+    if (band_width < 1 || band_width > FGSD_MAX_SIDE)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "the band width must lie in [1, %d], not %d", FGSD_MAX_SIDE,
+                            band_width);
+    st = check_image(s, image, width, height, 8);
+    if (st)
+        return st;
+    info = &s->model->info;
+    np = (size_t)width * (size_t)height;
+    for (size_t i = 0; i < np; i++)
+        if (!(hole[i] >= 0.0f && hole[i] <= 1.0f))
+            return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                                "the hole mask must lie in [0, 1] (pixel %zu is %g)", i,
+                                (double)hole[i]);
+    margin = info->receptive_field / 2 > band_width ? info->receptive_field / 2 : band_width;
+    r = hole_crop(hole, width, height, margin);
+    if (r.w == 0)
+        return session_fail(s, FGSD_ERR_TOO_SMALL, "the hole is empty: nothing to heal");
+    if (r.w < 8 || r.h < 8)
+        return session_fail(s, FGSD_ERR_TOO_SMALL,
+                            "the image around the hole is %dx%d; at least 8x8 is needed", r.w,
+                            r.h);
+
+    np = (size_t)r.w * (size_t)r.h;
+    img = malloc(np * 3 * sizeof(float));
+    keep = malloc(np * sizeof(float));
+    band = malloc(np * sizeof(float));
+    res = malloc(np * 3 * sizeof(float));
+    if (!img || !keep || !band || !res) {
+        st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d region", r.w, r.h);
+        goto out;
+    }
+    crop(img, image, width, r, 3);
+    crop(keep, hole, width, r, 1);
+    if (!phi && info->conditioned) {
+        st = fgsd_heal_band(keep, r.w, r.h, band_width, band);
+        if (st) {
+            st = session_fail(s, st, "cannot find the band around the hole");
+            goto out;
+        }
+        own_phi = malloc((size_t)info->feature_dim * sizeof(float));
+        if (!own_phi) {
+            st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for the features");
+            goto out;
+        }
+        st = fgsd_features(s, img, r.w, r.h, band, own_phi);
+        if (st == FGSD_ERR_TOO_SMALL)
+            st = session_fail(s, st,
+                              "the band of %d pixels around the hole is too small for a "
+                              "reference (%s); widen the band or give a reference",
+                              band_width, fgsd_session_last_error(s));
+        if (st)
+            goto out;
+        phi = own_phi;
+    }
+    for (size_t i = 0; i < np; i++)
+        keep[i] = 1.0f - keep[i];
+    p = *params;
+    p.keep_low_frequencies = 1;
+    p.known = img;
+    p.known_mask = keep;
+    st = fgsd_sample(s, &p, phi, r.w, r.h, res, stats);
+    if (st)
+        goto out;
+    if (out != image)
+        memcpy(out, image, (size_t)width * (size_t)height * 3 * sizeof(float));
+    paste(out, width, res, r);
+out:
+    free(img);
+    free(keep);
+    free(band);
+    free(own_phi);
+    free(res);
+    return st;
+}
