@@ -126,8 +126,7 @@ static int denoise(cli_engine *e, denoise_opts *o, const image *in, const float 
     progress_done(&e->prog);
     cli_engine_notice(e);
     if (e->verbose)
-        cli_note("%d steps, final sigma %.4g, %d tile%s per pass", stats.steps,
-                 (double)stats.final_sigma, stats.tiles, stats.tiles == 1 ? "" : "s");
+        sampler_stats_note(&stats, -1);
     return CLI_EXIT_OK;
 }
 

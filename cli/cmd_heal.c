@@ -13,7 +13,6 @@
 #include "reference.h"
 #include "sampler_opts.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -94,8 +93,7 @@ static int heal(cli_engine *e, heal_opts *o, const image *in, const float *hole,
     progress_done(&e->prog);
     cli_engine_notice(e);
     if (e->verbose)
-        cli_note("%d steps, final sigma %.4g, %d tile%s per pass", stats.steps,
-                 (double)stats.final_sigma, stats.tiles, stats.tiles == 1 ? "" : "s");
+        sampler_stats_note(&stats, -1);
     return cli_engine_cancelled(e);
 }
 
@@ -136,9 +134,8 @@ static int run(heal_opts *o)
         cli_error("%s", err);
         ret = CLI_EXIT_ERROR;
     }
-    if (ret == CLI_EXIT_OK && !o->sampler.seed_given && !o->engine.quiet)
-        cli_note("seed %" PRIu64 " (repeat with --seed %" PRIu64 ")", o->sampler.p.seed,
-                 o->sampler.p.seed);
+    if (ret == CLI_EXIT_OK)
+        sampler_seed_note(&o->sampler, o->engine.quiet);
     free(phi);
     cli_engine_close(&e);
 out_images:

@@ -14,7 +14,6 @@
 #include "reference.h"
 #include "sampler_opts.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -74,8 +73,7 @@ static int restyle(cli_engine *e, restyle_opts *o, const image *in, const float 
     progress_done(&e->prog);
     cli_engine_notice(e);
     if (e->verbose)
-        cli_note("%d steps, final sigma %.4g, %d tile%s per pass", stats.steps,
-                 (double)stats.final_sigma, stats.tiles, stats.tiles == 1 ? "" : "s");
+        sampler_stats_note(&stats, -1);
     return cli_engine_cancelled(e);
 }
 
@@ -112,9 +110,8 @@ static int run(restyle_opts *o)
         cli_error("%s", err);
         ret = CLI_EXIT_ERROR;
     }
-    if (ret == CLI_EXIT_OK && !o->sampler.seed_given && !o->engine.quiet)
-        cli_note("seed %" PRIu64 " (repeat with --seed %" PRIu64 ")", o->sampler.p.seed,
-                 o->sampler.p.seed);
+    if (ret == CLI_EXIT_OK)
+        sampler_seed_note(&o->sampler, o->engine.quiet);
     free(phi);
     cli_engine_close(&e);
 out_images:

@@ -13,7 +13,6 @@
 #include "reference.h"
 #include "sampler_opts.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -152,9 +151,7 @@ static int sample_and_write(cli_engine *e, synth_opts *o, const float *phi, cons
     progress_done(&e->prog);
     cli_engine_notice(e);
     if (e->verbose)
-        cli_note("%d steps, final sigma %.4g, %d tile%s per pass, %.2f s", stats.steps,
-                 (double)stats.final_sigma, stats.tiles, stats.tiles == 1 ? "" : "s",
-                 now_s() - t0);
+        sampler_stats_note(&stats, now_s() - t0);
     ret = cli_engine_cancelled(e);
     if (ret != CLI_EXIT_OK)
         goto out;
@@ -228,9 +225,8 @@ static int run(const char *cmd, int interpolate, int argc, char **argv)
     ret = sample_and_write(&e, &o, phi, o.refs.n ? colour : NULL);
     /* Said after success only, so that an error stays the one line on
      * stderr; a run that failed has nothing to repeat. */
-    if (ret == CLI_EXIT_OK && !o.sampler.seed_given && !o.engine.quiet)
-        cli_note("seed %" PRIu64 " (repeat with --seed %" PRIu64 ")", o.sampler.p.seed,
-                 o.sampler.p.seed);
+    if (ret == CLI_EXIT_OK)
+        sampler_seed_note(&o.sampler, o.engine.quiet);
 out:
     free(phi);
     cli_engine_close(&e);

@@ -6,6 +6,9 @@
 
 #include "sampler_opts.h"
 
+#include "cli.h"
+
+#include <inttypes.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +19,22 @@ void sampler_opts_init(cli_sampler_opts *o)
     o->fixed_schedule = !o->p.ascending;
     o->seed_given = 0;
     o->any_given = 0;
+}
+
+void sampler_stats_note(const fgsd_sample_stats *stats, double seconds)
+{
+    if (seconds >= 0)
+        cli_note("%d steps, final sigma %.4g, %d tile%s per pass, %.2f s", stats->steps,
+                 (double)stats->final_sigma, stats->tiles, stats->tiles == 1 ? "" : "s", seconds);
+    else
+        cli_note("%d steps, final sigma %.4g, %d tile%s per pass", stats->steps,
+                 (double)stats->final_sigma, stats->tiles, stats->tiles == 1 ? "" : "s");
+}
+
+void sampler_seed_note(const cli_sampler_opts *o, int quiet)
+{
+    if (!o->seed_given && !quiet)
+        cli_note("seed %" PRIu64 " (repeat with --seed %" PRIu64 ")", o->p.seed, o->p.seed);
 }
 
 uint64_t sampler_random_seed(void)

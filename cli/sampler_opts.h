@@ -25,6 +25,14 @@ void sampler_opts_init(cli_sampler_opts *o);
  * below 2^32 so that it is easy to copy from the log. */
 uint64_t sampler_random_seed(void);
 
+/* -v's line after a run: steps, final sigma, tiles per pass, and the time
+ * when seconds >= 0. */
+void sampler_stats_note(const fgsd_sample_stats *stats, double seconds);
+
+/* After a successful run without --seed: the seed that repeats it (nothing
+ * when quiet or when --seed was given). */
+void sampler_seed_note(const cli_sampler_opts *o, int quiet);
+
 /* Prints the sampler options' help, with the engine's defaults. */
 void sampler_opts_help(int with_sigma0);
 

@@ -16,15 +16,10 @@
  */
 #include "plugin-config.h"
 
-#include <libgimp/gimpui.h>
+#include <libgimp/gimp.h>
 
-#include "../ui/dialog.h"
-#include "args.h"
-#include "engine.h"
-#include "output.h"
-#include "pixels.h"
+#include "layer-filter.h"
 #include "plugin.h"
-#include "reference.h"
 
 static gchar *
 summary (GimpLayer *noisy)
@@ -54,138 +49,51 @@ noise_level (FgsdEngine *engine, const FgsdArgs *args, const gfloat *rgb, gint w
 }
 
 static gboolean
-denoise (FgsdEngine *engine, const FgsdArgs *args, const gfloat *phi, const gfloat *noisy,
-         gint w, gint h, guint32 seed, gfloat **rgb, gfloat *sigma, GError **error)
+denoise (const FgsdLayerJob *job, gfloat **rgb, gchar **name, GError **error)
 {
   fgsd_sampler_params params;
+  gfloat              sigma = 0.0f;
+  gboolean            ok;
 
-  engine_set_progress_range (engine, 0.05, 0.1);
-  if (! noise_level (engine, args, noisy, w, h, sigma, error))
+  engine_set_progress_range (job->engine, 0.05, 0.1);
+  if (! noise_level (job->engine, job->args, job->rgb, job->width, job->height, &sigma, error))
     return FALSE;
-  engine_set_progress_range (engine, 0.1, 1.0);
-  if (*sigma <= args->final_noise)
-    return engine_denoise (engine, noisy, w, h, phi, rgb, error);
-
-  params        = args_sampler (args, seed);
-  params.init   = noisy;
-  params.sigma0 = 0.0f;
-  return engine_sample (engine, &params, phi, w, h, rgb, NULL, error);
+  engine_set_progress_range (job->engine, 0.1, 1.0);
+  if (sigma <= job->args->final_noise)
+    {
+      ok = engine_denoise (job->engine, job->rgb, job->width, job->height, job->phi, rgb,
+                           error);
+    }
+  else
+    {
+      params        = args_sampler (job->args, job->seed);
+      params.init   = job->rgb;
+      params.sigma0 = 0.0f;
+      ok = engine_sample (job->engine, &params, job->phi, job->width, job->height, rgb, NULL,
+                          error);
+    }
+  if (ok)
+    *name = g_strdup_printf (_("%s denoised (noise %.3f)"),
+                             gimp_item_get_name (GIMP_ITEM (job->layer)), (gdouble) sigma);
+  return ok;
 }
 
 static GimpValueArray *
 denoise_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
              GimpDrawable **drawables, GimpProcedureConfig *config, gpointer data)
 {
-  GimpPDBStatusType status = GIMP_PDB_EXECUTION_ERROR;
-  FgsdArgs          args   = { 0 };
-  FgsdReference     ref    = { 0 };
-  FgsdEngine        engine = { 0 };
-  GimpLayer        *noisy;
-  GimpDrawable     *reference;
-  GimpLayer        *result = NULL;
-  gfloat           *phi    = NULL;
-  gfloat           *in     = NULL; /* the noisy layer, RGBA */
-  gfloat           *in_rgb = NULL;
-  gfloat           *rgb    = NULL;
-  gfloat           *rgba   = NULL;
-  gchar            *name   = NULL;
-  GError           *error  = NULL;
-  guint32           seed   = 0;
-  gfloat            sigma  = 0.0f;
-  const gchar      *label;
-  gint              w, h, offx, offy;
+  /* Not clamped: noise on a float layer reaches below 0 and above 1, and
+   * the denoiser needs it whole. */
+  const FgsdLayerFilter filter = {
+    .dialog           = FGSD_DIALOG_DENOISE,
+    .label            = _("Denoising with reference"),
+    .summary          = summary,
+    .floats_per_pixel = ENGINE_FLOATS_PER_PIXEL_DENOISE,
+    .clamp_input      = FALSE,
+    .compute          = denoise,
+  };
 
-  gegl_init (NULL, NULL);
-  label = _("Denoising with reference");
-  if (! plugin_check_image (image, &error) ||
-      ! (noisy = plugin_single_layer (image, drawables, &error)))
-    {
-      status = GIMP_PDB_CALLING_ERROR;
-      goto out;
-    }
-  /* The reference layer is known only after the dialog; say now if there
-   * is no selection at all. */
-  if (! reference_check (image, GIMP_DRAWABLE (noisy), &ref, &error) &&
-      gimp_selection_is_empty (image))
-    goto out;
-  g_clear_error (&error);
-
-  if (run_mode == GIMP_RUN_INTERACTIVE)
-    {
-      gchar   *text = summary (noisy);
-      gboolean ok;
-
-      gimp_ui_init (PLUG_IN_BINARY);
-      ok = fgsd_dialog_run (procedure, config, FGSD_DIALOG_DENOISE, text);
-      g_free (text);
-      if (! ok)
-        {
-          status = GIMP_PDB_CANCEL;
-          goto out;
-        }
-    }
-  args_read (config, &args);
-  reference = GIMP_DRAWABLE (args.reference_layer ? args.reference_layer : noisy);
-  if (! plugin_check_layer (image, reference, &error))
-    {
-      status = GIMP_PDB_CALLING_ERROR;
-      goto out;
-    }
-
-  w = gimp_drawable_get_width (GIMP_DRAWABLE (noisy));
-  h = gimp_drawable_get_height (GIMP_DRAWABLE (noisy));
-  if (! engine_check_memory (w, h, ENGINE_FLOATS_PER_PIXEL_DENOISE, &error))
-    goto out;
-  gimp_progress_init (label);
-  if (! reference_read (image, reference, &ref, &error) ||
-      ! (in = pixels_read_rgba (GIMP_DRAWABLE (noisy), 0, 0, w, h, &error)) ||
-      ! (in_rgb = pixels_rgba_to_rgb (in, (gsize) w * (gsize) h, FALSE, &error)) ||
-      ! engine_open (&engine, args.model, args_backend (&args), run_mode, label,
-                     &error))
-    goto out;
-  engine_set_progress_range (&engine, 0.0, 0.05);
-  if (! engine_features (&engine, &ref, &phi, &error))
-    goto out;
-  reference_clear (&ref);
-
-  seed = args_pick_seed (&args);
-  if (! denoise (&engine, &args, phi, in_rgb, w, h, seed, &rgb, &sigma, &error) ||
-      ! (rgba = pixels_rgb_to_rgba (rgb, in, (gsize) w * (gsize) h, &error)))
-    goto out;
-
-  gimp_drawable_get_offsets (GIMP_DRAWABLE (noisy), &offx, &offy);
-  name = g_strdup_printf (_("%s denoised (noise %.3f)"),
-                          gimp_item_get_name (GIMP_ITEM (noisy)), (gdouble) sigma);
-  {
-    FgsdOutput out = {
-      .image     = image,
-      .above     = GIMP_DRAWABLE (noisy),
-      .like      = GIMP_DRAWABLE (noisy),
-      .name      = name,
-      .width     = w,
-      .height    = h,
-      .offset_x  = offx,
-      .offset_y  = offy,
-      .new_image = args.output == ARGS_OUTPUT_NEW_IMAGE,
-      .run_mode  = run_mode,
-    };
-    result = output_write (&out, rgba, &error);
-  }
-  if (result)
-    status = GIMP_PDB_SUCCESS;
-
-out:
-  gimp_progress_end ();
-  g_free (name);
-  g_free (rgba);
-  g_free (rgb);
-  g_free (in_rgb);
-  g_free (in);
-  g_free (phi);
-  engine_close (&engine);
-  reference_clear (&ref);
-  args_clear (&args);
-  return plugin_return (procedure, status, error, result, seed);
+  return layer_filter_run (&filter, procedure, run_mode, image, drawables, config);
 }
 
 GimpProcedure *
