@@ -149,21 +149,22 @@ static void known_colour(const fgsd_sampler_params *p, const float *fallback, si
 static float noise_estimate(const float *x, const float *d, const fgsd_sampler_params *p,
                             size_t n)
 {
-    double ss = 0.0, weight = 0.0;
+    double ss_all = 0.0, ss = 0.0, weight = 0.0;
 
     for (size_t i = 0; i < n; i++) {
-        double f = (double)x[i] - d[i], w = p->known ? 1.0 - p->known_mask[i / 3] : 1.0;
+        double f2 = ((double)x[i] - d[i]) * ((double)x[i] - d[i]);
 
-        ss += w * f * f;
-        weight += w;
-    }
-    if (!(weight > 0.0)) { /* everything known: the whole image */
-        for (size_t i = 0; i < n; i++) {
-            double f = (double)x[i] - d[i];
-            ss += f * f;
+        ss_all += f2;
+        if (p->known) {
+            double w = 1.0 - p->known_mask[i / 3];
+
+            ss += w * f2;
+            weight += w;
         }
-        weight = (double)n;
     }
+    /* Without known pixels, or with everything known: the whole image. */
+    if (!p->known || !(weight > 0.0))
+        return (float)sqrt(ss_all / (double)n);
     return (float)sqrt(ss / weight);
 }
 
