@@ -39,6 +39,7 @@ typedef struct denoise_opts {
     float sigma;
     int sigma_given;
     int iterate;
+    int free_colour;
     int bits16;
 } denoise_opts;
 
@@ -61,6 +62,8 @@ static void print_help(void)
            "                       disagreement beyond a factor 2 is reported.  With\n"
            "                       --iterate the estimate is always printed.\n"
            "  --iterate            run the sampler from the image instead of one pass\n"
+           "  --free-colour        with --iterate: let the colours drift (the paper's\n"
+           "                       sampler); default: the image's low frequencies stay\n"
            "  -o, --output FILE    output: .png (8-bit RGB; --16bit for 16) or .pfm\n"
            "  --16bit              16-bit PNG output\n"
            "  --seed N             seed of the noise the sampler injects (default 0, so\n"
@@ -118,6 +121,7 @@ static int denoise(cli_engine *e, denoise_opts *o, const image *in, const float 
     }
     o->sampler.p.init = in->rgb;
     o->sampler.p.sigma0 = 0.0f;
+    o->sampler.p.keep_low_frequencies = !o->free_colour;
     o->sampler.p.ascending = !o->sampler.fixed_schedule;
     progress_phase(&e->prog, "denoising");
     st = fgsd_sample(e->session, &o->sampler.p, phi, in->width, in->height, out->rgb, &stats);
@@ -205,6 +209,8 @@ int cmd_denoise(int argc, char **argv)
         {.name = "--sigma", .type = ARG_FLOAT, .dest = &o.sigma, .lo = 0, .hi = 4,
          .given = &o.sigma_given},
         {.name = "--iterate", .type = ARG_FLAG, .dest = &o.iterate},
+        {.name = "--free-colour", .type = ARG_FLAG, .dest = &o.free_colour,
+         .given = &o.sampler.any_given},
         {.name = "--output", .alias = "-o", .type = ARG_STRING, .dest = &o.out},
         {.name = "--16bit", .type = ARG_FLAG, .dest = &o.bits16},
         CLI_SAMPLER_ARGS(&o.sampler),
@@ -231,7 +237,8 @@ int cmd_denoise(int argc, char **argv)
      * out, not to ignore. */
     if (!o.iterate && (o.sampler.any_given || o.sampler.seed_given))
         return args_usage_error("denoise", "sampler options (--h, --beta, --sigma-final, "
-                                           "--fixed-schedule, --max-steps, --seed, --tileable) "
+                                           "--fixed-schedule, --max-steps, --seed, --tileable, "
+                                           "--free-colour) "
                                            "need --iterate");
     ret = cli_check_output(o.out);
     if (ret != CLI_EXIT_OK)

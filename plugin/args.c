@@ -133,7 +133,15 @@ add_sampler (GimpProcedure *procedure, ArgsTask task)
                                           "0..1 pixel units (0.1 is about 25 of 255); "
                                           "0 = estimate it"),
                                         0.0, 1.0, 0.0, G_PARAM_READWRITE);
-  else
+  if (task == ARGS_TASK_DENOISE)
+    gimp_procedure_add_boolean_argument (procedure, "iterate", _("Ite_rate with the sampler"),
+                                         _("Walk the noise down step by step with the "
+                                           "diffusion sampler instead of one denoiser pass: "
+                                           "slower, and it adds detail of the reference. "
+                                           "Off: one pass, which is cleaner with the bundled "
+                                           "model."),
+                                         FALSE, G_PARAM_READWRITE);
+  else if (task != ARGS_TASK_RESTYLE)
     gimp_procedure_add_double_argument (procedure, "noise-level", _("Start no_ise (σ₀)"),
                                         _("Noise the texture is grown from. 1 suits most "
                                           "references; larger values start further away "
@@ -246,6 +254,8 @@ args_read (GimpProcedureConfig *config, FgsdArgs *args)
     g_object_get (config, "weights", &args->weights, NULL);
   if (has_property (config, "reference-layer"))
     g_object_get (config, "reference-layer", &args->reference_layer, NULL);
+  if (has_property (config, "iterate"))
+    g_object_get (config, "iterate", &args->iterate, NULL);
   if (has_property (config, "band-width"))
     g_object_get (config, "band-width", &args->band_width, NULL);
   args->backend = gimp_procedure_config_get_choice_id (config, "backend");

@@ -45,6 +45,7 @@ typedef struct
   GimpLayer *reference_layer; /* denoise, restyle: NULL = the layer itself; heal:
                                  NULL = the band around the selection */
   gint       band_width;      /* heal */
+  gboolean   iterate;         /* denoise: the sampler instead of one pass */
 } FgsdArgs;
 
 /* Declares the arguments of task on procedure, in dialog order. */

@@ -4,12 +4,13 @@
 
     tools/devenv python3 tools/readme_pictures.py FGSD [--model M] [--out docs/pictures]
 
-Three PNGs, each a strip of labelled tiles:
-  synthesis.png      each sample texture of docs/samples/ and a 256x256 texture
+Three JPEGs, each a strip of labelled tiles:
+  synthesis.jpg      each sample texture of docs/samples/ and a 256x256 texture
                      drawn from it (seed 1);
-  denoise.png        a clean crop, the crop with noise sigma 0.2, and the
-                     denoised result with another part of the image as reference;
-  interpolation.png  bricks -> forest floor at a = 0, .25, .5, .75, 1 (seed 3).
+  denoise.jpg        a clean crop, the crop with noise sigma 0.2, and the
+                     denoised results (one pass, and --iterate) with another
+                     part of the image as reference;
+  interpolation.jpg  bricks -> forest floor at a = 0, .25, .5, .75, 1 (seed 3).
 Run it again whenever the shipped model changes.
 """
 
@@ -49,7 +50,7 @@ def strip(path, tiles):
         x = PAD + i * (TILE + PAD)
         out.paste(tile(img), (x, PAD))
         draw.text((x + 2, PAD + TILE + 2), label, fill=(0, 0, 0))
-    out.save(path, optimize=True)
+    out.save(path, quality=85, optimize=True)  # JPEG: photographic content, a fifth of the PNG
     print("wrote", path)
 
 
@@ -72,7 +73,7 @@ def main():
                 "-o", out, *common)
             tiles += [(Image.open(refs[n]), n + " (reference)"),
                       (Image.open(out), "texture, seed 1")]
-        strip(os.path.join(args.out, "synthesis.png"), tiles)
+        strip(os.path.join(args.out, "synthesis.jpg"), tiles)
 
         # Denoise: the left 96 px of forest-floor are the reference, the
         # right 96 px the clean crop that gets noise.
@@ -90,11 +91,15 @@ def main():
             f.write(np.ascontiguousarray(noisy[::-1], dtype="<f4").tobytes())
         den = os.path.join(tmp, "denoised.png")
         run(args.fgsd, "denoise", "--in", noisy_path, "--ref", ref_path, "--sigma", "0.2",
-            "--iterate", "-o", den, *common)
+            "-o", den, *common)
+        den_it = os.path.join(tmp, "denoised-iterate.png")
+        run(args.fgsd, "denoise", "--in", noisy_path, "--ref", ref_path, "--sigma", "0.2",
+            "--iterate", "-o", den_it, *common)
         to_img = lambda a: Image.fromarray((np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8))  # noqa
-        strip(os.path.join(args.out, "denoise.png"),
+        strip(os.path.join(args.out, "denoise.jpg"),
               [(to_img(ref), "reference (left part)"), (to_img(clean), "clean (right part)"),
-               (to_img(noisy), "noise sigma 0.2"), (Image.open(den), "denoised")])
+               (to_img(noisy), "noise sigma 0.2"), (Image.open(den), "denoised, one pass"),
+               (Image.open(den_it), "denoised, --iterate")])
 
         tiles = [(Image.open(refs["bricks"]), "A: bricks")]
         for a in (1.0, 0.75, 0.5, 0.25, 0.0):
@@ -104,7 +109,7 @@ def main():
                 "-o", out, *common)
             tiles.append((Image.open(out), "a = %.2f" % a))
         tiles.append((Image.open(refs["forest-floor"]), "B: forest floor"))
-        strip(os.path.join(args.out, "interpolation.png"), tiles)
+        strip(os.path.join(args.out, "interpolation.jpg"), tiles)
     return 0
 
 

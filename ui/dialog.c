@@ -102,12 +102,24 @@ fill_variation (GimpProcedureDialog *dialog, GimpProcedureConfig *config)
 }
 
 static void
-fill_sampling (GimpProcedureDialog *dialog, FgsdDialogKind kind)
+fill_sampling (GimpProcedureDialog *dialog, GimpProcedureConfig *config, FgsdDialogKind kind)
 {
   /* Restyle shows its strength (its start noise) with the result. */
   if (kind == FGSD_DIALOG_RESTYLE)
     gimp_procedure_dialog_fill_box (dialog, "sampling-box", "step-size", "beta",
                                     "final-noise", "max-steps", NULL);
+  else if (kind == FGSD_DIALOG_DENOISE)
+    {
+      const gchar *sampler_only[] = { "step-size", "beta", "final-noise", "max-steps" };
+
+      gimp_procedure_dialog_fill_box (dialog, "sampling-box", "noise-level", "iterate",
+                                      "step-size", "beta", "final-noise", "max-steps", NULL);
+      /* One denoiser pass has no steps: the sampler's settings wait for
+       * "iterate". */
+      for (guint i = 0; i < G_N_ELEMENTS (sampler_only); i++)
+        gimp_procedure_dialog_set_sensitive (dialog, sampler_only[i], TRUE, G_OBJECT (config),
+                                             "iterate", FALSE);
+    }
   else
     gimp_procedure_dialog_fill_box (dialog, "sampling-box", "step-size", "beta",
                                     "noise-level", "final-noise", "max-steps", NULL);
@@ -187,7 +199,7 @@ fgsd_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, FgsdDial
   make_widgets (dialog, kind);
   fill_result (dialog, kind);
   fill_variation (dialog, config);
-  fill_sampling (dialog, kind);
+  fill_sampling (dialog, config, kind);
   fill_model (dialog, config);
   gimp_procedure_dialog_fill (dialog, "summary", "result-frame", "variation-frame",
                               "sampling-frame", "model-frame", NULL);

@@ -496,6 +496,8 @@ def denoise_iterate():
     ok(base + ["-o", tmp("di2.png")])
     assert read(tmp("di.png")) == read(tmp("di2.png")), "denoise --iterate is not repeatable"
     ok(base + ["--ref", REF_B, "--sigma", "0.2", "-o", tmp("dir.png")])
+    ok(base + ["--free-colour", "-o", tmp("dif.png")])
+    assert read(tmp("di.png")) != read(tmp("dif.png")), "--free-colour changes nothing"
 
 
 @test
@@ -504,6 +506,8 @@ def denoise_errors():
     expect_error(["denoise", "--model", MODEL, "-o", out], 2, out)
     expect_error(["denoise", "--model", MODEL, "--in", NOISY], 2)
     expect_error(["denoise", "--model", MODEL, "--in", NOISY, "--max-steps", "3", "-o", out], 2,
+                 out)
+    expect_error(["denoise", "--model", MODEL, "--in", NOISY, "--free-colour", "-o", out], 2,
                  out)
     expect_error(["denoise", "--model", MODEL, "--in", tmp("missing.pfm"), "-o", out], 1, out)
     expect_error(["denoise", "--model", MODEL, "--in", NOISY, "--sigma", "nan", "-o", out], 2,

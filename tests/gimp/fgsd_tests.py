@@ -186,14 +186,19 @@ def test_denoise():
         export(result, "py-denoise.png")
     image.delete()
 
-    # Reference in a clean part of the noisy layer itself (its left 48 columns).
+    # Reference in a clean part of the noisy layer itself (its left 48
+    # columns), through the sampler ("iterate") instead of one pass.
     image = load("forest-floor-noisy.png")
     noisy = image.get_layers()[0]
     image.select_rectangle(Gimp.ChannelOps.REPLACE, 0, 0, 48, 192)
-    outcome = run("plug-in-fgsd-denoise", image, [noisy], noise_level=0.1, **FAST)
-    if succeeded("py-denoise-same-layer", outcome):
-        check("py-denoise-same-layer-name", "(noise 0.100)" in outcome[1].get_name(),
-              outcome[1].get_name())
+    first = run("plug-in-fgsd-denoise", image, [noisy], noise_level=0.1, **FAST)
+    if succeeded("py-denoise-same-layer", first):
+        check("py-denoise-same-layer-name", "(noise 0.100)" in first[1].get_name(),
+              first[1].get_name())
+        iterated = run("plug-in-fgsd-denoise", image, [noisy], noise_level=0.1, iterate=True,
+                       **FAST)
+        if succeeded("py-denoise-iterate", iterated):
+            check("py-denoise-iterate-differs", pixels(iterated[1]) != pixels(first[1]))
     image.delete()
 
 
