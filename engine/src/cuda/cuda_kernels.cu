@@ -5,7 +5,7 @@
  * concat, per-channel add) they use round-to-nearest intrinsics so that the
  * compiler cannot contract or reorder, and the results are bit-identical. */
 #include "cuda_kernels.h"
-#include "rng_device.h"
+#include "../rng_core.h"
 
 #define THREADS 256
 #define MAX_BLOCKS (1u << 20)
@@ -268,7 +268,7 @@ static __global__ void rng_normal(uint64_t key, uint32_t step, uint32_t first, s
 {
     GRID_STRIDE(i, n)
     {
-        out[i] = rngd_normal_keyed(key, step, first + (uint32_t)i);
+        out[i] = rng_core_normal(key, step, first + (uint32_t)i);
     }
 }
 
@@ -276,6 +276,6 @@ extern "C" cudaError_t cuk_rng_normal(uint64_t seed, uint32_t step, uint32_t fir
                                       float *out, cudaStream_t stream)
 {
     if (n)
-        rng_normal<<<blocks_for(n), THREADS, 0, stream>>>(rngd_key(seed), step, first, n, out);
+        rng_normal<<<blocks_for(n), THREADS, 0, stream>>>(rng_core_key(seed), step, first, n, out);
     return cudaGetLastError();
 }
