@@ -3,6 +3,7 @@
  * reference backend on random inputs, and the reference backend itself on
  * small cases computed by hand, so the oracle is checked too. */
 #include "backend.h"
+#include "op_check.h"
 
 #include <float.h>
 #include <math.h>
@@ -65,86 +66,6 @@ static backend *open_case(const backend_case *bc)
 /* ---- data ------------------------------------------------------------------ */
 
 /* splitmix64: a fixed, portable random source, so failures reproduce. */
-static uint64_t next_random(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [-scale, scale). */
-static float *random_floats(size_t n, float scale, uint64_t seed)
-{
-    float *v = malloc((n ? n : 1) * sizeof(float));
-
-    assert_non_null(v);
-    for (size_t i = 0; i < n; i++)
-        v[i] = scale * (float)((double)(next_random(&seed) >> 11) * 0x1.0p-52 - 1.0);
-    return v;
-}
-
-static float *abs_copy(const float *v, size_t n)
-{
-    float *a = malloc((n ? n : 1) * sizeof(float));
-
-    assert_non_null(a);
-    for (size_t i = 0; i < n; i++)
-        a[i] = fabsf(v[i]);
-    return a;
-}
-
-static size_t numel(int c, int h, int w)
-{
-    return (size_t)c * (size_t)h * (size_t)w;
-}
-
-static backend_tensor *tensor_with(const backend_ops *ops, backend *be, int c, int h, int w,
-                                   const float *chw)
-{
-    backend_tensor *t = ops->tensor_new(be, c, h, w);
-
-    if (!t)
-        print_error("%s: tensor_new: %s\n", ops->name, ops->error(be));
-    assert_non_null(t);
-    if (chw)
-        assert_int_equal(ops->upload(be, t, chw), FGSD_OK);
-    return t;
-}
-
-static float *download(const backend_ops *ops, backend *be, const backend_tensor *t, int c, int h,
-                       int w)
-{
-    float *v = malloc(numel(c, h, w) * sizeof(float));
-
-    assert_non_null(v);
-    if (ops->download(be, t, v) != FGSD_OK)
-        print_error("%s: download: %s\n", ops->name, ops->error(be));
-    return v;
-}
-
-/* Counts the elements where |got - want| > tol * scale (scale NULL: 1), and
- * prints the first few. */
-static int compare(const char *what, const float *got, const float *want, const float *scale,
-                   size_t n, double tol)
-{
-    int bad = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        double s = scale ? scale[i] : 1.0;
-        double d = fabs((double)got[i] - (double)want[i]);
-
-        if (!(d <= tol * s)) {
-            if (bad < 5)
-                print_error("%s: [%zu] got %.9g want %.9g (|diff| %.3g > %.3g)\n", what, i,
-                            (double)got[i], (double)want[i], d, tol * s);
-            bad++;
-        }
-    }
-    return bad;
-}
-
 /* ---- the reference backend on hand-computed cases --------------------------- */
 
 static void expect_exact(const float *got, const float *want, size_t n)
