@@ -23,7 +23,8 @@ from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
-from test_denoise_quality import psnr, read_pfm, write_pfm  # noqa: E402
+from pfm import read_pfm, write_pfm  # noqa: E402
+from test_denoise_quality import psnr  # noqa: E402
 
 IMAGES = ["docs/samples/bricks.png", "docs/samples/forest-floor.png", "docs/samples/rock.png",
           "docs/heal/concrete.png", "docs/heal/gravel.png", "docs/heal/rust.png"]

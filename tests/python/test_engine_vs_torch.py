@@ -43,6 +43,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "models"))
 from export import export, load_fgsd  # noqa: E402
 from fgsd_net import FGSDUNet  # noqa: E402
 from sisa import sisa_sample  # noqa: E402
+from pfm import read_pfm, write_pfm  # noqa: E402
 
 torch.set_num_threads(1)
 CLI = sys.argv[1]
@@ -56,23 +57,6 @@ def check(name, ok, detail=""):
     print("%s %d - %s%s" % ("ok" if ok else "not ok", len(results), name,
                             (" # " + detail) if detail else ""))
     sys.stdout.flush()
-
-
-def write_pfm(path, img):
-    """img: H x W x 3 float32 (row 0 = top)."""
-    h, w, _ = img.shape
-    with open(path, "wb") as f:
-        f.write(b"PF\n%d %d\n-1.0\n" % (w, h))
-        f.write(np.ascontiguousarray(img[::-1], dtype="<f4").tobytes())
-
-
-def read_pfm(path):
-    with open(path, "rb") as f:
-        assert f.readline().strip() == b"PF"
-        w, h = map(int, f.readline().split())
-        scale = float(f.readline())
-        data = np.frombuffer(f.read(), dtype="<f4" if scale < 0 else ">f4")
-    return data.reshape(h, w, 3)[::-1].astype(np.float32)
 
 
 def write_mask_pgm_as_pfm(path, mask):
