@@ -373,6 +373,10 @@ static void test_heal_keeps_known_pixels(void **state)
     assert_non_null(strstr(fgsd_session_last_error(s), "[0, 1]"));
     mask[3] = NAN;
     assert_int_equal(fgsd_sample(s, &p, NULL, w, h, a, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    /* No parameters or no output: an error, not a crash (cppcheck found the
+     * parameters read before this check). */
+    assert_int_equal(fgsd_sample(s, NULL, NULL, w, h, a, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, NULL, NULL), FGSD_ERR_INVALID_ARGUMENT);
     fgsd_session_free(s);
     free(known);
     free(other);

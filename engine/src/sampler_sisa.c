@@ -238,7 +238,7 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
     int k = 0;
     float start = 0.0f, sigma = 0.0f, best_sigma = 0.0f;
     float start_colour[3];
-    int keep_low = p->mean || p->keep_low_frequencies;
+    int keep_low;
     int best_t = 0;
     denoise_ctx ctx = {0};
     int t;
@@ -248,6 +248,7 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
         return FGSD_ERR_INVALID_ARGUMENT;
     if (!p || !out)
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no parameters or output given");
+    keep_low = p->mean || p->keep_low_frequencies;
     info = &s->model->info;
     st = check_params(s, p);
     if (st)
