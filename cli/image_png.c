@@ -102,7 +102,7 @@ static int convert_rows(png_state *st, int channels, int depth, char *err, size_
         const unsigned char *row = st->rows[y];
         for (int x = 0; x < img->width; x++) {
             size_t p = (size_t)y * (size_t)img->width + (size_t)x;
-            float v[4];
+            float v[4] = {0}; /* channels is 1..4 (libpng transforms) */
             for (int c = 0; c < channels; c++) {
                 size_t k = (size_t)x * (size_t)channels + (size_t)c;
                 unsigned s = depth == 16 ? (unsigned)row[2 * k] << 8 | row[2 * k + 1] : row[k];
