@@ -18,7 +18,9 @@ of bench_engine.c (bench_input, bench_phi).  --profile adds the top ops of one
 extra call (torch.profiler) to the JSON, to see which conv kernel runs.
 --channels-last puts weights and input in torch.channels_last: PyTorch's
 oneDNN convolutions then run on NHWC instead of NCHW (usually faster on CPU;
-the sampler's noise stays NCHW, PyTorch converts).
+the sampler's noise stays NCHW, PyTorch converts).  --device cuda runs
+--denoise on the GPU in fp32 with TF32 off and cuDNN autotuning on, and
+synchronises before each time stamp (tools/gpu-pack's device run).
 """
 
 import argparse
@@ -103,7 +105,18 @@ def main(argv=None):
     ap.add_argument("--channels-last", action="store_true",
                     help="weights and input in torch.channels_last (NHWC) memory format")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--device", default="cpu",
+                    help="cpu or cuda (cuda: --denoise only; fp32 with TF32 off, as the "
+                         "engine's cuDNN path computes)")
     args = ap.parse_args(argv)
+    cuda = args.device == "cuda"
+    if cuda and args.denoise is None:
+        print("bench_torch: --device cuda times --denoise only", file=sys.stderr)
+        return 2
+    if cuda:
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
 
     torch.set_num_threads(max(1, args.threads))
     try:
@@ -121,6 +134,9 @@ def main(argv=None):
     if model.conditioned and not args.unconditioned:
         phi = bench_phi(model.feature_dim)
     x = bench_input(width, height)
+    if cuda:
+        model, x = model.to("cuda"), x.to("cuda")
+        phi = phi.to("cuda") if phi is not None else None
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
@@ -141,7 +157,10 @@ def main(argv=None):
 
     def call():
         if denoise:
-            return x - model(x, phi)
+            d = x - model(x, phi)
+            if cuda:
+                torch.cuda.synchronize()  # the time of the work, not of its launch
+            return d
         d, _, _ = sisa_sample(clock, phi, width, height, h0=0.05, beta=0.05, sigma0=1.0,
                               sigma_final=1e-30, ascending=True, max_steps=cap,
                               seed=1, data_mean=model.data_mean)
@@ -179,8 +198,9 @@ def main(argv=None):
     res = {
         "impl": "torch", "what": "denoise" if denoise else "sample",
         "width": width, "height": height, "threads": args.threads,
-        "backend": "torch %s%s" % (torch.__version__,
-                                    ", channels_last" if args.channels_last else ""),
+        "backend": "torch %s%s%s" % (torch.__version__,
+                                      ", channels_last" if args.channels_last else "",
+                                      ", cuda" if cuda else ""),
         "conditioned": phi is not None, "steps": 1 if denoise else args.steps,
         "budget_mib": 0, "tiles": 1, "reps": args.reps,
         "times_s": [round(t, 6) for t in times],
@@ -190,6 +210,7 @@ def main(argv=None):
         "out_mean": float(out.double().mean()),
         "out_rms": float(out.double().pow(2).mean().sqrt()),
         "rss_before_kib": rss_before, "peak_rss_kib": peak_rss_kib(), "notice": "",
+        "gpu_peak_mib": (torch.cuda.max_memory_allocated() / 2**20) if cuda else 0.0,
     }
     if prof_top is not None:
         res["profile_ms"] = prof_top

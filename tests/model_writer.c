@@ -13,7 +13,7 @@
 #define MAX_TENSORS (TEST_MODEL_MAX_BLOCKS * 18 + TEST_MODEL_MAX_BLOCKS + 2)
 
 typedef struct plan_tensor {
-    char name[32];
+    char name[48]; /* a 31-character prefix and ".weight" */
     int ndim;
     int shape[4];
     size_t numel;
@@ -142,7 +142,7 @@ static void plan_add(plan *p, const char *name, int ndim, int d0, int d1, int d2
 static void plan_conv(plan *p, const test_model_arch *a, const char *prefix, int a0, int a1,
                       int k, int cout)
 {
-    char name[32];
+    char name[48];
 
     snprintf(name, sizeof(name), "%s.weight", prefix);
     plan_add(p, name, 4, a0, a1, k, k);
