@@ -10,6 +10,18 @@
 
 #include "backend.h"
 
+typedef struct size2 {
+    int h, w;
+} size2;
+
+typedef struct conv_shape {
+    int cin, cout;
+} conv_shape;
+
+/* A backend of ops with cfg {threads, deterministic}; fails the test if it
+ * cannot be created. */
+backend *open_backend(const backend_ops *ops, int threads, int deterministic);
+
 /* splitmix64 step: the tests' own input generator (not the engine's). */
 uint64_t next_random(uint64_t *state);
 
@@ -33,5 +45,19 @@ float *download(const backend_ops *ops, backend *be, const backend_tensor *t, in
  * and prints the first few. */
 int compare(const char *what, const float *got, const float *want, const float *scale, size_t n,
             double tol);
+
+/* One conv (3x3, or 2x2 stride-2 transposed) of shape sh with random
+ * weights (bias and ReLU as asked), prepared once on be (of ops) and run
+ * twice at each of sizes, against the reference backend.  Tolerance: each
+ * output sums n = cin*k*k products and the bias; fp32 in any order is within
+ * (n + 2) u S of the reference, which sums in double (Higham, 2nd ed.,
+ * section 3.1), S the sum of the |terms| (the reference conv of |w|, |b|,
+ * |x|); allowed: (n + 2) FLT_EPSILON S, twice the worst case, while a wrong
+ * tap, channel or layout errs by about S.  deterministic: the two runs must
+ * give the same bits.  label names the backend in messages.  Returns the
+ * number of elements out of bounds. */
+int conv_check(const backend_ops *ops, backend *be, const char *label, int deterministic,
+               const conv_shape *sh, const size2 *sizes, int n_sizes, int transposed, int bias,
+               int relu, uint64_t seed);
 
 #endif

@@ -32,32 +32,12 @@ static const backend_ops *cuda; /* set once in main, before the tests */
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static backend *open_backend(const backend_ops *ops, int deterministic)
-{
-    backend_config cfg = {0, deterministic, 0};
-    char err[512] = "";
-    backend *be = NULL;
-
-    if (ops->create(&cfg, &be, err, sizeof(err)) != FGSD_OK)
-        print_error("%s: %s\n", ops->name, err);
-    assert_non_null(be);
-    return be;
-}
-
 /* ---- ops ---------------------------------------------------------------------- */
-
-typedef struct size2 {
-    int h, w;
-} size2;
 
 static const size2 SIZES[] = {{8, 8}, {10, 6}, {33, 17}, {64, 48}};
 #define N_SIZES ((int)(sizeof(SIZES) / sizeof(SIZES[0])))
 static const int CHANNELS[] = {1, 3, 5, 16, 24, 64};
 #define N_CHANNELS ((int)(sizeof(CHANNELS) / sizeof(CHANNELS[0])))
-
-typedef struct conv_shape {
-    int cin, cout;
-} conv_shape;
 
 static const conv_shape CONV3_SHAPES[] = {{3, 16}, {5, 24}, {16, 16}, {24, 5},  {64, 64},
                                           {16, 3}, {3, 5},  {24, 16}, {32, 24}, {128, 64}};
@@ -79,89 +59,20 @@ static backend *open_mode(const mode *m)
 
     if (m->direct)
         setenv("FGSD_CUDA_CONV", "direct", 1);
-    be = open_backend(cuda, m->deterministic);
+    be = open_backend(cuda, 0, m->deterministic);
     unsetenv("FGSD_CUDA_CONV");
     return be;
 }
 
-/* Bound as test_ops.c: each output sums n = cin*k*k products and the bias;
- * fp32 in any order is within (n + 2) u S of the reference (which sums in
- * double), S the sum of the |terms|; we allow (n + 2) FLT_EPSILON S. */
+/* Bound as test_ops.c (op_check.h, conv_check). */
 static int conv_case(const mode *md, const conv_shape *sh, int transposed, int bias, int relu,
                      uint64_t seed)
 {
-    const backend_ops *ops = cuda, *ref = &backend_ref_ops;
-    int k = transposed ? 2 : 3, scale = transposed ? 2 : 1;
-    size_t nw = (size_t)sh->cin * (size_t)sh->cout * (size_t)(k * k);
-    float *w = random_floats(nw, 1.0f, seed), *b = random_floats((size_t)sh->cout, 1.0f, seed + 1);
-    float *aw = abs_copy(w, nw), *ab = abs_copy(b, (size_t)sh->cout);
-    model_conv mc = {sh->cin, sh->cout, k, transposed, w, bias ? b : NULL};
-    model_conv amc = {sh->cin, sh->cout, k, transposed, aw, bias ? ab : NULL};
-    backend *be = open_mode(md), *rb = open_backend(ref, 0);
-    backend_conv *cv = ops->conv_prepare(be, &mc, relu);
-    backend_conv *rcv = ref->conv_prepare(rb, &mc, relu), *acv = ref->conv_prepare(rb, &amc, 0);
-    double n_terms = (double)sh->cin * k * k + 1.0;
-    int bad = 0;
+    backend *be = open_mode(md);
+    int bad = conv_check(cuda, be, md->name, md->deterministic, sh, SIZES, N_SIZES, transposed,
+                         bias, relu, seed);
 
-    if (!cv)
-        print_error("conv_prepare: %s\n", ops->error(be));
-    assert_true(cv && rcv && acv);
-    for (int s = 0; s < N_SIZES; s++) {
-        int h = SIZES[s].h, wd = SIZES[s].w, oh = h * scale, ow = wd * scale;
-        size_t nin = numel(sh->cin, h, wd), nout = numel(sh->cout, oh, ow);
-        float *x = random_floats(nin, 1.0f, seed + 2 + (uint64_t)s), *ax = abs_copy(x, nin);
-        backend_tensor *in = tensor_with(ops, be, sh->cin, h, wd, x);
-        backend_tensor *out = tensor_with(ops, be, sh->cout, oh, ow, NULL);
-        backend_tensor *rin = tensor_with(ref, rb, sh->cin, h, wd, x);
-        backend_tensor *rain = tensor_with(ref, rb, sh->cin, h, wd, ax);
-        backend_tensor *rout = tensor_with(ref, rb, sh->cout, oh, ow, NULL);
-        backend_tensor *raout = tensor_with(ref, rb, sh->cout, oh, ow, NULL);
-        float *first = NULL, *got, *want, *mag;
-        char what[160];
-
-        snprintf(what, sizeof(what), "%s: %s %d->%d at %dx%d%s%s", md->name,
-                 transposed ? "convT2x2" : "conv3x3", sh->cin, sh->cout, h, wd,
-                 bias ? " +bias" : "", relu ? " +relu" : "");
-        /* Twice: the second run takes the cached plan; deterministic mode
-         * must repeat its bits (every mode does in practice). */
-        for (int rep = 0; rep < 2; rep++) {
-            fgsd_status st = ops->conv(be, cv, in, out);
-            if (st != FGSD_OK)
-                print_error("%s: %s\n", what, ops->error(be));
-            assert_int_equal(st, FGSD_OK);
-            if (rep == 0)
-                first = download(ops, be, out, sh->cout, oh, ow);
-        }
-        assert_int_equal(ref->conv(rb, rcv, rin, rout), FGSD_OK);
-        assert_int_equal(ref->conv(rb, acv, rain, raout), FGSD_OK);
-        got = download(ops, be, out, sh->cout, oh, ow);
-        if (md->deterministic)
-            assert_memory_equal(first, got, nout * sizeof(float));
-        want = download(ref, rb, rout, sh->cout, oh, ow);
-        mag = download(ref, rb, raout, sh->cout, oh, ow);
-        bad += compare(what, got, want, mag, nout, (n_terms + 2.0) * FLT_EPSILON);
-        free(first);
-        free(got);
-        free(want);
-        free(mag);
-        free(x);
-        free(ax);
-        ops->tensor_free(be, in);
-        ops->tensor_free(be, out);
-        ref->tensor_free(rb, rin);
-        ref->tensor_free(rb, rain);
-        ref->tensor_free(rb, rout);
-        ref->tensor_free(rb, raout);
-    }
-    ops->conv_free(be, cv);
-    ref->conv_free(rb, rcv);
-    ref->conv_free(rb, acv);
-    ops->destroy(be);
-    ref->destroy(rb);
-    free(w);
-    free(b);
-    free(aw);
-    free(ab);
+    cuda->destroy(be);
     return bad;
 }
 
@@ -192,7 +103,7 @@ static void test_convt2x2(void **state)
 /* Layout conversion both ways is a copy: exact, every shape. */
 static void test_upload_download(void **state)
 {
-    backend *be = open_backend(cuda, 0);
+    backend *be = open_backend(cuda, 0, 0);
 
     (void)state;
     for (int k = 0; k < 300; k++) {
@@ -214,7 +125,7 @@ static void test_upload_download(void **state)
 static void test_exact_ops(void **state)
 {
     const backend_ops *ref = &backend_ref_ops;
-    backend *be = open_backend(cuda, 0), *rb = open_backend(ref, 0);
+    backend *be = open_backend(cuda, 0, 0), *rb = open_backend(ref, 0, 0);
 
     (void)state;
     for (int ci = 0; ci < N_CHANNELS; ci++) {
@@ -282,7 +193,7 @@ static void test_channel_sums(void **state)
     static const rect rects[] = {{0, 0, -1, -1}, {1, 2, 5, 6}, {0, 3, -1, 4}, {2, 2, 2, 5}};
     static const size2 sizes[] = {{8, 8}, {33, 17}, {1030, 70}};
     const backend_ops *ref = &backend_ref_ops;
-    backend *be = open_backend(cuda, 0), *rb = open_backend(ref, 0);
+    backend *be = open_backend(cuda, 0, 0), *rb = open_backend(ref, 0, 0);
 
     (void)state;
     for (int ci = 0; ci < N_CHANNELS; ci++) {
@@ -324,7 +235,7 @@ static void test_channel_sums(void **state)
 
 static void test_shape_errors(void **state)
 {
-    backend *be = open_backend(cuda, 0);
+    backend *be = open_backend(cuda, 0, 0);
     float w[16 * 3 * 9] = {0};
     model_conv mc = {3, 16, 3, 0, w, NULL};
     backend_conv *cv = cuda->conv_prepare(be, &mc, 1);

@@ -46,18 +46,6 @@ static const backend_case BACKENDS[] = {
 };
 #define N_BACKENDS ((int)(sizeof(BACKENDS) / sizeof(BACKENDS[0])))
 
-static backend *open_backend(const backend_ops *ops, int threads, int deterministic)
-{
-    backend_config cfg = {threads, deterministic, 0};
-    char err[256] = "";
-    backend *be = NULL;
-
-    if (ops->create(&cfg, &be, err, sizeof(err)) != FGSD_OK)
-        print_error("%s: %s\n", ops->name, err);
-    assert_non_null(be);
-    return be;
-}
-
 static backend *open_case(const backend_case *bc)
 {
     return open_backend(bc->ops, bc->threads, bc->deterministic);
@@ -275,10 +263,6 @@ static void test_ref_add_channel_hand(void **state)
 
 /* ---- every backend against the reference ------------------------------------ */
 
-typedef struct size2 {
-    int h, w;
-} size2;
-
 /* Square, non-square and odd sizes (33x17 is not a multiple of any block). */
 static const size2 SIZES[] = {{8, 8}, {10, 6}, {33, 17}};
 #define N_SIZES ((int)(sizeof(SIZES) / sizeof(SIZES[0])))
@@ -288,109 +272,24 @@ static const size2 SIZES[] = {{8, 8}, {10, 6}, {33, 17}};
 static const int CHANNELS[] = {3, 5, 16, 24, 64};
 #define N_CHANNELS ((int)(sizeof(CHANNELS) / sizeof(CHANNELS[0])))
 
-typedef struct conv_shape {
-    int cin, cout;
-} conv_shape;
-
 static const conv_shape CONV3_SHAPES[] = {{3, 16}, {5, 24}, {16, 16}, {24, 5}, {64, 64},
                                           {16, 3}, {3, 5}, {24, 16}, {32, 24}};
 static const conv_shape CONVT_SHAPES[] = {{16, 8}, {24, 5}, {64, 32}, {5, 3}, {32, 16}};
 
-/* Conv tolerance.  Each output is a sum of at most n = cin*k*k products plus
- * the bias (a transposed conv has only cin of them).  In fp32 in any order
- * (oneDNN's blocked kernels, FMA or not), the error of such a sum is at most
- * about n*u*S with u = 2^-24 the unit roundoff and S the sum of the |terms|
- * (Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., section
- * 3.1: gamma_n = n*u/(1 - n*u)); the reference sums in double and rounds
- * once (u*|result| <= u*S).  So
- * |got - ref| <= (n + 2) * u * S; we allow (n + 2) * FLT_EPSILON * S, twice
- * that worst case, which typical errors (~sqrt(n) u S) never approach, while
- * a wrong tap, channel or layout gives errors of the order of S itself.
- * S per output comes from the reference conv of |w|, |b| and |x|; ReLU only
- * shrinks differences. */
+/* Conv tolerance: op_check.h, conv_check (the fp32 error bound of a sum of
+ * n = cin*k*k + 1 terms, Higham section 3.1). */
 static int conv_case(const backend_case *bc, const conv_shape *sh, int transposed, int bias,
                      int relu, uint64_t seed)
 {
-    const backend_ops *ops = bc->ops, *ref = &backend_ref_ops;
-    int k = transposed ? 2 : 3, scale = transposed ? 2 : 1;
-    size_t nw = (size_t)sh->cin * (size_t)sh->cout * (size_t)(k * k);
-    float *w = random_floats(nw, 1.0f, seed);
-    float *b = random_floats((size_t)sh->cout, 1.0f, seed + 1);
-    float *aw = abs_copy(w, nw), *ab = abs_copy(b, (size_t)sh->cout);
-    model_conv mc = {sh->cin, sh->cout, k, transposed, w, bias ? b : NULL};
-    model_conv amc = {sh->cin, sh->cout, k, transposed, aw, bias ? ab : NULL};
-    backend *be = open_case(bc), *rb = open_backend(ref, 0, 0);
-    backend_conv *cv = ops->conv_prepare(be, &mc, relu);
-    backend_conv *rcv = ref->conv_prepare(rb, &mc, relu);
-    backend_conv *acv = ref->conv_prepare(rb, &amc, 0);
-    double n_terms = (double)sh->cin * k * k + 1.0;
-    char what[160];
-    int bad = 0;
+    backend *be = open_case(bc);
+    char label[96];
+    int bad;
 
-    if (!cv)
-        print_error("%s: conv_prepare: %s\n", ops->name, ops->error(be));
-    assert_non_null(cv);
-    assert_non_null(rcv);
-    assert_non_null(acv);
-    /* One prepared conv at every size: primitives per size, weights shared. */
-    for (int s = 0; s < N_SIZES; s++) {
-        int h = SIZES[s].h, wd = SIZES[s].w, oh = h * scale, ow = wd * scale;
-        size_t nin = numel(sh->cin, h, wd), nout = numel(sh->cout, oh, ow);
-        float *x = random_floats(nin, 1.0f, seed + 2 + (uint64_t)s);
-        float *ax = abs_copy(x, nin);
-        backend_tensor *in = tensor_with(ops, be, sh->cin, h, wd, x);
-        backend_tensor *out = tensor_with(ops, be, sh->cout, oh, ow, NULL);
-        backend_tensor *rin = tensor_with(ref, rb, sh->cin, h, wd, x);
-        backend_tensor *rain = tensor_with(ref, rb, sh->cin, h, wd, ax);
-        backend_tensor *rout = tensor_with(ref, rb, sh->cout, oh, ow, NULL);
-        backend_tensor *raout = tensor_with(ref, rb, sh->cout, oh, ow, NULL);
-        float *got, *want, *mag, *first = NULL;
-
-        snprintf(what, sizeof(what), "%s/%d threads%s: %s %d->%d at %dx%d%s%s", ops->name,
-                 bc->threads, bc->deterministic ? " deterministic" : "",
-                 transposed ? "convT2x2" : "conv3x3", sh->cin, sh->cout, h, wd,
-                 bias ? " +bias" : "", relu ? " +relu" : "");
-        /* Twice: the second run takes the cached primitive, and in
-         * deterministic mode must give the same bits. */
-        for (int rep = 0; rep < 2; rep++) {
-            fgsd_status st = ops->conv(be, cv, in, out);
-
-            if (st != FGSD_OK)
-                print_error("%s: %s\n", what, ops->error(be));
-            assert_int_equal(st, FGSD_OK);
-            if (rep == 0)
-                first = download(ops, be, out, sh->cout, oh, ow);
-        }
-        assert_int_equal(ref->conv(rb, rcv, rin, rout), FGSD_OK);
-        assert_int_equal(ref->conv(rb, acv, rain, raout), FGSD_OK);
-        got = download(ops, be, out, sh->cout, oh, ow);
-        if (bc->deterministic)
-            assert_memory_equal(first, got, nout * sizeof(float));
-        free(first);
-        want = download(ref, rb, rout, sh->cout, oh, ow);
-        mag = download(ref, rb, raout, sh->cout, oh, ow);
-        bad += compare(what, got, want, mag, nout, (n_terms + 2.0) * FLT_EPSILON);
-        free(got);
-        free(want);
-        free(mag);
-        ops->tensor_free(be, in);
-        ops->tensor_free(be, out);
-        ref->tensor_free(rb, rin);
-        ref->tensor_free(rb, rain);
-        ref->tensor_free(rb, rout);
-        ref->tensor_free(rb, raout);
-        free(x);
-        free(ax);
-    }
-    ops->conv_free(be, cv);
-    ref->conv_free(rb, rcv);
-    ref->conv_free(rb, acv);
-    ops->destroy(be);
-    ref->destroy(rb);
-    free(w);
-    free(b);
-    free(aw);
-    free(ab);
+    snprintf(label, sizeof(label), "%s/%d threads%s", bc->ops->name, bc->threads,
+             bc->deterministic ? " deterministic" : "");
+    bad = conv_check(bc->ops, be, label, bc->deterministic, sh, SIZES, N_SIZES, transposed, bias,
+                     relu, seed);
+    bc->ops->destroy(be);
     return bad;
 }
 
