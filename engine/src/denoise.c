@@ -80,12 +80,6 @@ static fgsd_status run_tiles(fgsd_session *s, const tile_plan *plan, const float
     return st;
 }
 
-static void means_from(const double *sums, const double *weights, int dim, float *means)
-{
-    for (int i = 0; i < dim; i++)
-        means[i] = weights[i] > 0.0 ? (float)(sums[i] / weights[i]) : 0.0f;
-}
-
 /* Exact whole-image means for a tiled pass: block by block, each stage runs
  * the net up to the next feature block with the means found so far. */
 static fgsd_status staged_means(fgsd_session *s, const tile_plan *plan, const float *x, int w,
@@ -109,6 +103,49 @@ static fgsd_status staged_means(fgsd_session *s, const tile_plan *plan, const fl
         }
     }
     return st;
+}
+
+/* The means a tiled pass projects with: exact (staged) ones, or for a
+ * lagged pass between anchors the line through the last two exact ones. */
+static fgsd_status tiled_means(fgsd_session *s, const tile_plan *plan, const float *x, int w,
+                               int h, const float *phi, denoise_ctx *ctx, double *sums,
+                               double *weights, float *means)
+{
+    int dim = s->model->info.feature_dim;
+    fgsd_status st;
+
+    if (ctx->lagged && ctx->anchors > 0 && ctx->pass % DENOISE_EXACT_EVERY) {
+        const float *a = ctx->anchor[0];
+        if (ctx->anchors == 1) {
+            memcpy(means, a, (size_t)dim * sizeof(float));
+        } else {
+            float f = (float)(ctx->pass - ctx->anchor_pass[0]) /
+                      (float)(ctx->anchor_pass[0] - ctx->anchor_pass[1]);
+            for (int k = 0; k < dim; k++)
+                means[k] = a[k] + f * (a[k] - ctx->anchor[1][k]);
+        }
+        return FGSD_OK;
+    }
+    st = staged_means(s, plan, x, w, h, phi, sums, weights, means);
+    if (st || !ctx->lagged)
+        return st;
+    if (!ctx->anchor[0]) {
+        ctx->anchor[0] = malloc((size_t)dim * sizeof(float));
+        ctx->anchor[1] = malloc((size_t)dim * sizeof(float));
+        if (!ctx->anchor[0] || !ctx->anchor[1])
+            return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory");
+    }
+    if (ctx->anchors && ctx->anchor_pass[0] != ctx->pass) {   /* not a retry */
+        float *t = ctx->anchor[1];
+        ctx->anchor[1] = ctx->anchor[0];
+        ctx->anchor[0] = t;
+        ctx->anchor_pass[1] = ctx->anchor_pass[0];
+    }
+    memcpy(ctx->anchor[0], means, (size_t)dim * sizeof(float));
+    if (!ctx->anchors || ctx->anchor_pass[0] != ctx->pass)
+        ctx->anchors = ctx->anchors ? 2 : 1;
+    ctx->anchor_pass[0] = ctx->pass;
+    return FGSD_OK;
 }
 
 /* One attempt of denoise_image; *window_bytes: the memory of the planned
@@ -144,37 +181,14 @@ static fgsd_status denoise_pass(fgsd_session *s, const float *x, int w, int h, c
         goto out;
     }
     if (plan.n > 1 && phi) {
-        if (ctx->lagged && ctx->have_means == 2)
-            /* Linear extrapolation from the last two passes: measured on
-             * the shipped model it brings the tiled run 6x closer to the
-             * whole-image one than reusing the last means (docs/design.md). */
-            for (int k = 0; k < dim; k++)
-                means[k] = 2.0f * ctx->means[k] - ctx->older[k];
-        else if (ctx->lagged && ctx->have_means)
-            memcpy(means, ctx->means, (size_t)dim * sizeof(float));
-        else
-            st = staged_means(s, &plan, x, w, h, phi, sums, weights, means);
+        st = tiled_means(s, &plan, x, w, h, phi, ctx, sums, weights, means);
         if (st)
             goto out;
-        memset(sums, 0, (size_t)dim * sizeof(double));
-        memset(weights, 0, (size_t)dim * sizeof(double));
     }
-    st = run_tiles(s, &plan, x, w, h, phi, plan.n > 1 && phi ? means : NULL, 0, sums, weights,
+    st = run_tiles(s, &plan, x, w, h, phi, plan.n > 1 && phi ? means : NULL, 0, NULL, NULL,
                    clean);
-    if (st || !ctx->lagged || !phi || m->info.feature_dim <= 0)
-        goto out;
-    if (!ctx->means) {
-        ctx->means = malloc((size_t)dim * sizeof(float));
-        ctx->older = malloc((size_t)dim * sizeof(float));
-        if (!ctx->means || !ctx->older) {
-            st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory");
-            goto out;
-        }
-    }
-    if (ctx->have_means)
-        memcpy(ctx->older, ctx->means, (size_t)dim * sizeof(float));
-    means_from(sums, weights, dim, ctx->means);
-    ctx->have_means = ctx->have_means ? 2 : 1;
+    if (!st)
+        ctx->pass++;
 out:
     free(sums);
     free(weights);
@@ -200,11 +214,10 @@ fgsd_status denoise_image(fgsd_session *s, const float *x, int w, int h, const f
 
 void denoise_ctx_free(denoise_ctx *ctx)
 {
-    free(ctx->means);
-    free(ctx->older);
-    ctx->means = NULL;
-    ctx->older = NULL;
-    ctx->have_means = 0;
+    free(ctx->anchor[0]);
+    free(ctx->anchor[1]);
+    ctx->anchor[0] = ctx->anchor[1] = NULL;
+    ctx->anchors = 0;
 }
 
 fgsd_status fgsd_denoise(fgsd_session *s, const float *noisy, int width, int height,

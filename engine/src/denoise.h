@@ -9,23 +9,30 @@
 typedef struct denoise_ctx {
     int periodic;     /* wrap-around padding: tileable output */
     int max_window;   /* tests: force tiles of at most this side (0 = budget) */
-    int lagged;       /* tiled: reuse the previous pass' means (sampler) */
-    int have_means;
-    float *means;     /* whole-image feature means of the previous pass */
-    float *older;     /* and of the pass before it (have_means == 2) */
+    int lagged;       /* tiled: exact means only every DENOISE_EXACT_EVERY passes (sampler) */
+    int pass;         /* passes run so far */
+    int anchors;      /* exact means kept: 0, 1 or 2 */
+    int anchor_pass[2];
+    float *anchor[2]; /* [0] the latest exact means, [1] the ones before */
     int tiles;        /* out: tiles per pass */
 } denoise_ctx;
+
+/* A lagged (sampler) run finds the exact means by staged passes at every
+ * DENOISE_EXACT_EVERY-th pass and extrapolates between those. */
+#define DENOISE_EXACT_EVERY 4
 
 /* clean = D(x; phi) for an interleaved RGB image of w x h.  phi NULL = no
  * projection.  ctx NULL = defaults (not periodic, exact).
  *
  * Feature means are whole-image quantities.  When the image needs several
  * tiles they are found exactly by staged passes (one per feature block, each
- * running the net up to that block on every tile, about 3x the cost), unless
- * ctx->lagged and earlier passes left their means: the sampler then
- * projects with the means extrapolated from the last two steps (x moves
- * little and smoothly per step), one pass per step; docs/design.md
- * ("Tiling") gives the measured deviation. */
+ * running the net up to that block on every tile, about 3x the cost).  With
+ * ctx->lagged (the sampler) only every DENOISE_EXACT_EVERY-th pass does
+ * that; the passes between project with the means extrapolated linearly
+ * from the last two exact ones (x moves little and smoothly per step).
+ * Never from a lagged pass's own measured means: those carry the error of
+ * the means it projected with, and feeding them back diverged on a trained
+ * model; docs/design.md ("Tiling") gives the measured deviation. */
 fgsd_status denoise_image(fgsd_session *s, const float *x, int w, int h, const float *phi,
                           denoise_ctx *ctx, float *clean);
 void denoise_ctx_free(denoise_ctx *ctx);

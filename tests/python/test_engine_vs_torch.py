@@ -179,15 +179,18 @@ def compare_sampler(tag, path, model, rp, be, h0, beta, steps):
 
 
 def compare_tiled(tag, path):
-    """The tiled sampler against the whole-image one on a trained model: the
-    first pass of a tiled run uses exact (staged) feature means, later steps
-    whole-image means extrapolated from the last two steps (docs/design.md,
-    "Tiling"), so the runs must take the same steps and end close.  Bound:
-    max |diff| 0.08 and RMS 0.005, twice what was measured on the shipped
-    model at 256^2 as 16 tiles (max 0.03-0.05, RMS 0.0023-0.0026 over three
-    references; the images' own deviation is 0.06-0.13; reusing the last
-    step's means instead gives RMS 0.016 and fails this bound)."""
-    ref = os.path.join(HERE, "..", "..", "docs", "samples", "bricks.png")
+    """The tiled sampler against the whole-image one on a trained model: a
+    tiled run finds exact (staged) feature means at every 4th pass and
+    extrapolates them linearly between (docs/design.md, "Tiling"), so the
+    runs must take the same steps and end close.  Bound: max |diff| 0.1 and
+    RMS 0.01, about twice what was measured on the shipped model at 256^2 as
+    16 tiles with this reference (max 0.046, RMS 0.0046; bricks and forest
+    floor 0.07-0.09 and 0.0055-0.0074; the images' own deviation is
+    0.07-0.15).  Rock is the reference on which the earlier scheme, which
+    extrapolated from the tiled passes' own measured means, diverged: its
+    noise estimate rose at step 55 and it ended at sigma 0.067, RMS 0.047
+    from the whole-image run, failing both the step count and this bound."""
+    ref = os.path.join(HERE, "..", "..", "docs", "samples", "rock.png")
     outs, steps = [], []
     for extra in ([], ["--max-tile", "192"]):
         out = os.path.join(TMP, "%s-tiled%d.pfm" % (tag, len(extra)))
@@ -200,7 +203,7 @@ def compare_tiled(tag, path):
     check(name + " step count", steps[0][0] == steps[1][0] and steps[1][1] > 1,
           "steps and tiles %s" % steps)
     d = np.abs(outs[0] - outs[1])
-    check(name + " final image", d.max() <= 0.08 and np.sqrt((d * d).mean()) <= 5e-3,
+    check(name + " final image", d.max() <= 0.1 and np.sqrt((d * d).mean()) <= 0.01,
           "max %.2e rms %.2e" % (d.max(), np.sqrt((d * d).mean())))
 
 

@@ -13,8 +13,10 @@ range of the interior boundaries' energies, widened by 25 % on each side
 (min / 1.25 .. max * 1.25): a seam is a boundary unlike every interior one.
 Each interior boundary is itself a 128 x 3 sample mean, so their spread
 sets the tolerance, not a guess.  The same check on a run without
---tileable must fail (the test can fail): its wrap boundary joins two
-unrelated edges.  Prints TAP.
+--tileable must fail on at least one axis (the test can fail): its wrap
+boundaries join unrelated edges, though one of the two may by chance look
+like an interior boundary (bricks' rows vary 30-fold across mortar lines).
+Prints TAP.
 """
 import os
 import struct
@@ -70,21 +72,28 @@ def main():
     tmp = tempfile.mkdtemp(prefix="fgsd-seam-")
     n, failed = 0, 0
     cases = [(seed, True) for seed in SEEDS] + [(SEEDS[0], False)]
-    print("1..%d" % (2 * len(cases)))
+    print("1..%d" % (2 * len(cases) - 1))
     for seed, tileable in cases:
         out = os.path.join(tmp, "t%d%s.pfm" % (seed, "-tile" if tileable else ""))
         args = [fgsd, "synth", "-m", model, "--ref", ref, "--size", str(SIZE), "--seed",
                 str(seed), "--threads", "1", "-q", "-o", out] + (["--tileable"] if tileable else [])
         subprocess.run(args, check=True)
         w, h, rows = read_pfm(out)
-        for axis, (wrap, lo, hi) in zip(("columns", "rows"), seam_ratio(w, h, rows)):
+        axes = [(axis, wrap, lo, hi, lo / SLACK <= wrap <= hi * SLACK)
+                for axis, (wrap, lo, hi) in zip(("columns", "rows"), seam_ratio(w, h, rows))]
+        if tileable:
+            for axis, wrap, lo, hi, inside in axes:
+                n += 1
+                failed += not inside
+                print("%s %d - seed %d tileable %s: wrap energy %.5f, interior %.5f..%.5f"
+                      % ("ok" if inside else "not ok", n, seed, axis, wrap, lo, hi))
+        else:
             n += 1
-            inside = lo / SLACK <= wrap <= hi * SLACK
-            ok = inside if tileable else not inside
+            ok = not all(a[4] for a in axes)
             failed += not ok
-            print("%s %d - seed %d %s %s: wrap energy %.5f, interior %.5f..%.5f%s"
-                  % ("ok" if ok else "not ok", n, seed, "tileable" if tileable else "plain",
-                     axis, wrap, lo, hi, "" if tileable else " (a seam is expected)"))
+            print("%s %d - seed %d plain: a seam on at least one axis (%s)"
+                  % ("ok" if ok else "not ok", n, seed,
+                     "; ".join("%s wrap %.5f, interior %.5f..%.5f" % a[:4] for a in axes)))
     return 1 if failed else 0
 
 
