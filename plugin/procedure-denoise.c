@@ -11,7 +11,7 @@
  * sampler starts from the noisy layer (init = layer, sigma0 = 0; method.md
  * section 5, last paragraph) and walks down to "final-noise", keeping the
  * layer's low frequencies; the paper finds that better on strong noise, but
- * with the bundled model one pass is 2-3 dB better (docs/quality.md,
+ * with the bundled model one pass is 3-5 dB better (docs/quality.md,
  * "Denoising in the product"), hence the default.  The layer's noise sigma
  * ("noise-level", 0 = estimate it with fgsd_estimate_sigma) names the layer
  * and, at or below final-noise, makes even "iterate" a single pass.
