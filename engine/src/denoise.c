@@ -135,15 +135,16 @@ static fgsd_status tiled_means(fgsd_session *s, const tile_plan *plan, const flo
         if (!ctx->anchor[0] || !ctx->anchor[1])
             return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory");
     }
-    if (ctx->anchors && ctx->anchor_pass[0] != ctx->pass) {   /* not a retry */
+    /* A retry of this pass (out of memory) overwrites its own anchor. */
+    if (!ctx->anchors || ctx->anchor_pass[0] != ctx->pass) {
         float *t = ctx->anchor[1];
         ctx->anchor[1] = ctx->anchor[0];
         ctx->anchor[0] = t;
         ctx->anchor_pass[1] = ctx->anchor_pass[0];
+        if (ctx->anchors < 2)
+            ctx->anchors++;
     }
     memcpy(ctx->anchor[0], means, (size_t)dim * sizeof(float));
-    if (!ctx->anchors || ctx->anchor_pass[0] != ctx->pass)
-        ctx->anchors = ctx->anchors ? 2 : 1;
     ctx->anchor_pass[0] = ctx->pass;
     return FGSD_OK;
 }
