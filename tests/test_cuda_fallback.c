@@ -16,19 +16,16 @@
 #include <cmocka.h>
 
 #include "fgsd.h"
-#include "model_writer.h"
+#include "tiny_model.h"
 
 static int setup(void **state)
 {
-    test_model_arch arch = test_model_arch_tiny();
-    unsigned char *buf;
-    size_t len;
-    char err[256];
-    fgsd_model *m = NULL;
+    char err[256] = "";
+    fgsd_model *m = test_tiny_model_load(7, err, sizeof(err));
 
-    assert_int_equal(test_model_build(&arch, 7, TEST_MODEL_F32, &buf, &len), 0);
-    assert_int_equal(fgsd_model_load_memory(buf, len, &m, err, sizeof(err)), FGSD_OK);
-    free(buf);
+    if (!m)
+        print_error("tiny model: %s\n", err);
+    assert_non_null(m);
     *state = m;
     return 0;
 }

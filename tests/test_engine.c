@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "fgsd.h"
-#include "model_writer.h"
+#include "tiny_model.h"
 
 typedef struct fixture {
     fgsd_model *model;
@@ -21,16 +21,14 @@ typedef struct fixture {
 
 static int setup(void **state)
 {
-    test_model_arch arch = test_model_arch_tiny();
-    unsigned char *buf;
-    size_t len;
-    char err[256];
+    char err[256] = "";
     fixture *f = calloc(1, sizeof(*f));
 
     assert_non_null(f);
-    assert_int_equal(test_model_build(&arch, 7, TEST_MODEL_F32, &buf, &len), 0);
-    assert_int_equal(fgsd_model_load_memory(buf, len, &f->model, err, sizeof(err)), FGSD_OK);
-    free(buf);
+    f->model = test_tiny_model_load(7, err, sizeof(err));
+    if (!f->model)
+        print_error("tiny model: %s\n", err);
+    assert_non_null(f->model);
     *state = f;
     return 0;
 }

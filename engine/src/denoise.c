@@ -83,13 +83,16 @@ static fgsd_status run_tiles(fgsd_session *s, const tile_plan *plan, const float
 /* Exact whole-image means for a tiled pass: block by block, each stage runs
  * the net up to the next feature block with the means found so far. */
 static fgsd_status staged_means(fgsd_session *s, const tile_plan *plan, const float *x, int w,
-                                int h, const float *phi, double *sums, double *weights,
-                                float *means)
+                                int h, const float *phi, float *means)
 {
     const fgsd_model *m = s->model;
     int dim = m->info.feature_dim;
+    double *sums = calloc((size_t)dim, sizeof(double));
+    double *weights = calloc((size_t)dim, sizeof(double));
     fgsd_status st = FGSD_OK;
 
+    if (!sums || !weights)
+        st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory");
     for (int b = 0; b < m->n_blocks && !st; b++) {
         const model_block *blk = &m->block[b];
         if (!blk->is_feature)
@@ -102,14 +105,15 @@ static fgsd_status staged_means(fgsd_session *s, const tile_plan *plan, const fl
             means[k] = weights[k] > 0.0 ? (float)(sums[k] / weights[k]) : 0.0f;
         }
     }
+    free(sums);
+    free(weights);
     return st;
 }
 
 /* The means a tiled pass projects with: exact (staged) ones, or for a
  * lagged pass between anchors the line through the last two exact ones. */
 static fgsd_status tiled_means(fgsd_session *s, const tile_plan *plan, const float *x, int w,
-                               int h, const float *phi, denoise_ctx *ctx, double *sums,
-                               double *weights, float *means)
+                               int h, const float *phi, denoise_ctx *ctx, float *means)
 {
     int dim = s->model->info.feature_dim;
     fgsd_status st;
@@ -126,7 +130,7 @@ static fgsd_status tiled_means(fgsd_session *s, const tile_plan *plan, const flo
         }
         return FGSD_OK;
     }
-    st = staged_means(s, plan, x, w, h, phi, sums, weights, means);
+    st = staged_means(s, plan, x, w, h, phi, means);
     if (st || !ctx->lagged)
         return st;
     if (!ctx->anchor[0]) {
@@ -158,7 +162,6 @@ static fgsd_status denoise_pass(fgsd_session *s, const float *x, int w, int h, c
     int dim = m->info.feature_dim > 0 ? m->info.feature_dim : 1;
     denoise_ctx defaults = {0};
     tile_plan plan;
-    double *sums = NULL, *weights = NULL;
     float *means = NULL;
     char err[512] = "";
     fgsd_status st;
@@ -174,25 +177,19 @@ static fgsd_status denoise_pass(fgsd_session *s, const float *x, int w, int h, c
         return session_fail(s, st, "%dx%d: %s", w, h, err[0] ? err : "out of memory");
     ctx->tiles = plan.n;
     *window_bytes = tile_window_bytes(m, plan.win_w, plan.win_h);
-    sums = calloc((size_t)dim, sizeof(double));
-    weights = calloc((size_t)dim, sizeof(double));
-    means = calloc((size_t)dim, sizeof(float));
-    if (!sums || !weights || !means) {
-        st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory");
-        goto out;
-    }
+    /* One tile measures its own (exact) means; several project with
+     * whole-image ones. */
     if (plan.n > 1 && phi) {
-        st = tiled_means(s, &plan, x, w, h, phi, ctx, sums, weights, means);
+        means = calloc((size_t)dim, sizeof(float));
+        st = means ? tiled_means(s, &plan, x, w, h, phi, ctx, means)
+                   : session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory");
         if (st)
             goto out;
     }
-    st = run_tiles(s, &plan, x, w, h, phi, plan.n > 1 && phi ? means : NULL, 0, NULL, NULL,
-                   clean);
+    st = run_tiles(s, &plan, x, w, h, phi, means, 0, NULL, NULL, clean);
     if (!st)
         ctx->pass++;
 out:
-    free(sums);
-    free(weights);
     free(means);
     tile_plan_free(&plan);
     return st;
