@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The C engine computes what PyTorch computes, on the same exported weights.
 
-Usage: test_engine_vs_torch.py FGSD_CLI [SHIPPED_MODEL]
+Usage: test_engine_vs_torch.py FGSD_CLI [SHIPPED_MODEL [UNCONDITIONED_MODEL]]
 
 Runs the `fgsd` command line (PFM in and out, unclipped floats) and compares
 with models/fgsd_net.py on the model that models/export.py wrote:
@@ -11,7 +11,9 @@ with models/fgsd_net.py on the model that models/export.py wrote:
     reference and the oneDNN backend, and on the shipped model when given;
   - the SISA sampler against models/sisa.py fed the same noise (fgsd_rng):
     same step count, same final image within tolerance;
-  - on the shipped model, the tiled sampler against the whole-image one.
+  - on the shipped model, the tiled sampler against the whole-image one;
+  - on the shipped unconditioned baseline (Algorithm 4) when given, its
+    denoiser pass, and that the engine refuses a reference for it.
 
 Tolerances: the engine and PyTorch both compute in fp32 but sum in different
 orders (oneDNN blocks, PyTorch im2col/GEMM, the engine's channel sums in
@@ -48,6 +50,7 @@ from pfm import read_pfm, write_pfm  # noqa: E402
 torch.set_num_threads(1)
 CLI = sys.argv[1]
 SHIPPED = sys.argv[2] if len(sys.argv) > 2 and os.path.exists(sys.argv[2]) else None
+UNCOND = sys.argv[3] if len(sys.argv) > 3 and os.path.exists(sys.argv[3]) else None
 TMP = tempfile.mkdtemp(prefix="fgsd-vs-torch-")
 results = []
 
@@ -145,6 +148,24 @@ def compare_model(tag, path, model, backends):
     return rp
 
 
+def compare_unconditioned(tag, path, model):
+    """The Algorithm 4 baseline: its denoiser pass, and a reference refused."""
+    rng = np.random.default_rng(6)
+    x = smooth_image(rng, 48, 64) + 0.5 * rng.standard_normal((48, 64, 3)).astype(np.float32)
+    xp, rp, out = (os.path.join(TMP, tag + n) for n in ("-x.pfm", "-ref.pfm", "-d.pfm"))
+    write_pfm(xp, x)
+    write_pfm(rp, smooth_image(rng, 40, 48))
+    with torch.no_grad():
+        d = to_np(model.denoise(to_t(x)))
+    run("denoise", "--backend", "cpu", "--model", path, "--in", xp, "-o", out)
+    e = rel_err(read_pfm(out), d)
+    check("%s cpu: denoiser pass" % tag, e <= 1e-4, "rel err %.2e" % e)
+    p = subprocess.run([CLI, "denoise", "--model", path, "--in", xp, "--ref", rp, "-o", out],
+                       capture_output=True, text=True)
+    check("%s: a reference is refused with a reason" % tag,
+          p.returncode != 0 and "unconditioned" in p.stderr, p.stderr.strip())
+
+
 def compare_sampler(tag, path, model, rp, be, h0, beta, steps):
     """Both starts: the reference's colour, kept (the default), and the
     paper's (--free-colour: the model's data mean, colour free)."""
@@ -225,6 +246,10 @@ def main():
         compare_tiled("shipped", SHIPPED)
     else:
         print("# no shipped model given: skipped its comparison")
+    if UNCOND:
+        compare_unconditioned("baseline", UNCOND, load_fgsd(UNCOND))
+    else:
+        print("# no unconditioned baseline given: skipped its comparison")
     print("1..%d" % len(results))
     return 0 if all(results) else 1
 
