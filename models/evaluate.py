@@ -90,6 +90,22 @@ def batched(fn, *tensors, batch=64):
 
 # ---- (a) denoising --------------------------------------------------------------------
 
+def sign_test(wins, n):
+    """Two-sided exact binomial p of wins out of n under p = 1/2."""
+    tail = sum(math.comb(n, i) for i in range(min(wins, n - wins) + 1)) / 2.0 ** n
+    return min(1.0, 2.0 * tail)
+
+
+def paired_gain(diff, cls, k):
+    """Per-crop PSNR differences summarised over classes: a class's crops
+    share one reference, so the class is the independent unit."""
+    per_class = torch.stack([diff[cls == i].mean() for i in range(k)]).double()
+    wins = int((per_class > 0).sum())
+    return {"mean": float(per_class.mean()),
+            "se": float(per_class.std() / math.sqrt(k)) if k > 1 else float("nan"),
+            "class_wins": wins, "classes": k, "sign_test_p": sign_test(wins, k)}
+
+
 @torch.no_grad()
 def eval_denoise(model, uncond, data, role, ref_size, seed):
     rng = np.random.default_rng(seed)
@@ -111,7 +127,11 @@ def eval_denoise(model, uncond, data, role, ref_size, seed):
             row["wrong"] = float(psnr(batched(model.denoise, noisy, wrong), clean).mean())
         row["no_projection"] = float(psnr(batched(model.denoise, noisy), clean).mean())
         if uncond is not None:
-            row["unconditioned"] = float(psnr(batched(uncond.denoise, noisy), clean).mean())
+            p_unc = psnr(batched(uncond.denoise, noisy), clean)
+            row["unconditioned"] = float(p_unc.mean())
+            if phi is not None:
+                p_cor = psnr(batched(model.denoise, noisy, right), clean)
+                row["gain_over_unconditioned"] = paired_gain(p_cor - p_unc, cls, k)
         rows.append(row)
     return {"role": role, "classes": k, "crops": clean.shape[0], "rows": rows}
 
@@ -283,6 +303,17 @@ def markdown(res):
                 out.append("| %.2f | " % r["sigma"] + " | ".join("%.2f" % r[c] for c in cols)
                            + " |")
             out.append("")
+            gains = [(r["sigma"], r["gain_over_unconditioned"]) for r in part["rows"]
+                     if "gain_over_unconditioned" in r]
+            if gains:
+                out.append("Correct reference - unconditioned, per class (mean +- s.e.; classes "
+                           "ahead; sign test p):")
+                out.append("")
+                for sg, g in gains:
+                    out.append("- sigma %.2f: %+.2f +- %.2f dB; %d of %d; p = %.2g"
+                               % (sg, g["mean"], g["se"], g["class_wins"], g["classes"],
+                                  g["sign_test_p"]))
+                out.append("")
     if "phi" in res:
         p = res["phi"]
         out.append("phi per block, unseen classes (%d classes, %d crops of %d px each):"
