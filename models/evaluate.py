@@ -121,16 +121,15 @@ def eval_denoise(model, uncond, data, role, ref_size, seed):
         noisy = clean + s * torch.randn(clean.shape, generator=gen)
         row = {"sigma": s, "input": float(psnr(noisy, clean).mean())}
         if phi is not None:
-            right = phi[cls]
             wrong = phi[(cls + 1) % k]
-            row["correct"] = float(psnr(batched(model.denoise, noisy, right), clean).mean())
+            p_cor = psnr(batched(model.denoise, noisy, phi[cls]), clean)
+            row["correct"] = float(p_cor.mean())
             row["wrong"] = float(psnr(batched(model.denoise, noisy, wrong), clean).mean())
         row["no_projection"] = float(psnr(batched(model.denoise, noisy), clean).mean())
         if uncond is not None:
             p_unc = psnr(batched(uncond.denoise, noisy), clean)
             row["unconditioned"] = float(p_unc.mean())
             if phi is not None:
-                p_cor = psnr(batched(model.denoise, noisy, right), clean)
                 row["gain_over_unconditioned"] = paired_gain(p_cor - p_unc, cls, k)
         rows.append(row)
     return {"role": role, "classes": k, "crops": clean.shape[0], "rows": rows}
