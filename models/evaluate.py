@@ -175,7 +175,7 @@ def sample(model, mean, phi, size, seed, args, ref_mean=None):
     start = ref_mean.tolist() if keep else mean
     x, steps, sigma = sisa_sample(model, phi, size, size, args.h0, args.beta, 1.0,
                                   args.sigma_final, True, args.max_steps, seed, start,
-                                  keep_mean=keep)
+                                  keep_mean=keep, guidance=args.guidance)
     return x.clamp(0, 1)[0], steps, sigma
 
 
@@ -238,6 +238,7 @@ def eval_samples(model, mean, data, args):
     ceiling = float((torch.cdist(tdesc / scale, gallery / scale).argmin(dim=1) == tlab)
                     .float().mean())
     return {"classes": k, "size": size, "h0": args.h0, "beta": args.beta, "start": args.start,
+            "guidance": args.guidance, "ref_size": args.ref_size,
             "top1_real_crops": ceiling,
             "sigma_final": args.sigma_final, "top1": top1,
             "rank_median": float(rank.median()), "rank_mean": float(rank.mean()),
@@ -373,6 +374,8 @@ def main(argv=None):
     ap.add_argument("--beta", type=float, default=0.05)
     ap.add_argument("--sigma-final", type=float, default=0.02)
     ap.add_argument("--max-steps", type=int, default=400)
+    ap.add_argument("--guidance", type=float, default=1.0,
+                    help="samples: f0 + w (f - f0), f0 without projection (experiment)")
     ap.add_argument("--max-unseen", type=int, default=None)
     ap.add_argument("--start", choices=("reference", "data"), default="reference",
                     help="sampler start: the reference's colour, kept (keep_mean), or the "

@@ -62,7 +62,7 @@ DIVERGENCE_RATIO = 2.0
 
 @torch.no_grad()
 def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, ascending,
-                max_steps, seed, data_mean, init=None, keep_mean=False):
+                max_steps, seed, data_mean, init=None, keep_mean=False, guidance=1.0):
     """Draws one width x height sample; returns (D(x) [1,3,H,W], steps, final_sigma).
 
     x starts at m + sigma0 z_0 (or init + sigma0 z_0, init [1,3,H,W] or [3,H,W]).
@@ -80,6 +80,9 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
     them: at t == max_steps the loop returns D of the current x without an
     update, as engine/src/sampler_sisa.c does.  final_sigma is the estimate of
     the last pass.
+    guidance w != 1 (experiment, not in the engine): f = f0 + w (f - f0) with
+    f0 the same network's residual without the projection, as classifier-free
+    guidance combines its two passes; costs a second pass per step.
     """
     d = 3 * width * height
     ref = next(model.parameters())
@@ -101,6 +104,9 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
     best_sigma = 0.0
     for t in range(1, max_steps + 1):
         f = model(x, phi_ref)
+        if guidance != 1.0 and phi_ref is not None:
+            f0 = model(x, None)
+            f = f0 + guidance * (f - f0)
         if keep_mean:
             f = lowpass_removed(f, k)
         steps = t

@@ -109,17 +109,19 @@ add_seed (GimpProcedure *procedure)
 static void
 add_sampler (GimpProcedure *procedure, ArgsTask task)
 {
+  const fgsd_sampler_params defaults = fgsd_sampler_params_default ();
+
   gimp_procedure_add_double_argument (procedure, "step-size", _("Step si_ze (h)"),
                                       _("How big a stride each step takes towards a clean "
                                         "image. Larger: fewer steps and faster, but coarser "
                                         "and less varied; smaller: slower, finer detail."),
-                                      0.005, 0.5, 0.05, G_PARAM_READWRITE);
+                                      0.005, 0.5, defaults.h0, G_PARAM_READWRITE);
   gimp_procedure_add_double_argument (procedure, "beta", _("_Beta (β)"),
                                       _("How much new randomness is stirred in at each step. "
                                         "Small: more noise is re-injected, slower, more "
                                         "varied and richer detail; 1: none, fastest and "
                                         "smoothest."),
-                                      0.005, 1.0, 0.05, G_PARAM_READWRITE);
+                                      0.005, 1.0, defaults.beta, G_PARAM_READWRITE);
   if (task == ARGS_TASK_RESTYLE)
     gimp_procedure_add_double_argument (procedure, "strength", _("St_rength (σ₀)"),
                                         _("How far the layer may change: the noise added to "

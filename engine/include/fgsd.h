@@ -211,8 +211,8 @@ FGSD_API fgsd_status fgsd_estimate_sigma(fgsd_session *session, const float *rgb
 /* ---- the sampler (SISA, paper Algorithm 1) ------------------------------- */
 
 typedef struct fgsd_sampler_params {
-    float h0;          /* step size, (0, 1); default 0.05 */
-    float beta;        /* injected-noise control, (0, 1]; default 0.05 */
+    float h0;          /* step size, (0, 1); default 0.02 */
+    float beta;        /* injected-noise control, (0, 1]; default 0.02 */
     float sigma0;      /* initial noise std, [0, 4]; default 1.0 */
     float sigma_final; /* stop when the estimate falls below, (0, 1); default 0.02 */
     int ascending;     /* 1: h_t = h0 t / (1 + h0 (t - 1)); 0: fixed h0 */
