@@ -27,7 +27,8 @@ static const char help[] =
 /* Keys shown as structured fields already; the rest is listed verbatim. */
 static int shown_above(const char *key)
 {
-    return strcmp(key, "format_version") == 0 || strcmp(key, "data_mean") == 0;
+    return strcmp(key, "format_version") == 0 || strcmp(key, "data_mean") == 0 ||
+           strcmp(key, "feature_window") == 0;
 }
 
 static void print_value(const char *key, const char *value)
@@ -55,6 +56,11 @@ static void print_text(const char *path, const fgsd_model *model, const fgsd_mod
     printf("feature dim:      %d\n", in->feature_dim);
     printf("receptive field:  %d px\n", in->receptive_field);
     printf("size multiple:    %d\n", in->size_multiple);
+    if (in->conditioned && in->feature_window > 0)
+        printf("feature window:   %d px (a larger reference: phi averaged over windows)\n",
+               in->feature_window);
+    else if (in->conditioned)
+        printf("feature window:   none (a reference is measured whole)\n");
     printf("data mean:        %.6g %.6g %.6g\n", (double)in->data_mean[0],
            (double)in->data_mean[1], (double)in->data_mean[2]);
     printf("metadata:\n");
@@ -83,6 +89,7 @@ static cJSON *info_json(const char *path, const fgsd_model *model, const fgsd_mo
     cJSON_AddNumberToObject(o, "feature_dim", in->feature_dim);
     cJSON_AddNumberToObject(o, "receptive_field", in->receptive_field);
     cJSON_AddNumberToObject(o, "size_multiple", in->size_multiple);
+    cJSON_AddNumberToObject(o, "feature_window", in->feature_window);
     mean = cJSON_AddArrayToObject(o, "data_mean");
     for (int c = 0; c < 3; c++)
         cJSON_AddItemToArray(mean, cJSON_CreateNumber(in->data_mean[c]));

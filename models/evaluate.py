@@ -80,6 +80,12 @@ def reference_crops(data, rng, size, n=1):
     return torch.stack(out).float().div_(255.0)
 
 
+def windowed_features(model, refs, w):
+    """phi of each reference as the engine measures it for feature_window = w
+    (the mean over windows of side w; 0 = the whole reference)."""
+    return batched(lambda r: model.features_windowed(r, w), refs)
+
+
 def batched(fn, *tensors, batch=64):
     outs = []
     n = tensors[0].shape[0]
@@ -185,7 +191,7 @@ def eval_samples(model, mean, data, args):
     k = len(data)
     size = args.sample_size
     refs = reference_crops(data, rng, args.ref_size)                     # the conditioning
-    phi = batched(model.features, refs)
+    phi = windowed_features(model, refs, args.ref_window)
     # Descriptor gallery: each class described by crops of its whole image.
     gallery = torch.stack([td.describe_image(data.images[i].float().div(255.0), size,
                                              np.random.default_rng(args.seed + i))
@@ -238,7 +244,7 @@ def eval_samples(model, mean, data, args):
     ceiling = float((torch.cdist(tdesc / scale, gallery / scale).argmin(dim=1) == tlab)
                     .float().mean())
     return {"classes": k, "size": size, "h0": args.h0, "beta": args.beta, "start": args.start,
-            "guidance": args.guidance, "ref_size": args.ref_size,
+            "guidance": args.guidance, "ref_size": args.ref_size, "ref_window": args.ref_window,
             "top1_real_crops": ceiling,
             "sigma_final": args.sigma_final, "top1": top1,
             "rank_median": float(rank.median()), "rank_mean": float(rank.mean()),
@@ -370,6 +376,8 @@ def main(argv=None):
                     help="training classes in the denoising table (every ~n-th)")
     ap.add_argument("--phi-crops", type=int, default=8)
     ap.add_argument("--sample-size", type=int, default=64)
+    ap.add_argument("--ref-window", type=int, default=0,
+                    help="samples: phi of the reference as the mean over windows of this side")
     ap.add_argument("--h0", type=float, default=0.05)
     ap.add_argument("--beta", type=float, default=0.05)
     ap.add_argument("--sigma-final", type=float, default=0.02)

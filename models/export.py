@@ -183,6 +183,7 @@ def load_fgsd(path):
             p.copy_(src)
     model.eval()
     model.data_mean = json.loads(meta["data_mean"])
+    model.feature_window = int(meta.get("feature_window", "0"))
     model.metadata = meta
     return model
 
@@ -230,9 +231,13 @@ def main(argv=None):
         desc = "fgsd %s texture denoiser, widths %s, %d training steps" % (
             "unconditioned" if not model.conditioned else "feature-guided",
             list(model.widths), int(ckpt["step"]))
+    extra = {"status": "placeholder"} if args.placeholder else {}
+    if model.conditioned and recipe.get("crop"):
+        # phi is learnt on crops of this side; the engine measures a larger
+        # reference over windows of it (docs/model-format.md).
+        extra["feature_window"] = str(int(recipe["crop"]))
     names = export(model, args.output, ckpt["config"]["data_mean"], recipe, desc,
-                   dtype="f16" if args.f16 else "f32",
-                   extra_meta={"status": "placeholder"} if args.placeholder else None)
+                   dtype="f16" if args.f16 else "f32", extra_meta=extra or None)
     print("wrote %s: %d tensors, %d parameters" % (
         args.output, len(names), sum(p.numel() for p in load_fgsd(args.output).parameters())))
     return 0

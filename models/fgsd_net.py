@@ -19,6 +19,8 @@ reference: a <- a + gain * (phi_ref_block - mean_hw(a)), before the block's
 output is used further.  With gain = 1 the means become exactly phi_ref's.
 """
 
+import math
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -26,6 +28,15 @@ import torch.nn.functional as F
 BN_EPS = 1e-5
 BN_MOMENTUM = 0.1
 
+
+
+def window_starts(n, w):
+    """Starts of the windows of side w covering n pixels, evenly spread from
+    0 to n - w, as engine/src/features.c places them (one when n <= w)."""
+    if n <= w:
+        return [0]
+    k = -(-n // w)
+    return [int(math.floor(i * (n - w) / (k - 1) + 0.5)) for i in range(k)]
 
 class BFBatchNorm2d(nn.Module):
     """Bias-free batch norm: a per-channel scale gamma / sqrt(var + eps).
@@ -330,6 +341,28 @@ class FGSDUNet(nn.Module):
     def features(self, x, mask=None):
         """phi [N, feature_dim]: feature-block means without any projection."""
         return self._run(x, mask=mask, until_features=True)
+
+    def features_windowed(self, x, window, mask=None):
+        """phi as engine/src/features.c measures a reference for a model with
+        feature_window = window: the reference [N,3,H,W] is cut into windows
+        of that side (evenly spread, the last at the edge; the whole side when
+        it is not longer) and their phi averaged, each weighted by its
+        selected pixels (mask [N,1,H,W], None = all)."""
+        h, w = x.shape[-2:]
+        if not window or (h <= window and w <= window):
+            return self.features(x, mask)
+        total, weight = 0.0, 0.0
+        for y in window_starts(h, window):
+            for x0 in window_starts(w, window):
+                win = (..., slice(y, y + min(window, h)), slice(x0, x0 + min(window, w)))
+                m = mask[win] if mask is not None else None
+                s = (m.sum(dim=(1, 2, 3)) if m is not None
+                     else x.new_full((x.shape[0],), float(min(window, h) * min(window, w))))
+                if m is not None and not bool((s > 0).any()):
+                    continue
+                total = total + s[:, None] * self.features(x[win].contiguous(), m)
+                weight = weight + s[:, None]
+        return total / weight
 
     def denoise(self, x, phi_ref=None):
         """D(x) = x - f(x)."""

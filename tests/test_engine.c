@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "fgsd.h"
+#include "model_writer.h"
 #include "tiny_model.h"
 
 typedef struct fixture {
@@ -507,6 +508,92 @@ static void test_features_mask(void **state)
     free(p3);
 }
 
+/* phi of a window-sized piece of img (x0, 0, 32 x 32), accumulated with weight wt. */
+static void add_window_phi(fgsd_session *s, const float *img, int w, int x0, double wt,
+                           int dim, double *acc)
+{
+    float sub[32 * 32 * 3], *phi = malloc((size_t)dim * sizeof(float));
+
+    for (int y = 0; y < 32; y++)
+        memcpy(sub + (size_t)y * 32 * 3, img + ((size_t)y * (size_t)w + (size_t)x0) * 3,
+               32 * 3 * sizeof(float));
+    assert_int_equal(fgsd_features(s, sub, 32, 32, NULL, phi), FGSD_OK);
+    for (int i = 0; i < dim; i++)
+        acc[i] += wt * phi[i];
+    free(phi);
+}
+
+/* A model with feature_window measures a larger reference as the mean of
+ * its windows' phi, weighted by their selected pixels (features.c). */
+static void test_features_window(void **state)
+{
+    fixture *f = *state;
+    test_model_arch a = test_model_arch_tiny();
+    test_model tm;
+    unsigned char *buf;
+    size_t len;
+    fgsd_model *m = NULL;
+    fgsd_model_info info;
+    int w = 128, h = 32; /* four 32x32 windows side by side */
+    float *img = random_image(w, h, 21), *mask = malloc((size_t)w * h * sizeof(float));
+    float *got, *whole;
+    double *want, err = 0.0, d = 0.0, scale = 0.0;
+    fgsd_session *s, *plain = new_session(f->model, 0);
+    char msg[256];
+
+    assert_int_equal(test_model_make(&a, 7, TEST_MODEL_F32, &tm), 0);
+    assert_int_equal(test_model_set_meta(&tm, "feature_window", "32"), 0);
+    assert_int_equal(test_model_serialize(&tm, &buf, &len), 0);
+    test_model_free(&tm);
+    assert_int_equal(fgsd_model_load_memory(buf, len, &m, msg, sizeof(msg)), FGSD_OK);
+    free(buf);
+    fgsd_model_get_info(m, &info);
+    assert_int_equal(info.feature_window, 32);
+    s = new_session(m, 0);
+    got = malloc((size_t)info.feature_dim * sizeof(float));
+    whole = malloc((size_t)info.feature_dim * sizeof(float));
+    want = calloc((size_t)info.feature_dim, sizeof(double));
+
+    /* No mask: the plain mean of the four windows' phi. */
+    assert_int_equal(fgsd_features(s, img, w, h, NULL, got), FGSD_OK);
+    for (int x0 = 0; x0 < w; x0 += 32)
+        add_window_phi(s, img, w, x0, 0.25, info.feature_dim, want);
+    for (int i = 0; i < info.feature_dim; i++) {
+        err = fmax(err, fabs(got[i] - want[i]));
+        scale = fmax(scale, fabs(want[i]));
+    }
+    assert_true(err <= 1e-5 * scale);
+    /* ... which is not what the same weights give for the whole at once. */
+    assert_int_equal(fgsd_features(plain, img, w, h, NULL, whole), FGSD_OK);
+    for (int i = 0; i < info.feature_dim; i++)
+        d = fmax(d, fabs(whole[i] - got[i]));
+    assert_true(d > 1e-3 * scale);
+
+    /* A mask: windows weigh by their selected pixels (1, 1, 0.5, 0); the
+     * unselected last window adds nothing. */
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            mask[(size_t)y * w + (size_t)x] = x < 64 ? 1.0f : x < 96 ? 0.5f : 0.0f;
+    memset(want, 0, (size_t)info.feature_dim * sizeof(double));
+    add_window_phi(s, img, w, 0, 1.0 / 2.5, info.feature_dim, want);
+    add_window_phi(s, img, w, 32, 1.0 / 2.5, info.feature_dim, want);
+    add_window_phi(s, img, w, 64, 0.5 / 2.5, info.feature_dim, want);
+    assert_int_equal(fgsd_features(s, img, w, h, mask, got), FGSD_OK);
+    err = 0.0;
+    for (int i = 0; i < info.feature_dim; i++)
+        err = fmax(err, fabs(got[i] - want[i]));
+    assert_true(err <= 1e-5 * scale);
+
+    fgsd_session_free(s);
+    fgsd_session_free(plain);
+    fgsd_model_free(m);
+    free(img);
+    free(mask);
+    free(got);
+    free(whole);
+    free(want);
+}
+
 static void test_bad_arguments(void **state)
 {
     fixture *f = *state;
@@ -575,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_heal_keeps_known_pixels),
         cmocka_unit_test(test_heal_band),
         cmocka_unit_test(test_heal),
+        cmocka_unit_test(test_features_window),
         cmocka_unit_test(test_features_mask),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_budget),

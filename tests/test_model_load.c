@@ -131,6 +131,7 @@ static void check_model(const fgsd_model *m, const test_model_arch *a)
     assert_int_equal(info.conditioned, a->conditioned);
     assert_int_equal(info.output_residual, a->residual);
     assert_int_equal(info.size_multiple, 1 << L);
+    assert_int_equal(info.feature_window, 0);
     for (int c = 0; c < 3; c++)
         assert_true(info.data_mean[c] == a->data_mean[c]);
     assert_int_equal(m->circular, a->circular);
@@ -333,9 +334,16 @@ static void test_metadata(void **state)
     assert_int_equal(test_model_make(&a, SEED, TEST_MODEL_F32, &m), 0);
     assert_int_equal(test_model_set_meta(&m, "trained_on", "brodatz"), 0);
     assert_int_equal(test_model_set_meta(&m, "empty", ""), 0);
+    assert_int_equal(test_model_set_meta(&m, "feature_window", "48"), 0);
     assert_int_equal(test_model_serialize(&m, &buf, &len), 0);
     test_model_free(&m);
     assert_int_equal(load_exact(buf, len, &model, NULL, 0), FGSD_OK);
+    {
+        fgsd_model_info info;
+
+        fgsd_model_get_info(model, &info);
+        assert_int_equal(info.feature_window, 48);
+    }
 
     assert_string_equal(fgsd_model_metadata(model, "format"), "fgsd-model");
     assert_string_equal(fgsd_model_metadata(model, "format_version"), "1");
@@ -530,6 +538,11 @@ EDIT_META(mean_missing, "data_mean", NULL)
 EDIT_META(mean_short, "data_mean", "[0.5, 0.5]")
 EDIT_META(mean_text, "data_mean", "[0.5, \"a\", 0.5]")
 EDIT_META(mean_not_json, "data_mean", "0.5 0.5 0.5")
+EDIT_META(window_odd, "feature_window", "30")
+EDIT_META(window_small, "feature_window", "0")
+EDIT_META(window_huge, "feature_window", "1e9")
+EDIT_META(window_fraction, "feature_window", "32.5")
+EDIT_META(window_string, "feature_window", "\"64\"")
 EDIT_META(checksum_missing, "checksum", NULL)
 EDIT_META(checksum_malformed, "checksum", "crc32:XYZ")
 EDIT_META(checksum_upper, "checksum", "CRC32:00000000")
@@ -998,6 +1011,11 @@ static const broken_case broken[] = {
     {"data_mean of 2", F32, mean_short, NULL, FMT, "data_mean"},
     {"data_mean with text", F32, mean_text, NULL, FMT, "data_mean"},
     {"data_mean not JSON", F32, mean_not_json, NULL, FMT, "data_mean"},
+    {"feature_window not a multiple", F32, window_odd, NULL, FMT, "feature_window"},
+    {"feature_window 0", F32, window_small, NULL, FMT, "feature_window"},
+    {"feature_window 1e9", F32, window_huge, NULL, FMT, "feature_window"},
+    {"feature_window 32.5", F32, window_fraction, NULL, FMT, "feature_window"},
+    {"feature_window a string", F32, window_string, NULL, FMT, "feature_window"},
     /* tensors */
     {"no tensors", F32, no_tensors, NULL, FMT, "no tensors"},
     {"missing tensor", F32, tensor_missing, NULL, FMT, "mid.conv1.weight"},

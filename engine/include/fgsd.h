@@ -93,6 +93,9 @@ typedef struct fgsd_model_info {
     int size_multiple;                 /* 2^levels */
     float data_mean[3];                /* per-channel training-data mean m */
     int64_t parameters;                /* number of weights */
+    int feature_window;                /* side of the training crops: phi of a reference
+                                          is the mean over windows of this side; 0 = the
+                                          whole reference in one pass */
 } fgsd_model_info;
 
 /* Loads a model file.  On failure *model is NULL and, when err is not NULL,

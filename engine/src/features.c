@@ -29,15 +29,75 @@ static fgsd_status check_mask(fgsd_session *s, const float *mask, int w, int h)
     return FGSD_OK;
 }
 
+/* Adds one pass's feature sums and weights (phi = sums / weights) over a
+ * whole image to sums and weights; a pass that runs out of GPU memory is
+ * repeated on the CPU. */
+static fgsd_status features_pass(fgsd_session *s, const float *rgb, int width, int height,
+                                 const float *mask, double *pass_sums, double *pass_weights,
+                                 double *sums, double *weights)
+{
+    const fgsd_model_info *info = &s->model->info;
+    int dim = info->feature_dim;
+    canvas cv;
+    unet_pass pass;
+    char err[512];
+    fgsd_status st;
+
+    if (canvas_init(&cv, width, height, info->channels, info->size_multiple, -1))
+        return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for the reference");
+    if (unet_activation_bytes(s->model, cv.width, cv.height) > s->opt.memory_budget) {
+        st = session_fail(s, FGSD_ERR_TOO_LARGE,
+                          "a %dx%d reference is above the memory budget; select a smaller one",
+                          width, height);
+        goto out;
+    }
+    canvas_fill(&cv, rgb, info->channels);
+    canvas_set_mask(&cv, mask);
+    memset(&pass, 0, sizeof(pass));
+    pass.input = cv.chw;
+    pass.width = cv.width;
+    pass.height = cv.height;
+    pass.mask = cv.mask;
+    pass.sums = pass_sums;
+    pass.weights = pass_weights;
+    pass.features_only = 1;
+    memset(pass_sums, 0, (size_t)dim * sizeof(double));
+    memset(pass_weights, 0, (size_t)dim * sizeof(double));
+    st = unet_run(s->net, &pass, err, sizeof(err));
+    if (st) /* out of GPU memory: this pass cannot be tiled, so on to the CPU */
+        st = session_fail(s, st, "%s", err);
+    if (st && session_recover_oom(s, st, 0)) {
+        memset(pass_sums, 0, (size_t)dim * sizeof(double));
+        memset(pass_weights, 0, (size_t)dim * sizeof(double));
+        st = unet_run(s->net, &pass, err, sizeof(err));
+    }
+    if (st) {
+        session_fail(s, st, "%s", err);
+        goto out;
+    }
+    for (int i = 0; i < dim; i++) {
+        sums[i] += pass_sums[i];
+        weights[i] += pass_weights[i];
+    }
+out:
+    canvas_free(&cv);
+    return st;
+}
+
+/* Start of window i of k of side w along n pixels: evenly spread, the first
+ * at 0 and the last at n - w (models/evaluate.py window_starts). */
+static int window_start(int i, int k, int n, int w)
+{
+    return k > 1 ? (int)lround((double)i * (n - w) / (k - 1)) : 0;
+}
+
 fgsd_status fgsd_features(fgsd_session *s, const float *rgb, int width, int height,
                           const float *mask, float *phi)
 {
     const fgsd_model_info *info;
-    int dim;
-    double *sums = NULL, *weights = NULL;
-    canvas cv;
-    unet_pass pass;
-    char err[512];
+    int dim, win, ww, wh, kx, ky;
+    double *sums = NULL, *weights = NULL, *pass_sums = NULL, *pass_weights = NULL;
+    float *sub = NULL, *sub_mask = NULL;
     fgsd_status st;
 
     if (!s)
@@ -58,48 +118,62 @@ fgsd_status fgsd_features(fgsd_session *s, const float *rgb, int width, int heig
         return session_fail(s, FGSD_ERR_TOO_SMALL,
                             "the reference has %.0f selected pixels; at least %d are needed",
                             mask_weight(mask, width, height), FGSD_MIN_REFERENCE_PIXELS);
-    if (canvas_init(&cv, width, height, info->channels, info->size_multiple, -1))
-        return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for the reference");
-    if (unet_activation_bytes(s->model, cv.width, cv.height) > s->opt.memory_budget) {
-        st = session_fail(s, FGSD_ERR_TOO_LARGE,
-                          "a %dx%d reference is above the memory budget; select a smaller one",
-                          width, height);
-        goto out;
-    }
+    /* phi depends on the image's size through the zero-padded borders, and
+     * the model learnt it on crops of feature_window pixels: a reference
+     * measured whole at another size pulls samples towards the wrong means
+     * (docs/quality.md, "Reference size").  So a larger reference is cut into
+     * windows of that side and their phi averaged, weighted by the selected
+     * pixels as within one pass. */
+    win = info->feature_window;
+    ww = win > 0 && width > win ? win : width;
+    wh = win > 0 && height > win ? win : height;
+    kx = (width + ww - 1) / ww;
+    ky = (height + wh - 1) / wh;
     sums = calloc((size_t)dim, sizeof(double));
     weights = calloc((size_t)dim, sizeof(double));
-    if (!sums || !weights) {
+    pass_sums = malloc((size_t)dim * sizeof(double));
+    pass_weights = malloc((size_t)dim * sizeof(double));
+    if (kx * ky > 1) {
+        sub = malloc((size_t)ww * (size_t)wh * 3 * sizeof(float));
+        sub_mask = mask ? malloc((size_t)ww * (size_t)wh * sizeof(float)) : NULL;
+    }
+    if (!sums || !weights || !pass_sums || !pass_weights || (kx * ky > 1 && !sub) ||
+        (kx * ky > 1 && mask && !sub_mask)) {
         st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory");
         goto out;
     }
-    canvas_fill(&cv, rgb, info->channels);
-    canvas_set_mask(&cv, mask);
-    memset(&pass, 0, sizeof(pass));
-    pass.input = cv.chw;
-    pass.width = cv.width;
-    pass.height = cv.height;
-    pass.mask = cv.mask;
-    pass.sums = sums;
-    pass.weights = weights;
-    pass.features_only = 1;
-    st = unet_run(s->net, &pass, err, sizeof(err));
-    if (st) /* out of GPU memory: this pass cannot be tiled, so on to the CPU */
-        st = session_fail(s, st, "%s", err);
-    if (st && session_recover_oom(s, st, 0)) {
-        memset(sums, 0, (size_t)dim * sizeof(double));
-        memset(weights, 0, (size_t)dim * sizeof(double));
-        st = unet_run(s->net, &pass, err, sizeof(err));
+    if (kx * ky == 1)
+        st = features_pass(s, rgb, width, height, mask, pass_sums, pass_weights, sums, weights);
+    for (int j = 0; kx * ky > 1 && j < ky && !st; j++) {
+        for (int i = 0; i < kx && !st; i++) {
+            int x0 = window_start(i, kx, width, ww), y0 = window_start(j, ky, height, wh);
+            double selected = 0.0;
+
+            for (int y = 0; y < wh; y++) {
+                size_t src = (size_t)(y0 + y) * (size_t)width + (size_t)x0;
+
+                memcpy(sub + (size_t)y * ww * 3, rgb + src * 3, (size_t)ww * 3 * sizeof(float));
+                if (mask) {
+                    memcpy(sub_mask + (size_t)y * ww, mask + src, (size_t)ww * sizeof(float));
+                    for (int x = 0; x < ww; x++)
+                        selected += sub_mask[(size_t)y * ww + (size_t)x];
+                }
+            }
+            if (mask && !(selected > 0.0))
+                continue; /* nothing selected here: it would add nothing */
+            st = features_pass(s, sub, ww, wh, sub_mask, pass_sums, pass_weights, sums, weights);
+        }
     }
-    if (st) {
-        session_fail(s, st, "%s", err);
-        goto out;
-    }
-    for (int i = 0; i < dim; i++)
-        phi[i] = weights[i] > 0.0 ? (float)(sums[i] / weights[i]) : 0.0f;
+    if (!st)
+        for (int i = 0; i < dim; i++)
+            phi[i] = weights[i] > 0.0 ? (float)(sums[i] / weights[i]) : 0.0f;
 out:
     free(sums);
     free(weights);
-    canvas_free(&cv);
+    free(pass_sums);
+    free(pass_weights);
+    free(sub);
+    free(sub_mask);
     return st;
 }
 

@@ -244,6 +244,10 @@ static fgsd_status load_buffer(const unsigned char *buf, size_t len, fgsd_model 
     status = layout_build(&arch, model, layout, msg, msglen);
     if (status != FGSD_OK)
         goto out;
+    status = meta_feature_window(&file, model->info.size_multiple, &model->info.feature_window,
+                                 msg, msglen);
+    if (status != FGSD_OK)
+        goto out;
     status = match_tensors(&file, layout, msg, msglen);
     if (status != FGSD_OK)
         goto out;

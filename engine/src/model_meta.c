@@ -59,6 +59,30 @@ fgsd_status meta_arch(const st_file *file, const char **arch, char *msg, size_t 
     return FGSD_OK;
 }
 
+fgsd_status meta_feature_window(const st_file *file, int size_multiple, int *window, char *msg,
+                                size_t msglen)
+{
+    const char *text = st_meta(file, "feature_window");
+    cJSON *root;
+    fgsd_status status = FGSD_OK;
+    double v;
+
+    *window = 0;
+    if (text == NULL)
+        return FGSD_OK;
+    root = cJSON_Parse(text);
+    v = cJSON_IsNumber(root) ? root->valuedouble : -1.0;
+    cJSON_Delete(root);
+    if (!(v >= size_multiple && v <= FGSD_MAX_SIDE) || v != floor(v) ||
+        (int)v % size_multiple != 0)
+        status = errmsg_set(msg, msglen, FGSD_ERR_FORMAT,
+                            "metadata 'feature_window' is not a multiple of %d in %d..%d",
+                            size_multiple, size_multiple, FGSD_MAX_SIDE);
+    else
+        *window = (int)v;
+    return status;
+}
+
 fgsd_status meta_data_mean(const st_file *file, float mean[3], char *msg, size_t msglen)
 {
     const char *text = st_meta(file, "data_mean");

@@ -18,6 +18,13 @@ fgsd_status meta_arch(const st_file *file, const char **arch, char *msg, size_t 
 /* "data_mean": a JSON array of 3 finite numbers. */
 fgsd_status meta_data_mean(const st_file *file, float mean[3], char *msg, size_t msglen);
 
+/* "feature_window" (optional; 0 when absent): the side of the training
+ * crops, a JSON integer in [size_multiple, FGSD_MAX_SIDE] and a multiple of
+ * size_multiple.  phi of a reference is measured over windows of that side
+ * (engine/src/features.c). */
+fgsd_status meta_feature_window(const st_file *file, int size_multiple, int *window, char *msg,
+                                size_t msglen);
+
 /* "checksum" against the CRC-32 of the data section (FGSD_ERR_CHECKSUM). */
 fgsd_status meta_check_checksum(const st_file *file, char *msg, size_t msglen);
 

@@ -197,13 +197,14 @@ def usage_errors():
 def info_text_and_json():
     out = ok(["info", MODEL]).stdout
     for key in ["format version:", "architecture:", "parameters:", "feature dim:",
-                "receptive field:", "data mean:", "recipe", "description"]:
+                "receptive field:", "feature window:", "data mean:", "recipe", "description"]:
         assert key in out, f"'{key}' missing from:\n{out}"
     j = json.loads(ok(["info", "--model", MODEL, "--json"]).stdout)
     assert j["format_version"] == 1
     assert j["feature_dim"] > 0 and j["parameters"] > 0
     assert j["conditioned"] is True
     assert len(j["data_mean"]) == 3
+    assert j["feature_window"] == 0   # the tiny test model has none: measured whole
     assert "recipe" in j["metadata"] and "arch" in j["metadata"]
     assert json.loads(ok(["info", UNCOND, "--json"]).stdout)["feature_dim"] == 0
 
