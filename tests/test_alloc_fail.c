@@ -317,14 +317,18 @@ static void fill(float *p, size_t n, uint32_t seed)
 static void build_model(fixture *f)
 {
     test_model_arch a = test_model_arch_tiny();
+    test_model m;
 
     a.widths[0] = 2;
     a.widths[1] = 3;
     a.widths[2] = 2;
     a.enc_convs = a.mid_convs = a.dec_convs = 1;
     a.bias = 1;
-    assert_int_equal(test_model_build(&a, 11, TEST_MODEL_MIXED, &f->model_buf, &f->model_len),
-                     0);
+    assert_int_equal(test_model_make(&a, 11, TEST_MODEL_MIXED, &m), 0);
+    /* the 40x36 reference is then measured in four 32x32 windows */
+    assert_int_equal(test_model_set_meta(&m, "feature_window", "32"), 0);
+    assert_int_equal(test_model_serialize(&m, &f->model_buf, &f->model_len), 0);
+    test_model_free(&m);
 }
 
 static int step;         /* step now running */
