@@ -27,6 +27,7 @@
 #include "model_writer.h"
 
 #define SIDE 8
+#define REF_SIDE 32
 
 /* Contract violations are crashes, so that libFuzzer keeps the input. */
 #define CHECK(cond)                                                                    \
@@ -75,13 +76,14 @@ static void check_info(const fgsd_model *model)
     CHECK(fgsd_model_metadata_key(model, fgsd_model_metadata_count(model)) == NULL);
 }
 
-/* One denoiser pass on a fixed 8x8 image; it must succeed. */
+/* Denoiser passes on a fixed 8x8 image, and phi of a 32x32 reference for a
+ * conditioned model; they must succeed. */
 static void run_model(const fgsd_model *model)
 {
     fgsd_session_options opt = fgsd_session_options_default();
     fgsd_session *s = NULL;
     float x[SIDE * SIDE * 3], out[SIDE * SIDE * 3];
-    float *phi = NULL;
+    float *phi = NULL, *ref = NULL;
     int dim = fgsd_model_feature_dim(model);
     char err[256];
     fgsd_status st;
@@ -107,6 +109,17 @@ static void run_model(const fgsd_model *model)
     if (phi) {
         st = fgsd_denoise(s, x, SIDE, SIDE, NULL, out);
         CHECK(st == FGSD_OK);
+        /* phi of the smallest reference allowed, 32x32: in windows when the
+         * file's feature_window is below 32 */
+        ref = malloc((size_t)REF_SIDE * REF_SIDE * 3 * sizeof(float));
+        CHECK(ref != NULL);
+        for (int i = 0; i < REF_SIDE * REF_SIDE * 3; i++)
+            ref[i] = (float)((i * 29) % 64) / 64.0f;
+        st = fgsd_features(s, ref, REF_SIDE, REF_SIDE, NULL, phi);
+        if (st != FGSD_OK)
+            fprintf(stderr, "fuzz_model_load: features: %s\n", fgsd_session_last_error(s));
+        CHECK(st == FGSD_OK);
+        free(ref);
     }
     free(phi);
     fgsd_session_free(s);

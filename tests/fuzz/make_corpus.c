@@ -73,6 +73,31 @@ static int model(const char *name, const test_model_arch *arch, uint64_t seed, i
     return ret;
 }
 
+/* The same with a "feature_window" entry (the reference's window side). */
+static int model_with_window(const char *name, const test_model_arch *arch, uint64_t seed,
+                             int dtype, const char *window)
+{
+    test_model m;
+    unsigned char *buf;
+    size_t len;
+    int ret;
+
+    if (test_model_make(arch, seed, dtype, &m) < 0)
+        return -1;
+    ret = test_model_set_meta(&m, "feature_window", window) < 0 ||
+                  test_model_serialize(&m, &buf, &len) < 0
+              ? -1
+              : 0;
+    test_model_free(&m);
+    if (ret < 0) {
+        fprintf(stderr, "make_corpus: cannot build %s\n", name);
+        return -1;
+    }
+    ret = write_file("model_load", name, buf, len);
+    free(buf);
+    return ret;
+}
+
 static test_model_arch small_arch(int levels, int width, int convs)
 {
     test_model_arch a;
@@ -95,6 +120,7 @@ static int models(void)
 
     bad |= model("tiny-f32.fgsd", &a, 42, TEST_MODEL_F32);
     bad |= model("tiny-f16.fgsd", &a, 43, TEST_MODEL_F16);
+    bad |= model_with_window("tiny-window.fgsd", &a, 45, TEST_MODEL_F32, "16");
     a.conditioned = 0;
     a.n_features = 0;
     bad |= model("tiny-uncond-mixed.fgsd", &a, 44, TEST_MODEL_MIXED);
