@@ -6,6 +6,7 @@
 
 #include "canvas.h"
 #include "denoise.h"
+#include "ref_features.h"
 
 static double mask_weight(const float *mask, int w, int h)
 {
@@ -94,6 +95,14 @@ static int window_start(int i, int k, int n, int w)
 fgsd_status fgsd_features(fgsd_session *s, const float *rgb, int width, int height,
                           const float *mask, float *phi)
 {
+    if (!s)
+        return FGSD_ERR_INVALID_ARGUMENT;
+    return features_measure(s, rgb, width, height, mask, s->model->info.feature_window, phi);
+}
+
+fgsd_status features_measure(fgsd_session *s, const float *rgb, int width, int height,
+                             const float *mask, int window, float *phi)
+{
     const fgsd_model_info *info;
     int dim, win, ww, wh, kx, ky;
     double *sums = NULL, *weights = NULL, *pass_sums = NULL, *pass_weights = NULL;
@@ -124,7 +133,7 @@ fgsd_status fgsd_features(fgsd_session *s, const float *rgb, int width, int heig
      * (docs/quality.md, "Reference size").  So a larger reference is cut into
      * windows of that side and their phi averaged, weighted by the selected
      * pixels as within one pass. */
-    win = info->feature_window;
+    win = window;
     ww = win > 0 && width > win ? win : width;
     wh = win > 0 && height > win ? win : height;
     kx = (width + ww - 1) / ww;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "denoise.h"
+#include "ref_features.h"
 
 /* Pixels count as hole where the hole mask is above this (band geometry
  * only; the sampler uses the mask's own soft weights). */
@@ -183,7 +184,10 @@ fgsd_status fgsd_heal(fgsd_session *s, const fgsd_sampler_params *params, const 
             st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for the features");
             goto out;
         }
-        st = fgsd_features(s, img, r.w, r.h, band, own_phi);
+        /* In one pass over the region, not in the model's windows: the
+         * sampler measures the region whole with the same pixels around the
+         * hole, and windows made the fills worse (docs/heal.md). */
+        st = features_measure(s, img, r.w, r.h, band, 0, own_phi);
         if (st == FGSD_ERR_TOO_SMALL)
             st = session_fail(s, st,
                               "the band of %d pixels around the hole is too small for a "

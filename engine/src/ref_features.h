@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * phi of a reference with an explicit window (fgsd_features uses the
+ * model's feature_window). */
+#ifndef FGSD_REF_FEATURES_H
+#define FGSD_REF_FEATURES_H
+
+#include "session.h"
+
+/* As fgsd_features, with windows of side window (0 = the whole reference in
+ * one pass). */
+fgsd_status features_measure(fgsd_session *s, const float *rgb, int width, int height,
+                             const float *mask, int window, float *phi);
+
+#endif
