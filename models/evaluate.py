@@ -80,12 +80,6 @@ def reference_crops(data, rng, size, n=1):
     return torch.stack(out).float().div_(255.0)
 
 
-def windowed_features(model, refs, w):
-    """phi of each reference as the engine measures it for feature_window = w
-    (the mean over windows of side w; 0 = the whole reference)."""
-    return batched(lambda r: model.features_windowed(r, w), refs)
-
-
 def batched(fn, *tensors, batch=64):
     outs = []
     n = tensors[0].shape[0]
@@ -191,7 +185,7 @@ def eval_samples(model, mean, data, args):
     k = len(data)
     size = args.sample_size
     refs = reference_crops(data, rng, args.ref_size)                     # the conditioning
-    phi = windowed_features(model, refs, args.ref_window)
+    phi = batched(lambda r: model.features_windowed(r, args.ref_window), refs)
     # Descriptor gallery: each class described by crops of its whole image.
     gallery = torch.stack([td.describe_image(data.images[i].float().div(255.0), size,
                                              np.random.default_rng(args.seed + i))

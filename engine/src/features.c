@@ -104,7 +104,7 @@ fgsd_status features_measure(fgsd_session *s, const float *rgb, int width, int h
                              const float *mask, int window, float *phi)
 {
     const fgsd_model_info *info;
-    int dim, win, ww, wh, kx, ky;
+    int dim, ww, wh, kx, ky, windowed;
     double *sums = NULL, *weights = NULL, *pass_sums = NULL, *pass_weights = NULL;
     float *sub = NULL, *sub_mask = NULL;
     fgsd_status st;
@@ -128,32 +128,32 @@ fgsd_status features_measure(fgsd_session *s, const float *rgb, int width, int h
                             "the reference has %.0f selected pixels; at least %d are needed",
                             mask_weight(mask, width, height), FGSD_MIN_REFERENCE_PIXELS);
     /* phi depends on the image's size through the zero-padded borders, and
-     * the model learnt it on crops of feature_window pixels: a reference
+     * the model learnt it on crops of feature_window pixels (window): a reference
      * measured whole at another size pulls samples towards the wrong means
      * (docs/quality.md, "Reference size").  So a larger reference is cut into
      * windows of that side and their phi averaged, weighted by the selected
      * pixels as within one pass. */
-    win = window;
-    ww = win > 0 && width > win ? win : width;
-    wh = win > 0 && height > win ? win : height;
+    ww = window > 0 && width > window ? window : width;
+    wh = window > 0 && height > window ? window : height;
     kx = (width + ww - 1) / ww;
     ky = (height + wh - 1) / wh;
+    windowed = kx * ky > 1;
     sums = calloc((size_t)dim, sizeof(double));
     weights = calloc((size_t)dim, sizeof(double));
     pass_sums = malloc((size_t)dim * sizeof(double));
     pass_weights = malloc((size_t)dim * sizeof(double));
-    if (kx * ky > 1) {
+    if (windowed) {
         sub = malloc((size_t)ww * (size_t)wh * 3 * sizeof(float));
         sub_mask = mask ? malloc((size_t)ww * (size_t)wh * sizeof(float)) : NULL;
     }
-    if (!sums || !weights || !pass_sums || !pass_weights || (kx * ky > 1 && !sub) ||
-        (kx * ky > 1 && mask && !sub_mask)) {
+    if (!sums || !weights || !pass_sums || !pass_weights ||
+        (windowed && (!sub || (mask && !sub_mask)))) {
         st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory");
         goto out;
     }
-    if (kx * ky == 1)
+    if (!windowed)
         st = features_pass(s, rgb, width, height, mask, pass_sums, pass_weights, sums, weights);
-    for (int j = 0; kx * ky > 1 && j < ky && !st; j++) {
+    for (int j = 0; windowed && j < ky && !st; j++) {
         for (int i = 0; i < kx && !st; i++) {
             int x0 = window_start(i, kx, width, ww), y0 = window_start(j, ky, height, wh);
             double selected = 0.0;

@@ -58,24 +58,9 @@ static int write_file(const char *sub, const char *name, const void *buf, size_t
 
 /* ---- models ------------------------------------------------------------ */
 
-static int model(const char *name, const test_model_arch *arch, uint64_t seed, int dtype)
-{
-    unsigned char *buf;
-    size_t len;
-    int ret;
-
-    if (test_model_build(arch, seed, dtype, &buf, &len) < 0) {
-        fprintf(stderr, "make_corpus: cannot build %s\n", name);
-        return -1;
-    }
-    ret = write_file("model_load", name, buf, len);
-    free(buf);
-    return ret;
-}
-
-/* The same with a "feature_window" entry (the reference's window side). */
-static int model_with_window(const char *name, const test_model_arch *arch, uint64_t seed,
-                             int dtype, const char *window)
+/* window: the "feature_window" metadata, or NULL for none. */
+static int model(const char *name, const test_model_arch *arch, uint64_t seed, int dtype,
+                 const char *window)
 {
     test_model m;
     unsigned char *buf;
@@ -84,7 +69,7 @@ static int model_with_window(const char *name, const test_model_arch *arch, uint
 
     if (test_model_make(arch, seed, dtype, &m) < 0)
         return -1;
-    ret = test_model_set_meta(&m, "feature_window", window) < 0 ||
+    ret = (window && test_model_set_meta(&m, "feature_window", window) < 0) ||
                   test_model_serialize(&m, &buf, &len) < 0
               ? -1
               : 0;
@@ -118,12 +103,12 @@ static int models(void)
     test_model_arch a = test_model_arch_tiny();
     int bad = 0;
 
-    bad |= model("tiny-f32.fgsd", &a, 42, TEST_MODEL_F32);
-    bad |= model("tiny-f16.fgsd", &a, 43, TEST_MODEL_F16);
-    bad |= model_with_window("tiny-window.fgsd", &a, 45, TEST_MODEL_F32, "16");
+    bad |= model("tiny-f32.fgsd", &a, 42, TEST_MODEL_F32, NULL);
+    bad |= model("tiny-f16.fgsd", &a, 43, TEST_MODEL_F16, NULL);
+    bad |= model("tiny-window.fgsd", &a, 45, TEST_MODEL_F32, "16");
     a.conditioned = 0;
     a.n_features = 0;
-    bad |= model("tiny-uncond-mixed.fgsd", &a, 44, TEST_MODEL_MIXED);
+    bad |= model("tiny-uncond-mixed.fgsd", &a, 44, TEST_MODEL_MIXED, NULL);
 
     /* One level of width 1: every block, a few hundred bytes. */
     a = small_arch(1, 1, 1);
@@ -135,7 +120,7 @@ static int models(void)
     a.bias = 1;
     a.circular = 1;
     a.residual = 0;
-    bad |= model("l1-bias-circular-clean.fgsd", &a, 1, TEST_MODEL_F32);
+    bad |= model("l1-bias-circular-clean.fgsd", &a, 1, TEST_MODEL_F32, NULL);
 
     /* Three levels, two convs per block, F16, features late in the net. */
     a = small_arch(3, 2, 2);
@@ -145,13 +130,13 @@ static int models(void)
     a.features[0] = "mid";
     a.features[1] = "dec0";
     a.residual = 1;
-    bad |= model("l3-f16.fgsd", &a, 3, TEST_MODEL_F16);
+    bad |= model("l3-f16.fgsd", &a, 3, TEST_MODEL_F16, NULL);
 
     /* The deepest network the format allows: six levels (a 64-pixel size
      * multiple), unconditioned, residual. */
     a = small_arch(6, 1, 1);
     a.residual = 1;
-    bad |= model("l6-uncond.fgsd", &a, 6, TEST_MODEL_F16);
+    bad |= model("l6-uncond.fgsd", &a, 6, TEST_MODEL_F16, NULL);
     return bad ? -1 : 0;
 }
 
