@@ -188,15 +188,27 @@ def load_fgsd(path):
     return model
 
 
-def model_from_checkpoint(ckpt):
+def checkpoint_weights(ckpt, which="auto"):
+    """("average" or "last", state dict): the weights' moving average when
+    the run kept one (train.py --weight-ema) and which is "auto" or
+    "average", else the last weights."""
+    average = ckpt.get("weight_ema")
+    if which == "average" and not average:
+        raise ValueError("the checkpoint has no weight average (train.py --weight-ema)")
+    if which != "last" and average and average["updates"] > 0:
+        return "average", average["state"]
+    return "last", ckpt["model"]
+
+
+def model_from_checkpoint(ckpt, which="auto"):
     cfg = ckpt["config"]
     model = FGSDUNet(**cfg["arch_kwargs"])
-    model.load_state_dict(ckpt["model"])
+    model.load_state_dict(checkpoint_weights(ckpt, which)[1])
     model.eval()
     return model
 
 
-def recipe_from_checkpoint(ckpt):
+def recipe_from_checkpoint(ckpt, which="auto"):
     cfg = ckpt["config"]
     keys = ("data", "crop", "batch", "lr", "schedule", "sigma_dist", "loss_weight", "seed",
             "unconditioned", "changes", "init")
@@ -210,6 +222,13 @@ def recipe_from_checkpoint(ckpt):
                    "steps": int(ckpt["step"]), "train_seconds": round(float(ckpt["elapsed"]), 1),
                    "samples": int(ckpt["step"]) * int(cfg.get("batch", 0)),
                    "hardware": ckpt.get("hardware", "")})
+    kind = checkpoint_weights(ckpt, which)[0]
+    if kind == "average":
+        average = ckpt["weight_ema"]
+        recipe["weights"] = ("moving average, decay %g over the last %d steps"
+                             % (average["decay"], average["updates"]))
+    else:
+        recipe["weights"] = "last step"
     return recipe
 
 
@@ -219,13 +238,19 @@ def main(argv=None):
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--f16", action="store_true", help="store weights as IEEE half")
     ap.add_argument("--description", default=None)
+    ap.add_argument("--weights", choices=("auto", "average", "last"), default="auto",
+                    help="the run's weight average (train.py --weight-ema) or its last "
+                         "weights; auto: the average when there is one")
     ap.add_argument("--placeholder", action="store_true",
                     help='mark the model "status": "placeholder" (not the trained default)')
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     ckpt = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-    model = model_from_checkpoint(ckpt)
-    recipe = recipe_from_checkpoint(ckpt)
+    try:
+        model = model_from_checkpoint(ckpt, args.weights)
+    except ValueError as e:
+        sys.exit("export: %s: %s" % (args.checkpoint, e))
+    recipe = recipe_from_checkpoint(ckpt, args.weights)
     desc = args.description
     if desc is None:
         desc = "fgsd %s texture denoiser, widths %s, %d training steps" % (

@@ -28,6 +28,13 @@ weights (fine-tuning; the optimiser starts fresh).  RUN/log.jsonl gets one line 
 --log-every steps; on resume, lines past the checkpoint are dropped.
 SIGTERM/SIGINT save a checkpoint and exit.  The time budget counts training
 time over all resumes.
+
+--weight-ema D keeps an exponential moving average of the weights (decay D,
+the usual remedy for the step-to-step noise of the last weights; warm-up
+min(D, (1 + n) / (10 + n)) over its n updates) in the checkpoint's
+"weight_ema"; export.py writes it instead of the last weights.  New runs
+default to 0.999; a resumed run without one starts it from its current
+weights when given the flag (recorded in "changes"); 0 switches it off.
 """
 
 import argparse
@@ -51,6 +58,7 @@ BANDS = ((0.0, 0.1), (0.1, 0.25), (0.25, 0.5), (0.5, 1.0000001))
 BAND_NAMES = ("0.00-0.10", "0.10-0.25", "0.25-0.50", "0.50-1.00")
 EMA_ALPHA = 0.01
 MAX_BAD_STEPS = 20
+DEFAULT_WEIGHT_EMA = 0.999
 
 
 def parse_args(argv):
@@ -79,6 +87,9 @@ def parse_args(argv):
                     help="noise-level distribution (default uniform)")
     ap.add_argument("--loss-weight", choices=("none", "relative"), default=None,
                     help="per-sample loss weight (default none)")
+    ap.add_argument("--weight-ema", type=float, default=None,
+                    help="decay of the weights' moving average (default 0.999 for a new run; "
+                         "0: none)")
     ap.add_argument("--init", default=None,
                     help="checkpoint whose weights start a new run (fine-tuning)")
     ap.add_argument("--seed", type=int, default=0)
@@ -119,6 +130,7 @@ def config_from_args(args):
         "sigma_dist": args.sigma_dist or "uniform",
         "loss_weight": args.loss_weight or "none",
         "seed": args.seed, "log_every": args.log_every,
+        "weight_ema": DEFAULT_WEIGHT_EMA if args.weight_ema is None else args.weight_ema,
     }
 
 
@@ -198,6 +210,39 @@ def loss_weight(cfg, sigma):
     return torch.ones_like(sigma)
 
 
+class WeightAverage:
+    """Exponential moving average of a model's state (weights and buffers).
+
+    The parameters move by lerp with weight 1 - d, d = min(decay, (1 + n) /
+    (10 + n)) after n updates, so an average started from fresh weights is not
+    held back by them; buffers (the norms' running variance, itself an
+    average) are copied.
+    """
+
+    def __init__(self, model, decay, saved=None):
+        self.decay = float(decay)
+        self.params = {name for name, _ in model.named_parameters()}
+        if saved is None:
+            self.updates = 0
+            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            self.updates = int(saved["updates"])
+            self.state = {k: v.clone() for k, v in saved["state"].items()}
+
+    @torch.no_grad()
+    def update(self, model):
+        d = min(self.decay, (1.0 + self.updates) / (10.0 + self.updates))
+        for name, value in model.state_dict().items():
+            if name in self.params:
+                self.state[name].lerp_(value, 1.0 - d)
+            else:
+                self.state[name].copy_(value)
+        self.updates += 1
+
+    def saved(self):
+        return {"decay": self.decay, "updates": self.updates, "state": self.state}
+
+
 class Stats:
     """Per-sample losses between two log lines, split by noise band."""
 
@@ -252,7 +297,9 @@ def main(argv=None):
         print("train: resuming %s at step %d (%.1f min trained)"
               % (last, ckpt["step"], ckpt["elapsed"] / 60), flush=True)
         cfg.setdefault("loss_weight", "none")
-        for key, value in (("sigma_dist", args.sigma_dist), ("loss_weight", args.loss_weight)):
+        cfg.setdefault("weight_ema", 0.0)
+        for key, value in (("sigma_dist", args.sigma_dist), ("loss_weight", args.loss_weight),
+                           ("weight_ema", args.weight_ema)):
             if value is not None and value != cfg[key]:
                 print("train: %s %s -> %s from step %d" % (key, cfg[key], value, ckpt["step"]),
                       flush=True)
@@ -301,10 +348,18 @@ def main(argv=None):
         torch.set_rng_state(ckpt["torch_rng"])
         step, elapsed, ema = ckpt["step"], ckpt["elapsed"], ckpt["loss_ema"]
         trim_log(log_path, step)
+        if cfg["weight_ema"] > 0 and ckpt.get("weight_ema") is None:
+            print("train: weight average (decay %g) starts at step %d from the current weights"
+                  % (cfg["weight_ema"], step), flush=True)
     else:
         trim_log(log_path, 0)
         with open(os.path.join(args.out, "config.json"), "w") as f:
             json.dump(cfg, f, indent=1)
+    average = None
+    if cfg["weight_ema"] > 0:
+        # A changed decay applies from here on to the saved average.
+        saved = ckpt.get("weight_ema") if ckpt is not None else None
+        average = WeightAverage(model, cfg["weight_ema"], saved)
     hw = hardware(args.threads)
     n_params = sum(p.numel() for p in model.parameters())
     print("train: %s, %d parameters, phi %d, %s; budget %s min / %s steps"
@@ -317,6 +372,7 @@ def main(argv=None):
                      "optimizer": opt.state_dict(), "step": step, "elapsed": elapsed,
                      "np_rng": rng.bit_generator.state, "torch_gen": gen.get_state(),
                      "torch_rng": torch.get_rng_state(), "loss_ema": ema, "config": cfg,
+                     "weight_ema": average.saved() if average is not None else None,
                      "hardware": hw}, last)
 
     stop = {"signal": None}
@@ -372,6 +428,8 @@ def main(argv=None):
             continue
         bad = 0
         opt.step()
+        if average is not None:
+            average.update(model)
         step += 1
         lv = float(loss)
         ema = lv if ema is None else (1 - EMA_ALPHA) * ema + EMA_ALPHA * lv

@@ -25,7 +25,7 @@ MODELS = os.path.join(ROOT, "models")
 sys.path.insert(0, MODELS)
 from data import (RESERVED, TEST_CROP, TextureData, load_or_make_split,  # noqa: E402
                   make_split)
-from export import load_fgsd, read_fgsd  # noqa: E402
+from export import load_fgsd, model_from_checkpoint, read_fgsd  # noqa: E402
 import train  # noqa: E402
 
 torch.set_num_threads(1)
@@ -257,10 +257,89 @@ class TrainScriptTest(unittest.TestCase):
         self.assertTrue(torch.allclose(w, torch.tensor([1e4, 1e4, 100.0, 1.0])))
         self.assertTrue(torch.equal(train.loss_weight({}, sig), torch.ones(4)))
 
+    def test_weight_average_is_kept_resumed_and_exported(self):
+        # New runs keep a moving average of the weights; a resumed run
+        # continues it exactly.
+        self.train("avg", "--steps", "5")
+        self.train("avg-resumed", "--steps", "2")
+        self.train("avg-resumed", "--steps", "5")
+        a, b = self.ckpt("avg"), self.ckpt("avg-resumed")
+        avg = a["weight_ema"]
+        self.assertEqual((avg["decay"], avg["updates"]), (train.DEFAULT_WEIGHT_EMA, 5))
+        self.assertEqual(b["weight_ema"]["updates"], 5)
+        for k in avg["state"]:
+            self.assertTrue(torch.equal(avg["state"][k], b["weight_ema"]["state"][k]), k)
+        moved = [k for k in a["model"] if not torch.equal(a["model"][k], avg["state"][k])]
+        self.assertIn("enc0.conv0.weight", moved)
+        # export.py writes the average unless told otherwise, and says which.
+        ckpt_path = os.path.join(self.tmp, "avg", "last.pt")
+        files = {}
+        for which in ("auto", "last"):
+            files[which] = os.path.join(self.tmp, "avg-%s.fgsd" % which)
+            r = subprocess.run([sys.executable, os.path.join(MODELS, "export.py"), ckpt_path,
+                                "-o", files[which], "--weights", which],
+                               capture_output=True, text=True, timeout=120)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        recipe = json.loads(read_fgsd(files["auto"])[1]["recipe"])
+        self.assertEqual(recipe["weights"], "moving average, decay 0.999 over the last 5 steps")
+        self.assertEqual(json.loads(read_fgsd(files["last"])[1]["recipe"])["weights"],
+                         "last step")
+        torch.manual_seed(0)
+        x, ref = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+        with torch.no_grad():
+            got = {w: load_fgsd(f).forward_paired(x, ref) for w, f in files.items()}
+            for which, kind in (("auto", "average"), ("last", "last")):
+                want = model_from_checkpoint(a, kind).forward_paired(x, ref)
+                self.assertLess(float((got[which] - want).abs().max()), 1e-5, which)
+        self.assertGreater(float((got["auto"] - got["last"]).abs().max()), 1e-4)
+
+    def test_weight_average_added_to_a_run_without_one(self):
+        self.train("plain", "--steps", "2", "--weight-ema", "0")
+        self.assertIsNone(self.ckpt("plain")["weight_ema"])
+        r = subprocess.run([sys.executable, os.path.join(MODELS, "export.py"),
+                            os.path.join(self.tmp, "plain", "last.pt"), "-o",
+                            os.path.join(self.tmp, "p.fgsd"), "--weights", "average"],
+                           capture_output=True, text=True, timeout=120)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("no weight average", r.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "p.fgsd")))
+        out = self.train("plain", "--steps", "4", "--weight-ema", "0.99")
+        self.assertIn("starts at step 2", out)
+        ck = self.ckpt("plain")
+        self.assertEqual((ck["weight_ema"]["decay"], ck["weight_ema"]["updates"]), (0.99, 2))
+        self.assertEqual([(c["key"], c["step"], c["to"]) for c in ck["config"]["changes"]],
+                         [("weight_ema", 2, 0.99)])
+
     def test_odd_widths_train_with_a_note(self):
         out = self.train("odd", "--steps", "1", "--widths", "24,40")
         self.assertIn("multiples of 16", out)
         self.assertEqual(self.ckpt("odd")["config"]["arch_kwargs"]["widths"], [24, 40])
+
+class WeightAverageTest(unittest.TestCase):
+    def test_update_rule(self):
+        net = torch.nn.Module()
+        net.w = torch.nn.Parameter(torch.zeros(2))
+        net.register_buffer("v", torch.zeros(2))
+        avg = train.WeightAverage(net, 0.2)
+        want = torch.zeros(2)
+        # d = min(0.2, (1 + n) / (10 + n)): 0.1, 0.1818..., then the decay.
+        for n, d in enumerate((0.1, 2.0 / 11.0, 0.2, 0.2)):
+            with torch.no_grad():
+                net.w.fill_(n + 1.0)
+                net.v.fill_(-(n + 1.0))
+            avg.update(net)
+            want = d * want + (1.0 - d) * (n + 1.0)
+            self.assertTrue(torch.allclose(avg.state["w"], want, atol=1e-6), (n, avg.state["w"]))
+            self.assertTrue(torch.equal(avg.state["v"], net.v))
+        self.assertEqual(avg.updates, 4)
+        # The average is a copy: the model's later steps do not reach it.
+        saved = avg.saved()
+        with torch.no_grad():
+            net.w.fill_(100.0)
+        again = train.WeightAverage(net, 0.2, saved)
+        self.assertTrue(torch.allclose(again.state["w"], want, atol=1e-6))
+        self.assertEqual(again.updates, 4)
+
 
 if __name__ == "__main__":
     unittest.main()
