@@ -220,8 +220,11 @@ def recipe_from_checkpoint(ckpt, which="auto"):
                             if cfg.get("loss_weight") == "relative"
                             else "mean (sigma z - f(x + sigma z))^2"),
                    "steps": int(ckpt["step"]), "train_seconds": round(float(ckpt["elapsed"]), 1),
-                   "samples": int(ckpt["step"]) * int(cfg.get("batch", 0)),
-                   "hardware": ckpt.get("hardware", "")})
+                   # Counted since train.py ran on several processes; before, step x batch.
+                   "samples": int(ckpt.get("samples",
+                                           int(ckpt["step"]) * int(cfg.get("batch", 0)))),
+                   "hardware": ckpt.get("hardware", ""),
+                   "hardware_history": cfg.get("hardware_history")})
     kind = checkpoint_weights(ckpt, which)[0]
     if kind == "average":
         average = ckpt["weight_ema"]

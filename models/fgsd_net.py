@@ -61,7 +61,9 @@ class BFBatchNorm2d(nn.Module):
 
     def forward(self, x):
         if self.training:
-            var = x.var(dim=(0, 2, 3), unbiased=False)
+            # Statistics in float32 at least (bf16 autocast hands bf16 in).
+            xs = x if x.dtype in (torch.float32, torch.float64) else x.float()
+            var = xs.var(dim=(0, 2, 3), unbiased=False)
             with torch.no_grad():
                 self.running_var.lerp_(var.detach(), self.momentum)
         else:

@@ -41,7 +41,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import signal
 import sys
 import time
@@ -52,6 +51,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import TextureData, default_split_path, load_or_make_split  # noqa: E402
 from fgsd_net import ONEDNN_BLOCK, FGSDUNet  # noqa: E402
+from train_device import Placement  # noqa: E402
 
 CKPT_VERSION = 1
 BANDS = ((0.0, 0.1), (0.1, 0.25), (0.25, 0.5), (0.5, 1.0000001))
@@ -76,8 +76,10 @@ def parse_args(argv):
     ap.add_argument("--padding", choices=("zeros", "circular"), default="zeros")
     ap.add_argument("--unconditioned", action="store_true", help="Algorithm 4: no conditioning")
     ap.add_argument("--crop", type=int, default=64)
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--batch", type=int, default=None,
+                    help="crops per step and process (default 32; given on resume: switches)")
+    ap.add_argument("--lr", type=float, default=None,
+                    help="peak learning rate (default 1e-3; given on resume: switches)")
     ap.add_argument("--schedule", choices=("cosine", "step", "constant"), default="cosine",
                     help="cosine over the budget (--steps or --minutes, whichever ends first), "
                          "or halve every --halve-every steps")
@@ -94,6 +96,10 @@ def parse_args(argv):
                     help="checkpoint whose weights start a new run (fine-tuning)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                    help="auto: CUDA when PyTorch sees a device")
+    ap.add_argument("--precision", choices=("auto", "fp32", "tf32", "bf16"), default="auto",
+                    help="auto: bf16 autocast on CUDA, fp32 on the CPU (models/train_device.py)")
     ap.add_argument("--minutes", type=float, default=None, help="training-time budget")
     ap.add_argument("--steps", type=int, default=None, help="step budget")
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
@@ -125,26 +131,14 @@ def config_from_args(args):
                         "feature_blocks": fb, "conditioned": not args.unconditioned,
                         "padding": args.padding},
         "unconditioned": bool(args.unconditioned),
-        "crop": args.crop, "batch": args.batch, "lr": args.lr, "schedule": args.schedule,
+        "crop": args.crop, "batch": args.batch or 32, "lr": args.lr or 1e-3,
+        "schedule": args.schedule,
         "halve_every": args.halve_every, "warmup": args.warmup,
         "sigma_dist": args.sigma_dist or "uniform",
         "loss_weight": args.loss_weight or "none",
         "seed": args.seed, "log_every": args.log_every,
         "weight_ema": DEFAULT_WEIGHT_EMA if args.weight_ema is None else args.weight_ema,
     }
-
-
-def hardware(threads):
-    name = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    name = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return "%s, %d torch thread(s), torch %s" % (name, threads, torch.__version__)
 
 
 def lr_at(cfg, budget, step, elapsed):
@@ -226,8 +220,9 @@ class WeightAverage:
             self.updates = 0
             self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
+            device = next(model.parameters()).device
             self.updates = int(saved["updates"])
-            self.state = {k: v.clone() for k, v in saved["state"].items()}
+            self.state = {k: v.to(device, copy=True) for k, v in saved["state"].items()}
 
     @torch.no_grad()
     def update(self, model):
@@ -240,13 +235,15 @@ class WeightAverage:
         self.updates += 1
 
     def saved(self):
-        return {"decay": self.decay, "updates": self.updates, "state": self.state}
+        return {"decay": self.decay, "updates": self.updates,
+                "state": {k: v.cpu() for k, v in self.state.items()}}
 
 
 class Stats:
     """Per-sample losses between two log lines, split by noise band."""
 
-    def __init__(self):
+    def __init__(self, world=1):
+        self.world = world
         self.reset()
 
     def reset(self):
@@ -273,11 +270,14 @@ class Stats:
                 "loss": self.loss_sum / max(1, self.steps), "loss_ema": ema,
                 "band_loss": {n: (self.band_sum[b] / self.band_n[b] if self.band_n[b] else None)
                               for b, n in enumerate(BAND_NAMES)},
-                "samples_per_s": round(self.samples / dt, 3)}
+                "samples_per_s": round(self.world * self.samples / dt, 3)}
 
 
 def main(argv=None):
     args = parse_args(argv)
+    place = Placement(args.device, args.precision)
+    # Rank 0 speaks and writes for all (models/train_device.py).
+    say = print if place.main else (lambda *a, **k: None)
     torch.set_num_threads(args.threads)
     try:
         torch.set_num_interop_threads(1)
@@ -294,14 +294,15 @@ def main(argv=None):
         if ckpt.get("version") != CKPT_VERSION:
             sys.exit("train: %s has checkpoint version %r" % (last, ckpt.get("version")))
         cfg = ckpt["config"]
-        print("train: resuming %s at step %d (%.1f min trained)"
+        say("train: resuming %s at step %d (%.1f min trained)"
               % (last, ckpt["step"], ckpt["elapsed"] / 60), flush=True)
         cfg.setdefault("loss_weight", "none")
         cfg.setdefault("weight_ema", 0.0)
         for key, value in (("sigma_dist", args.sigma_dist), ("loss_weight", args.loss_weight),
-                           ("weight_ema", args.weight_ema)):
+                           ("weight_ema", args.weight_ema), ("batch", args.batch),
+                           ("lr", args.lr)):
             if value is not None and value != cfg[key]:
-                print("train: %s %s -> %s from step %d" % (key, cfg[key], value, ckpt["step"]),
+                say("train: %s %s -> %s from step %d" % (key, cfg[key], value, ckpt["step"]),
                       flush=True)
                 cfg.setdefault("changes", []).append(
                     {"step": ckpt["step"], "key": key, "from": cfg[key], "to": value})
@@ -315,26 +316,27 @@ def main(argv=None):
             cfg["data_mean"] = init["config"]["data_mean"]
             cfg["init"] = {"from": os.path.abspath(args.init), "step": init["step"],
                            "elapsed": init["elapsed"]}
-            print("train: weights from %s (step %d, %.1f min trained); its architecture "
+            say("train: weights from %s (step %d, %.1f min trained); its architecture "
                   "wins over --widths" % (args.init, init["step"], init["elapsed"] / 60),
                   flush=True)
 
     split = load_or_make_split(cfg["data"], cfg["split"])
     t_load = time.monotonic()
     data = TextureData(cfg["data"], split)
-    print("train: %d training classes in memory (%.1f s), %d unseen held out"
+    say("train: %d training classes in memory (%.1f s), %d unseen held out"
           % (len(data), time.monotonic() - t_load,
              sum(c["role"] == "unseen" for c in split["classes"])), flush=True)
     if "data_mean" not in cfg:
         cfg["data_mean"] = data.data_mean()
 
     torch.manual_seed(cfg["seed"])
-    model = FGSDUNet(**cfg["arch_kwargs"])
+    model = FGSDUNet(**cfg["arch_kwargs"]).to(place.device)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
     rng = np.random.default_rng(cfg["seed"])
     gen = torch.Generator().manual_seed(cfg["seed"])
     step, elapsed, ema = 0, 0.0, None
+    samples = 0
     if ckpt is None and args.init:
         # An unconditioned run from a conditioned one drops the gains.
         weights = {k: v for k, v in init["model"].items()
@@ -347,29 +349,42 @@ def main(argv=None):
         gen.set_state(ckpt["torch_gen"])
         torch.set_rng_state(ckpt["torch_rng"])
         step, elapsed, ema = ckpt["step"], ckpt["elapsed"], ckpt["loss_ema"]
-        trim_log(log_path, step)
+        samples = ckpt.get("samples", step * cfg.get("batch", 0))
+        if place.main:
+            trim_log(log_path, step)
         if cfg["weight_ema"] > 0 and ckpt.get("weight_ema") is None:
-            print("train: weight average (decay %g) starts at step %d from the current weights"
+            say("train: weight average (decay %g) starts at step %d from the current weights"
                   % (cfg["weight_ema"], step), flush=True)
-    else:
+    elif place.main:
         trim_log(log_path, 0)
         with open(os.path.join(args.out, "config.json"), "w") as f:
             json.dump(cfg, f, indent=1)
+    if place.world > 1:
+        # Each rank draws its own crops and noise; a resumed multi-process
+        # run re-seeds them from the step (exact resume is single-process).
+        rng = np.random.default_rng([cfg["seed"], place.rank, step])
+        gen = torch.Generator().manual_seed(hash((cfg["seed"], place.rank, step)) % 2 ** 63)
     average = None
-    if cfg["weight_ema"] > 0:
+    if cfg["weight_ema"] > 0 and place.main:
         # A changed decay applies from here on to the saved average.
         saved = ckpt.get("weight_ema") if ckpt is not None else None
         average = WeightAverage(model, cfg["weight_ema"], saved)
-    hw = hardware(args.threads)
+    hw = place.describe(args.threads)
+    history = cfg.setdefault("hardware_history", [])
+    if not history or history[-1]["hardware"] != hw:
+        history.append({"step": step, "hardware": hw})
     n_params = sum(p.numel() for p in model.parameters())
-    print("train: %s, %d parameters, phi %d, %s; budget %s min / %s steps"
+    say("train: %s, %d parameters, phi %d, %s; budget %s min / %s steps"
           % ("Algorithm 4 (unconditioned)" if cfg["unconditioned"] else "Algorithm 2",
              n_params, model.feature_dim if model.conditioned else 0, hw,
              budget["minutes"], budget["steps"]), flush=True)
 
     def checkpoint():
+        if not place.main:
+            return
         atomic_save({"version": CKPT_VERSION, "model": model.state_dict(),
                      "optimizer": opt.state_dict(), "step": step, "elapsed": elapsed,
+                     "samples": samples,
                      "np_rng": rng.bit_generator.state, "torch_gen": gen.get_state(),
                      "torch_rng": torch.get_rng_state(), "loss_ema": ema, "config": cfg,
                      "weight_ema": average.saved() if average is not None else None,
@@ -389,14 +404,17 @@ def main(argv=None):
         return budget["minutes"] is not None and elapsed >= 60.0 * budget["minutes"]
 
     paired = not cfg["unconditioned"]
-    stats = Stats()
-    print_stats = Stats()
+    net = place.wrap(model, paired)
+    stats = Stats(place.world)
+    print_stats = Stats(place.world)
     t0, base = time.monotonic(), elapsed
     last_ckpt = last_print = t0
     bad = 0
     while True:
         elapsed = base + time.monotonic() - t0
-        if finished() or stop["signal"] is not None:
+        # The ranks stop together and share one clock (the lr follows it).
+        elapsed, halt = place.agree_max(elapsed, finished() or stop["signal"] is not None)
+        if halt:
             break
         lr = lr_at(cfg, budget, step, elapsed)
         for g in opt.param_groups:
@@ -404,16 +422,17 @@ def main(argv=None):
         x, ref = data.batch(rng, cfg["batch"], cfg["crop"], paired)
         sigma = draw_sigma(cfg, rng, x.shape[0])
         noise = sigma.view(-1, 1, 1, 1) * torch.randn(x.shape, generator=gen)
-        if paired:
-            f = model.forward_paired(x + noise, ref)
-        else:
-            f = model(x + noise)
-        per = ((noise - f) ** 2).mean(dim=(1, 2, 3))
-        loss = (loss_weight(cfg, sigma) * per).mean()
+        dev = place.device
+        x, noise, sigma_d = x.to(dev), noise.to(dev), sigma.to(dev)
+        ref = ref.to(dev) if ref is not None else x
+        with place.autocast():
+            f = net(x + noise, ref)
+        per = ((noise - f.float()) ** 2).mean(dim=(1, 2, 3))
+        loss = (loss_weight(cfg, sigma_d) * per).mean()
         opt.zero_grad(set_to_none=True)
-        if not torch.isfinite(loss):
+        if place.agree_max(0.0 if torch.isfinite(loss) else 1.0)[0]:
             bad += 1
-            print("train: non-finite loss at step %d, batch skipped" % step, flush=True)
+            say("train: non-finite loss at step %d, batch skipped" % step, flush=True)
             if bad > MAX_BAD_STEPS:
                 sys.exit("train: too many non-finite losses; last checkpoint kept")
             continue
@@ -422,7 +441,7 @@ def main(argv=None):
                    if p.grad is not None):
             # A broken kernel (see fgsd_net.Conv2d) must not poison the weights.
             bad += 1
-            print("train: non-finite gradient at step %d, batch skipped" % step, flush=True)
+            say("train: non-finite gradient at step %d, batch skipped" % step, flush=True)
             if bad > MAX_BAD_STEPS:
                 sys.exit("train: too many non-finite gradients; last checkpoint kept")
             continue
@@ -431,20 +450,21 @@ def main(argv=None):
         if average is not None:
             average.update(model)
         step += 1
+        samples += cfg["batch"] * place.world
         lv = float(loss)
         ema = lv if ema is None else (1 - EMA_ALPHA) * ema + EMA_ALPHA * lv
-        per = per.detach()
+        per = per.detach().cpu()
         stats.add(lv, sigma, per)
         print_stats.add(lv, sigma, per)
         now = time.monotonic()
         elapsed = base + now - t0
-        if step % cfg["log_every"] == 0:
+        if step % cfg["log_every"] == 0 and place.main:
             with open(log_path, "a") as f:
                 f.write(json.dumps(stats.record(step, elapsed, lr, ema)) + "\n")
             stats.reset()
         if now - last_print >= args.print_seconds:
             rec = print_stats.record(step, elapsed, lr, ema)
-            print("step %7d  %7.1f min  loss %.5f  ema %.5f  lr %.2e  %.1f samples/s  bands %s"
+            say("step %7d  %7.1f min  loss %.5f  ema %.5f  lr %.2e  %.1f samples/s  bands %s"
                   % (step, elapsed / 60, rec["loss"], ema, lr, rec["samples_per_s"],
                      " ".join("-" if v is None else "%.4f" % v
                               for v in rec["band_loss"].values())), flush=True)
@@ -455,8 +475,14 @@ def main(argv=None):
             last_ckpt = time.monotonic()
     checkpoint()
     why = "signal %d" % stop["signal"] if stop["signal"] is not None else "budget reached"
-    print("train: stopped at step %d after %.1f min (%s); checkpoint %s"
-          % (step, elapsed / 60, why, last), flush=True)
+    say("train: stopped at step %d after %.1f min (%s); checkpoint %s"
+        % (step, elapsed / 60, why, last), flush=True)
+    if place.world > 1:
+        synced = place.in_sync(model)
+        place.close()
+        if not synced:
+            sys.exit("train: rank %d: the replicas' weights differ" % place.rank)
+        say("train: %d ranks in sync" % place.world, flush=True)
     return 0
 
 

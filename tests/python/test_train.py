@@ -10,6 +10,7 @@ the tests that need them are skipped when the folder is absent.
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -309,6 +310,79 @@ class TrainScriptTest(unittest.TestCase):
         self.assertEqual((ck["weight_ema"]["decay"], ck["weight_ema"]["updates"]), (0.99, 2))
         self.assertEqual([(c["key"], c["step"], c["to"]) for c in ck["config"]["changes"]],
                          [("weight_ema", 2, 0.99)])
+
+    def train_ranks(self, out, n, *extra):
+        """Runs n processes as torchrun starts them (its environment variables).
+
+        Debian's python3-torch 2.6 is built without libuv, which both of its
+        torchrun rendezvous backends ask for, so the test starts the ranks
+        itself; train.py only reads the variables torchrun sets."""
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = dict(os.environ, USE_LIBUV="0", GLOO_SOCKET_IFNAME="lo", MASTER_ADDR="127.0.0.1",
+                   MASTER_PORT=str(port), WORLD_SIZE=str(n), LOCAL_WORLD_SIZE=str(n))
+        procs = [subprocess.Popen(self.args(out, *extra), text=True, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT,
+                                  env=dict(env, RANK=str(r), LOCAL_RANK=str(r)))
+                 for r in range(n)]
+        outs = [p.communicate(timeout=300)[0] for p in procs]
+        for r, (p, o) in enumerate(zip(procs, outs)):
+            self.assertEqual(p.returncode, 0, "rank %d: %s" % (r, o))
+        return outs
+
+    def test_processes_train_one_model(self):
+        # Two CPU processes (gloo) as DDP replicas: each draws its own crops,
+        # the gradients are averaged, the weights stay equal, rank 0 writes.
+        outs = self.train_ranks("ddp", 2, "--steps", "4")
+        self.assertIn("2 ranks in sync", outs[0])
+        self.assertNotIn("train:", outs[1])
+        ck = self.ckpt("ddp")
+        self.assertEqual((ck["step"], ck["samples"]), (4, 4 * 2 * 2))
+        self.assertIn("2 processes (DDP)", ck["hardware"])
+        self.assertEqual([r["step"] for r in self.log("ddp")], [1, 2, 3, 4])
+        self.train_ranks("ddp", 2, "--steps", "6")
+        self.assertEqual(self.ckpt("ddp")["samples"], 6 * 2 * 2)
+        # One process continues the run, with a larger batch: both recorded.
+        out = self.train("ddp", "--steps", "7", "--batch", "3")
+        self.assertIn("batch 2 -> 3 from step 6", out)
+        ck = self.ckpt("ddp")
+        self.assertEqual(ck["samples"], 6 * 2 * 2 + 3)
+        history = ck["config"]["hardware_history"]
+        self.assertEqual([h["step"] for h in history], [0, 6])
+        self.assertNotIn("DDP", history[1]["hardware"])
+        path = os.path.join(self.tmp, "ddp.fgsd")
+        r = subprocess.run([sys.executable, os.path.join(MODELS, "export.py"),
+                            os.path.join(self.tmp, "ddp", "last.pt"), "-o", path],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        recipe = json.loads(read_fgsd(path)[1]["recipe"])
+        self.assertEqual((recipe["steps"], recipe["samples"]), (7, 27))
+        self.assertEqual(len(recipe["hardware_history"]), 2)
+
+    def test_bf16_autocast(self):
+        self.train("bf16", "--steps", "3", "--precision", "bf16")
+        ck = self.ckpt("bf16")
+        self.assertIn("bf16", ck["hardware"])
+        self.assertTrue(all(v.dtype == torch.float32 for v in ck["model"].values()))
+        self.assertTrue(all(np.isfinite(r["loss"]) for r in self.log("bf16")))
+        fp32 = self.train("fp32", "--steps", "3")
+        # Same crops and noise, another number format: close, not equal.
+        a, b = self.ckpt("fp32")["model"], ck["model"]
+        w = "enc0.conv0.weight"
+        self.assertFalse(torch.equal(a[w], b[w]))
+        self.assertLess(float((a[w] - b[w]).abs().max()), 0.1 * float(a[w].abs().max()))
+        self.assertIn("fp32", fp32 + self.ckpt("fp32")["hardware"])
+
+    @unittest.skipIf(torch.cuda.is_available(), "a CUDA device is present")
+    def test_cuda_asked_for_without_one(self):
+        for extra, msg in ((("--device", "cuda"), "sees no CUDA device"),
+                           (("--precision", "tf32"), "tf32 needs --device cuda")):
+            r = subprocess.run(self.args("nocuda", "--steps", "1", *extra),
+                               capture_output=True, text=True, timeout=120)
+            self.assertNotEqual(r.returncode, 0)
+            self.assertIn(msg, r.stderr)
+            self.assertFalse(os.path.exists(os.path.join(self.tmp, "nocuda", "last.pt")))
 
     def test_odd_widths_train_with_a_note(self):
         out = self.train("odd", "--steps", "1", "--widths", "24,40")
