@@ -21,13 +21,17 @@ Robust to being killed: RUN/last.pt is written every --ckpt-minutes (write a
 temporary file, then os.replace) with the model, the optimiser, the step, the
 training time so far, every RNG state and the config; a new run with the same
 --out resumes from it (the config of the checkpoint wins; --minutes, --steps,
---threads, --ckpt-minutes may be changed, and --sigma-dist / --loss-weight
-given explicitly switch a resumed run to a new recipe, recorded in the
-config's "changes").  --init CKPT starts a new run from another run's
+--threads, --ckpt-minutes, --stop-after, --device, --precision and the data's
+location may be changed, and --sigma-dist, --loss-weight, --batch, --lr and
+--weight-ema given explicitly switch a resumed run to a new recipe, recorded
+in the config's "changes"; each stretch's hardware and data folder are in
+its "hardware_history").  --init CKPT starts a new run from another run's
 weights (fine-tuning; the optimiser starts fresh).  RUN/log.jsonl gets one line per
 --log-every steps; on resume, lines past the checkpoint are dropped.
-SIGTERM/SIGINT save a checkpoint and exit.  The time budget counts training
-time over all resumes.
+SIGTERM/SIGINT save a checkpoint and exit, as does --stop-after M after M
+wall minutes of this call.  The time budget counts training time over all
+resumes.  CUDA, bf16 / TF32 and several processes under torchrun:
+models/train_device.py and docs/training.md.
 
 --weight-ema D keeps an exponential moving average of the weights (decay D,
 the usual remedy for the step-to-step noise of the last weights; warm-up
@@ -102,6 +106,9 @@ def parse_args(argv):
                     help="auto: bf16 autocast on CUDA, fp32 on the CPU (models/train_device.py)")
     ap.add_argument("--minutes", type=float, default=None, help="training-time budget")
     ap.add_argument("--steps", type=int, default=None, help="step budget")
+    ap.add_argument("--stop-after", type=float, default=None,
+                    help="wall minutes for this call: then checkpoint and exit (the budget, "
+                         "and so the lr schedule, stays --steps / --minutes)")
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--log-every", type=int, default=10, help="steps per log.jsonl line")
     ap.add_argument("--print-seconds", type=float, default=60.0)
@@ -320,14 +327,18 @@ def main(argv=None):
                   "wins over --widths" % (args.init, init["step"], init["elapsed"] / 60),
                   flush=True)
 
-    split = load_or_make_split(cfg["data"], cfg["split"])
+    # The data is where this call says (a resumed run may move, e.g. to the
+    # GPU machine's packed copy, tools/gpu-train-pack); the recipe stays.
+    data_dir, split_path = os.path.abspath(args.data), os.path.abspath(args.split)
+    split = load_or_make_split(data_dir, split_path)
     t_load = time.monotonic()
-    data = TextureData(cfg["data"], split)
+    data = TextureData(data_dir, split)
     say("train: %d training classes in memory (%.1f s), %d unseen held out"
           % (len(data), time.monotonic() - t_load,
              sum(c["role"] == "unseen" for c in split["classes"])), flush=True)
     if "data_mean" not in cfg:
-        cfg["data_mean"] = data.data_mean()
+        # A packed split carries the full data's mean.
+        cfg["data_mean"] = split.get("data_mean") or data.data_mean()
 
     torch.manual_seed(cfg["seed"])
     model = FGSDUNet(**cfg["arch_kwargs"]).to(place.device)
@@ -371,8 +382,9 @@ def main(argv=None):
         average = WeightAverage(model, cfg["weight_ema"], saved)
     hw = place.describe(args.threads)
     history = cfg.setdefault("hardware_history", [])
-    if not history or history[-1]["hardware"] != hw:
-        history.append({"step": step, "hardware": hw})
+    where = {"hardware": hw, "data": data_dir}
+    if not history or any(history[-1].get(k) != v for k, v in where.items()):
+        history.append(dict(where, step=step))
     n_params = sum(p.numel() for p in model.parameters())
     say("train: %s, %d parameters, phi %d, %s; budget %s min / %s steps"
           % ("Algorithm 4 (unconditioned)" if cfg["unconditioned"] else "Algorithm 2",
@@ -400,6 +412,9 @@ def main(argv=None):
 
     def finished():
         if budget["steps"] is not None and step >= budget["steps"]:
+            return True
+        if args.stop_after is not None and time.monotonic() - t0 >= 60.0 * args.stop_after:
+            stop["call"] = True
             return True
         return budget["minutes"] is not None and elapsed >= 60.0 * budget["minutes"]
 
@@ -474,7 +489,8 @@ def main(argv=None):
             checkpoint()
             last_ckpt = time.monotonic()
     checkpoint()
-    why = "signal %d" % stop["signal"] if stop["signal"] is not None else "budget reached"
+    why = ("signal %d" % stop["signal"] if stop["signal"] is not None
+           else "--stop-after" if stop.get("call") else "budget reached")
     say("train: stopped at step %d after %.1f min (%s); checkpoint %s"
         % (step, elapsed / 60, why, last), flush=True)
     if place.world > 1:

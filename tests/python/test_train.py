@@ -9,6 +9,7 @@ the tests that need them are skipped when the folder is absent.
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -24,8 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 MODELS = os.path.join(ROOT, "models")
 sys.path.insert(0, MODELS)
-from data import (RESERVED, TEST_CROP, TextureData, load_or_make_split,  # noqa: E402
-                  make_split)
+from data import (RESERVED, TEST_CROP, TextureData, load_image,  # noqa: E402
+                  load_or_make_split, make_split)
 from export import load_fgsd, model_from_checkpoint, read_fgsd  # noqa: E402
 import train  # noqa: E402
 
@@ -383,6 +384,64 @@ class TrainScriptTest(unittest.TestCase):
             self.assertNotEqual(r.returncode, 0)
             self.assertIn(msg, r.stderr)
             self.assertFalse(os.path.exists(os.path.join(self.tmp, "nocuda", "last.pt")))
+
+    @unittest.skipUnless(shutil.which("jpegtran"), "jpegtran absent (tools/devenv has it)")
+    def test_gpu_train_pack(self):
+        out = os.path.join(self.tmp, "pack")
+        split_path = os.path.join(self.tmp, "split.json")
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "gpu-train-pack"),
+                            "--data", self.folder, "--split", split_path, "--out", out],
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        full = load_or_make_split(self.folder, split_path)
+        with open(os.path.join(out, "split.json")) as f:
+            packed = json.load(f)
+        train_files = [c["file"] for c in full["classes"] if c["role"] == "train"]
+        self.assertEqual([c["file"] for c in packed["classes"]], train_files)
+        self.assertEqual(sorted(os.listdir(os.path.join(out, "data"))), train_files)
+        cut = 0
+        for c, orig in zip(packed["classes"],
+                           [c for c in full["classes"] if c["role"] == "train"]):
+            img = load_image(os.path.join(out, "data", c["file"]))
+            src = load_image(os.path.join(self.folder, c["file"]))
+            self.assertEqual(img.shape[:2], (c["height"], c["width"]))
+            # Pixel for pixel the original's top-left, away from its test square.
+            self.assertTrue(np.array_equal(img, src[:c["height"], :c["width"]]), c["file"])
+            if c["width"] < orig["width"]:
+                cut += 1
+                ry, rx = orig["reserved"][:2]
+                self.assertTrue(c["height"] <= ry or c["width"] <= rx)
+            else:
+                self.assertEqual(c, orig)
+        self.assertGreater(cut, 0)
+        mean = TextureData(self.folder, full).data_mean()
+        self.assertEqual(packed["data_mean"], mean)
+        # train.py takes the packed folder and split; the run's mean is the full data's.
+        r = subprocess.run(self.args("packed")[:2] + [
+            "--data", os.path.join(out, "data"), "--out", os.path.join(self.tmp, "packed"),
+            "--split", os.path.join(out, "split.json"), "--widths", "16,32,64", "--crop", "32",
+            "--batch", "2", "--steps", "2"], capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.ckpt("packed")["config"]["data_mean"], mean)
+        self.assertEqual(subprocess.run(["sh", "-n", os.path.join(out, "run.sh")]).returncode, 0)
+
+    def test_stop_after_and_data_moved(self):
+        out = self.train("stop", "--steps", "100000", "--stop-after", "0.02")
+        self.assertIn("(--stop-after)", out)
+        step = self.ckpt("stop")["step"]
+        self.assertGreater(step, 0)
+        self.assertLess(step, 100000)
+        # The run continues on the same images in another folder.
+        moved = os.path.join(self.tmp, "moved")
+        shutil.copytree(self.folder, moved, symlinks=True)
+        args = self.args("stop", "--steps", str(step + 1))
+        args[args.index("--data") + 1] = moved
+        r = subprocess.run(args, capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        ck = self.ckpt("stop")
+        self.assertEqual(ck["step"], step + 1)
+        self.assertEqual([h["data"] for h in ck["config"]["hardware_history"]],
+                         [os.path.abspath(self.folder), os.path.abspath(moved)])
 
     def test_odd_widths_train_with_a_note(self):
         out = self.train("odd", "--steps", "1", "--widths", "24,40")
