@@ -125,6 +125,8 @@ def eval_denoise(model, uncond, data, role, ref_size, seed):
             wrong = phi[(cls + 1) % k]
             p_cor = psnr(batched(model.denoise, noisy, phi[cls]), clean)
             row["correct"] = float(p_cor.mean())
+            # Per class (its crops share one reference): compare_eval.py pairs models by it.
+            row["correct_per_class"] = [float(p_cor[cls == i].mean()) for i in range(k)]
             row["wrong"] = float(psnr(batched(model.denoise, noisy, wrong), clean).mean())
         row["no_projection"] = float(psnr(batched(model.denoise, noisy), clean).mean())
         if uncond is not None:
@@ -405,7 +407,7 @@ def main(argv=None):
     train = TextureData(args.data, sub, roles=("train",))
     unseen = TextureData(args.data, sub, roles=("unseen",))
     parts = args.parts.split(",")
-    res = {"model": label, "uncond": args.uncond}
+    res = {"model": label, "uncond": args.uncond, "args": vars(args)}
     t0 = time.monotonic()
     if "denoise" in parts:
         res["denoise"] = [eval_denoise(model, uncond, train, "training", args.ref_size, args.seed),
