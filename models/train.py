@@ -302,7 +302,7 @@ def main(argv=None):
             sys.exit("train: %s has checkpoint version %r" % (last, ckpt.get("version")))
         cfg = ckpt["config"]
         say("train: resuming %s at step %d (%.1f min trained)"
-              % (last, ckpt["step"], ckpt["elapsed"] / 60), flush=True)
+            % (last, ckpt["step"], ckpt["elapsed"] / 60), flush=True)
         cfg.setdefault("loss_weight", "none")
         cfg.setdefault("weight_ema", 0.0)
         for key, value in (("sigma_dist", args.sigma_dist), ("loss_weight", args.loss_weight),
@@ -310,7 +310,7 @@ def main(argv=None):
                            ("lr", args.lr)):
             if value is not None and value != cfg[key]:
                 say("train: %s %s -> %s from step %d" % (key, cfg[key], value, ckpt["step"]),
-                      flush=True)
+                    flush=True)
                 cfg.setdefault("changes", []).append(
                     {"step": ckpt["step"], "key": key, "from": cfg[key], "to": value})
                 cfg[key] = value
@@ -324,8 +324,8 @@ def main(argv=None):
             cfg["init"] = {"from": os.path.abspath(args.init), "step": init["step"],
                            "elapsed": init["elapsed"]}
             say("train: weights from %s (step %d, %.1f min trained); its architecture "
-                  "wins over --widths" % (args.init, init["step"], init["elapsed"] / 60),
-                  flush=True)
+                "wins over --widths" % (args.init, init["step"], init["elapsed"] / 60),
+                flush=True)
 
     # The data is where this call says (a resumed run may move, e.g. to the
     # GPU machine's packed copy, tools/gpu-train-pack); the recipe stays.
@@ -334,8 +334,8 @@ def main(argv=None):
     t_load = time.monotonic()
     data = TextureData(data_dir, split)
     say("train: %d training classes in memory (%.1f s), %d unseen held out"
-          % (len(data), time.monotonic() - t_load,
-             sum(c["role"] == "unseen" for c in split["classes"])), flush=True)
+        % (len(data), time.monotonic() - t_load,
+           sum(c["role"] == "unseen" for c in split["classes"])), flush=True)
     if "data_mean" not in cfg:
         # A packed split carries the full data's mean.
         cfg["data_mean"] = split.get("data_mean") or data.data_mean()
@@ -365,7 +365,7 @@ def main(argv=None):
             trim_log(log_path, step)
         if cfg["weight_ema"] > 0 and ckpt.get("weight_ema") is None:
             say("train: weight average (decay %g) starts at step %d from the current weights"
-                  % (cfg["weight_ema"], step), flush=True)
+                % (cfg["weight_ema"], step), flush=True)
     elif place.main:
         trim_log(log_path, 0)
         with open(os.path.join(args.out, "config.json"), "w") as f:
@@ -387,9 +387,9 @@ def main(argv=None):
         history.append(dict(where, step=step))
     n_params = sum(p.numel() for p in model.parameters())
     say("train: %s, %d parameters, phi %d, %s; budget %s min / %s steps"
-          % ("Algorithm 4 (unconditioned)" if cfg["unconditioned"] else "Algorithm 2",
-             n_params, model.feature_dim if model.conditioned else 0, hw,
-             budget["minutes"], budget["steps"]), flush=True)
+        % ("Algorithm 4 (unconditioned)" if cfg["unconditioned"] else "Algorithm 2",
+           n_params, model.feature_dim if model.conditioned else 0, hw,
+           budget["minutes"], budget["steps"]), flush=True)
 
     def checkpoint():
         if not place.main:
@@ -452,8 +452,8 @@ def main(argv=None):
                 sys.exit("train: too many non-finite losses; last checkpoint kept")
             continue
         loss.backward()
-        if not all(torch.isfinite(p.grad).all() for p in model.parameters()
-                   if p.grad is not None):
+        if not bool(torch.stack([torch.isfinite(p.grad).all() for p in model.parameters()
+                                 if p.grad is not None]).all()):
             # A broken kernel (see fgsd_net.Conv2d) must not poison the weights.
             bad += 1
             say("train: non-finite gradient at step %d, batch skipped" % step, flush=True)
@@ -480,9 +480,9 @@ def main(argv=None):
         if now - last_print >= args.print_seconds:
             rec = print_stats.record(step, elapsed, lr, ema)
             say("step %7d  %7.1f min  loss %.5f  ema %.5f  lr %.2e  %.1f samples/s  bands %s"
-                  % (step, elapsed / 60, rec["loss"], ema, lr, rec["samples_per_s"],
-                     " ".join("-" if v is None else "%.4f" % v
-                              for v in rec["band_loss"].values())), flush=True)
+                % (step, elapsed / 60, rec["loss"], ema, lr, rec["samples_per_s"],
+                   " ".join("-" if v is None else "%.4f" % v
+                            for v in rec["band_loss"].values())), flush=True)
             print_stats.reset()
             last_print = now
         if now - last_ckpt >= 60.0 * args.ckpt_minutes:
