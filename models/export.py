@@ -196,7 +196,9 @@ def checkpoint_weights(ckpt, which="auto"):
     if which == "average" and not average:
         raise ValueError("the checkpoint has no weight average (train.py --weight-ema)")
     if which != "last" and average and average["updates"] > 0:
-        return "average", average["state"]
+        # The state whose norm statistics were measured for the average
+        # (train.py WeightAverage.calibrated); older checkpoints lack it.
+        return "average", average.get("calibrated") or average["state"]
     return "last", ckpt["model"]
 
 
@@ -228,8 +230,10 @@ def recipe_from_checkpoint(ckpt, which="auto"):
     kind = checkpoint_weights(ckpt, which)[0]
     if kind == "average":
         average = ckpt["weight_ema"]
-        recipe["weights"] = ("moving average, decay %g over the last %d steps"
-                             % (average["decay"], average["updates"]))
+        recipe["weights"] = ("moving average, decay %g over the last %d steps%s"
+                             % (average["decay"], average["updates"],
+                                ", norms measured for it" if average.get("calibrated")
+                                else ", norms of the last step"))
     else:
         recipe["weights"] = "last step"
     return recipe

@@ -54,7 +54,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import TextureData, default_split_path, load_or_make_split  # noqa: E402
-from fgsd_net import ONEDNN_BLOCK, FGSDUNet  # noqa: E402
+from fgsd_net import ONEDNN_BLOCK, BFBatchNorm2d, FGSDUNet  # noqa: E402
 from train_device import Placement  # noqa: E402
 
 CKPT_VERSION = 1
@@ -63,6 +63,7 @@ BAND_NAMES = ("0.00-0.10", "0.10-0.25", "0.25-0.50", "0.50-1.00")
 EMA_ALPHA = 0.01
 MAX_BAD_STEPS = 20
 DEFAULT_WEIGHT_EMA = 0.999
+CALIBRATION_BATCHES = 32   # batches measuring the average's norm statistics
 
 
 def parse_args(argv):
@@ -217,7 +218,11 @@ class WeightAverage:
     The parameters move by lerp with weight 1 - d, d = min(decay, (1 + n) /
     (10 + n)) after n updates, so an average started from fresh weights is not
     held back by them; buffers (the norms' running variance, itself an
-    average) are copied.
+    average) are copied.  Those variances belong to the last weights, not to
+    the average: calibrated() measures the average's own (as SWA's
+    update_bn does), and that state is the one export.py writes.  Without
+    it the average's samples were measurably worse than the last weights'
+    (docs/quality.md, "Moving average of the weights").
     """
 
     def __init__(self, model, decay, saved=None):
@@ -241,9 +246,30 @@ class WeightAverage:
                 self.state[name].copy_(value)
         self.updates += 1
 
-    def saved(self):
+    @torch.no_grad()
+    def calibrated(self, scratch, batches, paired):
+        """The average's state with each norm's running variance the mean of
+        its batch variances over batches [(x_noisy, ref)], measured through
+        scratch (a model of the same architecture) in training mode."""
+        scratch.load_state_dict(self.state)
+        scratch.train()
+        norms = [m for m in scratch.modules() if isinstance(m, BFBatchNorm2d)]
+        momenta = [m.momentum for m in norms]
+        for n, (x, ref) in enumerate(batches):
+            for m in norms:
+                m.momentum = 1.0 / (n + 1)     # a running mean over the batches
+            if paired:
+                scratch.forward_paired(x, ref)
+            else:
+                scratch(x)
+        for m, mom in zip(norms, momenta):
+            m.momentum = mom
+        return {k: v.detach().cpu().clone() for k, v in scratch.state_dict().items()}
+
+    def saved(self, calibrated=None):
         return {"decay": self.decay, "updates": self.updates,
-                "state": {k: v.cpu() for k, v in self.state.items()}}
+                "state": {k: v.cpu() for k, v in self.state.items()},
+                "calibrated": calibrated}
 
 
 class Stats:
@@ -391,15 +417,33 @@ def main(argv=None):
            n_params, model.feature_dim if model.conditioned else 0, hw,
            budget["minutes"], budget["steps"]), flush=True)
 
+    paired = not cfg["unconditioned"]
+
+    def calibration_batches():
+        # Own generators, seeded by the step: the training streams (and so
+        # an exact resume) are untouched.
+        crng = np.random.default_rng([cfg["seed"], 7, step])
+        cgen = torch.Generator().manual_seed(cfg["seed"] * 1000003 + step)
+        for _ in range(CALIBRATION_BATCHES):
+            x, ref = data.batch(crng, cfg["batch"], cfg["crop"], paired)
+            sigma = draw_sigma(cfg, crng, x.shape[0])
+            x = x + sigma.view(-1, 1, 1, 1) * torch.randn(x.shape, generator=cgen)
+            yield x.to(place.device), (ref.to(place.device) if ref is not None else None)
+
     def checkpoint():
         if not place.main:
             return
+        calibrated = None
+        if average is not None and average.updates > 0:
+            with torch.random.fork_rng(devices=[]):   # its random init draws nothing for the run
+                scratch = FGSDUNet(**cfg["arch_kwargs"]).to(place.device)
+            calibrated = average.calibrated(scratch, calibration_batches(), paired)
         atomic_save({"version": CKPT_VERSION, "model": model.state_dict(),
                      "optimizer": opt.state_dict(), "step": step, "elapsed": elapsed,
                      "samples": samples,
                      "np_rng": rng.bit_generator.state, "torch_gen": gen.get_state(),
                      "torch_rng": torch.get_rng_state(), "loss_ema": ema, "config": cfg,
-                     "weight_ema": average.saved() if average is not None else None,
+                     "weight_ema": average.saved(calibrated) if average is not None else None,
                      "hardware": hw}, last)
 
     stop = {"signal": None}
@@ -418,7 +462,6 @@ def main(argv=None):
             return True
         return budget["minutes"] is not None and elapsed >= 60.0 * budget["minutes"]
 
-    paired = not cfg["unconditioned"]
     net = place.wrap(model, paired)
     stats = Stats(place.world)
     print_stats = Stats(place.world)

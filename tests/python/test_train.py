@@ -283,7 +283,14 @@ class TrainScriptTest(unittest.TestCase):
                                capture_output=True, text=True, timeout=120)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         recipe = json.loads(read_fgsd(files["auto"])[1]["recipe"])
-        self.assertEqual(recipe["weights"], "moving average, decay 0.999 over the last 5 steps")
+        self.assertEqual(recipe["weights"], "moving average, decay 0.999 over the last 5 steps, "
+                                            "norms measured for it")
+        # The exported average has the norm statistics measured for it, not
+        # the last weights'.
+        cal = avg["calibrated"]
+        self.assertTrue(torch.equal(cal["enc0.conv0.weight"], avg["state"]["enc0.conv0.weight"]))
+        self.assertFalse(torch.equal(cal["enc1.norm0.running_var"],
+                                     avg["state"]["enc1.norm0.running_var"]))
         self.assertEqual(json.loads(read_fgsd(files["last"])[1]["recipe"])["weights"],
                          "last step")
         torch.manual_seed(0)
@@ -449,6 +456,42 @@ class TrainScriptTest(unittest.TestCase):
         self.assertEqual(self.ckpt("odd")["config"]["arch_kwargs"]["widths"], [24, 40])
 
 class WeightAverageTest(unittest.TestCase):
+    def test_calibrated_norms_are_the_mean_batch_variance(self):
+        from fgsd_net import BFBatchNorm2d, FGSDUNet
+        torch.manual_seed(0)
+        net = FGSDUNet(widths=(16, 32), feature_blocks=["enc0", "mid"])
+        avg = train.WeightAverage(net, 0.9)
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(0.1 * torch.randn_like(p))
+        avg.update(net)
+        batches = [(torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)) for _ in range(3)]
+        state = avg.calibrated(FGSDUNet(widths=(16, 32), feature_blocks=["enc0", "mid"]),
+                               batches, paired=True)
+        # Independently: the averaged weights in training mode, each norm's
+        # input variance per batch, averaged over the batches.
+        check = FGSDUNet(widths=(16, 32), feature_blocks=["enc0", "mid"])
+        check.load_state_dict(avg.state)
+        check.train()
+        seen = {}
+        hooks = [m.register_forward_pre_hook(
+            lambda m, inp, name=name: seen.setdefault(name, []).append(
+                inp[0].var(dim=(0, 2, 3), unbiased=False).detach()))
+            for name, m in check.named_modules() if isinstance(m, BFBatchNorm2d)]
+        with torch.no_grad():
+            for x, ref in batches:
+                check.forward_paired(x, ref)
+        for h in hooks:
+            h.remove()
+        self.assertGreater(len(seen), 5)
+        for name, vs in seen.items():
+            want = torch.stack(vs).mean(dim=0)
+            got = state[name + ".running_var"]
+            self.assertTrue(torch.allclose(got, want, rtol=1e-5, atol=1e-7), name)
+            self.assertFalse(torch.allclose(got, avg.state[name + ".running_var"]), name)
+        for name, p in net.named_parameters():
+            self.assertTrue(torch.equal(state[name], avg.state[name]), name)
+
     def test_update_rule(self):
         net = torch.nn.Module()
         net.w = torch.nn.Parameter(torch.zeros(2))
