@@ -86,8 +86,11 @@ def main(argv=None):
     args = ap.parse_args(argv)
     runs = []
     for path in [args.base] + args.others:
-        with open(path) as f:
-            runs.append((os.path.basename(path), json.load(f)))
+        try:
+            with open(path) as f:
+                runs.append((os.path.basename(path), json.load(f)))
+        except (OSError, ValueError) as e:
+            sys.exit("compare_eval: %s: %s" % (path, e))
     out = []
     try:
         if all("samples" in r for _, r in runs):

@@ -39,7 +39,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import TextureData, load_or_make_split, default_split_path  # noqa: E402
-from export import checkpoint_weights, load_fgsd, model_from_checkpoint  # noqa: E402
+from export import load_fgsd, model_from_checkpoint  # noqa: E402
 from sisa import sisa_sample  # noqa: E402
 import texture_descriptor as td  # noqa: E402
 
@@ -54,9 +54,8 @@ def load_model(path):
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
         model = model_from_checkpoint(ckpt)
         mean = ckpt["config"]["data_mean"]
-        label = "%s (step %d, %.0f min, %s weights)" % (
-            os.path.basename(os.path.dirname(path)) or path, ckpt["step"], ckpt["elapsed"] / 60,
-            checkpoint_weights(ckpt)[0])
+        label = "%s (step %d, %.0f min)" % (os.path.basename(os.path.dirname(path)) or path,
+                                            ckpt["step"], ckpt["elapsed"] / 60)
     else:
         model = load_fgsd(path)
         mean = model.data_mean

@@ -188,21 +188,22 @@ def load_fgsd(path):
     return model
 
 
-def checkpoint_weights(ckpt, which="auto"):
-    """("average" or "last", state dict): the weights' moving average when
-    the run kept one (train.py --weight-ema) and which is "auto" or
-    "average", else the last weights."""
+def checkpoint_weights(ckpt, which="last"):
+    """("average" or "last", state dict): the run's last weights, or with
+    which="average" the moving average it kept (train.py --weight-ema).
+    The last weights are the default: on cond-s3 the average was no better
+    (docs/quality.md, "Moving average of the weights")."""
+    if which == "last":
+        return "last", ckpt["model"]
     average = ckpt.get("weight_ema")
-    if which == "average" and not average:
+    if not average or average["updates"] == 0:
         raise ValueError("the checkpoint has no weight average (train.py --weight-ema)")
-    if which != "last" and average and average["updates"] > 0:
-        # The state whose norm statistics were measured for the average
-        # (train.py WeightAverage.calibrated); older checkpoints lack it.
-        return "average", average.get("calibrated") or average["state"]
-    return "last", ckpt["model"]
+    # The state whose norm statistics were measured for the average
+    # (train.py WeightAverage.calibrated); older checkpoints lack it.
+    return "average", average.get("calibrated") or average["state"]
 
 
-def model_from_checkpoint(ckpt, which="auto"):
+def model_from_checkpoint(ckpt, which="last"):
     cfg = ckpt["config"]
     model = FGSDUNet(**cfg["arch_kwargs"])
     model.load_state_dict(checkpoint_weights(ckpt, which)[1])
@@ -210,7 +211,7 @@ def model_from_checkpoint(ckpt, which="auto"):
     return model
 
 
-def recipe_from_checkpoint(ckpt, which="auto"):
+def recipe_from_checkpoint(ckpt, which="last"):
     cfg = ckpt["config"]
     keys = ("data", "crop", "batch", "lr", "schedule", "sigma_dist", "loss_weight", "seed",
             "unconditioned", "changes", "init")
@@ -245,9 +246,9 @@ def main(argv=None):
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--f16", action="store_true", help="store weights as IEEE half")
     ap.add_argument("--description", default=None)
-    ap.add_argument("--weights", choices=("auto", "average", "last"), default="auto",
-                    help="the run's weight average (train.py --weight-ema) or its last "
-                         "weights; auto: the average when there is one")
+    ap.add_argument("--weights", choices=("last", "average"), default="last",
+                    help="the run's last weights, or the moving average it kept "
+                         "(train.py --weight-ema)")
     ap.add_argument("--placeholder", action="store_true",
                     help='mark the model "status": "placeholder" (not the trained default)')
     args = ap.parse_args(argv)

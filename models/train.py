@@ -36,9 +36,11 @@ models/train_device.py and docs/training.md.
 --weight-ema D keeps an exponential moving average of the weights (decay D,
 the usual remedy for the step-to-step noise of the last weights; warm-up
 min(D, (1 + n) / (10 + n)) over its n updates) in the checkpoint's
-"weight_ema"; export.py writes it instead of the last weights.  New runs
-default to 0.999; a resumed run without one starts it from its current
-weights when given the flag (recorded in "changes"); 0 switches it off.
+"weight_ema", with its norms measured for it; `export.py --weights
+average` writes it (the default stays the last weights: on cond-s3's
+cosine tail it was no better, docs/quality.md).  New runs default to
+0.999; a resumed run without one starts it from its current weights when
+given the flag (recorded in "changes"); 0 switches it off.
 """
 
 import argparse

@@ -273,16 +273,16 @@ class TrainScriptTest(unittest.TestCase):
             self.assertTrue(torch.equal(avg["state"][k], b["weight_ema"]["state"][k]), k)
         moved = [k for k in a["model"] if not torch.equal(a["model"][k], avg["state"][k])]
         self.assertIn("enc0.conv0.weight", moved)
-        # export.py writes the average unless told otherwise, and says which.
+        # export.py writes the last weights, or the average when asked, and says which.
         ckpt_path = os.path.join(self.tmp, "avg", "last.pt")
         files = {}
-        for which in ("auto", "last"):
+        for which in ("average", "last"):
             files[which] = os.path.join(self.tmp, "avg-%s.fgsd" % which)
             r = subprocess.run([sys.executable, os.path.join(MODELS, "export.py"), ckpt_path,
                                 "-o", files[which], "--weights", which],
                                capture_output=True, text=True, timeout=120)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        recipe = json.loads(read_fgsd(files["auto"])[1]["recipe"])
+        recipe = json.loads(read_fgsd(files["average"])[1]["recipe"])
         self.assertEqual(recipe["weights"], "moving average, decay 0.999 over the last 5 steps, "
                                             "norms measured for it")
         # The exported average has the norm statistics measured for it, not
@@ -297,10 +297,10 @@ class TrainScriptTest(unittest.TestCase):
         x, ref = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
         with torch.no_grad():
             got = {w: load_fgsd(f).forward_paired(x, ref) for w, f in files.items()}
-            for which, kind in (("auto", "average"), ("last", "last")):
+            for which, kind in (("average", "average"), ("last", "last")):
                 want = model_from_checkpoint(a, kind).forward_paired(x, ref)
                 self.assertLess(float((got[which] - want).abs().max()), 1e-5, which)
-        self.assertGreater(float((got["auto"] - got["last"]).abs().max()), 1e-4)
+        self.assertGreater(float((got["average"] - got["last"]).abs().max()), 1e-4)
 
     def test_weight_average_added_to_a_run_without_one(self):
         self.train("plain", "--steps", "2", "--weight-ema", "0")
