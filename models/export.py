@@ -228,6 +228,11 @@ def recipe_from_checkpoint(ckpt, which="last"):
                                            int(ckpt["step"]) * int(cfg.get("batch", 0)))),
                    "hardware": ckpt.get("hardware", ""),
                    "hardware_history": cfg.get("hardware_history")})
+    if which == "last" and ckpt.get("norm_calibration"):
+        cal = ckpt["norm_calibration"]
+        recipe["norms"] = ("running variances measured for these weights over %d training "
+                           "batches (%d samples, calibrate_norms.py)"
+                           % (cal["batches"], cal["samples"]))
     kind = checkpoint_weights(ckpt, which)[0]
     if kind == "average":
         average = ckpt["weight_ema"]

@@ -214,6 +214,42 @@ def loss_weight(cfg, sigma):
     return torch.ones_like(sigma)
 
 
+@torch.no_grad()
+def measure_norms(scratch, state, batches, paired):
+    """state with each norm's running variance the mean of its batch
+    variances over batches [(x_noisy, ref)], measured through scratch (a
+    model of the same architecture) in training mode.  Training leaves a
+    running variance that follows the last few batches (momentum 0.1,
+    batch 16): a noisy estimate, and one made for earlier weights."""
+    scratch.load_state_dict(state)
+    scratch.train()
+    norms = [m for m in scratch.modules() if isinstance(m, BFBatchNorm2d)]
+    momenta = [m.momentum for m in norms]
+    for n, (x, ref) in enumerate(batches):
+        for m in norms:
+            m.momentum = 1.0 / (n + 1)     # a running mean over the batches
+        if paired:
+            scratch.forward_paired(x, ref)
+        else:
+            scratch(x)
+    for m, mom in zip(norms, momenta):
+        m.momentum = mom
+    return {k: v.detach().cpu().clone() for k, v in scratch.state_dict().items()}
+
+
+def calibration_batches(data, cfg, step, device, count=CALIBRATION_BATCHES):
+    """count training batches (x_noisy, ref) from their own generators, seeded
+    by the step: the training streams (and so an exact resume) are untouched."""
+    paired = not cfg["unconditioned"]
+    crng = np.random.default_rng([cfg["seed"], 7, step])
+    cgen = torch.Generator().manual_seed(cfg["seed"] * 1000003 + step)
+    for _ in range(count):
+        x, ref = data.batch(crng, cfg["batch"], cfg["crop"], paired)
+        sigma = draw_sigma(cfg, crng, x.shape[0])
+        x = x + sigma.view(-1, 1, 1, 1) * torch.randn(x.shape, generator=cgen)
+        yield x.to(device), (ref.to(device) if ref is not None else None)
+
+
 class WeightAverage:
     """Exponential moving average of a model's state (weights and buffers).
 
@@ -248,25 +284,9 @@ class WeightAverage:
                 self.state[name].copy_(value)
         self.updates += 1
 
-    @torch.no_grad()
     def calibrated(self, scratch, batches, paired):
-        """The average's state with each norm's running variance the mean of
-        its batch variances over batches [(x_noisy, ref)], measured through
-        scratch (a model of the same architecture) in training mode."""
-        scratch.load_state_dict(self.state)
-        scratch.train()
-        norms = [m for m in scratch.modules() if isinstance(m, BFBatchNorm2d)]
-        momenta = [m.momentum for m in norms]
-        for n, (x, ref) in enumerate(batches):
-            for m in norms:
-                m.momentum = 1.0 / (n + 1)     # a running mean over the batches
-            if paired:
-                scratch.forward_paired(x, ref)
-            else:
-                scratch(x)
-        for m, mom in zip(norms, momenta):
-            m.momentum = mom
-        return {k: v.detach().cpu().clone() for k, v in scratch.state_dict().items()}
+        """The average's state with its norms measured for it (measure_norms)."""
+        return measure_norms(scratch, self.state, batches, paired)
 
     def saved(self, calibrated=None):
         return {"decay": self.decay, "updates": self.updates,
@@ -421,17 +441,6 @@ def main(argv=None):
 
     paired = not cfg["unconditioned"]
 
-    def calibration_batches():
-        # Own generators, seeded by the step: the training streams (and so
-        # an exact resume) are untouched.
-        crng = np.random.default_rng([cfg["seed"], 7, step])
-        cgen = torch.Generator().manual_seed(cfg["seed"] * 1000003 + step)
-        for _ in range(CALIBRATION_BATCHES):
-            x, ref = data.batch(crng, cfg["batch"], cfg["crop"], paired)
-            sigma = draw_sigma(cfg, crng, x.shape[0])
-            x = x + sigma.view(-1, 1, 1, 1) * torch.randn(x.shape, generator=cgen)
-            yield x.to(place.device), (ref.to(place.device) if ref is not None else None)
-
     def checkpoint():
         if not place.main:
             return
@@ -439,7 +448,8 @@ def main(argv=None):
         if average is not None and average.updates > 0:
             with torch.random.fork_rng(devices=[]):   # its random init draws nothing for the run
                 scratch = FGSDUNet(**cfg["arch_kwargs"]).to(place.device)
-            calibrated = average.calibrated(scratch, calibration_batches(), paired)
+            calibrated = average.calibrated(
+                scratch, calibration_batches(data, cfg, step, place.device), paired)
         atomic_save({"version": CKPT_VERSION, "model": model.state_dict(),
                      "optimizer": opt.state_dict(), "step": step, "elapsed": elapsed,
                      "samples": samples,

@@ -450,6 +450,42 @@ class TrainScriptTest(unittest.TestCase):
         self.assertEqual([h["data"] for h in ck["config"]["hardware_history"]],
                          [os.path.abspath(self.folder), os.path.abspath(moved)])
 
+    def test_calibrate_norms(self):
+        self.train("cal", "--steps", "3")
+        src = os.path.join(self.tmp, "cal", "last.pt")
+        dst = os.path.join(self.tmp, "cal-norms.pt")
+        tool = [sys.executable, os.path.join(MODELS, "calibrate_norms.py")]
+        common = ["--batches", "4", "--data", self.folder, "--split",
+                  os.path.join(self.tmp, "split.json")]
+        r = subprocess.run(tool + [src, "-o", src] + common, capture_output=True, text=True,
+                           timeout=120)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("not over the checkpoint", r.stderr)
+        r = subprocess.run(tool + [src, "-o", dst] + common, capture_output=True, text=True,
+                           timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        before, after = self.ckpt("cal"), torch.load(dst, weights_only=False)
+        self.assertEqual(after["norm_calibration"], {"batches": 4, "samples": 8})
+        cfg = before["config"]
+        data = TextureData(self.folder, load_or_make_split(self.folder,
+                                                           os.path.join(self.tmp, "split.json")))
+        want = train.measure_norms(
+            train.FGSDUNet(**cfg["arch_kwargs"]), before["model"],
+            train.calibration_batches(data, cfg, before["step"], torch.device("cpu"), 4), True)
+        changed = 0
+        for k, v in after["model"].items():
+            self.assertTrue(torch.allclose(v, want[k], rtol=1e-6, atol=1e-8), k)
+            if k.endswith("running_var"):
+                changed += not torch.allclose(v, before["model"][k])
+            else:
+                self.assertTrue(torch.equal(v, before["model"][k]), k)
+        self.assertGreater(changed, 0)
+        path = os.path.join(self.tmp, "cal.fgsd")
+        r = subprocess.run([sys.executable, os.path.join(MODELS, "export.py"), dst, "-o", path],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("over 4 training batches", json.loads(read_fgsd(path)[1]["recipe"])["norms"])
+
     def test_odd_widths_train_with_a_note(self):
         out = self.train("odd", "--steps", "1", "--widths", "24,40")
         self.assertIn("multiples of 16", out)
