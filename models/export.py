@@ -192,7 +192,7 @@ def checkpoint_weights(ckpt, which="last"):
     """("average" or "last", state dict): the run's last weights, or with
     which="average" the moving average it kept (train.py --weight-ema).
     The last weights are the default: on cond-s3 the average was no better
-    (docs/quality.md, "Moving average of the weights")."""
+    (docs/quality.md, "Training on")."""
     if which == "last":
         return "last", ckpt["model"]
     average = ckpt.get("weight_ema")

@@ -258,9 +258,9 @@ class WeightAverage:
     held back by them; buffers (the norms' running variance, itself an
     average) are copied.  Those variances belong to the last weights, not to
     the average: calibrated() measures the average's own (as SWA's
-    update_bn does), and that state is the one export.py writes.  Without
-    it the average's samples were measurably worse than the last weights'
-    (docs/quality.md, "Moving average of the weights").
+    update_bn does), and that state is the one `export.py --weights average`
+    writes.  Without it the average's samples were measurably worse than
+    the last weights' (docs/quality.md, "Training on").
     """
 
     def __init__(self, model, decay, saved=None):
