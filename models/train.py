@@ -237,17 +237,23 @@ def measure_norms(scratch, state, batches, paired):
     return {k: v.detach().cpu().clone() for k, v in scratch.state_dict().items()}
 
 
+def noisy_batch(data, cfg, rng, gen):
+    """A training batch as Algorithm 2 / 4 sees it, on the CPU: (x, noise,
+    sigma, ref or None), crops and sigma from rng, the noise from gen."""
+    x, ref = data.batch(rng, cfg["batch"], cfg["crop"], not cfg["unconditioned"])
+    sigma = draw_sigma(cfg, rng, x.shape[0])
+    noise = sigma.view(-1, 1, 1, 1) * torch.randn(x.shape, generator=gen)
+    return x, noise, sigma, ref
+
+
 def calibration_batches(data, cfg, step, device, count=CALIBRATION_BATCHES):
     """count training batches (x_noisy, ref) from their own generators, seeded
     by the step: the training streams (and so an exact resume) are untouched."""
-    paired = not cfg["unconditioned"]
     crng = np.random.default_rng([cfg["seed"], 7, step])
     cgen = torch.Generator().manual_seed(cfg["seed"] * 1000003 + step)
     for _ in range(count):
-        x, ref = data.batch(crng, cfg["batch"], cfg["crop"], paired)
-        sigma = draw_sigma(cfg, crng, x.shape[0])
-        x = x + sigma.view(-1, 1, 1, 1) * torch.randn(x.shape, generator=cgen)
-        yield x.to(device), (ref.to(device) if ref is not None else None)
+        x, noise, _, ref = noisy_batch(data, cfg, crng, cgen)
+        yield (x + noise).to(device), (ref.to(device) if ref is not None else None)
 
 
 class WeightAverage:
@@ -257,8 +263,8 @@ class WeightAverage:
     (10 + n)) after n updates, so an average started from fresh weights is not
     held back by them; buffers (the norms' running variance, itself an
     average) are copied.  Those variances belong to the last weights, not to
-    the average: calibrated() measures the average's own (as SWA's
-    update_bn does), and that state is the one `export.py --weights average`
+    the average: measure_norms() on its state measures the average's own (as
+    SWA's update_bn does), and that state is the one `export.py --weights average`
     writes.  Without it the average's samples were measurably worse than
     the last weights' (docs/quality.md, "Training on").
     """
@@ -283,10 +289,6 @@ class WeightAverage:
             else:
                 self.state[name].copy_(value)
         self.updates += 1
-
-    def calibrated(self, scratch, batches, paired):
-        """The average's state with its norms measured for it (measure_norms)."""
-        return measure_norms(scratch, self.state, batches, paired)
 
     def saved(self, calibrated=None):
         return {"decay": self.decay, "updates": self.updates,
@@ -448,8 +450,8 @@ def main(argv=None):
         if average is not None and average.updates > 0:
             with torch.random.fork_rng(devices=[]):   # its random init draws nothing for the run
                 scratch = FGSDUNet(**cfg["arch_kwargs"]).to(place.device)
-            calibrated = average.calibrated(
-                scratch, calibration_batches(data, cfg, step, place.device), paired)
+            calibrated = measure_norms(scratch, average.state,
+                                       calibration_batches(data, cfg, step, place.device), paired)
         atomic_save({"version": CKPT_VERSION, "model": model.state_dict(),
                      "optimizer": opt.state_dict(), "step": step, "elapsed": elapsed,
                      "samples": samples,
@@ -489,9 +491,7 @@ def main(argv=None):
         lr = lr_at(cfg, budget, step, elapsed)
         for g in opt.param_groups:
             g["lr"] = lr
-        x, ref = data.batch(rng, cfg["batch"], cfg["crop"], paired)
-        sigma = draw_sigma(cfg, rng, x.shape[0])
-        noise = sigma.view(-1, 1, 1, 1) * torch.randn(x.shape, generator=gen)
+        x, noise, sigma, ref = noisy_batch(data, cfg, rng, gen)
         dev = place.device
         x, noise, sigma_d = x.to(dev), noise.to(dev), sigma.to(dev)
         ref = ref.to(dev) if ref is not None else x

@@ -502,8 +502,8 @@ class WeightAverageTest(unittest.TestCase):
                 p.add_(0.1 * torch.randn_like(p))
         avg.update(net)
         batches = [(torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)) for _ in range(3)]
-        state = avg.calibrated(FGSDUNet(widths=(16, 32), feature_blocks=["enc0", "mid"]),
-                               batches, paired=True)
+        state = train.measure_norms(FGSDUNet(widths=(16, 32), feature_blocks=["enc0", "mid"]),
+                                    avg.state, batches, paired=True)
         # Independently: the averaged weights in training mode, each norm's
         # input variance per batch, averaged over the batches.
         check = FGSDUNet(widths=(16, 32), feature_blocks=["enc0", "mid"])
