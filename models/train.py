@@ -28,6 +28,9 @@ in the config's "changes"; each stretch's hardware and data folder are in
 its "hardware_history").  --init CKPT starts a new run from another run's
 weights (fine-tuning; the optimiser starts fresh).  RUN/log.jsonl gets one line per
 --log-every steps; on resume, lines past the checkpoint are dropped.
+--keep-every N and --keep-steps S1,S2 also keep the checkpoints of those
+steps as RUN/step-NNNNNN.pt, to measure and export one of them: the best
+samples need not come at the end (docs/quality.md, "Training on").
 SIGTERM/SIGINT save a checkpoint and exit, as does --stop-after M after M
 wall minutes of this call.  The time budget counts training time over all
 resumes.  CUDA, bf16 / TF32 and several processes under torchrun:
@@ -48,6 +51,7 @@ import json
 import math
 import os
 import signal
+import shutil
 import sys
 import time
 
@@ -113,11 +117,21 @@ def parse_args(argv):
                     help="wall minutes for this call: then checkpoint and exit (the budget, "
                          "and so the lr schedule, stays --steps / --minutes)")
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
+    ap.add_argument("--keep-every", type=int, default=None,
+                    help="also keep the checkpoint of every N-th step as RUN/step-NNNNNN.pt")
+    ap.add_argument("--keep-steps", default=None,
+                    help="comma-separated steps whose checkpoints are kept as RUN/step-NNNNNN.pt")
     ap.add_argument("--log-every", type=int, default=10, help="steps per log.jsonl line")
     ap.add_argument("--print-seconds", type=float, default=60.0)
     args = ap.parse_args(argv)
     if args.minutes is None and args.steps is None:
         ap.error("give --minutes or --steps")
+    if args.keep_every is not None and args.keep_every < 1:
+        ap.error("--keep-every needs a positive step count")
+    try:
+        args.keep_steps = {int(v) for v in args.keep_steps.split(",")} if args.keep_steps else set()
+    except ValueError:
+        ap.error("--keep-steps takes comma-separated step numbers, e.g. 15379,20000")
     return args
 
 
@@ -540,7 +554,16 @@ def main(argv=None):
                             for v in rec["band_loss"].values())), flush=True)
             print_stats.reset()
             last_print = now
-        if now - last_ckpt >= 60.0 * args.ckpt_minutes:
+        if step in args.keep_steps or (args.keep_every and step % args.keep_every == 0):
+            # A run's best samples need not come at its end (docs/quality.md,
+            # "Training on"): keep checkpoints to measure.
+            checkpoint()
+            if place.main:
+                kept = os.path.join(os.path.dirname(last), "step-%06d.pt" % step)
+                shutil.copyfile(last, kept + ".tmp")
+                os.replace(kept + ".tmp", kept)
+            last_ckpt = time.monotonic()
+        elif now - last_ckpt >= 60.0 * args.ckpt_minutes:
             checkpoint()
             last_ckpt = time.monotonic()
     checkpoint()

@@ -176,6 +176,24 @@ class TrainScriptTest(unittest.TestCase):
             self.assertTrue(np.isfinite(r["loss"]) and np.isfinite(r["loss_ema"]))
         self.assertGreater(b["elapsed"], 0.0)
 
+    def test_kept_checkpoints(self):
+        self.train("kept", "--steps", "4", "--keep-every", "2", "--keep-steps", "3")
+        run = os.path.join(self.tmp, "kept")
+        self.assertEqual(sorted(n for n in os.listdir(run) if n.startswith("step-")),
+                         ["step-000002.pt", "step-000003.pt", "step-000004.pt"])
+        kept = {n: torch.load(os.path.join(run, "step-%06d.pt" % n), weights_only=False)
+                for n in (2, 3, 4)}
+        self.assertEqual([kept[n]["step"] for n in (2, 3, 4)], [2, 3, 4])
+        last = self.ckpt("kept")
+        for k in last["model"]:
+            self.assertTrue(torch.equal(kept[4]["model"][k], last["model"][k]), k)
+        self.assertFalse(all(torch.equal(kept[2]["model"][k], last["model"][k])
+                             for k in last["model"]))
+        r = subprocess.run(self.args("bad", "--steps", "1", "--keep-steps", "3,x"),
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--keep-steps takes", r.stderr)
+
     def test_sigterm_saves_and_resume_trims_log(self):
         args = self.args("term", "--steps", "100000")
         p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
