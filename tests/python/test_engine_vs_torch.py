@@ -229,8 +229,9 @@ def compare_tiled(tag, path):
     step 15,379, session 9) at 256^2 as 16 tiles with this reference (max
     0.119, RMS 0.0083; bricks and forest floor 0.075-0.082 and
     0.0080-0.0083; the images' own deviation is 0.10-0.15; the model
-    shipped before measured max 0.046-0.09, RMS 0.0046-0.0074).  Rock is the reference on which the earlier scheme, which
-    extrapolated from the tiled passes' own measured means, diverged: its
+    shipped before measured max 0.046-0.09, RMS 0.0046-0.0074).  Rock is
+    the reference on which the earlier scheme, which extrapolated from the
+    tiled passes' own measured means, diverged: its
     noise estimate rose at step 55 and it ended at sigma 0.067, RMS 0.047
     from the whole-image run, failing both the step count and this bound."""
     ref = os.path.join(HERE, "..", "..", "docs", "samples", "rock.png")
