@@ -9,8 +9,10 @@ MODEL is an exported .fgsd file or a training checkpoint (.pt).  Parts:
 denoise  PSNR of one denoiser pass at sigma in SIGMAS on the 4 held-out test
          crops of training classes and of unseen classes: with the correct
          reference (phi of another crop of the same image), a wrong one (the
-         next class's), the same network without projection, and the
+         next class's), the oracle (phi of the clean crop itself: the ceiling
+         of any reference), the same network without projection, and the
          unconditioned baseline (--uncond, Algorithm 4) when given.
+         --denoise-crop N denoises the centre NxN of each crop instead.
 phi      phi concentration and separation per feature block (paper fig. 4):
          within-class spread (mean distance of a crop's phi to its class
          centroid) over the mean distance between centroids, and
@@ -107,13 +109,18 @@ def paired_gain(diff, cls, k):
 
 
 @torch.no_grad()
-def eval_denoise(model, uncond, data, role, ref_size, seed):
+def eval_denoise(model, uncond, data, role, ref_size, seed, crop=0):
     rng = np.random.default_rng(seed)
     k = len(data)
     clean = torch.cat([data.test_crops(i) for i in range(k)])          # [4k,3,s,s]
+    if crop:
+        # Centre of each held-out crop: less evidence in the noisy image itself.
+        o = (clean.shape[-1] - crop) // 2
+        clean = clean[..., o:o + crop, o:o + crop].contiguous()
     per = clean.shape[0] // k
     refs = reference_crops(data, rng, ref_size)                          # [k,3,r,r]
     phi = batched(model.features, refs) if model.conditioned else None
+    phi_self = batched(model.features, clean) if model.conditioned else None
     cls = torch.arange(k).repeat_interleave(per)
     gen = torch.Generator().manual_seed(seed)
     rows = []
@@ -127,6 +134,8 @@ def eval_denoise(model, uncond, data, role, ref_size, seed):
             # Per class (its crops share one reference): compare_eval.py pairs models by it.
             row["correct_per_class"] = [float(p_cor[cls == i].mean()) for i in range(k)]
             row["wrong"] = float(psnr(batched(model.denoise, noisy, wrong), clean).mean())
+            # phi of the clean crop itself: the most any reference could give.
+            row["oracle"] = float(psnr(batched(model.denoise, noisy, phi_self), clean).mean())
         row["no_projection"] = float(psnr(batched(model.denoise, noisy), clean).mean())
         if uncond is not None:
             p_unc = psnr(batched(uncond.denoise, noisy), clean)
@@ -134,7 +143,8 @@ def eval_denoise(model, uncond, data, role, ref_size, seed):
             if phi is not None:
                 row["gain_over_unconditioned"] = paired_gain(p_cor - p_unc, cls, k)
         rows.append(row)
-    return {"role": role, "classes": k, "crops": clean.shape[0], "rows": rows}
+    return {"role": role, "classes": k, "crops": clean.shape[0], "crop": clean.shape[-1],
+            "rows": rows}
 
 
 # ---- (b) phi concentration and separation ---------------------------------------------
@@ -294,10 +304,11 @@ def markdown(res):
     out = ["Model: %s" % res["model"], ""]
     if "denoise" in res:
         for part in res["denoise"]:
-            cols = [c for c in ("input", "correct", "wrong", "no_projection", "unconditioned")
+            cols = [c for c in ("input", "correct", "wrong", "oracle", "no_projection",
+                                "unconditioned")
                     if c in part["rows"][0]]
-            out.append("Denoising PSNR (dB), %s classes (%d classes, %d held-out crops):"
-                       % (part["role"], part["classes"], part["crops"]))
+            out.append("Denoising PSNR (dB), %s classes (%d classes, %d held-out crops of %d px):"
+                       % (part["role"], part["classes"], part["crops"], part.get("crop", 64)))
             out.append("")
             out.append("| sigma | " + " | ".join(cols) + " |")
             out.append("|---|" + "---|" * len(cols))
@@ -371,6 +382,9 @@ def main(argv=None):
     ap.add_argument("--max-train-classes", type=int, default=64,
                     help="training classes in the denoising table (every ~n-th)")
     ap.add_argument("--phi-crops", type=int, default=8)
+    ap.add_argument("--denoise-crop", type=int, default=0,
+                    help="denoise the centre NxN of each held-out crop (N a multiple of 8; "
+                         "0: the whole crop)")
     ap.add_argument("--sample-size", type=int, default=64)
     ap.add_argument("--ref-window", type=int, default=0,
                     help="samples: phi of the reference as the mean over windows of this side")
@@ -409,8 +423,9 @@ def main(argv=None):
     res = {"model": label, "uncond": args.uncond, "args": vars(args)}
     t0 = time.monotonic()
     if "denoise" in parts:
-        res["denoise"] = [eval_denoise(model, uncond, train, "training", args.ref_size, args.seed),
-                          eval_denoise(model, uncond, unseen, "unseen", args.ref_size, args.seed)]
+        res["denoise"] = [eval_denoise(model, uncond, data, role, args.ref_size, args.seed,
+                                       args.denoise_crop)
+                          for data, role in ((train, "training"), (unseen, "unseen"))]
     if "phi" in parts and model.conditioned:
         res["phi"] = eval_phi(model, unseen, args.ref_size, args.phi_crops, args.seed)
     if "samples" in parts and model.conditioned:

@@ -73,6 +73,12 @@ class CompareTest(unittest.TestCase):
                 self.assertEqual(len(per), 3)
                 # Four crops per class: the mean of the class means is the mean.
                 self.assertAlmostEqual(sum(per) / 3, row["correct"], places=4)
+            for part in res["denoise"]:
+                self.assertEqual(part["crop"], 64)
+                for row in part["rows"]:
+                    # The clean crop's own phi is the reference nearest to it:
+                    # a wrong class's phi must not beat it.
+                    self.assertGreater(row["oracle"], row["wrong"])
             # Another model: one class a dB better at every sigma, one worse.
             other = json.loads(json.dumps(res))
             for part in other["denoise"]:
@@ -84,6 +90,25 @@ class CompareTest(unittest.TestCase):
             out = self.run_main(res, other)
             self.assertIn("1 / 1 classes, p = 1", out)
             self.assertIn("(+0.17", out)
+
+
+    @unittest.skipUnless(os.path.isdir(TEXTURES), "texture folder absent")
+    def test_denoise_centre_crops(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "e.json")
+            r = subprocess.run([sys.executable, os.path.join(MODELS, "evaluate.py"),
+                                os.path.join(ROOT, "models", "default.fgsd"), "--parts",
+                                "denoise", "--max-unseen", "2", "--max-train-classes", "1",
+                                "--denoise-crop", "32", "--data", TEXTURES, "--out", tmp,
+                                "--json", path], capture_output=True, text=True, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("held-out crops of 32 px", r.stdout)
+            with open(path) as f:
+                res = json.load(f)
+            for part in res["denoise"]:
+                self.assertEqual(part["crop"], 32)
+                # Input PSNR depends on the noise only, not on the crop size.
+                self.assertAlmostEqual(part["rows"][-1]["input"], 0.0, delta=0.1)
 
 
 if __name__ == "__main__":
