@@ -17,7 +17,9 @@ phi      phi concentration and separation per feature block (paper fig. 4):
          within-class spread (mean distance of a crop's phi to its class
          centroid) over the mean distance between centroids, and
          nearest-centroid accuracy on held-out crops.
-samples  one SISA sample per unseen class (and a second seed for diversity):
+samples  one SISA sample per unseen class (and a second seed for diversity;
+         for an unconditioned MODEL, samples that keep only the reference's
+         colour):
          top-1 retrieval of the class by an independent texture descriptor
          (texture_descriptor.py: colour statistics, gradient statistics, Gram
          matrices of a fixed random network -- not our phi), diversity, and
@@ -197,7 +199,12 @@ def eval_samples(model, mean, data, args):
     k = len(data)
     size = args.sample_size
     refs = reference_crops(data, rng, args.ref_size)                     # the conditioning
-    phi = batched(lambda r: model.features_windowed(r, args.ref_window), refs)
+    if model.conditioned:
+        phi = batched(lambda r: model.features_windowed(r, args.ref_window), refs)
+    else:
+        # The Algorithm 4 baseline: only the reference's colour (--start
+        # reference) reaches its samples, which measures what phi adds.
+        phi = [None] * k
     # Descriptor gallery: each class described by crops of its whole image.
     gallery = torch.stack([td.describe_image(data.images[i].float().div(255.0), size,
                                              np.random.default_rng(args.seed + i))
@@ -428,7 +435,7 @@ def main(argv=None):
                           for data, role in ((train, "training"), (unseen, "unseen"))]
     if "phi" in parts and model.conditioned:
         res["phi"] = eval_phi(model, unseen, args.ref_size, args.phi_crops, args.seed)
-    if "samples" in parts and model.conditioned:
+    if "samples" in parts:
         res["samples"] = eval_samples(model, mean, unseen, args)
     if "interp" in parts and model.conditioned:
         res["interp"] = eval_interp(model, mean, unseen, args)

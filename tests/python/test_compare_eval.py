@@ -110,6 +110,24 @@ class CompareTest(unittest.TestCase):
                 # Input PSNR depends on the noise only, not on the crop size.
                 self.assertAlmostEqual(part["rows"][-1]["input"], 0.0, delta=0.1)
 
+    @unittest.skipUnless(os.path.isdir(TEXTURES), "texture folder absent")
+    def test_samples_of_the_unconditioned_baseline(self):
+        # The baseline has no phi: its samples keep only the reference's colour.
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "e.json")
+            r = subprocess.run([sys.executable, os.path.join(MODELS, "evaluate.py"),
+                                os.path.join(ROOT, "models", "uncond.fgsd"), "--parts",
+                                "samples", "--max-unseen", "2", "--max-train-classes", "1",
+                                "--max-steps", "4", "--data", TEXTURES, "--out", tmp,
+                                "--json", path], capture_output=True, text=True, timeout=300)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            with open(path) as f:
+                res = json.load(f)
+            s = res["samples"]
+            self.assertEqual(len(s["ranks"]), 4)           # two classes, two seeds each
+            self.assertEqual(s["steps_median"], 4)
+            self.assertTrue(all(1 <= rank <= 2 for rank in s["ranks"]))
+
 
 if __name__ == "__main__":
     unittest.main()
