@@ -183,18 +183,19 @@ def eval_phi(model, data, crop, n_crops, seed):
 
 # ---- (c) samples ------------------------------------------------------------------------
 
-def sample(model, mean, phi, size, seed, args, ref_mean=None):
-    """One sample; with --start reference it starts at (and keeps) ref_mean's colour."""
+def sample(model, mean, phi, size, seed, args, ref_mean=None, guide=None):
+    """One sample; with --start reference it starts at (and keeps) ref_mean's colour.
+    guide: f0's network for --guidance (default: model without projection)."""
     keep = args.start == "reference" and ref_mean is not None
     start = ref_mean.tolist() if keep else mean
     x, steps, sigma = sisa_sample(model, phi, size, size, args.h0, args.beta, 1.0,
                                   args.sigma_final, True, args.max_steps, seed, start,
-                                  keep_mean=keep, guidance=args.guidance)
+                                  keep_mean=keep, guidance=args.guidance, guide=guide)
     return x.clamp(0, 1)[0], steps, sigma
 
 
 @torch.no_grad()
-def eval_samples(model, mean, data, args):
+def eval_samples(model, mean, data, args, guide=None):
     rng = np.random.default_rng(args.seed)
     k = len(data)
     size = args.sample_size
@@ -215,7 +216,7 @@ def eval_samples(model, mean, data, args):
         pair = []
         for s in (1, 2):
             x, n, sig = sample(model, mean, phi[i], size, 1000 * i + s, args,
-                               refs[i].mean(dim=(1, 2)))
+                               refs[i].mean(dim=(1, 2)), guide)
             pair.append(x)
             steps.append(n)
             sigmas.append(sig)
@@ -257,7 +258,8 @@ def eval_samples(model, mean, data, args):
     ceiling = float((torch.cdist(tdesc / scale, gallery / scale).argmin(dim=1) == tlab)
                     .float().mean())
     return {"classes": k, "size": size, "h0": args.h0, "beta": args.beta, "start": args.start,
-            "guidance": args.guidance, "ref_size": args.ref_size, "ref_window": args.ref_window,
+            "guidance": args.guidance, "guide": args.uncond if guide is not None else None,
+            "ref_size": args.ref_size, "ref_window": args.ref_window,
             "top1_real_crops": ceiling,
             "sigma_final": args.sigma_final, "top1": top1,
             "rank_median": float(rank.median()), "rank_mean": float(rank.mean()),
@@ -400,7 +402,8 @@ def main(argv=None):
     ap.add_argument("--sigma-final", type=float, default=0.02)
     ap.add_argument("--max-steps", type=int, default=400)
     ap.add_argument("--guidance", type=float, default=1.0,
-                    help="samples: f0 + w (f - f0), f0 without projection (experiment)")
+                    help="samples: f0 + w (f - f0), f0 without projection, or the "
+                         "--uncond model's residual when given (experiment)")
     ap.add_argument("--max-unseen", type=int, default=None)
     ap.add_argument("--start", choices=("reference", "data"), default="reference",
                     help="sampler start: the reference's colour, kept (keep_mean), or the "
@@ -436,7 +439,10 @@ def main(argv=None):
     if "phi" in parts and model.conditioned:
         res["phi"] = eval_phi(model, unseen, args.ref_size, args.phi_crops, args.seed)
     if "samples" in parts:
-        res["samples"] = eval_samples(model, mean, unseen, args)
+        # --guidance with --uncond: f0 from the separately trained baseline
+        # (classifier-free guidance's combination, its own null network).
+        guide = uncond if args.guidance != 1.0 else None
+        res["samples"] = eval_samples(model, mean, unseen, args, guide)
     if "interp" in parts and model.conditioned:
         res["interp"] = eval_interp(model, mean, unseen, args)
     res["seconds"] = round(time.monotonic() - t0, 1)

@@ -62,7 +62,8 @@ DIVERGENCE_RATIO = 2.0
 
 @torch.no_grad()
 def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, ascending,
-                max_steps, seed, data_mean, init=None, keep_mean=False, guidance=1.0):
+                max_steps, seed, data_mean, init=None, keep_mean=False, guidance=1.0,
+                guide=None):
     """Draws one width x height sample; returns (D(x) [1,3,H,W], steps, final_sigma).
 
     x starts at m + sigma0 z_0 (or init + sigma0 z_0, init [1,3,H,W] or [3,H,W]).
@@ -82,7 +83,10 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
     the last pass.
     guidance w != 1 (experiment, not in the engine): f = f0 + w (f - f0) with
     f0 the same network's residual without the projection, as classifier-free
-    guidance combines its two passes; costs a second pass per step.
+    guidance combines its two passes; costs a second pass per step.  guide:
+    the network whose residual is f0 instead (e.g. the separately trained
+    Algorithm 4 baseline: classifier-free guidance with its own
+    unconditional network).
     """
     d = 3 * width * height
     ref = next(model.parameters())
@@ -105,7 +109,7 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
     for t in range(1, max_steps + 1):
         f = model(x, phi_ref)
         if guidance != 1.0 and phi_ref is not None:
-            f0 = model(x, None)
+            f0 = (guide or model)(x, None)
             f = f0 + guidance * (f - f0)
         if keep_mean:
             f = lowpass_removed(f, k)

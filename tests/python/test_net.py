@@ -447,6 +447,25 @@ class SisaTest(unittest.TestCase):
         self.assertEqual(steps, 7)
         self.assertGreater(sig, 0.01)
 
+    def test_guidance_with_a_separate_network(self):
+        # f = f0 + w (f - f0), f0 from the guide (the Algorithm 4 baseline in
+        # evaluate.py); one pass (cap 1) returns x0 - f.
+        w, h, mean, seed, g = 8, 8, [0.5, 0.4, 0.3], 4, 3.0
+        model, guide = MockDenoiser(0.5, 0.0), MockDenoiser(1.0, 0.25)
+        phi = torch.zeros(1, 4)                       # any reference: guidance needs one
+        out, steps, _ = sisa_sample(model, phi, w, h, 0.1, 0.2, 1.0, 1e-9, False, 1, seed,
+                                    mean, guidance=g, guide=guide)
+        x0 = (torch.tensor(mean).view(1, 3, 1, 1)
+              + torch.from_numpy(normal_image(seed, 0, w, h)).unsqueeze(0))
+        f0 = x0 - 0.25
+        f = f0 + g * (0.5 * x0 - f0)
+        self.assertEqual(steps, 1)
+        self.assertLess(rel_err(out, x0 - f), 1e-5)
+        # Without a guide f0 is the same network without the projection.
+        out, _, _ = sisa_sample(model, phi, w, h, 0.1, 0.2, 1.0, 1e-9, False, 1, seed,
+                                mean, guidance=g)
+        self.assertLess(rel_err(out, x0 - 0.5 * x0), 1e-5)
+
     def test_real_net_runs_deterministically(self):
         m = trained_like()
         with torch.no_grad():
