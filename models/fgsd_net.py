@@ -253,7 +253,8 @@ class FGSDUNet(nn.Module):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
 
     # ---- the pass ----------------------------------------------------------
-    def _run(self, x, phi_ref=None, mask=None, until_features=False, n_ref=0, trace=None):
+    def _run(self, x, phi_ref=None, mask=None, until_features=False, n_ref=0, trace=None,
+             drop=None):
         """The one forward pass every public method uses.
 
         phi_ref   [N, D] or [D]: project each feature block towards it.
@@ -267,6 +268,10 @@ class FGSDUNet(nn.Module):
                   reference rows are dropped after the last feature block.
                   Projecting a reference row onto its own means is the
                   identity, so its features are those of features().
+        drop      with n_ref: bool [n_ref], rows whose reference is dropped
+                  (projected onto their own means: no projection), the
+                  condition dropout that trains the unprojected pass as an
+                  unconditional denoiser for classifier-free guidance.
         trace     list: receives (block name, output after projection).
         """
         n, c, h, w = x.shape
@@ -294,7 +299,10 @@ class FGSDUNet(nn.Module):
                 if project:
                     if state["n_ref"]:
                         k = state["n_ref"]
-                        ref = torch.cat([mean[:k], mean[:k]], dim=0)
+                        tgt = mean[:k]
+                        if drop is not None:
+                            tgt = torch.where(drop.view(-1, 1), mean[k:], tgt)
+                        ref = torch.cat([mean[:k], tgt], dim=0)
                     else:
                         off = self._feature_offsets[name]
                         ref = phi_ref[:, off:off + mean.shape[1]]
@@ -370,12 +378,13 @@ class FGSDUNet(nn.Module):
         """D(x) = x - f(x)."""
         return x - self._run(x, phi_ref=phi_ref)
 
-    def forward_paired(self, x_noisy, x_ref):
-        """Training pass of Algorithm 2: f(x_noisy; phi(x_ref)), row i conditioned on row i."""
+    def forward_paired(self, x_noisy, x_ref, drop=None):
+        """Training pass of Algorithm 2: f(x_noisy; phi(x_ref)), row i conditioned on row i;
+        rows where drop (bool [N]) is set run without projection."""
         assert x_noisy.shape == x_ref.shape
         if not self.conditioned:
             return self._run(x_noisy)
-        return self._run(torch.cat([x_ref, x_noisy], dim=0), n_ref=x_ref.shape[0])
+        return self._run(torch.cat([x_ref, x_noisy], dim=0), n_ref=x_ref.shape[0], drop=drop)
 
     def norm_layers(self):
         """(conv, norm) pairs of every 3x3 conv of the blocks, in network order."""

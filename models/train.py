@@ -44,6 +44,12 @@ average` writes it (the default stays the last weights: on cond-s3's
 cosine tail it was no better, docs/quality.md).  New runs default to
 0.999; a resumed run without one starts it from its current weights when
 given the flag (recorded in "changes"); 0 switches it off.
+
+--cond-drop P (new runs, Algorithm 2) trains each sample with probability P
+without its reference (condition dropout, Ho & Salimans 2022): the net's
+pass without projection becomes an unconditional denoiser, the f0 of
+classifier-free guidance f0 + w (f - f0) from one network (docs/quality.md,
+"Classifier-free guidance").
 """
 
 import argparse
@@ -100,6 +106,10 @@ def parse_args(argv):
                     help="noise-level distribution (default uniform)")
     ap.add_argument("--loss-weight", choices=("none", "relative"), default=None,
                     help="per-sample loss weight (default none)")
+    ap.add_argument("--cond-drop", type=float, default=0.0,
+                    help="Algorithm 2: probability that a sample is trained without its "
+                         "reference (no projection), so that the unprojected pass learns an "
+                         "unconditional denoiser for classifier-free guidance (default 0)")
     ap.add_argument("--weight-ema", type=float, default=None,
                     help="decay of the weights' moving average (default 0.999 for a new run; "
                          "0: none)")
@@ -132,6 +142,10 @@ def parse_args(argv):
         args.keep_steps = {int(v) for v in args.keep_steps.split(",")} if args.keep_steps else set()
     except ValueError:
         ap.error("--keep-steps takes comma-separated step numbers, e.g. 15379,20000")
+    if not 0.0 <= args.cond_drop < 1.0:
+        ap.error("--cond-drop is a probability in [0, 1)")
+    if args.cond_drop and args.unconditioned:
+        ap.error("--cond-drop drops the reference of Algorithm 2; --unconditioned has none")
     return args
 
 
@@ -162,6 +176,7 @@ def config_from_args(args):
         "loss_weight": args.loss_weight or "none",
         "seed": args.seed, "log_every": args.log_every,
         "weight_ema": DEFAULT_WEIGHT_EMA if args.weight_ema is None else args.weight_ema,
+        "cond_drop": args.cond_drop,
     }
 
 
@@ -509,8 +524,12 @@ def main(argv=None):
         dev = place.device
         x, noise, sigma_d = x.to(dev), noise.to(dev), sigma.to(dev)
         ref = ref.to(dev) if ref is not None else x
+        drop = None
+        if cfg.get("cond_drop", 0.0) > 0.0 and paired:
+            # Drawn only when asked for: other runs' streams (and resumes) are unchanged.
+            drop = torch.from_numpy(rng.random(x.shape[0]) < cfg["cond_drop"]).to(dev)
         with place.autocast():
-            f = net(x + noise, ref)
+            f = net(x + noise, ref, drop)
         per = ((noise - f.float()) ** 2).mean(dim=(1, 2, 3))
         loss = (loss_weight(cfg, sigma_d) * per).mean()
         opt.zero_grad(set_to_none=True)

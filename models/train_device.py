@@ -31,8 +31,8 @@ class TrainStep(nn.Module):
         self.model = model
         self.paired = paired
 
-    def forward(self, x, ref):
-        return self.model.forward_paired(x, ref) if self.paired else self.model(x)
+    def forward(self, x, ref, drop=None):
+        return self.model.forward_paired(x, ref, drop) if self.paired else self.model(x)
 
 
 class Placement:

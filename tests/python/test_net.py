@@ -236,6 +236,21 @@ class NetTest(unittest.TestCase):
         with torch.no_grad():
             self.assertLess(rel_err(m.forward_paired(xn, xr), m(xn, m.features(xr))), 1e-5)
 
+    def test_paired_pass_drops_references(self):
+        # Condition dropout: a dropped row runs without projection, the
+        # others as before (eval mode: the rows' norms are independent).
+        m = trained_like()
+        xn, xr = torch.rand(3, 3, 32, 32), torch.rand(3, 3, 32, 32)
+        drop = torch.tensor([True, False, True])
+        with torch.no_grad():
+            out = m.forward_paired(xn, xr, drop)
+            cond = m.forward_paired(xn, xr)
+            plain = m(xn)
+        for i in range(3):
+            want = plain[i] if drop[i] else cond[i]
+            self.assertLess(rel_err(out[i], want), 1e-5, i)
+        self.assertGreater(rel_err(cond[0], plain[0]), 1e-3)   # the projection matters
+
     def test_features_mask_of_ones(self):
         m = trained_like()
         x = torch.rand(2, 3, 64, 64)

@@ -263,6 +263,18 @@ class TrainScriptTest(unittest.TestCase):
         self.assertTrue(torch.equal(u["model"]["enc0.conv0.weight"],
                                     base["model"]["enc0.conv0.weight"]))
 
+    def test_condition_dropout(self):
+        self.train("drop", "--steps", "3", "--cond-drop", "0.5")
+        self.assertEqual(self.ckpt("drop")["config"]["cond_drop"], 0.5)
+        self.train("nodrop", "--steps", "3")
+        # The dropout changes the training (its draws and its passes).
+        a, b = self.ckpt("drop")["model"], self.ckpt("nodrop")["model"]
+        self.assertFalse(all(torch.equal(a[k], b[k]) for k in a))
+        r = subprocess.run(self.args("bad", "--steps", "1", "--cond-drop", "0.5",
+                                     "--unconditioned"), capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--cond-drop", r.stderr)
+
     def test_sigma_draws_and_weights(self):
         rng = np.random.default_rng(0)
         s = train.draw_sigma({"sigma_dist": "loguniform"}, rng, 20000)
