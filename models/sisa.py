@@ -81,7 +81,7 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
     them: at t == max_steps the loop returns D of the current x without an
     update, as engine/src/sampler_sisa.c does.  final_sigma is the estimate of
     the last pass.
-    guidance w != 1 (experiment, not in the engine): f = f0 + w (f - f0) with
+    guidance w != 1 (engine: fgsd_sampler_params.guidance): f = f0 + w (f - f0) with
     f0 the same network's residual without the projection, as classifier-free
     guidance combines its two passes; costs a second pass per step.  guide:
     the network whose residual is f0 instead (e.g. the separately trained

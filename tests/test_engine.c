@@ -610,6 +610,14 @@ static void test_bad_arguments(void **state)
     p.beta = 0.0f;
     assert_int_equal(fgsd_sample(s, &p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
     p = fgsd_sampler_params_default();
+    p.guidance = 0.5f; /* between none and 1: no meaning */
+    assert_int_equal(fgsd_sample(s, &p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(fgsd_session_last_error(s), "guidance"));
+    p.guidance = NAN;
+    assert_int_equal(fgsd_sample(s, &p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    p.guidance = 9.0f;
+    assert_int_equal(fgsd_sample(s, &p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    p = fgsd_sampler_params_default();
     assert_int_equal(fgsd_sample(s, &p, NULL, 40000, 8, out, NULL), FGSD_ERR_TOO_LARGE);
     assert_int_equal(fgsd_sample(s, &p, NULL, 4, 8, out, NULL), FGSD_ERR_TOO_SMALL);
     assert_int_equal(fgsd_sample(NULL, &p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
@@ -651,6 +659,69 @@ static void test_budget(void **state)
     free(out);
 }
 
+/* Classifier-free guidance: a guide session on the same model gives what
+ * the model's own unprojected pass gives, whole or tiled; guidance changes
+ * the sample; a failing guide is reported by the sampling session. */
+static void test_guidance(void **state)
+{
+    fixture *f = *state;
+    const int w = 48, h = 40;
+    size_t n = (size_t)w * (size_t)h * 3;
+    fgsd_model_info info;
+    float *ref = random_image(w, h, 7), *a = malloc(n * sizeof(float));
+    float *b = malloc(n * sizeof(float)), *c = malloc(n * sizeof(float)), *phi;
+    fgsd_sampler_params p = fgsd_sampler_params_default();
+    fgsd_session *s, *g;
+
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_non_null(c);
+    fgsd_model_get_info(f->model, &info);
+    phi = malloc((size_t)info.feature_dim * sizeof(float));
+    assert_non_null(phi);
+    for (int tiled = 0; tiled < 2; tiled++) {
+        int tile = tiled ? ((info.receptive_field + 1) / 2 + 8) * 2 + 8 : 0;
+
+        s = new_session(f->model, tile);
+        g = new_session(f->model, tile);
+        assert_int_equal(fgsd_features(s, ref, w, h, NULL, phi), FGSD_OK);
+        p.max_steps = 5;
+        p.seed = 11;
+        assert_int_equal(fgsd_sample(s, &p, phi, w, h, a, NULL), FGSD_OK);
+        p.guidance = 2.0f;
+        assert_int_equal(fgsd_sample(s, &p, phi, w, h, b, NULL), FGSD_OK);
+        p.guide = g;
+        assert_int_equal(fgsd_sample(s, &p, phi, w, h, c, NULL), FGSD_OK);
+        assert_true(max_abs_diff(b, c, n) < 1e-5);
+        assert_true(max_abs_diff(a, b, n) > 1e-3);
+        p.guide = NULL;
+        p.guidance = 0.0f;
+        fgsd_session_free(g);
+        fgsd_session_free(s);
+    }
+    /* A guide that cannot run the size (budget too small): the sampler says so. */
+    {
+        fgsd_session_options o = fgsd_session_options_default();
+        char err[256];
+
+        s = new_session(f->model, 0);
+        o.backend = FGSD_BACKEND_REFERENCE;
+        o.memory_budget = 1000;
+        assert_int_equal(fgsd_session_create(f->model, &o, &g, err, sizeof(err)), FGSD_OK);
+        p.guidance = 1.5f;
+        p.guide = g;
+        assert_int_equal(fgsd_sample(s, &p, phi, w, h, a, NULL), FGSD_ERR_TOO_LARGE);
+        assert_non_null(strstr(fgsd_session_last_error(s), "guide model"));
+        fgsd_session_free(g);
+        fgsd_session_free(s);
+    }
+    free(phi);
+    free(ref);
+    free(a);
+    free(b);
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -666,6 +737,7 @@ int main(void)
         cmocka_unit_test(test_features_mask),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_guidance),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

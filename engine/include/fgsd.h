@@ -251,6 +251,17 @@ typedef struct fgsd_sampler_params {
                                  does for a flat start: restyle and heal
                                  keep the image's colour layout.  Implied
                                  by mean. */
+    float guidance;     /* classifier-free guidance on top of the feature
+                           guidance: D = D0 + w (D(x; phi) - D0), D0 an
+                           unconditional denoiser (guide, below); one more
+                           network pass per step.  0 (the default) or 1:
+                           none; else in (1, 8].  docs/quality.md,
+                           "Classifier-free guidance": w = 1.25 with the
+                           baseline model as guide. */
+    fgsd_session *guide; /* with guidance: the session whose model gives D0
+                            (its pass without a reference, e.g. the
+                            Algorithm 4 baseline); NULL: this session's
+                            model without its projection.  Borrowed. */
 } fgsd_sampler_params;
 
 typedef struct fgsd_sample_stats {

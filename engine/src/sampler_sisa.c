@@ -36,7 +36,13 @@
  * level the update leaves (Algorithm 1 shrinks sigma by that factor); the
  * result is m known + (1 - m) D(x).  The hole is drawn to fit the noisy
  * known pixels at every noise level, as in RePaint's replacement step;
- * sigma is measured on the drawn pixels (noise_estimate). */
+ * sigma is measured on the drawn pixels (noise_estimate).
+ *
+ * Classifier-free guidance (params->guidance w > 1, not in the paper): each
+ * step also runs an unconditional denoiser D0 (params->guide's model, or
+ * this model without its projection) and uses D0 + w (D - D0), before the
+ * colour rule, as models/sisa.py does with guide=; sigma is measured on the
+ * guided residual, as there (docs/quality.md, "Classifier-free guidance"). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +98,10 @@ static fgsd_status check_params(fgsd_session *s, const fgsd_sampler_params *p)
             if (!isfinite(p->mean[c]))
                 return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
                                     "the start colour must be finite");
+    if (!(p->guidance == 0.0f || (p->guidance >= 1.0f && p->guidance <= 8.0f)))
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "the guidance weight must be 0 (none) or lie in [1, 8], not %g",
+                            (double)p->guidance);
     if (p->max_steps < 1 || p->max_steps > FGSD_MAX_STEPS)
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "the step cap must lie in [1, %d], not %d",
                             FGSD_MAX_STEPS, p->max_steps);
@@ -235,14 +245,16 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
 {
     const fgsd_model_info *info;
     size_t n;
-    float *x = NULL, *d = NULL, *z = NULL, *best = NULL, *buf = NULL;
+    float *x = NULL, *d = NULL, *z = NULL, *best = NULL, *buf = NULL, *d0 = NULL;
     double *line = NULL;
     int k = 0;
     float start = 0.0f, sigma = 0.0f, best_sigma = 0.0f;
     float start_colour[3];
     int keep_low;
     int best_t = 0;
-    denoise_ctx ctx = {0};
+    denoise_ctx ctx = {0}, gctx = {0};
+    fgsd_session *gs;
+    int guided;
     int t;
     fgsd_status st;
 
@@ -276,6 +288,11 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
     ctx.periodic = p->tileable;
     ctx.lagged = 1;
     ctx.max_window = s->opt.max_tile;
+    guided = p->guidance > 1.0f;
+    gs = p->guide ? p->guide : s;
+    gctx.periodic = p->tileable;
+    gctx.lagged = 1;
+    gctx.max_window = gs->opt.max_tile;
     n = (size_t)width * (size_t)height * 3;
     if (n > UINT32_MAX)
         return session_fail(s, FGSD_ERR_TOO_LARGE, "image too large for the noise generator");
@@ -283,13 +300,15 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
     d = malloc(n * sizeof(float));
     z = malloc(n * sizeof(float));
     best = malloc(n * sizeof(float));
+    if (guided)
+        d0 = malloc(n * sizeof(float));
     if (keep_low) {
         /* Half the receptive field: what the network cannot see whole. */
         k = info->receptive_field / 2 > 1 ? info->receptive_field / 2 : 1;
         buf = malloc((size_t)width * (size_t)height * sizeof(float));
         line = malloc((size_t)(width > height ? width : height) * sizeof(double));
     }
-    if (!x || !d || !z || !best || (keep_low && (!buf || !line))) {
+    if (!x || !d || !z || !best || (guided && !d0) || (keep_low && (!buf || !line))) {
         st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d image", width,
                           height);
         goto out;
@@ -311,6 +330,17 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
         st = denoise_image(s, x, width, height, phi, &ctx, d);
         if (st)
             goto out;
+        if (guided) {
+            st = denoise_image(gs, x, width, height, NULL, &gctx, d0);
+            if (st) {
+                if (gs != s)
+                    st = session_fail(s, st, "the guide model: %s",
+                                      fgsd_session_last_error(gs));
+                goto out;
+            }
+            for (size_t i = 0; i < n; i++)
+                d[i] = d0[i] + p->guidance * (d[i] - d0[i]);
+        }
         if (keep_low) {
             /* d <- x - (f - lowpass(f)) = d + lowpass(x - d): D keeps the
              * low frequencies of x. */
@@ -363,6 +393,8 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
     }
 out:
     denoise_ctx_free(&ctx);
+    denoise_ctx_free(&gctx);
+    free(d0);
     free(x);
     free(d);
     free(z);

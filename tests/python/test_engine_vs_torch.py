@@ -220,6 +220,39 @@ def compare_sampler(tag, path, model, rp, be, h0, beta, steps):
                   "max difference %.2e" % np.abs(got - colour).max())
 
 
+def compare_guided(tag, path, model, rp, guide_path, guide):
+    """Classifier-free guidance on top of the feature guidance, D0 + w (D -
+    D0): with the baseline model as D0 (--guide-model) and with the model's
+    own pass without projection, against sisa.py's guide= / guidance=."""
+    phi = np.array(json.loads(run("features", "--backend", "cpu", "--model", path,
+                                  "--ref", rp).stdout), np.float32)
+    colour = read_pfm(rp).reshape(-1, 3).astype(np.float64).mean(axis=0)
+    for name, extra, g in (("baseline as D0", ["--guide-model", guide_path], guide),
+                           ("own unprojected pass as D0", [], None)):
+        out = os.path.join(TMP, tag + "-g.pfm")
+        p = run("synth", "--backend", "cpu", "--model", path, "--ref", rp, "--size", "64x48",
+                "--seed", "4", "--h", "0.1", "--beta", "0.1", "--sigma-final", "0.03",
+                "--max-steps", "60", "--guidance", "1.25", "-v", "-o", out, *extra)
+        m = re.search(r"(\d+) steps", p.stderr)
+        eng_steps = int(m.group(1)) if m else -1
+        with torch.no_grad():
+            ref_img, t_steps, _ = sisa_sample(model, torch.from_numpy(phi)[None], 64, 48, 0.1,
+                                              0.1, 1.0, 0.03, True, 60, 4, colour.tolist(),
+                                              keep_mean=True, guidance=1.25, guide=g)
+        label = "%s guidance 1.25, %s: sampler" % (tag, name)
+        check("%s step count (%d)" % (label, t_steps), eng_steps == t_steps,
+              "engine %d, torch %d" % (eng_steps, t_steps))
+        e = rel_err(read_pfm(out), to_np(ref_img))
+        check("%s final image" % label, e <= 1e-3, "rel err %.2e" % e)
+    # Guidance changes the result (the check above is not of an unguided run).
+    plain = os.path.join(TMP, tag + "-plain.pfm")
+    run("synth", "--backend", "cpu", "--model", path, "--ref", rp, "--size", "64x48",
+        "--seed", "4", "--h", "0.1", "--beta", "0.1", "--sigma-final", "0.03",
+        "--max-steps", "60", "-o", plain)
+    e = rel_err(read_pfm(plain), read_pfm(out))
+    check("%s guidance changes the sample" % tag, e > 1e-2, "rel diff %.2e" % e)
+
+
 def compare_tiled(tag, path):
     """The tiled sampler against the whole-image one on a trained model: a
     tiled run finds exact (staged) feature means at every 4th pass and
@@ -272,7 +305,10 @@ def main():
     else:
         print("# no shipped model given: skipped its comparison")
     if UNCOND:
-        compare_unconditioned("baseline", UNCOND, load_fgsd(UNCOND))
+        baseline = load_fgsd(UNCOND)
+        compare_unconditioned("baseline", UNCOND, baseline)
+        if SHIPPED:
+            compare_guided("shipped", SHIPPED, shipped, rp, UNCOND, baseline)
     else:
         print("# no unconditioned baseline given: skipped its comparison")
     print("1..%d" % len(results))
