@@ -375,6 +375,33 @@ def read_pfm_floats(path):
 
 
 @test
+def synth_guidance():
+    """--guidance W [--guide-model M]: bad combinations are usage errors,
+    a guide model that cannot load fails before anything is written, and
+    guidance changes the sample (with the baseline as D0 and without)."""
+    out = tmp("g.pfm")
+    base = ["synth", "--model", MODEL, "--ref", REF_A, "--seed", "1"] + FAST
+    for extra in (["--guidance", "0.5"], ["--guidance", "9"], ["--guidance", "nan"],
+                  ["--guide-model", UNCOND]):
+        line = expect_error(base + extra + ["-o", out], 2, out)
+        assert "--guid" in line, line
+    line = expect_error(["synth", "--model", MODEL, "--unconditioned", "--guidance", "2",
+                         "-o", out] + FAST, 2, out)
+    assert "--ref" in line, line
+    line = expect_error(base + ["--guidance", "2", "--guide-model", tmp("missing.fgsd"),
+                                "-o", out], 1, out)
+    assert "missing.fgsd" in line, line
+    ok(base + ["-o", tmp("g0.pfm")])
+    ok(base + ["--guidance", "2", "--guide-model", UNCOND, "-o", tmp("g1.pfm")])
+    ok(base + ["--guidance", "2", "-o", tmp("g2.pfm")])
+    plain, g1, g2 = (read_pfm_floats(tmp(n)) for n in ("g0.pfm", "g1.pfm", "g2.pfm"))
+    assert max(abs(a - b) for a, b in zip(plain, g1)) > 1e-4, "guidance changed nothing"
+    # The tiny baseline has the tiny model's weights without the gains, so
+    # its pass is the model's own unprojected pass: the same D0.
+    assert max(abs(a - b) for a, b in zip(g1, g2)) < 1e-5, "the two D0 differ"
+
+
+@test
 def synth_tiles():
     """--max-tile splits the canvas into tiles; a one-step run (the first
     pass uses exact whole-image feature means) equals the untiled one.  A
