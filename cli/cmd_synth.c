@@ -227,10 +227,10 @@ static int run(const char *cmd, int interpolate, int argc, char **argv)
         return ret;
     if (!o.sampler.seed_given)
         o.sampler.p.seed = sampler_random_seed();
-    /* Guidance keeps one more image: the guide's D0. */
+    /* Guidance keeps one more RGB float image: the guide's D0. */
     ret = cli_check_memory("result", o.size[0], o.size[1],
                            CLI_SAMPLER_BYTES_PER_PIXEL + CLI_IMAGE_BYTES_PER_PIXEL +
-                               (o.guidance > 0.0f ? 3.0 * 4.0 : 0.0));
+                               (o.guidance > 0.0f ? CLI_IMAGE_BYTES_PER_PIXEL : 0.0));
     if (ret != CLI_EXIT_OK)
         return ret;
 

@@ -187,20 +187,32 @@ def compare_unconditioned(tag, path, model):
           p.returncode != 0 and "unconditioned" in p.stderr, p.stderr.strip())
 
 
+def engine_phi_colour(path, rp, be):
+    """The engine's phi of reference rp and rp's mean colour (float64)."""
+    phi = np.array(json.loads(run("features", "--backend", be, "--model", path,
+                                  "--ref", rp).stdout), np.float32)
+    return phi, read_pfm(rp).reshape(-1, 3).astype(np.float64).mean(axis=0)
+
+
+def engine_synth(path, rp, be, out, *args):
+    """A 64x48 `fgsd synth` of reference rp into out; its step count (-1 if
+    not reported)."""
+    p = run("synth", "--backend", be, "--model", path, "--ref", rp, "--size", "64x48",
+            "-v", "-o", out, *args)
+    m = re.search(r"(\d+) steps", p.stderr)
+    return int(m.group(1)) if m else -1
+
+
 def compare_sampler(tag, path, model, rp, be, h0, beta, steps):
     """Both starts: the reference's colour, kept (the default), and the
     paper's (--free-colour: the model's data mean, colour free)."""
-    phi = np.array(json.loads(run("features", "--backend", be, "--model", path,
-                                  "--ref", rp).stdout), np.float32)
-    colour = read_pfm(rp).reshape(-1, 3).astype(np.float64).mean(axis=0)
+    phi, colour = engine_phi_colour(path, rp, be)
     for mode in ("colour kept", "free colour"):
         out = os.path.join(TMP, tag + "-s.pfm")
-        p = run("synth", "--backend", be, "--model", path, "--ref", rp, "--size", "64x48",
-                "--seed", "3", "--h", str(h0), "--beta", str(beta), "--sigma0", "1",
-                "--sigma-final", "0.03", "--max-steps", str(steps), "-v", "-o", out,
-                *(["--free-colour"] if mode == "free colour" else []))
-        m = re.search(r"(\d+) steps", p.stderr)
-        eng_steps = int(m.group(1)) if m else -1
+        eng_steps = engine_synth(path, rp, be, out, "--seed", "3", "--h", str(h0), "--beta",
+                                 str(beta), "--sigma0", "1", "--sigma-final", "0.03",
+                                 "--max-steps", str(steps),
+                                 *(["--free-colour"] if mode == "free colour" else []))
         keep = mode == "colour kept"
         with torch.no_grad():
             ref_img, t_steps, _ = sisa_sample(model, torch.from_numpy(phi)[None], 64, 48, h0,
@@ -224,17 +236,13 @@ def compare_guided(tag, path, model, rp, guide_path, guide):
     """Classifier-free guidance on top of the feature guidance, D0 + w (D -
     D0): with the baseline model as D0 (--guide-model) and with the model's
     own pass without projection, against sisa.py's guide= / guidance=."""
-    phi = np.array(json.loads(run("features", "--backend", "cpu", "--model", path,
-                                  "--ref", rp).stdout), np.float32)
-    colour = read_pfm(rp).reshape(-1, 3).astype(np.float64).mean(axis=0)
+    phi, colour = engine_phi_colour(path, rp, "cpu")
+    sampler = ["--seed", "4", "--h", "0.1", "--beta", "0.1", "--sigma-final", "0.03",
+               "--max-steps", "60"]
     for name, extra, g in (("baseline as D0", ["--guide-model", guide_path], guide),
                            ("own unprojected pass as D0", [], None)):
         out = os.path.join(TMP, tag + "-g.pfm")
-        p = run("synth", "--backend", "cpu", "--model", path, "--ref", rp, "--size", "64x48",
-                "--seed", "4", "--h", "0.1", "--beta", "0.1", "--sigma-final", "0.03",
-                "--max-steps", "60", "--guidance", "1.25", "-v", "-o", out, *extra)
-        m = re.search(r"(\d+) steps", p.stderr)
-        eng_steps = int(m.group(1)) if m else -1
+        eng_steps = engine_synth(path, rp, "cpu", out, *sampler, "--guidance", "1.25", *extra)
         with torch.no_grad():
             ref_img, t_steps, _ = sisa_sample(model, torch.from_numpy(phi)[None], 64, 48, 0.1,
                                               0.1, 1.0, 0.03, True, 60, 4, colour.tolist(),
@@ -246,9 +254,7 @@ def compare_guided(tag, path, model, rp, guide_path, guide):
         check("%s final image" % label, e <= 1e-3, "rel err %.2e" % e)
     # Guidance changes the result (the check above is not of an unguided run).
     plain = os.path.join(TMP, tag + "-plain.pfm")
-    run("synth", "--backend", "cpu", "--model", path, "--ref", rp, "--size", "64x48",
-        "--seed", "4", "--h", "0.1", "--beta", "0.1", "--sigma-final", "0.03",
-        "--max-steps", "60", "-o", plain)
+    engine_synth(path, rp, "cpu", plain, *sampler)
     e = rel_err(read_pfm(plain), read_pfm(out))
     check("%s guidance changes the sample" % tag, e > 1e-2, "rel diff %.2e" % e)
 
