@@ -20,7 +20,9 @@ extra call (torch.profiler) to the JSON, to see which conv kernel runs.
 oneDNN convolutions then run on NHWC instead of NCHW (usually faster on CPU;
 the sampler's noise stays NCHW, PyTorch converts).  --device cuda runs
 --denoise on the GPU in fp32 with TF32 off and cuDNN autotuning on, and
-synchronises before each time stamp (tools/gpu-pack's device run).
+synchronises before each time stamp (tools/gpu-pack's device run);
+--bf16 (with --device cuda) runs the network under torch.autocast in
+bfloat16, PyTorch's fast path for the issue's "bf16 channels_last" column.
 """
 
 import argparse
@@ -108,8 +110,13 @@ def main(argv=None):
     ap.add_argument("--device", default="cpu",
                     help="cpu or cuda (cuda: --denoise only; fp32 with TF32 off, as the "
                          "engine's cuDNN path computes)")
+    ap.add_argument("--bf16", action="store_true",
+                    help="with --device cuda: autocast the network to bfloat16")
     args = ap.parse_args(argv)
     cuda = args.device == "cuda"
+    if args.bf16 and not cuda:
+        print("bench_torch: --bf16 needs --device cuda", file=sys.stderr)
+        return 2
     if cuda and args.denoise is None:
         print("bench_torch: --device cuda times --denoise only", file=sys.stderr)
         return 2
@@ -157,7 +164,12 @@ def main(argv=None):
 
     def call():
         if denoise:
-            d = x - model(x, phi)
+            if args.bf16:
+                with torch.autocast("cuda", dtype=torch.bfloat16):
+                    y = model(x, phi)
+                d = x - y.float()
+            else:
+                d = x - model(x, phi)
             if cuda:
                 torch.cuda.synchronize()  # the time of the work, not of its launch
             return d
@@ -201,6 +213,7 @@ def main(argv=None):
         "backend": "torch %s%s%s" % (torch.__version__,
                                       ", channels_last" if args.channels_last else "",
                                       ", cuda" if cuda else ""),
+        "precision": "bf16" if args.bf16 else "fp32",
         "conditioned": phi is not None, "steps": 1 if denoise else args.steps,
         "budget_mib": 0, "tiles": 1, "reps": args.reps,
         "times_s": [round(t, 6) for t in times],

@@ -45,7 +45,8 @@ extern const char *const cli_backend_choices[];
     "  --backend NAME       auto, cpu, cuda or reference (default auto)\n"                        \
     "  --threads N          CPU threads, 0..1024 (default 0 = all cores)\n"                      \
     "  --deterministic      bit-identical results run to run (may be slower)\n"                   \
-    "  --memory-budget MIB  memory for the network's activations (default 0 = 1024);\n"          \
+    "  --memory-budget MIB  memory for the network's activations (default 0: 1024 on\n"         \
+    "                       the CPU, most of the free GPU memory on a GPU);\n"                   \
     "                       larger images run in overlapping tiles that fit\n"                   \
     "  --max-tile N         largest tile side in pixels (default 0 = as the budget\n"            \
     "                       allows)\n"                                                           \

@@ -196,6 +196,27 @@ add_backend_output (GimpProcedure *procedure, ArgsTask task)
                                       "new-layer", G_PARAM_READWRITE);
 }
 
+/* Last in the list, so that callers that pass arguments by position keep
+ * working. */
+static void
+add_guidance (GimpProcedure *procedure)
+{
+  gimp_procedure_add_double_argument (procedure, "guidance", _("_Guidance"),
+                                      _("Push the texture further towards the reference: "
+                                        "each step also asks a model that sees no "
+                                        "reference and moves away from its answer. "
+                                        "1 = off; about 1.25 finds the reference's look "
+                                        "more often (and adds contrast) at twice the "
+                                        "time; 2 and above overdo it."),
+                                      1.0, 4.0, 1.0, G_PARAM_READWRITE);
+  gimp_procedure_add_file_argument (procedure, "guide-model", _("Guide model"),
+                                    _("Model without a reference (.fgsd) that guidance "
+                                      "moves away from. Leave empty for the baseline "
+                                      "model installed with the plug-in."),
+                                    GIMP_FILE_CHOOSER_ACTION_ANY, TRUE, NULL,
+                                    G_PARAM_READWRITE);
+}
+
 void
 args_add (GimpProcedure *procedure, ArgsTask task)
 {
@@ -219,6 +240,8 @@ args_add (GimpProcedure *procedure, ArgsTask task)
   if (! in_place)
     add_tileable (procedure);
   add_backend_output (procedure, task);
+  if (task == ARGS_TASK_SYNTHESIZE || task == ARGS_TASK_INTERPOLATE)
+    add_guidance (procedure);
 }
 
 static gboolean
@@ -233,7 +256,8 @@ args_read (GimpProcedureConfig *config, FgsdArgs *args)
   gint seed = 0;
 
   memset (args, 0, sizeof *args);
-  args->weight = 0.5;
+  args->weight   = 0.5;
+  args->guidance = 1.0;
   g_object_get (config,
                 "model", &args->model,
                 "seed", &seed,
@@ -260,6 +284,9 @@ args_read (GimpProcedureConfig *config, FgsdArgs *args)
     g_object_get (config, "iterate", &args->iterate, NULL);
   if (has_property (config, "band-width"))
     g_object_get (config, "band-width", &args->band_width, NULL);
+  if (has_property (config, "guidance"))
+    g_object_get (config, "guidance", &args->guidance, "guide-model", &args->guide_model,
+                  NULL);
   args->backend = gimp_procedure_config_get_choice_id (config, "backend");
   args->output  = has_property (config, "output")
                     ? gimp_procedure_config_get_choice_id (config, "output")
@@ -333,6 +360,7 @@ void
 args_clear (FgsdArgs *args)
 {
   g_clear_object (&args->model);
+  g_clear_object (&args->guide_model);
   g_clear_object (&args->reference_layer);
   g_clear_pointer (&args->weights, g_free);
 }
@@ -383,5 +411,7 @@ args_sampler (const FgsdArgs *args, guint32 seed)
   p.max_steps   = args->max_steps;
   p.seed        = seed;
   p.tileable    = args->tileable ? 1 : 0;
+  /* The guide session itself is the engine's (engine_sample). */
+  p.guidance    = args->guidance > 1.0 ? (float) args->guidance : 0.0f;
   return p;
 }

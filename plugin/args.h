@@ -46,6 +46,9 @@ typedef struct
                                  NULL = the band around the selection */
   gint       band_width;      /* heal */
   gboolean   iterate;         /* denoise: the sampler instead of one pass */
+  gdouble    guidance;        /* synthesize, interpolate: classifier-free guidance
+                                 weight w; 1 = off */
+  GFile     *guide_model;     /* its model, NULL: the installed baseline */
 } FgsdArgs;
 
 /* Declares the arguments of task on procedure, in dialog order. */

@@ -100,6 +100,11 @@ engine_open (FgsdEngine *engine, GFile *model, fgsd_backend_kind backend, GimpRu
     }
 
   options.backend       = backend;
+  /* The seed promises the same layer for the same settings, run after run:
+   * without this oneDNN may split a convolution's sum over threads and add
+   * the parts in the order they finish (seen as two interpolations differing
+   * in the last bit under load). */
+  options.deterministic = 1;
   options.progress      = on_progress;
   options.progress_user = engine;
   status = fgsd_session_create (engine->model, &options, &engine->session, err, sizeof err);
@@ -115,9 +120,51 @@ engine_open (FgsdEngine *engine, GFile *model, fgsd_backend_kind backend, GimpRu
   return TRUE;
 }
 
+gboolean
+engine_open_guide (FgsdEngine *engine, GFile *model, fgsd_backend_kind backend,
+                   GimpRunMode run_mode, GError **error)
+{
+  fgsd_session_options options = fgsd_session_options_default ();
+  gchar               *path;
+  fgsd_status          status;
+  char                 err[512] = "";
+
+  path = model_path_resolve_guide (model, error);
+  if (! path)
+    return FALSE;
+  status = fgsd_model_load (path, &engine->guide_model, err, sizeof err);
+  if (status != FGSD_OK)
+    {
+      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MODEL,
+                   _("Cannot use the guide model file “%s”: %s%s%s"), path,
+                   fgsd_status_string (status), *err ? ": " : "", err);
+      g_free (path);
+      return FALSE;
+    }
+  g_free (path);
+  /* Its passes are part of each step: no progress of their own. */
+  options.backend       = backend;
+  options.deterministic = 1;
+  status = fgsd_session_create (engine->guide_model, &options, &engine->guide, err,
+                                sizeof err);
+  if (status != FGSD_OK)
+    {
+      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_ENGINE,
+                   _("Starting the guide model failed: %s%s%s"), fgsd_status_string (status),
+                   *err ? ": " : "", err);
+      return FALSE;
+    }
+  /* The main session has said the same of the backend already. */
+  if (g_strcmp0 (fgsd_session_notice (engine->guide), fgsd_session_notice (engine->session)))
+    show_notice (fgsd_session_notice (engine->guide), run_mode);
+  return TRUE;
+}
+
 void
 engine_close (FgsdEngine *engine)
 {
+  g_clear_pointer (&engine->guide, fgsd_session_free);
+  g_clear_pointer (&engine->guide_model, fgsd_model_free);
   g_clear_pointer (&engine->session, fgsd_session_free);
   g_clear_pointer (&engine->model, fgsd_model_free);
   g_clear_pointer (&engine->model_path, g_free);
@@ -220,6 +267,8 @@ engine_sample (FgsdEngine *engine, const fgsd_sampler_params *params, const gflo
     return FALSE;
   if (phi && ! p.init)
     p.mean = phi + engine->feature_dim;
+  if (p.guidance > 1.0f)
+    p.guide = engine->guide;
   status = fgsd_sample (engine->session, &p, phi, w, h, *rgb, stats);
   if (status != FGSD_OK)
     {

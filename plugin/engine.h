@@ -20,6 +20,8 @@ typedef struct
   fgsd_model   *model;
   fgsd_session *session;
   gchar        *model_path;
+  fgsd_model   *guide_model;    /* classifier-free guidance's model, or NULL */
+  fgsd_session *guide;
   const gchar  *label;          /* what the progress bar says is running */
   gint          feature_dim;
   gint64        last_update_us; /* progress throttling */
@@ -34,6 +36,11 @@ typedef struct
 gboolean engine_open     (FgsdEngine *engine, GFile *model, fgsd_backend_kind backend,
                           GimpRunMode run_mode, const gchar *label, GError **error);
 void     engine_close    (FgsdEngine *engine);
+
+/* Opens guidance's model (NULL = the installed baseline) on the same
+ * backend; engine_sample then gives it to runs whose guidance is above 1. */
+gboolean engine_open_guide (FgsdEngine *engine, GFile *model, fgsd_backend_kind backend,
+                            GimpRunMode run_mode, GError **error);
 
 /* The next engine call reports progress inside [start, end] of the bar. */
 void     engine_set_progress_range (FgsdEngine *engine, gdouble start, gdouble end);

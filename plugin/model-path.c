@@ -5,10 +5,10 @@
 #include "plugin.h"
 
 static gchar *
-beside_plug_in (void)
+beside_plug_in (const gchar *name)
 {
   gchar *dir  = g_path_get_dirname (gimp_get_progname ());
-  gchar *path = g_build_filename (dir, MODEL_DEFAULT_NAME, NULL);
+  gchar *path = g_build_filename (dir, name, NULL);
 
   g_free (dir);
   return path;
@@ -25,8 +25,12 @@ is_empty (GFile *file)
   return empty;
 }
 
-gchar *
-model_path_resolve (GFile *model, GError **error)
+/* model's path; else $env; else name beside the plug-in, else in
+ * FGSD_DATADIR; else NULL with the error missing (a format with the two
+ * paths looked at). */
+static gchar *
+resolve (GFile *model, const gchar *env_name, const gchar *name, const gchar *missing,
+         GError **error)
 {
   const gchar *env;
   gchar       *beside;
@@ -47,24 +51,40 @@ model_path_resolve (GFile *model, GError **error)
       return path;
     }
 
-  env = g_getenv ("FGSD_MODEL");
+  env = g_getenv (env_name);
   if (env && *env)
     return g_strdup (env);
 
-  beside = beside_plug_in ();
+  beside = beside_plug_in (name);
   if (g_file_test (beside, G_FILE_TEST_IS_REGULAR))
     return beside;
-  installed = g_build_filename (FGSD_DATADIR, MODEL_DEFAULT_NAME, NULL);
+  installed = g_build_filename (FGSD_DATADIR, name, NULL);
   if (g_file_test (installed, G_FILE_TEST_IS_REGULAR))
     {
       g_free (beside);
       return installed;
     }
-  g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MODEL,
-               _("No model file was given and the default model is missing: looked for "
-                 "“%s” and “%s”. Reinstall the plug-in or choose a model file."),
-               beside, installed);
+  g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MODEL, missing, beside, installed);
   g_free (beside);
   g_free (installed);
   return NULL;
+}
+
+gchar *
+model_path_resolve (GFile *model, GError **error)
+{
+  return resolve (model, "FGSD_MODEL", MODEL_DEFAULT_NAME,
+                  _("No model file was given and the default model is missing: looked for "
+                    "“%s” and “%s”. Reinstall the plug-in or choose a model file."),
+                  error);
+}
+
+gchar *
+model_path_resolve_guide (GFile *model, GError **error)
+{
+  return resolve (model, "FGSD_GUIDE_MODEL", MODEL_GUIDE_NAME,
+                  _("Guidance needs a model without a reference, and the baseline model "
+                    "installed for it is missing: looked for “%s” and “%s”. Reinstall "
+                    "the plug-in, choose a guide model, or set Guidance to 1."),
+                  error);
 }

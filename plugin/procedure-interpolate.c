@@ -133,6 +133,8 @@ interpolate_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *imag
   gimp_progress_init (label);
   if (! engine_open (&engine, args.model, args_backend (&args), run_mode, label,
                      &error) ||
+      (args.guidance > 1.0 && ! engine_open_guide (&engine, args.guide_model,
+                                                   args_backend (&args), run_mode, &error)) ||
       ! mixed_features (&engine, image, layers, n, weights, &phi, &error))
     goto out;
 

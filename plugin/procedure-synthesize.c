@@ -85,7 +85,9 @@ synthesize_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image
   gimp_progress_init (label);
   if (! reference_read (image, GIMP_DRAWABLE (source), &ref, &error) ||
       ! engine_open (&engine, args.model, args_backend (&args), run_mode, label,
-                     &error))
+                     &error) ||
+      (args.guidance > 1.0 && ! engine_open_guide (&engine, args.guide_model,
+                                                   args_backend (&args), run_mode, &error)))
     goto out;
   engine_set_progress_range (&engine, 0.0, 0.05);
   if (! engine_features (&engine, &ref, &phi, &error))

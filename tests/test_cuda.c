@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "backend.h"
+#include "rng.h"
 #include "cuda/cuda_module.h"
 #include "tiny_model.h"
 #include "op_check.h"
@@ -362,6 +363,92 @@ static void test_sampler(void **state)
     fgsd_model_free(m);
 }
 
+/* The noise kernel runs rng_core.h as the CPU does, with CUDA's double log
+ * and cos (within 1-2 ulp of double): after rounding to float a value may
+ * differ by one float ulp, and only where the double lies next to a float
+ * rounding boundary, which is rare. */
+static void test_noise(void **state)
+{
+    backend *be = open_backend(cuda, 0, 0);
+    size_t n = 3 * 517 * 389; /* more than one grid-stride pass: 603 339 values */
+    float *g = malloc(n * sizeof(float)), *c = malloc(n * sizeof(float));
+    size_t off = 0;
+
+    (void)state;
+    assert_true(g && c);
+    for (uint32_t step = 0; step < 3; step++) {
+        assert_int_equal(cuda->normal_noise(be, 0xFEEDull + step, step * 1000u, n, g), FGSD_OK);
+        rng_normal_fill(0xFEEDull + step, step * 1000u, 0, n, c);
+        for (size_t i = 0; i < n; i++) {
+            if (g[i] == c[i])
+                continue;
+            if (fabsf(g[i] - c[i]) > fabsf(nextafterf(c[i], INFINITY) - c[i]))
+                print_error("noise %zu: %.9g on the GPU, %.9g on the CPU\n", i, (double)g[i],
+                            (double)c[i]);
+            assert_true(fabsf(g[i] - c[i]) <= fabsf(nextafterf(c[i], INFINITY) - c[i]));
+            off++;
+        }
+    }
+    printf("noise: %zu of %zu values one ulp off the CPU's\n", off, 3 * n);
+    assert_true(off * 1000 < 3 * n);
+    free(g);
+    free(c);
+    cuda->destroy(be);
+}
+
+/* FGSD_CUDA_MEMORY_CAP_MIB: allocations beyond the cap fail as out of
+ * memory (and say so), memory_available stays within it, and a session
+ * under a small cap still denoises a large image, in tiles or on the CPU,
+ * with the uncapped result. */
+static void test_memory_cap(void **state)
+{
+    fgsd_model *m = tiny_model();
+    fgsd_session *whole = session_on(m, FGSD_BACKEND_CUDA, 0);
+    fgsd_session_options o = fgsd_session_options_default();
+    fgsd_session *capped = NULL;
+    backend *be;
+    backend_tensor *t;
+    char err[512] = "";
+    int w = 640, h = 480, dim = fgsd_model_feature_dim(m);
+    size_t n = (size_t)w * (size_t)h * 3;
+    float *x = random_floats(n, 0.5f, 21), *a = malloc(n * sizeof(float));
+    float *b = malloc(n * sizeof(float)), *phi = malloc((size_t)dim * sizeof(float));
+
+    (void)state;
+    assert_true(a && b && phi);
+    setenv("FGSD_CUDA_MEMORY_CAP_MIB", "2", 1);
+    be = open_backend(cuda, 0, 0);
+    assert_true(cuda->memory_available(be) <= (size_t)2 << 20);
+    t = cuda->tensor_new(be, 64, 128, 128); /* 4 MiB */
+    assert_null(t);
+    assert_int_equal(cuda->status(be), FGSD_ERR_NO_MEMORY);
+    assert_non_null(strstr(cuda->error(be), "cap"));
+    t = cuda->tensor_new(be, 16, 64, 64); /* 256 KiB */
+    assert_non_null(t);
+    cuda->tensor_free(be, t);
+    cuda->destroy(be);
+
+    o.backend = FGSD_BACKEND_CUDA;
+    assert_int_equal(fgsd_session_create(m, &o, &capped, err, sizeof(err)), FGSD_OK);
+    unsetenv("FGSD_CUDA_MEMORY_CAP_MIB");
+    assert_non_null(capped);
+    for (size_t i = 0; i < (size_t)dim; i++)
+        phi[i] = 0.05f * (float)(i % 5);
+    assert_int_equal(fgsd_denoise(whole, x, w, h, phi, b), FGSD_OK);
+    assert_int_equal(fgsd_denoise(capped, x, w, h, phi, a), FGSD_OK);
+    printf("memory cap: backend %s, notice \"%s\"\n", fgsd_session_backend_name(capped),
+           fgsd_session_notice(capped));
+    assert_int_equal(compare("denoise under a 2 MiB cap", a, b, NULL, n, 1e-4 * max_abs(b, n)),
+                     0);
+    free(x);
+    free(a);
+    free(b);
+    free(phi);
+    fgsd_session_free(whole);
+    fgsd_session_free(capped);
+    fgsd_model_free(m);
+}
+
 /* ---- no device: the documented fallback, then skip ------------------------------------- */
 
 static int check(int ok, const char *what)
@@ -413,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_channel_sums),    cmocka_unit_test(test_shape_errors),
         cmocka_unit_test(test_conv3x3),         cmocka_unit_test(test_convt2x2),
         cmocka_unit_test(test_network),         cmocka_unit_test(test_sampler),
+        cmocka_unit_test(test_noise),           cmocka_unit_test(test_memory_cap),
     };
     const fgsd_cuda_module *mod;
     fgsd_cuda_entry_fn entry;

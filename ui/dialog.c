@@ -6,7 +6,9 @@
  *   Result         width, height / reference layer, amount of A, weights,
  *                  band width, strength, tileable, output
  *   Variation      seed with "New Seed", random seed
- *   Sampling       step size h, beta, start/layer noise, final noise, max steps
+ *   Sampling       step size h, beta, start/layer noise, final noise, max steps,
+ *                  guidance (synthesize, interpolate; its model only in batch
+ *                  mode: the installed baseline is the one to use)
  *   Model          model file, backend
  *
  * Widgets are made before the boxes are filled so that fill_box reuses
@@ -46,6 +48,8 @@ make_widgets (GimpProcedureDialog *dialog, FgsdDialogKind kind)
   gimp_procedure_dialog_get_widget (dialog, "max-steps", GIMP_TYPE_LABEL_SPIN);
   for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
     gimp_procedure_dialog_get_spin_scale (dialog, doubles[i], 1.0);
+  if (kind == FGSD_DIALOG_SYNTHESIZE || kind == FGSD_DIALOG_INTERPOLATE)
+    gimp_procedure_dialog_get_spin_scale (dialog, "guidance", 1.0);
 }
 
 static void
@@ -122,7 +126,8 @@ fill_sampling (GimpProcedureDialog *dialog, GimpProcedureConfig *config, FgsdDia
     }
   else
     gimp_procedure_dialog_fill_box (dialog, "sampling-box", "step-size", "beta",
-                                    "noise-level", "final-noise", "max-steps", NULL);
+                                    "noise-level", "final-noise", "max-steps", "guidance",
+                                    NULL);
   gimp_procedure_dialog_get_label (dialog, "sampling-title", _("Sampling"), FALSE, FALSE);
   gimp_procedure_dialog_fill_frame (dialog, "sampling-frame", "sampling-title", FALSE,
                                     "sampling-box");

@@ -143,8 +143,11 @@ typedef struct fgsd_session_options {
     fgsd_backend_kind backend;
     int threads;                /* 0 = all cores */
     int cuda_strict;            /* 1: fail instead of falling back to CPU */
-    size_t memory_budget;       /* bytes for activations; 0 = default (1 GiB).
-                                   Larger images run in tiles that fit. */
+    size_t memory_budget;       /* bytes for activations; 0 (the default) =
+                                   automatic: 1 GiB on the CPU, three quarters
+                                   of the free memory on a GPU.  A budget given
+                                   holds on both.  Larger images run in tiles
+                                   that fit. */
     int max_tile;               /* 0 = tiles as large as the budget allows; else
                                    the largest tile window side in pixels */
     int deterministic;          /* 1: bit-identical run to run */

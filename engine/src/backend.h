@@ -11,6 +11,7 @@
 #define FGSD_BACKEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fgsd.h"
 #include "model.h"
@@ -69,6 +70,12 @@ typedef struct backend_ops {
      * tiling planner keeps windows within it; 0 = unknown or bounded only by
      * host memory.  NULL (host backends) means 0. */
     size_t (*memory_available)(backend *be);
+
+    /* out[i] = rng_normal(seed, step, i), i < n (docs/rng.md), drawn where
+     * the backend computes and copied to the host: on a GPU the draw of a
+     * 512² image takes a fraction of a millisecond instead of tens on one
+     * core.  NULL: the caller draws on the CPU (rng_normal_fill). */
+    fgsd_status (*normal_noise)(backend *be, uint64_t seed, uint32_t step, size_t n, float *out);
 } backend_ops;
 
 extern const backend_ops backend_ref_ops;

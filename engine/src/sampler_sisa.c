@@ -315,7 +315,7 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
     }
     if (p->known && !p->init)
         known_colour(p, info->data_mean, n, start_colour);
-    rng_normal_fill(p->seed, 0, 0, n, z);
+    session_noise(s, p->seed, 0, n, z);
     if (keep_low)
         add_lowpass(z, -1.0f, z, NULL, width, height, k, buf, line);
     for (size_t i = 0; i < n; i++) {
@@ -375,7 +375,7 @@ fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const flo
         h = p->ascending ? (double)p->h0 * t / (1.0 + (double)p->h0 * (t - 1)) : p->h0;
         g = (1.0 - p->beta * h) * (1.0 - p->beta * h) - (1.0 - h) * (1.0 - h);
         g = sigma * sqrt(g > 0.0 ? g : 0.0);
-        rng_normal_fill(p->seed, (uint32_t)t, 0, n, z);
+        session_noise(s, p->seed, (uint32_t)t, n, z);
         if (keep_low)
             add_lowpass(z, -1.0f, z, NULL, width, height, k, buf, line);
         for (size_t i = 0; i < n; i++)

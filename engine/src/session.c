@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cuda/cuda_module.h"
+#include "rng.h"
 #include "session.h"
 
 #ifndef FGSD_CUDA_MODULE_DIR
@@ -25,7 +26,7 @@ fgsd_session_options fgsd_session_options_default(void)
 
     memset(&o, 0, sizeof(o));
     o.backend = FGSD_BACKEND_AUTO;
-    o.memory_budget = DEFAULT_MEMORY_BUDGET;
+    o.memory_budget = 0; /* automatic: DEFAULT_MEMORY_BUDGET on the CPU, the GPU's own */
     return o;
 }
 
@@ -37,6 +38,14 @@ fgsd_status session_fail(fgsd_session *s, fgsd_status st, const char *fmt, ...)
     vsnprintf(s->error, sizeof(s->error), fmt, ap);
     va_end(ap);
     return st;
+}
+
+void session_noise(fgsd_session *s, uint64_t seed, uint32_t step, size_t n, float *z)
+{
+    /* A failed draw on the backend (say, no GPU memory left for it) costs
+     * nothing but time: the CPU draws the same values. */
+    if (!s->ops->normal_noise || s->ops->normal_noise(s->be, seed, step, n, z) != FGSD_OK)
+        rng_normal_fill(seed, step, 0, n, z);
 }
 
 int session_progress(fgsd_session *s, int step, float sigma, float fraction)
@@ -280,7 +289,7 @@ static void stop_backend(fgsd_session *s)
 
 size_t session_budget(const fgsd_session *s)
 {
-    if (s->device_budget && s->device_budget < s->opt.memory_budget)
+    if (s->device_budget && (s->budget_auto || s->device_budget < s->opt.memory_budget))
         return s->device_budget;
     return s->opt.memory_budget;
 }
@@ -342,6 +351,10 @@ fgsd_status fgsd_session_create(const fgsd_model *model, const fgsd_session_opti
     }
     s->model = model;
     s->opt = options ? *options : fgsd_session_options_default();
+    /* 0: on the CPU 1 GiB; on a GPU what it can hold (a 2048² pass needs
+     * 3 GiB whole, and four tiles with their halos and statistics passes
+     * cost the H200 13 times a 1024² pass instead of about 4). */
+    s->budget_auto = s->opt.memory_budget == 0;
     if (s->opt.memory_budget == 0)
         s->opt.memory_budget = DEFAULT_MEMORY_BUDGET;
     st = choose_backend(s);

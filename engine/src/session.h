@@ -13,6 +13,8 @@ struct fgsd_session {
     backend *be;
     unet *net;
     size_t device_budget; /* GPU backends: bytes the planner may use; 0 = no limit */
+    int budget_auto;      /* the caller left memory_budget 0: a GPU's device_budget alone
+                             bounds its windows, the default bounds the CPU's */
     char error[512];
     char notice[512];
 };
@@ -33,6 +35,11 @@ size_t session_budget(const fgsd_session *s);
  * Either way it says so in the notice.  Returns 1 when the caller should run
  * the pass again, 0 when the failure stands (host backends, cuda_strict). */
 int session_recover_oom(fgsd_session *s, fgsd_status st, size_t window_bytes);
+
+/* z[i] = rng_normal(seed, step, i), i < n: on the backend when it draws
+ * noise itself (the GPU), else on the CPU.  The two agree to a float ulp at
+ * rare points (docs/rng.md). */
+void session_noise(fgsd_session *s, uint64_t seed, uint32_t step, size_t n, float *z);
 
 /* Calls the progress callback; non-zero means the user cancelled. */
 int session_progress(fgsd_session *s, int step, float sigma, float fraction);

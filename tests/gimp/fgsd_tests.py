@@ -5,7 +5,8 @@
 # file).  Parameters come in the environment: FGSD_TEST_DATA (sample images),
 # FGSD_TEST_OUT (results: py-*.png, checked by the runner), FGSD_TEST_MODEL,
 # FGSD_TEST_STEPS, FGSD_TEST_PLUGIN (the plug-in executable, for the kill
-# tests).  Each check prints "CHECK ok|FAIL name detail"; "MARK begin|end
+# tests), FGSD_TEST_GUIDE_MODEL (guidance's model; GIMP runs with
+# FGSD_GUIDE_MODEL naming it too, the plug-in's default).  Each check prints "CHECK ok|FAIL name detail"; "MARK begin|end
 # name" lines delimit output the runner inspects (the backend notice).
 import json
 import math
@@ -26,6 +27,7 @@ OUT = os.environ["FGSD_TEST_OUT"]
 MODEL = os.environ["FGSD_TEST_MODEL"]
 STEPS = int(os.environ["FGSD_TEST_STEPS"])
 PLUGIN = os.environ.get("FGSD_TEST_PLUGIN", "")
+GUIDE = os.environ.get("FGSD_TEST_GUIDE_MODEL", "")
 FAST = {"step-size": 0.3, "beta": 0.3, "final-noise": 0.05, "max-steps": STEPS}
 PDB = Gimp.get_pdb()
 
@@ -73,7 +75,7 @@ def run(procedure, image, drawables, **args):
     args.setdefault("model", MODEL)
     for key, value in args.items():
         key = key.replace("_", "-")
-        if key == "model":
+        if key in ("model", "guide-model"):
             value = Gio.File.new_for_path(value) if value else None
         config.set_property(key, value)
     result = proc.run(config)
@@ -219,6 +221,41 @@ def test_interpolate():
                  seed=5, **FAST)
     if succeeded("py-interpolate-swapped", second):
         check("py-interpolate-order-free", pixels(first[1]) == pixels(second[1]))
+    image.delete()
+
+
+def test_guidance():
+    """Guidance 1.25 changes the texture; without a guide model the plug-in
+    takes the default one (here FGSD_GUIDE_MODEL, as GIMP's environment
+    names it) and gives the same layer; a missing guide model fails and
+    leaves the image alone; interpolation takes guidance too."""
+    if not GUIDE:
+        check("py-guidance-model", False, "FGSD_TEST_GUIDE_MODEL is not set")
+        return
+    image = load("forest-floor.png")
+    layer = image.get_layers()[0]
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96)
+    common = dict(width=48, height=48, seed=77, **FAST)
+    plain = run("plug-in-fgsd-synthesize", image, [layer], **common)
+    guided = run("plug-in-fgsd-synthesize", image, [layer], guidance=1.25, guide_model=GUIDE,
+                 **common)
+    default = run("plug-in-fgsd-synthesize", image, [layer], guidance=1.25, **common)
+    if succeeded("py-guidance-plain", plain) and succeeded("py-guidance", guided):
+        check("py-guidance-changes", pixels(guided[1]) != pixels(plain[1]))
+        if succeeded("py-guidance-default-model", default):
+            check("py-guidance-default-model-same", pixels(default[1]) == pixels(guided[1]))
+    n = len(image.get_layers())
+    missing = run("plug-in-fgsd-synthesize", image, [layer], guidance=1.25,
+                  guide_model=os.path.join(OUT, "no-such-guide.fgsd"), **common)
+    check("py-guidance-missing-model-fails", missing[0] != Gimp.PDBStatusType.SUCCESS,
+          str(missing[0]))
+    check("py-guidance-missing-model-message", "guide model" in str(missing[1]),
+          str(missing[1]))
+    check("py-guidance-missing-model-layers", len(image.get_layers()) == n)
+    b = add_layer_from(image, "bricks.png", 1)
+    mixed = run("plug-in-fgsd-interpolate", image, [layer, b], width=48, height=48, seed=5,
+                guidance=1.25, guide_model=GUIDE, **FAST)
+    succeeded("py-guidance-interpolate", mixed)
     image.delete()
 
 
@@ -520,8 +557,8 @@ def test_errors():
 
 
 for test in (test_synthesize, test_formats, test_denoise, test_interpolate, test_heal,
-             test_restyle, test_blend, test_errors, test_selections, test_bad_numbers,
-             test_killed):
+             test_restyle, test_blend, test_guidance, test_errors, test_selections,
+             test_bad_numbers, test_killed):
     try:
         test()
     except Exception as e:  # a crash of one test must not hide the others

@@ -250,6 +250,15 @@
                                                   #:width 32 #:height 32 #:step-size 2.0
                                                   #:max-steps 2))
                        out)
+    (fgsd-expect-error "sf-missing-guide-model" image layer "guide model"
+                       (lambda ()
+                         (plug-in-fgsd-synthesize #:run-mode RUN-NONINTERACTIVE #:image image
+                                                  #:drawables (vector layer) #:model model
+                                                  #:width 32 #:height 32 #:max-steps 2
+                                                  #:guidance 1.25
+                                                  #:guide-model
+                                                  (string-append out "/no-such-guide.fgsd")))
+                       out)
     (fgsd-expect-error "sf-one-layer-interpolate" image layer "two layers"
                        (lambda ()
                          (plug-in-fgsd-interpolate #:run-mode RUN-NONINTERACTIVE

@@ -226,6 +226,7 @@ class Gimp:
         env = dict(os.environ)
         env["HOME"] = self.home
         env.pop("FGSD_MODEL", None)
+        env.pop("FGSD_GUIDE_MODEL", None)
         return updated_env(env, extra)
 
     def run(self, interpreter, code, extra_env=None, gui=False, timeout=900, cwd=None,
@@ -392,6 +393,15 @@ def choose_model(opts, results):
     return opts.tiny_model, False
 
 
+def choose_guide(opts, model):
+    """Guidance's model for model: the shipped baseline beside the shipped
+    model, else the untrained tiny one beside the tiny model."""
+    shipped = os.path.join(os.path.dirname(model), "uncond.fgsd")
+    if os.path.exists(shipped):
+        return shipped
+    return opts.tiny_guide_model or ""
+
+
 def write_corrupt(model, out):
     """Broken copies of model: corrupt.fgsd (cut in half), truncated.fgsd (the
     last 100 bytes missing), bad-checksum.fgsd (one data byte changed),
@@ -484,8 +494,10 @@ def suite_batch(opts, tmp, results):
     report_checks(results, output, "script-fu")
     results.check("script-fu-exit", rc == 0, str(rc))
 
+    guide = choose_guide(opts, model)
     env = {"FGSD_TEST_DATA": data, "FGSD_TEST_OUT": out, "FGSD_TEST_MODEL": model,
-           "FGSD_TEST_STEPS": str(steps), "FGSD_TEST_PLUGIN": os.path.realpath(opts.plugin)}
+           "FGSD_TEST_STEPS": str(steps), "FGSD_TEST_PLUGIN": os.path.realpath(opts.plugin),
+           "FGSD_TEST_GUIDE_MODEL": guide, "FGSD_GUIDE_MODEL": guide}
     # Under an address-space limit, as a user's ulimit -v: the huge-canvas
     # test asks for more than it allows, whatever the machine's memory.
     rc, output = gimp.run("python-fu-eval", 'exec(open("%s").read())'
@@ -759,6 +771,9 @@ def main():
     ap.add_argument("--plugin", required=True, help="the built plug-in executable")
     ap.add_argument("--cli", help="the fgsd command (phi of the results)")
     ap.add_argument("--tiny-model", help="untrained model used when models/default.fgsd is absent")
+    ap.add_argument("--tiny-guide-model",
+                    help="untrained model without a reference, guidance's model beside "
+                         "--tiny-model")
     ap.add_argument("--model", help="use this model whatever the source tree has")
     ap.add_argument("--source-root", default=os.path.dirname(os.path.dirname(HERE)))
     ap.add_argument("--system-plugins", help="GIMP's plug-in folder (gimplibdir/plug-ins)")
@@ -770,7 +785,8 @@ def main():
     ap.add_argument("--shots", help="screenshot suite: folder for the PNGs")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     opts = ap.parse_args()
-    for key in ("plugin", "cli", "tiny_model", "model", "source_root", "xhelper", "shots"):
+    for key in ("plugin", "cli", "tiny_model", "tiny_guide_model", "model", "source_root",
+                "xhelper", "shots"):
         if getattr(opts, key):
             setattr(opts, key, os.path.abspath(getattr(opts, key)))
     opts.catalog = [os.path.abspath(mo) for mo in opts.catalog or []]

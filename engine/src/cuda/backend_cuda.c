@@ -14,13 +14,24 @@
  * Device memory: tensors and weights are cudaMalloc'ed once (the graph
  * runner allocates per canvas size); staging buffers and the cuDNN
  * workspace grow on demand and are kept.  A failed cudaMalloc is
- * FGSD_ERR_NO_MEMORY, so the caller can tile smaller or fall back to the CPU. */
+ * FGSD_ERR_NO_MEMORY, so the caller can tile smaller or fall back to the CPU.
+ * FGSD_CUDA_MEMORY_CAP_MIB=N makes the backend behave as if the GPU had N MiB
+ * for it (every cudaMalloc counted; cuDNN's own small allocations are not):
+ * the out-of-memory paths are tested with it on a GPU of any size.
+ *
+ * Diagnostics (docs/cuda.md): FGSD_CUDA_PROFILE=1 waits for the GPU after
+ * every op, adds up the time per kind of op and prints the table and each
+ * convolution's chosen algorithm to stderr; FGSD_CUDA_ALGO=find ranks
+ * cuDNN's algorithms by timing them (cudnnFindConvolutionForwardAlgorithm)
+ * instead of by its heuristics. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <dlfcn.h>
+#include <time.h>
 
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
@@ -37,6 +48,14 @@
  * (tensor cores, NHWC fp16/bf16 activations with fp32 accumulation) will add
  * a data type to the descriptors and conversions at upload/download. */
 typedef enum cuda_precision { PRECISION_FP32 } cuda_precision;
+
+/* Kinds of op that FGSD_CUDA_PROFILE times. */
+enum { PROF_CONV3, PROF_CONVT, PROF_POOL, PROF_CONCAT, PROF_SUMS, PROF_ADDCH, PROF_UPLOAD,
+       PROF_DOWNLOAD, PROF_NOISE, PROF_KINDS };
+
+static const char *const prof_names[PROF_KINDS] = {
+    "conv3x3", "convt2x2", "avgpool2", "concat", "channel_sums", "add_channel",
+    "upload", "download", "noise"};
 
 typedef struct devbuf {
     void *p;
@@ -58,6 +77,12 @@ struct backend {
     devbuf partial;     /* channel_sums partial sums */
     devbuf workspace;   /* cuDNN */
     devbuf zero_bias;   /* the fused op needs a bias; bias-free convs use zeros */
+    size_t used;        /* bytes this backend has cudaMalloc'ed */
+    size_t cap;         /* FGSD_CUDA_MEMORY_CAP_MIB in bytes; 0: none */
+    int find_algo;      /* FGSD_CUDA_ALGO=find */
+    int profile;        /* FGSD_CUDA_PROFILE=1 */
+    double prof_s[PROF_KINDS];
+    long prof_n[PROF_KINDS];
     double *host_partial;
     size_t host_partial_n;
 };
@@ -80,6 +105,7 @@ struct backend_conv {
     int cin, cout, transposed, relu;
     float *w;           /* 3x3: [cout][3][3][cin]; 2x2: [ky*2+kx][cin][cout] */
     float *bias;        /* NULL when the model has none */
+    size_t w_bytes, bias_bytes;
     cudnnFilterDescriptor_t filter;
     cudnnConvolutionDescriptor_t desc;
     cudnnTensorDescriptor_t bias_desc;
@@ -111,6 +137,9 @@ static fgsd_status cuda_fail(backend *be, cudaError_t e, const char *what)
     fgsd_status st = e == cudaErrorMemoryAllocation ? FGSD_ERR_NO_MEMORY : FGSD_ERR_BACKEND;
 
     (void)cudaGetLastError();
+    if (st == FGSD_ERR_NO_MEMORY && be->cap)
+        return fail(be, st, "out of GPU memory (%s; %zu of the %zu MiB cap in use)", what,
+                    be->used >> 20, be->cap >> 20);
     if (st == FGSD_ERR_NO_MEMORY) {
         size_t free_b = 0, total = 0;
         (void)cudaMemGetInfo(&free_b, &total);
@@ -144,6 +173,28 @@ static fgsd_status dnn_fail(backend *be, cudnnStatus_t s, const char *what)
 
 /* ---- device buffers ----------------------------------------------------------- */
 
+/* cudaMalloc, counted against the cap. */
+static cudaError_t dev_alloc(backend *be, void **p, size_t bytes)
+{
+    cudaError_t e;
+
+    *p = NULL;
+    if (be->cap && (bytes > be->cap || be->used > be->cap - bytes))
+        return cudaErrorMemoryAllocation;
+    e = cudaMalloc(p, bytes);
+    if (e == cudaSuccess)
+        be->used += bytes;
+    return e;
+}
+
+static void dev_free(backend *be, void *p, size_t bytes)
+{
+    if (!p)
+        return;
+    cudaFree(p);
+    be->used -= bytes;
+}
+
 static fgsd_status devbuf_reserve(backend *be, devbuf *b, size_t bytes, const char *what)
 {
     void *p = NULL;
@@ -153,10 +204,10 @@ static fgsd_status devbuf_reserve(backend *be, devbuf *b, size_t bytes, const ch
         return FGSD_OK;
     /* Work queued on the stream may still read the old buffer. */
     CU(be, cudaStreamSynchronize(be->stream), "cudaStreamSynchronize");
-    cudaFree(b->p);
+    dev_free(be, b->p, b->size);
     b->p = NULL;
     b->size = 0;
-    e = cudaMalloc(&p, bytes);
+    e = dev_alloc(be, &p, bytes);
     if (e != cudaSuccess)
         return cuda_fail(be, e, what);
     b->p = p;
@@ -164,11 +215,54 @@ static fgsd_status devbuf_reserve(backend *be, devbuf *b, size_t bytes, const ch
     return FGSD_OK;
 }
 
-static void devbuf_free(devbuf *b)
+static void devbuf_free(backend *be, devbuf *b)
 {
-    cudaFree(b->p);
+    dev_free(be, b->p, b->size);
     b->p = NULL;
     b->size = 0;
+}
+
+/* ---- FGSD_CUDA_PROFILE ------------------------------------------------------------ */
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The op's time: from an idle GPU to the end of its work. */
+static double prof_begin(backend *be)
+{
+    if (!be->profile)
+        return 0.0;
+    (void)cudaStreamSynchronize(be->stream);
+    return now_s();
+}
+
+static fgsd_status prof_end(backend *be, int kind, double t0, fgsd_status st)
+{
+    if (be->profile) {
+        (void)cudaStreamSynchronize(be->stream);
+        be->prof_s[kind] += now_s() - t0;
+        be->prof_n[kind]++;
+    }
+    return st;
+}
+
+static void prof_print(const backend *be)
+{
+    double total = 0.0;
+
+    for (int k = 0; k < PROF_KINDS; k++)
+        total += be->prof_s[k];
+    fprintf(stderr, "fgsd cuda profile: %.3f s in ops\n", total);
+    for (int k = 0; k < PROF_KINDS; k++)
+        if (be->prof_n[k])
+            fprintf(stderr, "fgsd cuda profile: %-12s %7ld calls %9.3f ms %5.1f %%\n",
+                    prof_names[k], be->prof_n[k], 1e3 * be->prof_s[k],
+                    total > 0.0 ? 100.0 * be->prof_s[k] / total : 0.0);
 }
 
 /* ---- module probe, create, destroy ------------------------------------------------ */
@@ -224,11 +318,13 @@ static void cuda_destroy(backend *be)
         return;
     if (be->stream)
         cudaStreamSynchronize(be->stream);
-    devbuf_free(&be->stage);
-    devbuf_free(&be->small);
-    devbuf_free(&be->partial);
-    devbuf_free(&be->workspace);
-    devbuf_free(&be->zero_bias);
+    if (be->profile)
+        prof_print(be);
+    devbuf_free(be, &be->stage);
+    devbuf_free(be, &be->small);
+    devbuf_free(be, &be->partial);
+    devbuf_free(be, &be->workspace);
+    devbuf_free(be, &be->zero_bias);
     if (be->relu)
         cudnnDestroyActivationDescriptor(be->relu);
     if (be->dnn)
@@ -248,6 +344,19 @@ static fgsd_status init_device(backend *be)
     size_t ver = cudnnGetVersion();
     const char *conv = getenv("FGSD_CUDA_CONV");
 
+    const char *cap = getenv("FGSD_CUDA_MEMORY_CAP_MIB");
+
+    if (cap && *cap) {
+        char *end = NULL;
+        unsigned long long mib = strtoull(cap, &end, 10);
+
+        if (*end || mib == 0 || mib > (1ull << 30))
+            return fail(be, FGSD_ERR_INVALID_ARGUMENT,
+                        "FGSD_CUDA_MEMORY_CAP_MIB must be a number of MiB, not \"%s\"", cap);
+        be->cap = (size_t)mib << 20;
+    }
+    be->profile = getenv("FGSD_CUDA_PROFILE") && strcmp(getenv("FGSD_CUDA_PROFILE"), "1") == 0;
+    be->find_algo = getenv("FGSD_CUDA_ALGO") && strcmp(getenv("FGSD_CUDA_ALGO"), "find") == 0;
     be->device = 0;
     CU(be, cudaSetDevice(be->device), "cudaSetDevice");
     CU(be, cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, be->device),
@@ -317,17 +426,18 @@ static size_t cuda_memory_available(backend *be)
 {
     size_t free_b = 0, total = 0;
 
-    (void)be;
     if (cudaMemGetInfo(&free_b, &total) != cudaSuccess) {
         (void)cudaGetLastError();
         return 0;
     }
+    if (be->cap && be->cap - be->used < free_b)
+        free_b = be->cap - be->used;
     return free_b;
 }
 
 /* ---- weights ------------------------------------------------------------------------ */
 
-static void conv_destroy(backend_conv *c)
+static void conv_destroy(backend *be, backend_conv *c)
 {
     if (c->plan.x)
         cudnnDestroyTensorDescriptor(c->plan.x);
@@ -339,16 +449,15 @@ static void conv_destroy(backend_conv *c)
         cudnnDestroyFilterDescriptor(c->filter);
     if (c->desc)
         cudnnDestroyConvolutionDescriptor(c->desc);
-    cudaFree(c->w);
-    cudaFree(c->bias);
+    dev_free(be, c->w, c->w_bytes);
+    dev_free(be, c->bias, c->bias_bytes);
     free(c);
 }
 
 static void cuda_conv_free(backend *be, backend_conv *c)
 {
-    (void)be;
     if (c)
-        conv_destroy(c);
+        conv_destroy(be, c);
 }
 
 /* PyTorch's layouts to the device's: 3x3 [o][i][ky][kx] -> [o][ky][kx][i];
@@ -373,15 +482,16 @@ static float *reorder_weights(const model_conv *m)
     return w;
 }
 
-static fgsd_status upload_floats(backend *be, float **dst, const float *src, size_t n,
-                                 const char *what)
+static fgsd_status upload_floats(backend *be, float **dst, size_t *bytes, const float *src,
+                                 size_t n, const char *what)
 {
     void *p = NULL;
-    cudaError_t e = cudaMalloc(&p, (n ? n : 1) * sizeof(float));
+    cudaError_t e = dev_alloc(be, &p, (n ? n : 1) * sizeof(float));
 
     if (e != cudaSuccess)
         return cuda_fail(be, e, what);
     *dst = p;
+    *bytes = (n ? n : 1) * sizeof(float);
     CU(be, cudaMemcpy(p, src, n * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy (weights)");
     return FGSD_OK;
 }
@@ -431,15 +541,15 @@ static backend_conv *cuda_conv_prepare(backend *be, const model_conv *m, int rel
     c->cout = m->cout;
     c->transposed = m->transposed;
     c->relu = relu;
-    st = upload_floats(be, &c->w, w, (size_t)m->cin * (size_t)m->cout * (size_t)(m->k * m->k),
+    st = upload_floats(be, &c->w, &c->w_bytes, w, (size_t)m->cin * (size_t)m->cout * (size_t)(m->k * m->k),
                        "weights");
     free(w);
     if (!st && m->bias)
-        st = upload_floats(be, &c->bias, m->bias, (size_t)m->cout, "bias");
+        st = upload_floats(be, &c->bias, &c->bias_bytes, m->bias, (size_t)m->cout, "bias");
     if (!st && !m->transposed)
         st = conv_descriptors(be, c);
     if (st) {
-        conv_destroy(c);
+        conv_destroy(be, c);
         return NULL;
     }
     return c;
@@ -471,7 +581,7 @@ static backend_tensor *cuda_tensor_new(backend *be, int c, int h, int w)
     t->c = c;
     t->h = h;
     t->w = w;
-    e = cudaMalloc(&p, (numel(t) ? numel(t) : 1) * sizeof(float));
+    e = dev_alloc(be, &p, (numel(t) ? numel(t) : 1) * sizeof(float));
     if (e != cudaSuccess) {
         snprintf(what, sizeof(what), "a %dx%dx%d feature map", c, h, w);
         cuda_fail(be, e, what);
@@ -484,10 +594,9 @@ static backend_tensor *cuda_tensor_new(backend *be, int c, int h, int w)
 
 static void cuda_tensor_free(backend *be, backend_tensor *t)
 {
-    (void)be;
     if (!t)
         return;
-    cudaFree(t->d);
+    dev_free(be, t->d, (numel(t) ? numel(t) : 1) * sizeof(float));
     free(t);
 }
 
@@ -576,7 +685,14 @@ static fgsd_status plan_and_run(backend *be, backend_conv *c, const backend_tens
         CU(be, cudaMemsetAsync(be->zero_bias.p, 0, (size_t)c->cout * sizeof(float), be->stream),
            "cudaMemsetAsync");
     }
-    if (!be->direct_conv)
+    if (!be->direct_conv && be->find_algo &&
+        cudnnFindConvolutionForwardAlgorithm(be->dnn, p->x, c->filter, c->desc, p->y,
+                                             CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found,
+                                             perf) != CUDNN_STATUS_SUCCESS) {
+        (void)cudaGetLastError(); /* e.g. no memory to time them: the heuristics */
+        found = 0;
+    }
+    if (!be->direct_conv && !found)
         DNN(be, cudnnGetConvolutionForwardAlgorithm_v7(be->dnn, p->x, c->filter, c->desc, p->y,
                                                        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found,
                                                        perf),
@@ -606,6 +722,12 @@ static fgsd_status plan_and_run(backend *be, backend_conv *c, const backend_tens
                 p->workspace = ws;
                 p->h = in->h;
                 p->w = in->w;
+                if (be->profile)
+                    fprintf(stderr, "fgsd cuda plan: conv3x3 %d->%d at %dx%d: algo %d%s (%s), "
+                            "%.3f ms, workspace %zu KiB\n", c->cin, c->cout, in->w, in->h,
+                            p->algo, fused ? " fused" : "",
+                            be->find_algo ? "timed" : "heuristic", (double)perf[i].time,
+                            ws >> 10);
                 return fused ? FGSD_OK : finish_plain(be, c, out);
             }
             if (!retryable(last))
@@ -619,6 +741,9 @@ static fgsd_status plan_and_run(backend *be, backend_conv *c, const backend_tens
     p->workspace = 0;
     p->h = in->h;
     p->w = in->w;
+    if (be->profile)
+        fprintf(stderr, "fgsd cuda plan: conv3x3 %d->%d at %dx%d: the direct kernel\n", c->cin,
+                c->cout, in->w, in->h);
     CU(be, cuk_conv3x3(in->d, c->w, c->bias, out->d, c->cin, c->cout, in->h, in->w, c->relu,
                        be->stream),
        "conv3x3 kernel");
@@ -742,6 +867,76 @@ static fgsd_status cuda_add_channel(backend *be, backend_tensor *t, const float 
     return FGSD_OK;
 }
 
+static fgsd_status cuda_normal_noise(backend *be, uint64_t seed, uint32_t step, size_t n,
+                                     float *out)
+{
+    size_t bytes = n * sizeof(float);
+
+    if (n > UINT32_MAX)
+        return fail(be, FGSD_ERR_INTERNAL, "noise of %zu values: indices are 32-bit", n);
+    if (devbuf_reserve(be, &be->stage, bytes, "the noise buffer"))
+        return be->status;
+    CU(be, cuk_rng_normal(seed, step, 0, n, be->stage.p, be->stream), "noise kernel");
+    CU(be, cudaMemcpyAsync(out, be->stage.p, bytes, cudaMemcpyDeviceToHost, be->stream),
+       "cudaMemcpyAsync (noise)");
+    CU(be, cudaStreamSynchronize(be->stream), "noise");
+    return FGSD_OK;
+}
+
+/* The table's entries: each op, timed when FGSD_CUDA_PROFILE is set (the
+ * op's own call is an argument, so it runs between the two time stamps). */
+static fgsd_status op_upload(backend *be, backend_tensor *t, const float *chw)
+{
+    double t0 = prof_begin(be);
+    return prof_end(be, PROF_UPLOAD, t0, cuda_upload(be, t, chw));
+}
+
+static fgsd_status op_download(backend *be, const backend_tensor *t, float *chw)
+{
+    double t0 = prof_begin(be);
+    return prof_end(be, PROF_DOWNLOAD, t0, cuda_download(be, t, chw));
+}
+
+static fgsd_status op_conv(backend *be, const backend_conv *c, const backend_tensor *in,
+                           backend_tensor *out)
+{
+    double t0 = prof_begin(be);
+    return prof_end(be, c->transposed ? PROF_CONVT : PROF_CONV3, t0, cuda_conv(be, c, in, out));
+}
+
+static fgsd_status op_avgpool2(backend *be, const backend_tensor *in, backend_tensor *out)
+{
+    double t0 = prof_begin(be);
+    return prof_end(be, PROF_POOL, t0, cuda_avgpool2(be, in, out));
+}
+
+static fgsd_status op_concat(backend *be, const backend_tensor *a, const backend_tensor *b,
+                             backend_tensor *out)
+{
+    double t0 = prof_begin(be);
+    return prof_end(be, PROF_CONCAT, t0, cuda_concat(be, a, b, out));
+}
+
+static fgsd_status op_channel_sums(backend *be, const backend_tensor *t, const float *weights,
+                                   int x0, int y0, int x1, int y1, double *sums)
+{
+    double t0 = prof_begin(be);
+    return prof_end(be, PROF_SUMS, t0, cuda_channel_sums(be, t, weights, x0, y0, x1, y1, sums));
+}
+
+static fgsd_status op_add_channel(backend *be, backend_tensor *t, const float *offsets)
+{
+    double t0 = prof_begin(be);
+    return prof_end(be, PROF_ADDCH, t0, cuda_add_channel(be, t, offsets));
+}
+
+static fgsd_status op_normal_noise(backend *be, uint64_t seed, uint32_t step, size_t n,
+                                   float *out)
+{
+    double t0 = prof_begin(be);
+    return prof_end(be, PROF_NOISE, t0, cuda_normal_noise(be, seed, step, n, out));
+}
+
 static const backend_ops cuda_ops = {
     .name = "cuda-cudnn",
     .create = cuda_create,
@@ -752,14 +947,15 @@ static const backend_ops cuda_ops = {
     .conv_free = cuda_conv_free,
     .tensor_new = cuda_tensor_new,
     .tensor_free = cuda_tensor_free,
-    .upload = cuda_upload,
-    .download = cuda_download,
-    .conv = cuda_conv,
-    .avgpool2 = cuda_avgpool2,
-    .concat = cuda_concat,
-    .channel_sums = cuda_channel_sums,
-    .add_channel = cuda_add_channel,
+    .upload = op_upload,
+    .download = op_download,
+    .conv = op_conv,
+    .avgpool2 = op_avgpool2,
+    .concat = op_concat,
+    .channel_sums = op_channel_sums,
+    .add_channel = op_add_channel,
     .memory_available = cuda_memory_available,
+    .normal_noise = op_normal_noise,
 };
 
 static const fgsd_cuda_module module = {
