@@ -190,7 +190,8 @@ def sample(model, mean, phi, size, seed, args, ref_mean=None, guide=None):
     start = ref_mean.tolist() if keep else mean
     x, steps, sigma = sisa_sample(model, phi, size, size, args.h0, args.beta, 1.0,
                                   args.sigma_final, True, args.max_steps, seed, start,
-                                  keep_mean=keep, guidance=args.guidance, guide=guide)
+                                  keep_mean=keep, guidance=args.guidance, guide=guide,
+                                  sigma_of=args.guided_sigma)
     return x.clamp(0, 1)[0], steps, sigma
 
 
@@ -258,7 +259,8 @@ def eval_samples(model, mean, data, args, guide=None):
     ceiling = float((torch.cdist(tdesc / scale, gallery / scale).argmin(dim=1) == tlab)
                     .float().mean())
     return {"classes": k, "size": size, "h0": args.h0, "beta": args.beta, "start": args.start,
-            "guidance": args.guidance, "guide": args.uncond if guide is not None else None,
+            "guidance": args.guidance, "guided_sigma": args.guided_sigma,
+            "guide": args.uncond if guide is not None else None,
             "ref_size": args.ref_size, "ref_window": args.ref_window,
             "top1_real_crops": ceiling,
             "sigma_final": args.sigma_final, "top1": top1,
@@ -404,6 +406,9 @@ def main(argv=None):
     ap.add_argument("--guidance", type=float, default=1.0,
                     help="samples: f0 + w (f - f0), f0 without projection, or the "
                          "--uncond model's residual when given (experiment)")
+    ap.add_argument("--guided-sigma", choices=("guided", "conditional"), default="guided",
+                    help="with --guidance: the sampler's noise level from the guided "
+                         "residual (the engine's rule) or the conditional one alone")
     ap.add_argument("--max-unseen", type=int, default=None)
     ap.add_argument("--start", choices=("reference", "data"), default="reference",
                     help="sampler start: the reference's colour, kept (keep_mean), or the "

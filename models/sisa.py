@@ -63,7 +63,7 @@ DIVERGENCE_RATIO = 2.0
 @torch.no_grad()
 def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, ascending,
                 max_steps, seed, data_mean, init=None, keep_mean=False, guidance=1.0,
-                guide=None):
+                guide=None, sigma_of="guided"):
     """Draws one width x height sample; returns (D(x) [1,3,H,W], steps, final_sigma).
 
     x starts at m + sigma0 z_0 (or init + sigma0 z_0, init [1,3,H,W] or [3,H,W]).
@@ -107,14 +107,20 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
     best = None
     best_sigma = 0.0
     for t in range(1, max_steps + 1):
-        f = model(x, phi_ref)
+        f = fc = model(x, phi_ref)
         if guidance != 1.0 and phi_ref is not None:
             f0 = (guide or model)(x, None)
             f = f0 + guidance * (f - f0)
         if keep_mean:
             f = lowpass_removed(f, k)
         steps = t
-        sigma = float(torch.linalg.vector_norm(f)) / math.sqrt(d)
+        if sigma_of == "conditional" and f is not fc:
+            # experiment: the noise level read off the conditional residual
+            # alone, which guidance's extrapolation does not inflate
+            fc = lowpass_removed(fc, k) if keep_mean else fc
+            sigma = float(torch.linalg.vector_norm(fc)) / math.sqrt(d)
+        else:
+            sigma = float(torch.linalg.vector_norm(f)) / math.sqrt(d)
         if t == 1 or sigma < best_sigma:
             best, best_sigma = x - f, sigma
         elif sigma > DIVERGENCE_RATIO * best_sigma:

@@ -14,6 +14,7 @@
 
 #include "fgsd.h"
 #include "model_writer.h"
+#include "rng.h"
 #include "tiny_model.h"
 
 typedef struct fixture {
@@ -122,6 +123,27 @@ static void test_tiled_pass_is_exact(void **state)
     free(whole);
     free(tiled);
     free(phi);
+}
+
+/* The noise is a function of its index alone: drawn on several threads it
+ * equals the one-thread draw bit for bit, whatever the thread count. */
+static void test_noise_threads(void **state)
+{
+    size_t n = 3 * 173 * 101;
+    float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+
+    (void)state;
+    assert_true(a && b);
+    rng_normal_fill(42, 9, 5, n, a);
+    for (int threads = 0; threads <= 3; threads++) {
+        memset(b, 0, n * sizeof(float));
+        rng_normal_fill_threads(42, 9, 5, n, b, threads);
+        assert_memory_equal(a, b, n * sizeof(float));
+    }
+    rng_normal_fill_threads(42, 9, 5, 7, b, 2); /* below the threshold: one thread */
+    assert_memory_equal(a, b, 7 * sizeof(float));
+    free(a);
+    free(b);
 }
 
 /* The sampler: same seed, same result; tiled (extrapolated means) close to whole. */
@@ -726,6 +748,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tiled_pass_is_exact),
+        cmocka_unit_test(test_noise_threads),
         cmocka_unit_test(test_sampler_deterministic_and_tiled),
         cmocka_unit_test(test_tileable_is_periodic),
         cmocka_unit_test(test_cancel_leaves_output),

@@ -5,6 +5,10 @@
 #include "rng.h"
 #include "rng_core.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 float rng_normal(uint64_t seed, uint32_t step, uint32_t index)
 {
     return rng_core_normal(rng_core_key(seed), step, index);
@@ -16,4 +20,23 @@ void rng_normal_fill(uint64_t seed, uint32_t step, uint32_t first, size_t n, flo
 
     for (size_t i = 0; i < n; i++)
         out[i] = rng_core_normal(key, step, first + (uint32_t)i);
+}
+
+void rng_normal_fill_threads(uint64_t seed, uint32_t step, uint32_t first, size_t n, float *out,
+                             int threads)
+{
+#ifdef _OPENMP
+    uint64_t key = rng_core_key(seed);
+    long long count = (long long)n;
+
+    if (threads <= 0)
+        threads = omp_get_max_threads();
+    /* Below a 64² image the threads cost more than they save. */
+#pragma omp parallel for num_threads(threads) schedule(static) if (count >= 3 * 64 * 64)
+    for (long long i = 0; i < count; i++)
+        out[i] = rng_core_normal(key, step, first + (uint32_t)i);
+#else
+    (void)threads;
+    rng_normal_fill(seed, step, first, n, out);
+#endif
 }

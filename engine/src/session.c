@@ -45,7 +45,7 @@ void session_noise(fgsd_session *s, uint64_t seed, uint32_t step, size_t n, floa
     /* A failed draw on the backend (say, no GPU memory left for it) costs
      * nothing but time: the CPU draws the same values. */
     if (!s->ops->normal_noise || s->ops->normal_noise(s->be, seed, step, n, z) != FGSD_OK)
-        rng_normal_fill(seed, step, 0, n, z);
+        rng_normal_fill_threads(seed, step, 0, n, z, s->opt.threads);
 }
 
 int session_progress(fgsd_session *s, int step, float sigma, float fraction)
