@@ -55,6 +55,22 @@ def pixels(drawable):
     return buf.get(buf.get_extent(), 1.0, "R'G'B'A u16", Gegl.AbyssPolicy.NONE)
 
 
+def same_layer(name, a, b):
+    """Checks that two results are the same image: equal up to 2 of 255 per
+    channel.  The engine is bit-exact run to run (the plug-in runs it
+    deterministic), but each plug-in process lets babl pick its pixel
+    conversion paths by timing them, and paths of different rounding can
+    win under load (a CI run failed an exact comparison, session 12).  A
+    different texture differs by far more."""
+    pa, pb = pixels(a), pixels(b)
+    if len(pa) != len(pb):
+        return check(name, False, "sizes differ")
+    va, vb = struct.unpack("<%dH" % (len(pa) // 2), pa), struct.unpack("<%dH" % (len(pb) // 2), pb)
+    diff = [abs(x - y) for x, y in zip(va, vb)]
+    worst, mean = max(diff), sum(diff) / len(diff)
+    return check(name, worst <= 2 * 257, "max %d, mean %.2f of 65535" % (worst, mean))
+
+
 def export(layer, name):
     image = Gimp.Image.new(layer.get_width(), layer.get_height(), Gimp.ImageBaseType.RGB)
     copy = Gimp.Layer.new_from_drawable(layer, image)
@@ -216,11 +232,14 @@ def test_interpolate():
     check("py-interpolate-layers", len(image.get_layers()) == 3)
     check("py-interpolate-above-a", image.get_item_position(first[1]) == 0)
     export(first[1], "py-interpolate.png")
-    # The stack, not the argument order, says which layer is A.
-    second = run("plug-in-fgsd-interpolate", image, [b, a], width=64, height=64, weight=0.5,
+    # The stack, not the argument order, says which layer is A: at an
+    # amount of A of 0.8 a swap would give another texture.
+    one = run("plug-in-fgsd-interpolate", image, [a, b], width=64, height=64, weight=0.8,
+              seed=5, **FAST)
+    second = run("plug-in-fgsd-interpolate", image, [b, a], width=64, height=64, weight=0.8,
                  seed=5, **FAST)
-    if succeeded("py-interpolate-swapped", second):
-        check("py-interpolate-order-free", pixels(first[1]) == pixels(second[1]))
+    if succeeded("py-interpolate-0.8", one) and succeeded("py-interpolate-swapped", second):
+        same_layer("py-interpolate-order-free", one[1], second[1])
     image.delete()
 
 
@@ -243,7 +262,7 @@ def test_guidance():
     if succeeded("py-guidance-plain", plain) and succeeded("py-guidance", guided):
         check("py-guidance-changes", pixels(guided[1]) != pixels(plain[1]))
         if succeeded("py-guidance-default-model", default):
-            check("py-guidance-default-model-same", pixels(default[1]) == pixels(guided[1]))
+            same_layer("py-guidance-default-model-same", default[1], guided[1])
     n = len(image.get_layers())
     missing = run("plug-in-fgsd-synthesize", image, [layer], guidance=1.25,
                   guide_model=os.path.join(OUT, "no-such-guide.fgsd"), **common)
@@ -348,7 +367,7 @@ def test_blend():
     one = run("plug-in-fgsd-interpolate", image, layers[:2], width=48, height=48,
               weight=0.75, seed=6, **FAST)
     if succeeded("py-blend-weights-2", two) and succeeded("py-blend-weight-2", one):
-        check("py-blend-weights-equal-weight", pixels(two[1]) == pixels(one[1]))
+        same_layer("py-blend-weights-equal-weight", two[1], one[1])
     for name, weights, part in (("count", "1, 2", "2 numbers but 3 layers"),
                                 ("zero", "0 0 0", "add up to 0"),
                                 ("negative", "1 -1 1", "not a number of 0 or more"),
