@@ -102,8 +102,8 @@ engine_open (FgsdEngine *engine, GFile *model, fgsd_backend_kind backend, GimpRu
   options.backend       = backend;
   /* The seed promises the same layer for the same settings, run after run:
    * without this oneDNN may split a convolution's sum over threads and add
-   * the parts in the order they finish (seen as two interpolations differing
-   * in the last bit under load). */
+   * the parts in the order they finish.  (It did not explain the test
+   * failure it was first made for: that was GIMP's side, docs/status.md.) */
   options.deterministic = 1;
   options.progress      = on_progress;
   options.progress_user = engine;
