@@ -68,7 +68,8 @@ static void print_help(int interpolate)
            "                       stderr at the end so that the run can be repeated)\n"
            "  --guidance W         classifier-free guidance on top: D0 + W (D - D0), D0\n"
            "                       the unconditional denoiser; 0 (default) none, else\n"
-           "                       1..8; 1.25 measured best; one more pass per step\n"
+           "                       1..8; 1.15-1.25 worth trying (docs/quality.md);\n"
+           "                       one more pass per step\n"
            "  --guide-model FILE   model giving D0 (e.g. the baseline uncond.fgsd);\n"
            "                       default: the model without its projection\n",
            FGSD_MAX_SIDE, DEFAULT_SIDE, DEFAULT_SIDE);

@@ -108,19 +108,19 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
     best_sigma = 0.0
     for t in range(1, max_steps + 1):
         f = fc = model(x, phi_ref)
-        if guidance != 1.0 and phi_ref is not None:
+        guided = guidance != 1.0 and phi_ref is not None
+        if guided:
             f0 = (guide or model)(x, None)
             f = f0 + guidance * (f - f0)
         if keep_mean:
             f = lowpass_removed(f, k)
         steps = t
-        if sigma_of == "conditional" and f is not fc:
+        r = f
+        if guided and sigma_of == "conditional":
             # experiment: the noise level read off the conditional residual
             # alone, which guidance's extrapolation does not inflate
-            fc = lowpass_removed(fc, k) if keep_mean else fc
-            sigma = float(torch.linalg.vector_norm(fc)) / math.sqrt(d)
-        else:
-            sigma = float(torch.linalg.vector_norm(f)) / math.sqrt(d)
+            r = lowpass_removed(fc, k) if keep_mean else fc
+        sigma = float(torch.linalg.vector_norm(r)) / math.sqrt(d)
         if t == 1 or sigma < best_sigma:
             best, best_sigma = x - f, sigma
         elif sigma > DIVERGENCE_RATIO * best_sigma:

@@ -490,12 +490,13 @@ static fgsd_status upload_floats(backend *be, float **dst, size_t *bytes, const 
                                  size_t n, const char *what)
 {
     void *p = NULL;
-    cudaError_t e = dev_alloc(be, &p, (n ? n : 1) * sizeof(float));
+    cudaError_t e;
 
+    *bytes = (n ? n : 1) * sizeof(float);
+    e = dev_alloc(be, &p, *bytes);
     if (e != cudaSuccess)
         return cuda_fail(be, e, what);
     *dst = p;
-    *bytes = (n ? n : 1) * sizeof(float);
     CU(be, cudaMemcpy(p, src, n * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy (weights)");
     return FGSD_OK;
 }
@@ -566,6 +567,13 @@ static size_t numel(const backend_tensor *t)
     return (size_t)t->c * (size_t)t->h * (size_t)t->w;
 }
 
+/* The device allocation of t (at least one float, as cudaMalloc(0) is not
+ * portable). */
+static size_t tensor_bytes(const backend_tensor *t)
+{
+    return (numel(t) ? numel(t) : 1) * sizeof(float);
+}
+
 static size_t pixels(const backend_tensor *t)
 {
     return (size_t)t->h * (size_t)t->w;
@@ -585,7 +593,7 @@ static backend_tensor *cuda_tensor_new(backend *be, int c, int h, int w)
     t->c = c;
     t->h = h;
     t->w = w;
-    e = dev_alloc(be, &p, (numel(t) ? numel(t) : 1) * sizeof(float));
+    e = dev_alloc(be, &p, tensor_bytes(t));
     if (e != cudaSuccess) {
         snprintf(what, sizeof(what), "a %dx%dx%d feature map", c, h, w);
         cuda_fail(be, e, what);
@@ -600,7 +608,7 @@ static void cuda_tensor_free(backend *be, backend_tensor *t)
 {
     if (!t)
         return;
-    dev_free(be, t->d, (numel(t) ? numel(t) : 1) * sizeof(float));
+    dev_free(be, t->d, tensor_bytes(t));
     free(t);
 }
 
@@ -615,6 +623,8 @@ static void *pinned_buffer(backend *be, size_t bytes)
 
     if (be->pinned_size >= bytes)
         return be->pinned;
+    /* An earlier upload's copy may still read the old buffer. */
+    (void)cudaStreamSynchronize(be->stream);
     if (be->pinned)
         cudaFreeHost(be->pinned);
     be->pinned = NULL;
@@ -635,7 +645,7 @@ static fgsd_status copy_to_host(backend *be, float *dst, const void *src, size_t
 {
     void *pin = pinned_buffer(be, bytes);
 
-    CU(be, cudaMemcpyAsync(pin ? pin : (void *)dst, src, bytes, cudaMemcpyDeviceToHost,
+    CU(be, cudaMemcpyAsync(pin ? pin : dst, src, bytes, cudaMemcpyDeviceToHost,
                            be->stream),
        what);
     CU(be, cudaStreamSynchronize(be->stream), what);
