@@ -89,6 +89,7 @@ static int one_phi(cli_engine *e, const char *path, const image *mask, const cha
         goto out;
     }
     progress_done(&e->prog);
+    cli_engine_notice(e); /* a large reference is measured on a sample */
     st = fgsd_mean_colour(ref.rgb, ref.width, ref.height, sel, colour);
     if (st != FGSD_OK) {
         cli_error("colour of '%s': %s", path, fgsd_status_string(st));

@@ -17,8 +17,11 @@ The split (written once to models/split.json, then only read and checked):
 import json
 import os
 
+import math
+
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 SPLIT_VERSION = 1
 SPLIT_SEED = 20240229
@@ -175,6 +178,39 @@ class TextureData:
         if aug >= 4:
             t = torch.flip(t, dims=(2,))
         return t
+
+    def max_region(self, k):
+        """The widest square region of class k that fits outside its reserved square."""
+        c = self.classes[k]
+        ry, rx, _, _ = c["reserved"]
+        return min(max(ry, rx), c["height"], c["width"])
+
+    def scaled_crop(self, rng, k, size, scale, aug):
+        """float [3, size, size] in [0, 1]: a (size * scale)² region of class k
+        outside the reserved square, shrunk to size with an antialiased filter."""
+        region = min(self.max_region(k), int(round(size * scale)))
+        y, x = self.train_position(rng, k, region)
+        t = self.crop(k, y, x, region, aug).float().div_(255.0)
+        if region != size:
+            t = F.interpolate(t[None], size=(size, size), mode="bilinear",
+                              antialias=True, align_corners=False)[0].clamp_(0.0, 1.0)
+        return t
+
+    def batch_scaled(self, rng, n, size, paired, max_scale):
+        """batch() at several scales: each sample's image is seen shrunk by a
+        factor s, log-uniform in [1, max_scale] (capped where the image has no
+        room), its reference at the same s and orientation.  So the network
+        sees a brick of a 200 px wall whole (issue 19.2)."""
+        xs, refs = [], []
+        for _ in range(n):
+            k = int(rng.integers(0, len(self.images)))
+            aug = int(rng.integers(0, 8))
+            s = math.exp(float(rng.random()) * math.log(max_scale))
+            s = min(s, self.max_region(k) / size)
+            xs.append(self.scaled_crop(rng, k, size, s, aug))
+            if paired:
+                refs.append(self.scaled_crop(rng, k, size, s, aug))
+        return torch.stack(xs), (torch.stack(refs) if paired else None)
 
     def batch(self, rng, n, size, paired):
         """(x, x_ref or None) float [n, 3, size, size] in [0, 1].

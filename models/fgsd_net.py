@@ -30,12 +30,16 @@ BN_MOMENTUM = 0.1
 
 
 
+MAX_WINDOWS_PER_SIDE = 16   # engine/src/features.c: a larger reference is sampled
+
+
 def window_starts(n, w):
     """Starts of the windows of side w covering n pixels, evenly spread from
-    0 to n - w, as engine/src/features.c places them (one when n <= w)."""
+    0 to n - w, as engine/src/features.c places them (one when n <= w; at
+    most MAX_WINDOWS_PER_SIDE, which then sample the side rather than cover it)."""
     if n <= w:
         return [0]
-    k = -(-n // w)
+    k = min(-(-n // w), MAX_WINDOWS_PER_SIDE)
     return [int(math.floor(i * (n - w) / (k - 1) + 0.5)) for i in range(k)]
 
 class BFBatchNorm2d(nn.Module):
@@ -225,6 +229,12 @@ class FGSDUNet(nn.Module):
             off += self.block_width(b)
         self.feature_dim = off
 
+        # Experiment (issue 19.1): 0 projects each block's whole-canvas mean
+        # (the paper); W > 0 projects the mean of the W x W window around
+        # each pixel (W / 2^level at a block's level), so every window of a
+        # large canvas is held to the reference, as the 64² training crops were.
+        self.projection_window = 0
+
         if not folded:
             self.reset_parameters()
 
@@ -307,7 +317,11 @@ class FGSDUNet(nn.Module):
                         off = self._feature_offsets[name]
                         ref = phi_ref[:, off:off + mean.shape[1]]
                     g = self.gain[name].view(1, -1)
-                    a = a + (g * (ref - mean)).unsqueeze(-1).unsqueeze(-1)
+                    local = self._local_mean(a, self.block_level(name))
+                    if local is None:
+                        a = a + (g * (ref - mean)).unsqueeze(-1).unsqueeze(-1)
+                    else:
+                        a = a + g[..., None, None] * (ref[..., None, None] - local)
             if trace is not None:
                 trace.append((name, a))
             return a
@@ -338,6 +352,17 @@ class FGSDUNet(nn.Module):
         if until_features:
             return torch.cat(phis, dim=1) if phis else x.new_zeros(n, 0)
         return self.out(a)
+
+    def _local_mean(self, a, level):
+        """The per-pixel mean of the projection_window window at level, or
+        None where the window covers the canvas (the whole-canvas mean)."""
+        k = self.projection_window >> level
+        if not self.projection_window or (k >= a.shape[-1] and k >= a.shape[-2]):
+            return None
+        k = max(1, k) | 1      # odd: centred
+        # Separable: the mean over the window's pixels inside the canvas.
+        a = F.avg_pool2d(a, (1, k), stride=1, padding=(0, k // 2), count_include_pad=False)
+        return F.avg_pool2d(a, (k, 1), stride=1, padding=(k // 2, 0), count_include_pad=False)
 
     @staticmethod
     def _drop_refs(a, skips, k):

@@ -133,3 +133,48 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
         z = _noise(seed, t, width, height, ref)
         x = x - h * f + gamma * (lowpass_removed(z, k) if keep_mean else z)
     raise ValueError("max_steps must be >= 1")
+
+
+def shrink(img, factor):
+    """img [3,H,W] or [1,3,H,W] shrunk by factor = 2^k: k 2x2 means (the
+    engine's pyramid; odd rows or columns at the end are dropped)."""
+    x = img if img.dim() == 4 else img.unsqueeze(0)
+    while factor > 1:
+        x = F.avg_pool2d(x, 2)
+        factor //= 2
+    return x
+
+
+@torch.no_grad()
+def coarse_to_fine(model, ref, size, levels, h0, beta, mid_sigma, seed, window,
+                   sigma_final=0.02, max_steps=1000):
+    """A size x size texture from ref [3,h,w] in `levels` levels (issue 19).
+
+    Level j = levels-1 .. 0 draws a (size / 2^j)² canvas conditioned on phi of
+    the reference shrunk by 2^j (phi at that scale).  The coarsest starts from
+    the reference's colour plus noise as sisa_sample's keep_mean does; each
+    finer one starts from the level above upsampled 2x plus mid_sigma noise
+    and keeps its low frequencies (keep_mean with init), so the coarse level
+    lays out the large structure and the finer ones draw its detail.
+    levels = 1 is the plain sampler.  Returns (D(x) [3,size,size] in [0, 1],
+    work): work = network passes weighted by their canvas' pixels relative to
+    size² (what the steps cost in full-size passes).
+    """
+    mult = 1 << model.levels
+    x, work = None, 0.0
+    colour = ref.mean(dim=(1, 2)).tolist()
+    for j in reversed(range(levels)):
+        s = size >> j
+        if s % mult:
+            raise ValueError("level %d: %d px is not a multiple of %d" % (j, s, mult))
+        phi = model.features_windowed(shrink(ref, 1 << j), window)
+        if x is None:
+            x, steps, _ = sisa_sample(model, phi, s, s, h0, beta, 1.0, sigma_final, True,
+                                      max_steps, seed + 7919 * j, colour, keep_mean=True)
+        else:
+            init = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False)
+            x, steps, _ = sisa_sample(model, phi, s, s, h0, beta, mid_sigma, sigma_final, True,
+                                      max_steps, seed + 7919 * j, colour, init=init,
+                                      keep_mean=True)
+        work += steps / float(1 << (2 * j))
+    return x.clamp(0, 1)[0], work

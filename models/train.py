@@ -93,6 +93,9 @@ def parse_args(argv):
     ap.add_argument("--padding", choices=("zeros", "circular"), default="zeros")
     ap.add_argument("--unconditioned", action="store_true", help="Algorithm 4: no conditioning")
     ap.add_argument("--crop", type=int, default=64)
+    ap.add_argument("--max-scale", type=float, default=1.0,
+                    help="new runs: crops of images shrunk by a log-uniform factor in "
+                         "[1, MAX_SCALE] (1 = full resolution only)")
     ap.add_argument("--batch", type=int, default=None,
                     help="crops per step and process (default 32; given on resume: switches)")
     ap.add_argument("--lr", type=float, default=None,
@@ -144,6 +147,8 @@ def parse_args(argv):
         ap.error("--keep-steps takes comma-separated step numbers, e.g. 15379,20000")
     if not 0.0 <= args.cond_drop < 1.0:
         ap.error("--cond-drop is a probability in [0, 1)")
+    if args.max_scale < 1.0:
+        ap.error("--max-scale is a shrink factor, at least 1")
     if args.cond_drop and args.unconditioned:
         ap.error("--cond-drop drops the reference of Algorithm 2; --unconditioned has none")
     return args
@@ -169,7 +174,8 @@ def config_from_args(args):
                         "feature_blocks": fb, "conditioned": not args.unconditioned,
                         "padding": args.padding},
         "unconditioned": bool(args.unconditioned),
-        "crop": args.crop, "batch": args.batch or 32, "lr": args.lr or 1e-3,
+        "crop": args.crop, "max_scale": args.max_scale,
+        "batch": args.batch or 32, "lr": args.lr or 1e-3,
         "schedule": args.schedule,
         "halve_every": args.halve_every, "warmup": args.warmup,
         "sigma_dist": args.sigma_dist or "uniform",
@@ -269,7 +275,12 @@ def measure_norms(scratch, state, batches, paired):
 def noisy_batch(data, cfg, rng, gen):
     """A training batch as Algorithm 2 / 4 sees it, on the CPU: (x, noise,
     sigma, ref or None), crops and sigma from rng, the noise from gen."""
-    x, ref = data.batch(rng, cfg["batch"], cfg["crop"], not cfg["unconditioned"])
+    if cfg.get("max_scale", 1.0) > 1.0:
+        x, ref = data.batch_scaled(rng, cfg["batch"], cfg["crop"], not cfg["unconditioned"],
+                                   cfg["max_scale"])
+    else:
+        # Runs without scales keep their streams (and exact resumes).
+        x, ref = data.batch(rng, cfg["batch"], cfg["crop"], not cfg["unconditioned"])
     sigma = draw_sigma(cfg, rng, x.shape[0])
     noise = sigma.view(-1, 1, 1, 1) * torch.randn(x.shape, generator=gen)
     return x, noise, sigma, ref

@@ -14,6 +14,10 @@
 
 #define MAX_SIDE FGSD_MAX_SIDE
 
+/* A blend's weights: 0, or within these (their ratios are what counts). */
+#define ARGS_WEIGHT_MIN 1e-6
+#define ARGS_WEIGHT_MAX 1e6
+
 static void
 add_model (GimpProcedure *procedure)
 {
@@ -323,11 +327,22 @@ args_weights (const FgsdArgs *args, gint n, gdouble *weights, GError **error)
 
       if (! **p)
         continue;
-      v = g_ascii_strtod (*p, &end);
-      if (*end || ! isfinite (v) || v < 0.0)
+      /* Decimal only: g_ascii_strtod also reads hex ("0x10" = 16). */
+      v = strspn (*p, "0123456789.eE+-") == strlen (*p) ? g_ascii_strtod (*p, &end) : -1.0;
+      if (v < 0.0 || *end || ! isfinite (v))
         {
           g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_INPUT,
                        _("“%s” in Weights is not a number of 0 or more."), *p);
+          ok = FALSE;
+        }
+      else if (v != 0.0 && (v < ARGS_WEIGHT_MIN || v > ARGS_WEIGHT_MAX))
+        {
+          /* Checked here, before any layer is read: out of this range the
+           * normalised blend loses its precision or overflows. */
+          g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_INPUT,
+                       _("“%s” in Weights is out of range: each weight is 0 or lies "
+                         "between %g and %g (only their ratios count)."),
+                       *p, ARGS_WEIGHT_MIN, ARGS_WEIGHT_MAX);
           ok = FALSE;
         }
       else if (count < n)

@@ -82,6 +82,16 @@ grow (const Region *box, GimpLayer *layer, const FgsdEngine *engine, gint band_w
   return r;
 }
 
+/* The filled pixels are opaque: a blemish is usually removed with Edit >
+ * Clear, which leaves the hole transparent, and the fill must show there.
+ * Where the selection is partial, the alpha moves towards 1 as much. */
+static void
+fill_opaque (gfloat *rgba, const gfloat *hole, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    rgba[4 * i + 3] += hole[i] * (1.0f - rgba[4 * i + 3]);
+}
+
 static GimpValueArray *
 heal_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
           GimpDrawable **drawables, GimpProcedureConfig *config, gpointer data)
@@ -169,6 +179,7 @@ heal_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
                      &rgb, &error) ||
       ! (rgba = pixels_rgb_to_rgba (rgb, in, (gsize) r.width * (gsize) r.height, &error)))
     goto out;
+  fill_opaque (rgba, hole, (gsize) r.width * (gsize) r.height);
 
   name = g_strdup_printf (_("%s healed (seed %u)"), gimp_item_get_name (GIMP_ITEM (layer)),
                           seed);

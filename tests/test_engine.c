@@ -465,6 +465,11 @@ static void test_heal(void **state)
             hole[(size_t)y * (size_t)w + (size_t)x] = 1.0f;
     assert_int_equal(fgsd_heal(s, &p, NULL, img, hole, w, h, 4, out, NULL), FGSD_ERR_TOO_SMALL);
     assert_non_null(strstr(fgsd_session_last_error(s), "widen the band"));
+    /* The message quotes its cause once (it was formatted into the buffer
+     * it read from: doubled text and an empty "()"). */
+    assert_null(strstr(fgsd_session_last_error(s), "()"));
+    assert_non_null(strstr(fgsd_session_last_error(s), "selected pixels"));
+    assert_null(strstr(strstr(fgsd_session_last_error(s), "too small") + 1, "too small"));
     assert_int_equal(fgsd_heal(s, &p, NULL, img, hole, w, h, 24, out, &st), FGSD_OK);
     assert_true(st.steps >= 1 && st.steps <= 4);
     for (size_t i = 0; i < n; i++) {
@@ -616,6 +621,67 @@ static void test_features_window(void **state)
     free(want);
 }
 
+typedef struct
+{
+    int calls, cancel_at;
+    float last;
+    int increasing;
+} window_progress;
+
+static int count_windows(void *user, int step, float sigma, float fraction)
+{
+    window_progress *w = user;
+
+    (void)step;
+    (void)sigma;
+    w->increasing &= fraction > w->last;
+    w->last = fraction;
+    return ++w->calls == w->cancel_at;
+}
+
+/* A reference of more than 16 windows a side is measured on an even 16 x 16
+ * sample of them (bounded time), says so in the notice, reports progress per
+ * window and stops at a cancel (issue 21: a 20000 x 20000 reference ran for
+ * ten minutes, deaf to Ctrl-C). */
+static void test_features_window_sample(void **state)
+{
+    test_model_arch a = test_model_arch_tiny();
+    test_model tm;
+    unsigned char *buf;
+    size_t len;
+    fgsd_model *m = NULL;
+    fgsd_session_options o = fgsd_session_options_default();
+    fgsd_session *s = NULL;
+    window_progress wp = {0, 0, 0.0f, 1};
+    int w = 32 * 20, h = 32 * 2; /* 20 x 2 windows: 16 x 2 measured */
+    float *img = random_image(w, h, 5), phi[512];
+    char msg[256];
+
+    (void)state;
+    assert_int_equal(test_model_make(&a, 7, TEST_MODEL_F32, &tm), 0);
+    assert_int_equal(test_model_set_meta(&tm, "feature_window", "32"), 0);
+    assert_int_equal(test_model_serialize(&tm, &buf, &len), 0);
+    test_model_free(&tm);
+    assert_int_equal(fgsd_model_load_memory(buf, len, &m, msg, sizeof(msg)), FGSD_OK);
+    free(buf);
+    assert_true(fgsd_model_feature_dim(m) <= 512);
+    o.backend = FGSD_BACKEND_REFERENCE;
+    o.progress = count_windows;
+    o.progress_user = &wp;
+    assert_int_equal(fgsd_session_create(m, &o, &s, msg, sizeof(msg)), FGSD_OK);
+    assert_int_equal(fgsd_features(s, img, w, h, NULL, phi), FGSD_OK);
+    assert_int_equal(wp.calls, 32);
+    assert_true(wp.increasing && wp.last == 1.0f);
+    assert_non_null(strstr(fgsd_session_notice(s), "measured on 32 of its 40 windows"));
+    wp = (window_progress){0, 3, 0.0f, 1};
+    assert_int_equal(fgsd_features(s, img, w, h, NULL, phi), FGSD_ERR_CANCELLED);
+    assert_int_equal(wp.calls, 3);
+    assert_non_null(strstr(fgsd_session_last_error(s), "window 3 of 32"));
+    fgsd_session_free(s);
+    fgsd_model_free(m);
+    free(img);
+}
+
 static void test_bad_arguments(void **state)
 {
     fixture *f = *state;
@@ -757,6 +823,7 @@ int main(void)
         cmocka_unit_test(test_heal_band),
         cmocka_unit_test(test_heal),
         cmocka_unit_test(test_features_window),
+        cmocka_unit_test(test_features_window_sample),
         cmocka_unit_test(test_features_mask),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_budget),

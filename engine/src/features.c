@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
  * phi of a reference (method.md section 2) and convex blends of phi's. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,11 @@ out:
     return st;
 }
 
+/* At most this many windows per side are measured: a larger reference is
+ * measured on an evenly spread grid of them (a sample: texture is
+ * stationary), so a huge selection costs bounded time. */
+#define MAX_WINDOWS_PER_SIDE 16
+
 /* Start of window i of k of side w along n pixels: evenly spread, the first
  * at 0 and the last at n - w (models/evaluate.py window_starts). */
 static int window_start(int i, int k, int n, int w)
@@ -138,6 +144,16 @@ fgsd_status features_measure(fgsd_session *s, const float *rgb, int width, int h
     kx = (width + ww - 1) / ww;
     ky = (height + wh - 1) / wh;
     windowed = kx * ky > 1;
+    if (kx > MAX_WINDOWS_PER_SIDE || ky > MAX_WINDOWS_PER_SIDE) {
+        int all = kx * ky;
+
+        kx = kx < MAX_WINDOWS_PER_SIDE ? kx : MAX_WINDOWS_PER_SIDE;
+        ky = ky < MAX_WINDOWS_PER_SIDE ? ky : MAX_WINDOWS_PER_SIDE;
+        snprintf(s->notice, sizeof(s->notice),
+                 "the %dx%d reference was measured on %d of its %d windows of %dx%d pixels, "
+                 "spread over it evenly",
+                 width, height, kx * ky, all, ww, wh);
+    }
     sums = calloc((size_t)dim, sizeof(double));
     weights = calloc((size_t)dim, sizeof(double));
     pass_sums = malloc((size_t)dim * sizeof(double));
@@ -171,6 +187,10 @@ fgsd_status features_measure(fgsd_session *s, const float *rgb, int width, int h
             if (mask && !(selected > 0.0))
                 continue; /* nothing selected here: it would add nothing */
             st = features_pass(s, sub, ww, wh, sub_mask, pass_sums, pass_weights, sums, weights);
+            if (!st && session_progress(s, 0, 0.0f, (float)(j * kx + i + 1) / (float)(kx * ky)))
+                st = session_fail(s, FGSD_ERR_CANCELLED,
+                                  "cancelled while measuring the reference (window %d of %d)",
+                                  j * kx + i + 1, kx * ky);
         }
     }
     if (!st)

@@ -32,11 +32,14 @@ fgsd_session_options fgsd_session_options_default(void)
 
 fgsd_status session_fail(fgsd_session *s, fgsd_status st, const char *fmt, ...)
 {
+    char msg[sizeof(s->error)];
     va_list ap;
 
+    /* Through a copy: callers may quote the last error in the new one. */
     va_start(ap, fmt);
-    vsnprintf(s->error, sizeof(s->error), fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    memcpy(s->error, msg, sizeof(msg));
     return st;
 }
 

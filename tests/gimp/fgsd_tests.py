@@ -314,6 +314,19 @@ def test_heal():
               region(layer, *hole))
         check("py-heal-source-unchanged", pixels(layer) == before)
         export(result, "py-heal.png")
+    # A blemish removed with Edit > Clear leaves a transparent hole: the
+    # fill must be opaque there (it was copied transparent, so invisible).
+    layer.add_alpha()
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, *hole)
+    layer.edit_clear()
+    outcome = run("plug-in-fgsd-heal", image, [layer], band_width=24, seed=3, **FAST)
+    if succeeded("py-heal-cleared", outcome):
+        result = outcome[1]
+        _, ox, oy = result.get_offsets()
+        inside = region(result, hole[0] - ox, hole[1] - oy, hole[2], hole[3])
+        alpha = struct.unpack("<%dH" % (len(inside) // 2), inside)[3::4]
+        check("py-heal-cleared-opaque", min(alpha) == 65535, "min alpha %d" % min(alpha))
+        result.get_image().remove_layer(result)
     other = add_layer_from(image, "forest-floor.png", len(image.get_layers()))
     outcome = run("plug-in-fgsd-heal", image, [layer], reference_layer=other, seed=4, **FAST)
     succeeded("py-heal-reference-layer", outcome)
@@ -371,7 +384,11 @@ def test_blend():
     for name, weights, part in (("count", "1, 2", "2 numbers but 3 layers"),
                                 ("zero", "0 0 0", "add up to 0"),
                                 ("negative", "1 -1 1", "not a number of 0 or more"),
-                                ("missing", "", "one weight per layer")):
+                                ("missing", "", "one weight per layer"),
+                                ("huge", "1e39,1,1", "out of range"),
+                                ("huge-all", "1e308,1e308,1e308", "out of range"),
+                                ("tiny", "1e-50,0,0", "out of range"),
+                                ("hex", "0x10,1,1", "not a number of 0 or more")):
         expect_error("py-blend-" + name, image, a, part, "plug-in-fgsd-interpolate", layers,
                      width=32, height=32, weights=weights, max_steps=2)
     image.delete()
