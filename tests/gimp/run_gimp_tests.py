@@ -524,6 +524,25 @@ def readme_blocks(path):
     return blocks
 
 
+# GIMP 3.0.4's own console noise (docs/gimp-console.md): LibGimp in any
+# plug-in process, fgsd's included, may print this when GIMP closes the pipe.
+GIMP_NOISE = ("gimp_flush(): error: Broken pipe",)
+
+
+def check_console(results, name, output):
+    """A successful run's console: no image left behind (GIMP's "stray image"
+    INFO) and no CRITICAL or WARNING line of ours, that is printed by the
+    plug-in's process "(fgsd:PID)" or in a log domain of fgsd's, but for
+    GIMP_NOISE."""
+    stray = [ln for ln in output.splitlines() if "stray image" in ln]
+    results.check(name + "-no-stray-image", not stray, "\n".join(stray[:3]))
+    ours = [ln for ln in output.splitlines()
+            if re.search(r"\(fgsd:\d+\): (\S+-)?(CRITICAL|WARNING) \*\*"
+                         r"|(^|\s)fgsd\S*-(CRITICAL|WARNING) \*\*", ln)
+            and not any(n in ln for n in GIMP_NOISE)]
+    results.check(name + "-no-warning-of-ours", not ours, "\n".join(ours[:3]))
+
+
 def suite_readme(opts, tmp, results):
     readme = os.path.join(opts.source_root, "README.md")
     if not results.check("readme-exists", os.path.exists(readme)):
@@ -552,6 +571,8 @@ def suite_readme(opts, tmp, results):
                       "exit %d after %.0f s%s" % (p.returncode, time.time() - start,
                                                  "" if p.returncode == 0 else
                                                  "\n" + p.stdout[-3000:]))
+        if p.returncode == 0:
+            check_console(results, marker, p.stdout)
         for name, w, h in outputs:
             path = os.path.join(work, name)
             ok = os.path.exists(path)
