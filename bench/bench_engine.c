@@ -10,7 +10,7 @@
  * line (stdout); errors go to stderr with exit status 1 (2 for usage).
  *
  * --denoise SIZE   fgsd_denoise passes on a SIZE image (N or WxH)
- * --sample SIZE    fgsd_sample of a SIZE image with exactly --steps passes
+ * --sample SIZE    fgsd_synthesize of a SIZE image with exactly --steps passes
  *                  (sigma_final tiny, max_steps = steps)
  * --threads T      session threads (default 1; 0 = all cores)
  * --backend B      auto|cpu|cuda|reference (default cpu)
@@ -64,7 +64,7 @@ typedef struct options {
     int unconditioned;
 } options;
 
-/* Step timestamps of one fgsd_sample call (progress callback). */
+/* Step timestamps of one fgsd_synthesize call (progress callback). */
 typedef struct step_clock {
     double *t, *c; /* wall and CPU time of each callback */
     int n, cap;
@@ -326,6 +326,7 @@ int main(int argc, char **argv)
     double *steps_dt = NULL, *steps_cpu = NULL, out_sum = 0.0, out_ss = 0.0;
     int n_steps_dt = 0;
     float *in = NULL, *out = NULL, *phi = NULL;
+    fgsd_reference *ref = NULL;
     size_t n;
     long rss_before;
     char err[512] = "";
@@ -373,6 +374,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_engine: out of memory\n");
         goto out;
     }
+    if (phi && fgsd_reference_from_features(phi, info.feature_dim, info.data_mean, &ref)) {
+        fprintf(stderr, "bench_engine: out of memory\n");
+        goto out;
+    }
     if (in)
         bench_input(in, n);
     /* Touch the output so that rss_before counts it (not memset to 0: the
@@ -383,6 +388,7 @@ int main(int argc, char **argv)
     sp.max_steps = o.steps;
     sp.sigma_final = 1e-30f; /* never reached: exactly max_steps passes */
     sp.seed = 1;
+    sp.free_colour = 1; /* the paper's sampler, as bench_torch.py runs it */
     rss_before = peak_rss_kib();
 
     for (int r = 0; r < o.warmup + o.reps; r++) {
@@ -392,9 +398,9 @@ int main(int argc, char **argv)
         c0 = cpu_s();
         t0 = now_s();
         if (o.denoise)
-            st = fgsd_denoise(session, in, o.width, o.height, phi, out);
+            st = fgsd_denoise(session, ref, in, o.width, o.height, out);
         else
-            st = fgsd_sample(session, &sp, phi, o.width, o.height, out, &stats);
+            st = fgsd_synthesize(session, ref, &sp, o.width, o.height, out, &stats);
         t1 = now_s();
         c1 = cpu_s();
         if (st) {
@@ -454,6 +460,7 @@ out:
     free(steps_cpu);
     free(clock.t);
     free(clock.c);
+    fgsd_reference_free(ref);
     free(phi);
     free(in);
     free(out);

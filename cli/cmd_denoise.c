@@ -104,7 +104,7 @@ static int report_sigma(cli_engine *e, const denoise_opts *o, const image *in)
     return CLI_EXIT_OK;
 }
 
-static int denoise(cli_engine *e, denoise_opts *o, const image *in, const float *phi,
+static int denoise(cli_engine *e, denoise_opts *o, const image *in, const fgsd_reference *ref,
                    image *out)
 {
     fgsd_sample_stats stats = {0};
@@ -112,19 +112,18 @@ static int denoise(cli_engine *e, denoise_opts *o, const image *in, const float 
 
     if (!o->iterate) {
         progress_phase(&e->prog, "denoising");
-        st = fgsd_denoise(e->session, in->rgb, in->width, in->height, phi, out->rgb);
+        st = fgsd_denoise(e->session, ref, in->rgb, in->width, in->height, out->rgb);
         if (st != FGSD_OK)
             return cli_engine_failed(e, st, "denoising");
         progress_done(&e->prog);
         cli_engine_notice(e);
         return CLI_EXIT_OK;
     }
-    o->sampler.p.init = in->rgb;
-    o->sampler.p.sigma0 = 0.0f;
-    o->sampler.p.keep_low_frequencies = !o->free_colour;
+    o->sampler.p.free_colour = o->free_colour;
     o->sampler.p.ascending = !o->sampler.fixed_schedule;
     progress_phase(&e->prog, "denoising");
-    st = fgsd_sample(e->session, &o->sampler.p, phi, in->width, in->height, out->rgb, &stats);
+    st = fgsd_denoise_iterate(e->session, ref, &o->sampler.p, in->rgb, in->width, in->height,
+                              out->rgb, &stats);
     if (st != FGSD_OK)
         return cli_engine_failed(e, st, "denoising");
     progress_done(&e->prog);
@@ -138,7 +137,7 @@ static int run(denoise_opts *o)
 {
     image_write_options wo = {.png_16bit = o->bits16};
     image in = {0}, out = {0};
-    float *phi = NULL;
+    fgsd_reference *ref = NULL;
     char err[512];
     cli_engine e;
     int ret;
@@ -163,7 +162,7 @@ static int run(denoise_opts *o)
     if (ret != CLI_EXIT_OK)
         goto out_images;
     if (o->ref) {
-        ret = reference_phi(&e, &o->ref, NULL, 1, o->mask, &phi, NULL);
+        ret = reference_load(&e, &o->ref, NULL, 1, o->mask, &ref);
         if (ret != CLI_EXIT_OK)
             goto out;
     }
@@ -174,7 +173,7 @@ static int run(denoise_opts *o)
         if (ret != CLI_EXIT_OK)
             goto out;
     }
-    ret = denoise(&e, o, &in, phi, &out);
+    ret = denoise(&e, o, &in, ref, &out);
     if (ret == CLI_EXIT_OK)
         ret = cli_engine_cancelled(&e);
     if (ret != CLI_EXIT_OK)
@@ -184,7 +183,7 @@ static int run(denoise_opts *o)
         ret = CLI_EXIT_ERROR;
     }
 out:
-    free(phi);
+    fgsd_reference_free(ref);
     cli_engine_close(&e);
 out_images:
     image_free(&out);

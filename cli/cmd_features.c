@@ -49,7 +49,7 @@ int cmd_features(int argc, char **argv)
         {0},
     };
     cli_engine e;
-    float *phi = NULL;
+    fgsd_reference *ref = NULL;
 
     switch (args_parse("features", argc, argv, specs, pos, 0, &npos)) {
     case ARGS_HELP:
@@ -66,12 +66,12 @@ int cmd_features(int argc, char **argv)
     ret = cli_engine_open(&e, &eo);
     if (ret != CLI_EXIT_OK)
         return ret;
-    ret = reference_phi(&e, refs.v, NULL, refs.n, mask, &phi, NULL);
+    ret = reference_load(&e, refs.v, NULL, refs.n, mask, &ref);
     if (ret == CLI_EXIT_OK)
         ret = cli_engine_cancelled(&e);
     if (ret == CLI_EXIT_OK)
-        ret = print_json(phi, fgsd_model_feature_dim(e.model));
-    free(phi);
+        ret = print_json(fgsd_reference_features(ref, 0), fgsd_model_feature_dim(e.model));
+    fgsd_reference_free(ref);
     cli_engine_close(&e);
     return ret;
 }

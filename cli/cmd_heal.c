@@ -79,14 +79,14 @@ static int read_hole(const heal_opts *o, const image *in, float **hole)
 }
 
 static int heal(cli_engine *e, heal_opts *o, const image *in, const float *hole,
-                const float *phi, image *out)
+                const fgsd_reference *ref, image *out)
 {
     fgsd_sample_stats stats = {0};
     fgsd_status st;
 
     o->sampler.p.ascending = !o->sampler.fixed_schedule;
     progress_phase(&e->prog, "healing");
-    st = fgsd_heal(e->session, &o->sampler.p, phi, in->rgb, hole, in->width, in->height,
+    st = fgsd_heal(e->session, ref, &o->sampler.p, in->rgb, hole, in->width, in->height,
                    o->band, out->rgb, &stats);
     if (st != FGSD_OK)
         return cli_engine_failed(e, st, "healing");
@@ -101,7 +101,8 @@ static int run(heal_opts *o)
 {
     image_write_options wo = {.png_16bit = o->bits16};
     image in = {0}, out = {0};
-    float *hole = NULL, *phi = NULL;
+    float *hole = NULL;
+    fgsd_reference *ref = NULL;
     char err[512] = "";
     cli_engine e;
     int ret;
@@ -127,16 +128,16 @@ static int run(heal_opts *o)
     if (ret != CLI_EXIT_OK)
         goto out_images;
     if (o->refs.n)
-        ret = reference_phi(&e, o->refs.v, NULL, o->refs.n, o->mask, &phi, NULL);
+        ret = reference_load(&e, o->refs.v, NULL, o->refs.n, o->mask, &ref);
     if (ret == CLI_EXIT_OK)
-        ret = heal(&e, o, &in, hole, phi, &out);
+        ret = heal(&e, o, &in, hole, ref, &out);
     if (ret == CLI_EXIT_OK && image_write(o->out, &out, &wo, err, sizeof err) < 0) {
         cli_error("%s", err);
         ret = CLI_EXIT_ERROR;
     }
     if (ret == CLI_EXIT_OK)
         sampler_seed_note(&o->sampler, o->engine.quiet);
-    free(phi);
+    fgsd_reference_free(ref);
     cli_engine_close(&e);
 out_images:
     free(hole);

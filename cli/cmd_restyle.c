@@ -57,17 +57,17 @@ static void print_help(void)
            "Exit status: 0 done, 1 error, 2 bad usage, 130 interrupted (nothing written).\n");
 }
 
-static int restyle(cli_engine *e, restyle_opts *o, const image *in, const float *phi,
+static int restyle(cli_engine *e, restyle_opts *o, const image *in, const fgsd_reference *ref,
                    image *out)
 {
     fgsd_sample_stats stats = {0};
     fgsd_status st;
 
-    o->sampler.p.init = in->rgb;
-    o->sampler.p.keep_low_frequencies = !o->free_colour;
+    o->sampler.p.free_colour = o->free_colour;
     o->sampler.p.ascending = !o->sampler.fixed_schedule;
     progress_phase(&e->prog, "restyling");
-    st = fgsd_sample(e->session, &o->sampler.p, phi, in->width, in->height, out->rgb, &stats);
+    st = fgsd_restyle(e->session, ref, &o->sampler.p, in->rgb, in->width, in->height, out->rgb,
+                      &stats);
     if (st != FGSD_OK)
         return cli_engine_failed(e, st, "restyling");
     progress_done(&e->prog);
@@ -81,7 +81,7 @@ static int run(restyle_opts *o)
 {
     image_write_options wo = {.png_16bit = o->bits16};
     image in = {0}, out = {0};
-    float *phi = NULL;
+    fgsd_reference *ref = NULL;
     char err[512] = "";
     cli_engine e;
     int ret;
@@ -103,16 +103,16 @@ static int run(restyle_opts *o)
     ret = cli_engine_open(&e, &o->engine);
     if (ret != CLI_EXIT_OK)
         goto out_images;
-    ret = reference_phi(&e, o->refs.v, NULL, o->refs.n, o->mask, &phi, NULL);
+    ret = reference_load(&e, o->refs.v, NULL, o->refs.n, o->mask, &ref);
     if (ret == CLI_EXIT_OK)
-        ret = restyle(&e, o, &in, phi, &out);
+        ret = restyle(&e, o, &in, ref, &out);
     if (ret == CLI_EXIT_OK && image_write(o->out, &out, &wo, err, sizeof err) < 0) {
         cli_error("%s", err);
         ret = CLI_EXIT_ERROR;
     }
     if (ret == CLI_EXIT_OK)
         sampler_seed_note(&o->sampler, o->engine.quiet);
-    free(phi);
+    fgsd_reference_free(ref);
     cli_engine_close(&e);
 out_images:
     image_free(&out);

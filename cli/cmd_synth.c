@@ -71,8 +71,11 @@ static void print_help(int interpolate)
            "                       1..8; 1.15-1.25 worth trying (docs/quality.md);\n"
            "                       one more pass per step\n"
            "  --guide-model FILE   model giving D0 (e.g. the baseline uncond.fgsd);\n"
-           "                       default: the model without its projection\n",
-           FGSD_MAX_SIDE, DEFAULT_SIDE, DEFAULT_SIDE);
+           "                       default: the model without its projection\n"
+           "  --levels N           coarse to fine: draw at 1/2^(N-1) of the size from the\n"
+           "                       reference shrunk as much first, then each finer level\n"
+           "                       from the one above; 1..%d (default 1: one level)\n",
+           FGSD_MAX_SIDE, DEFAULT_SIDE, DEFAULT_SIDE, FGSD_MAX_SAMPLER_LEVELS);
     sampler_opts_help(1);
     printf("Engine:\n%s", CLI_ENGINE_HELP);
     printf("  -h, --help           this text\n"
@@ -137,10 +140,8 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Runs the sampler and writes the output.  phi and colour may be NULL;
- * guide is the session of --guide-model, or NULL. */
-static int sample_and_write(cli_engine *e, synth_opts *o, const float *phi, const float *colour,
-                            fgsd_session *guide)
+/* Runs the synthesis and writes the output.  ref NULL: unconditioned. */
+static int sample_and_write(cli_engine *e, synth_opts *o, const fgsd_reference *ref)
 {
     image_write_options wo = {.png_16bit = o->bits16};
     fgsd_sample_stats stats = {0};
@@ -155,13 +156,12 @@ static int sample_and_write(cli_engine *e, synth_opts *o, const float *phi, cons
         return CLI_EXIT_ERROR;
     }
     o->sampler.p.ascending = !o->sampler.fixed_schedule;
-    o->sampler.p.init = NULL;
-    o->sampler.p.mean = o->free_colour ? NULL : colour;
+    o->sampler.p.free_colour = o->free_colour;
     o->sampler.p.guidance = o->guidance;
-    o->sampler.p.guide = guide;
     progress_phase(&e->prog, "sampling");
     t0 = now_s();
-    st = fgsd_sample(e->session, &o->sampler.p, phi, o->size[0], o->size[1], out.rgb, &stats);
+    st = fgsd_synthesize(e->session, ref, &o->sampler.p, o->size[0], o->size[1], out.rgb,
+                         &stats);
     if (st != FGSD_OK) {
         ret = cli_engine_failed(e, st, "sampling");
         goto out;
@@ -190,8 +190,7 @@ static int run(const char *cmd, int interpolate, int argc, char **argv)
     const char *pos[1];
     int npos, ret;
     float w[ARG_LIST_MAX];
-    float *phi = NULL;
-    float colour[3];
+    fgsd_reference *ref = NULL;
     cli_engine e, g = {0};
     cli_engine_opts gopts;
 
@@ -208,6 +207,8 @@ static int run(const char *cmd, int interpolate, int argc, char **argv)
         {.name = "--free-colour", .type = ARG_FLAG, .dest = &o.free_colour},
         {.name = "--guidance", .type = ARG_FLOAT, .dest = &o.guidance, .lo = 0, .hi = 8},
         {.name = "--guide-model", .type = ARG_STRING, .dest = &o.guide_model},
+        {.name = "--levels", .type = ARG_INT, .dest = &o.sampler.p.levels, .lo = 1,
+         .hi = FGSD_MAX_SAMPLER_LEVELS},
         CLI_SAMPLER_ARGS(&o.sampler),
         CLI_SIGMA0_ARG(&o.sampler),
         CLI_ENGINE_ARGS(&o.engine),
@@ -251,18 +252,18 @@ static int run(const char *cmd, int interpolate, int argc, char **argv)
             goto out;
     }
     if (o.refs.n) {
-        ret = reference_phi(&e, o.refs.v, interpolate ? w : NULL, o.refs.n, o.mask, &phi,
-                            colour);
+        ret = reference_load(&e, o.refs.v, interpolate ? w : NULL, o.refs.n, o.mask, &ref);
         if (ret != CLI_EXIT_OK)
             goto out;
     }
-    ret = sample_and_write(&e, &o, phi, o.refs.n ? colour : NULL, g.session);
+    fgsd_session_set_guide(e.session, g.session);
+    ret = sample_and_write(&e, &o, ref);
     /* Said after success only, so that an error stays the one line on
      * stderr; a run that failed has nothing to repeat. */
     if (ret == CLI_EXIT_OK)
         sampler_seed_note(&o.sampler, o.engine.quiet);
 out:
-    free(phi);
+    fgsd_reference_free(ref);
     cli_engine_close(&g);
     cli_engine_close(&e);
     return ret;

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Reference images to phi (see reference.h).
+ * Reference images to fgsd_reference (see reference.h).
  */
 #include "reference.h"
 
 #include "cli.h"
 #include "image_io.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,8 +65,8 @@ static int combine_mask(const image *ref, const char *ref_path, const image *mas
     return CLI_EXIT_OK;
 }
 
-static int one_phi(cli_engine *e, const char *path, const image *mask, const char *mask_path,
-                   float *phi, float colour[3])
+static int one_reference(cli_engine *e, const char *path, const image *mask,
+                         const char *mask_path, fgsd_reference **out)
 {
     char err[512];
     image ref;
@@ -81,7 +82,7 @@ static int one_phi(cli_engine *e, const char *path, const image *mask, const cha
     if (ret != CLI_EXIT_OK)
         goto out;
     progress_phase(&e->prog, "features");
-    st = fgsd_features(e->session, ref.rgb, ref.width, ref.height, sel, phi);
+    st = fgsd_reference_measure(e->session, ref.rgb, ref.width, ref.height, sel, out);
     if (st != FGSD_OK) {
         char what[600];
         snprintf(what, sizeof what, "features of '%s'", path);
@@ -90,30 +91,24 @@ static int one_phi(cli_engine *e, const char *path, const image *mask, const cha
     }
     progress_done(&e->prog);
     cli_engine_notice(e); /* a large reference is measured on a sample */
-    st = fgsd_mean_colour(ref.rgb, ref.width, ref.height, sel, colour);
-    if (st != FGSD_OK) {
-        cli_error("colour of '%s': %s", path, fgsd_status_string(st));
-        ret = CLI_EXIT_ERROR;
-    }
 out:
     free(sel);
     image_free(&ref);
     return ret;
 }
 
-int reference_phi(cli_engine *e, const char *const *refs, const float *weights, int n,
-                  const char *mask_path, float **phi, float colour[3])
+int reference_load(cli_engine *e, const char *const *refs, const float *weights, int n,
+                   const char *mask_path, fgsd_reference **out)
 {
-    int dim = fgsd_model_feature_dim(e->model);
-    float *all = NULL, *out = NULL, *equal = NULL, *colours = NULL;
-    const float **rows = NULL, **crows = NULL;
+    fgsd_reference **each = NULL;
+    float *equal = NULL;
     image mask = {0};
     char err[512];
     int ret = CLI_EXIT_ERROR;
     fgsd_status st;
 
-    *phi = NULL;
-    if (dim <= 0) {
+    *out = NULL;
+    if (fgsd_model_feature_dim(e->model) <= 0) {
         cli_error("model '%s' is unconditioned: it cannot follow a reference", e->model_path);
         return CLI_EXIT_ERROR;
     }
@@ -121,43 +116,31 @@ int reference_phi(cli_engine *e, const char *const *refs, const float *weights, 
         cli_error("mask: %s", err);
         return CLI_EXIT_ERROR;
     }
-    all = malloc((size_t)n * (size_t)dim * sizeof *all);
-    out = malloc((size_t)dim * sizeof *out);
-    rows = malloc((size_t)n * sizeof *rows);
+    each = calloc((size_t)n, sizeof *each);
     equal = malloc((size_t)n * sizeof *equal);
-    colours = malloc((size_t)n * 3 * sizeof *colours);
-    crows = malloc((size_t)n * sizeof *crows);
-    if (!all || !out || !rows || !equal || !colours || !crows) {
+    if (!each || !equal) {
         cli_error("out of memory");
         goto out;
     }
     for (int i = 0; i < n; i++) {
-        rows[i] = all + (size_t)i * (size_t)dim;
-        crows[i] = colours + 3 * (size_t)i;
         equal[i] = 1.0f;
-        ret = one_phi(e, refs[i], mask_path ? &mask : NULL, mask_path, all + (size_t)i * dim,
-                      colours + 3 * (size_t)i);
+        ret = one_reference(e, refs[i], mask_path ? &mask : NULL, mask_path, &each[i]);
         if (ret != CLI_EXIT_OK)
             goto out;
     }
-    st = fgsd_features_blend(rows, weights ? weights : equal, n, dim, out);
-    if (st == FGSD_OK && colour)
-        st = fgsd_features_blend(crows, weights ? weights : equal, n, 3, colour);
+    st = fgsd_reference_blend((const fgsd_reference *const *)each, weights ? weights : equal, n,
+                              out);
     if (st != FGSD_OK) {
-        cli_error("blending the references' features: %s", fgsd_status_string(st));
+        cli_error("blending the references: %s", fgsd_status_string(st));
         ret = CLI_EXIT_ERROR;
         goto out;
     }
-    *phi = out;
-    out = NULL;
     ret = CLI_EXIT_OK;
 out:
-    free(crows);
-    free(colours);
+    for (int i = 0; each && i < n; i++)
+        fgsd_reference_free(each[i]);
+    free(each);
     free(equal);
-    free(rows);
-    free(out);
-    free(all);
     image_free(&mask);
     return ret;
 }

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
  *
- * References: from image files (and an optional mask) to the feature
- * vector phi that conditions the sampler.
+ * References: from image files (and an optional mask) to the
+ * fgsd_reference that conditions the sampler.
  *
  * A reference's alpha channel is a selection: pixels with alpha 0 do not
  * count, partial alpha counts partially.  A --mask image (white = selected,
  * its mean of R, G, B times its own alpha) multiplies it.  Several
- * references are combined as a convex blend of their phi vectors
- * (fgsd_features_blend), the paper's class centroid when weights are equal.
+ * references are combined as a convex blend
+ * (fgsd_reference_blend), the paper's class centroid when weights are equal.
  */
 #ifndef FGSD_CLI_REFERENCE_H
 #define FGSD_CLI_REFERENCE_H
@@ -20,13 +20,11 @@
  * *out is malloc'ed.  Returns an exit code; errors are printed. */
 int mask_from_image(const image *img, float **out);
 
-/* phi of the blend of refs[0..n) with weights (NULL = equal weights), each
- * ref masked by its alpha and by mask_path (NULL = none; must then have the
- * size of every ref).  *phi receives a malloc'ed feature_dim vector and
- * colour (NULL = not wanted) the blend of the references' mean colours, with
- * the same weights (the sampler's start colour).
- * Returns an exit code; errors are printed. */
-int reference_phi(cli_engine *e, const char *const *refs, const float *weights, int n,
-                  const char *mask_path, float **phi, float colour[3]);
+/* The reference blended from refs[0..n) with weights (NULL = equal weights,
+ * the centroid), each image masked by its alpha and by mask_path (NULL =
+ * none; must then have the size of every ref).  *out is freed with
+ * fgsd_reference_free.  Returns an exit code; errors are printed. */
+int reference_load(cli_engine *e, const char *const *refs, const float *weights, int n,
+                   const char *mask_path, fgsd_reference **out);
 
 #endif

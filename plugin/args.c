@@ -426,7 +426,7 @@ args_sampler (const FgsdArgs *args, guint32 seed)
   p.max_steps   = args->max_steps;
   p.seed        = seed;
   p.tileable    = args->tileable ? 1 : 0;
-  /* The guide session itself is the engine's (engine_sample). */
+  /* The guide session itself is the engine's (engine_synthesize). */
   p.guidance    = args->guidance > 1.0 ? (float) args->guidance : 0.0f;
   return p;
 }

@@ -179,65 +179,35 @@ engine_set_progress_range (FgsdEngine *engine, gdouble start, gdouble end)
   gimp_progress_update (start);
 }
 
-/* The plug-in's phi buffers hold phi followed by the reference's mean colour
- * (3 floats): blends mix both with the same weights, and the sampler starts
- * at, and keeps, that colour (fgsd_sampler_params.mean). */
-#define PHI_EXTRA 3
-
-static gfloat *
-alloc_phi (FgsdEngine *engine, GError **error)
-{
-  gfloat *phi = g_try_new0 (gfloat, engine->feature_dim + PHI_EXTRA);
-
-  if (! phi)
-    g_set_error_literal (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MEMORY,
-                         _("Not enough memory."));
-  return phi;
-}
-
 gboolean
-engine_features (FgsdEngine *engine, const FgsdReference *ref, gfloat **phi, GError **error)
+engine_reference (FgsdEngine *engine, const FgsdReference *ref, fgsd_reference **out,
+                  GError **error)
 {
-  fgsd_status status;
+  fgsd_status status = fgsd_reference_measure (engine->session, ref->rgb, ref->width,
+                                               ref->height, ref->mask, out);
 
-  *phi = alloc_phi (engine, error);
-  if (! *phi)
-    return FALSE;
-  status = fgsd_features (engine->session, ref->rgb, ref->width, ref->height, ref->mask, *phi);
-  if (status == FGSD_OK)
-    status = fgsd_mean_colour (ref->rgb, ref->width, ref->height, ref->mask,
-                               *phi + engine->feature_dim);
   if (status != FGSD_OK)
     {
       set_engine_error (engine, status, _("Measuring the reference texture"), error);
-      g_clear_pointer (phi, g_free);
       return FALSE;
     }
   return TRUE;
 }
 
 gboolean
-engine_blend (FgsdEngine *engine, const gfloat *const *phis, const gdouble *weights, gint n,
-              gfloat **phi, GError **error)
+engine_blend (FgsdEngine *engine, const fgsd_reference *const *refs, const gdouble *weights,
+              gint n, fgsd_reference **out, GError **error)
 {
   gfloat     *w = g_new (gfloat, n);
   fgsd_status status;
 
   for (gint i = 0; i < n; i++)
     w[i] = (gfloat) weights[i];
-  *phi = alloc_phi (engine, error);
-  if (! *phi)
-    {
-      g_free (w);
-      return FALSE;
-    }
-  status = fgsd_features_blend ((const float *const *) phis, w, n,
-                                engine->feature_dim + PHI_EXTRA, *phi);
+  status = fgsd_reference_blend (refs, w, n, out);
   g_free (w);
   if (status != FGSD_OK)
     {
       set_engine_error (engine, status, _("Mixing the textures"), error);
-      g_clear_pointer (phi, g_free);
       return FALSE;
     }
   return TRUE;
@@ -255,24 +225,14 @@ alloc_rgb (gint w, gint h, GError **error)
   return rgb;
 }
 
-gboolean
-engine_sample (FgsdEngine *engine, const fgsd_sampler_params *params, const gfloat *phi,
-               gint w, gint h, gfloat **rgb, fgsd_sample_stats *stats, GError **error)
+/* The result of one task call into *rgb (allocated here), or the error. */
+static gboolean
+finish (FgsdEngine *engine, fgsd_status status, const gchar *what, gfloat **rgb,
+        GError **error)
 {
-  fgsd_sampler_params p = *params;
-  fgsd_status status;
-
-  *rgb = alloc_rgb (w, h, error);
-  if (! *rgb)
-    return FALSE;
-  if (phi && ! p.init)
-    p.mean = phi + engine->feature_dim;
-  if (p.guidance > 1.0f)
-    p.guide = engine->guide;
-  status = fgsd_sample (engine->session, &p, phi, w, h, *rgb, stats);
   if (status != FGSD_OK)
     {
-      set_engine_error (engine, status, _("Sampling"), error);
+      set_engine_error (engine, status, what, error);
       g_clear_pointer (rgb, g_free);
       return FALSE;
     }
@@ -280,42 +240,66 @@ engine_sample (FgsdEngine *engine, const fgsd_sampler_params *params, const gflo
 }
 
 gboolean
-engine_heal (FgsdEngine *engine, const fgsd_sampler_params *params, const gfloat *phi,
+engine_synthesize (FgsdEngine *engine, const fgsd_reference *ref,
+                   const fgsd_sampler_params *params, gint w, gint h, gfloat **rgb,
+                   GError **error)
+{
+  *rgb = alloc_rgb (w, h, error);
+  if (! *rgb)
+    return FALSE;
+  fgsd_session_set_guide (engine->session, engine->guide);
+  return finish (engine, fgsd_synthesize (engine->session, ref, params, w, h, *rgb, NULL),
+                 _("Sampling"), rgb, error);
+}
+
+gboolean
+engine_restyle (FgsdEngine *engine, const fgsd_reference *ref,
+                const fgsd_sampler_params *params, const gfloat *image, gint w, gint h,
+                gfloat **rgb, GError **error)
+{
+  *rgb = alloc_rgb (w, h, error);
+  if (! *rgb)
+    return FALSE;
+  return finish (engine, fgsd_restyle (engine->session, ref, params, image, w, h, *rgb, NULL),
+                 _("Sampling"), rgb, error);
+}
+
+gboolean
+engine_denoise_iterate (FgsdEngine *engine, const fgsd_reference *ref,
+                        const fgsd_sampler_params *params, const gfloat *noisy, gint w,
+                        gint h, gfloat **rgb, GError **error)
+{
+  *rgb = alloc_rgb (w, h, error);
+  if (! *rgb)
+    return FALSE;
+  return finish (engine,
+                 fgsd_denoise_iterate (engine->session, ref, params, noisy, w, h, *rgb, NULL),
+                 _("Sampling"), rgb, error);
+}
+
+gboolean
+engine_heal (FgsdEngine *engine, const fgsd_reference *ref, const fgsd_sampler_params *params,
              const gfloat *rgb, const gfloat *hole, gint w, gint h, gint band_width,
              gfloat **out, GError **error)
 {
-  fgsd_status status;
-
   *out = alloc_rgb (w, h, error);
   if (! *out)
     return FALSE;
-  status = fgsd_heal (engine->session, params, phi, rgb, hole, w, h, band_width, *out, NULL);
-  if (status != FGSD_OK)
-    {
-      set_engine_error (engine, status, _("Healing"), error);
-      g_clear_pointer (out, g_free);
-      return FALSE;
-    }
-  return TRUE;
+  return finish (engine,
+                 fgsd_heal (engine->session, ref, params, rgb, hole, w, h, band_width, *out,
+                            NULL),
+                 _("Healing"), out, error);
 }
 
 gboolean
-engine_denoise (FgsdEngine *engine, const gfloat *noisy, gint w, gint h, const gfloat *phi,
-                gfloat **rgb, GError **error)
+engine_denoise (FgsdEngine *engine, const gfloat *noisy, gint w, gint h,
+                const fgsd_reference *ref, gfloat **rgb, GError **error)
 {
-  fgsd_status status;
-
   *rgb = alloc_rgb (w, h, error);
   if (! *rgb)
     return FALSE;
-  status = fgsd_denoise (engine->session, noisy, w, h, phi, *rgb);
-  if (status != FGSD_OK)
-    {
-      set_engine_error (engine, status, _("Denoising"), error);
-      g_clear_pointer (rgb, g_free);
-      return FALSE;
-    }
-  return TRUE;
+  return finish (engine, fgsd_denoise (engine->session, ref, noisy, w, h, *rgb),
+                 _("Denoising"), rgb, error);
 }
 
 gboolean

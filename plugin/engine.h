@@ -38,37 +38,44 @@ gboolean engine_open     (FgsdEngine *engine, GFile *model, fgsd_backend_kind ba
 void     engine_close    (FgsdEngine *engine);
 
 /* Opens guidance's model (NULL = the installed baseline) on the same
- * backend; engine_sample then gives it to runs whose guidance is above 1. */
+ * backend; engine_synthesize gives it to the session as guidance's D0. */
 gboolean engine_open_guide (FgsdEngine *engine, GFile *model, fgsd_backend_kind backend,
                             GimpRunMode run_mode, GError **error);
 
 /* The next engine call reports progress inside [start, end] of the bar. */
 void     engine_set_progress_range (FgsdEngine *engine, gdouble start, gdouble end);
 
-/* phi of a reference; *phi is newly allocated (feature_dim floats). */
-gboolean engine_features (FgsdEngine *engine, const FgsdReference *ref, gfloat **phi,
+/* The reference measured from ref's pixels and selection; free *out with
+ * fgsd_reference_free. */
+gboolean engine_reference (FgsdEngine *engine, const FgsdReference *ref, fgsd_reference **out,
+                           GError **error);
+
+/* Mixes n references with weights (>= 0, not all 0; scaled to sum to 1). */
+gboolean engine_blend    (FgsdEngine *engine, const fgsd_reference *const *refs,
+                          const gdouble *weights, gint n, fgsd_reference **out,
                           GError **error);
 
-/* Mixes n feature vectors (and their colours) with weights (>= 0, not all 0;
- * scaled to sum to 1). */
-gboolean engine_blend    (FgsdEngine *engine, const gfloat *const *phis,
-                          const gdouble *weights, gint n, gfloat **phi, GError **error);
+/* The engine's tasks; each result (*rgb, *out) is newly allocated RGB of w x h. */
+gboolean engine_synthesize (FgsdEngine *engine, const fgsd_reference *ref,
+                            const fgsd_sampler_params *params, gint w, gint h, gfloat **rgb,
+                            GError **error);
+gboolean engine_restyle    (FgsdEngine *engine, const fgsd_reference *ref,
+                            const fgsd_sampler_params *params, const gfloat *image, gint w,
+                            gint h, gfloat **rgb, GError **error);
+gboolean engine_denoise_iterate (FgsdEngine *engine, const fgsd_reference *ref,
+                                 const fgsd_sampler_params *params, const gfloat *noisy,
+                                 gint w, gint h, gfloat **rgb, GError **error);
 
-/* Runs the sampler; *rgb is newly allocated (w * h * 3 floats). */
-gboolean engine_sample   (FgsdEngine *engine, const fgsd_sampler_params *params,
-                          const gfloat *phi, gint w, gint h, gfloat **rgb,
-                          fgsd_sample_stats *stats, GError **error);
+/* Fills the hole (w x h weights, 1 = fill) of rgb; ref NULL = the texture
+ * of the band around the hole.  *out is the whole w x h image. */
+gboolean engine_heal     (FgsdEngine *engine, const fgsd_reference *ref,
+                          const fgsd_sampler_params *params, const gfloat *rgb,
+                          const gfloat *hole, gint w, gint h, gint band_width, gfloat **out,
+                          GError **error);
 
-/* Fills the hole (w x h weights, 1 = fill) of rgb; phi NULL = the texture
- * of the band around the hole.  *out (the whole w x h image) is newly
- * allocated. */
-gboolean engine_heal     (FgsdEngine *engine, const fgsd_sampler_params *params,
-                          const gfloat *phi, const gfloat *rgb, const gfloat *hole, gint w,
-                          gint h, gint band_width, gfloat **out, GError **error);
-
-/* One denoiser pass; *rgb is newly allocated. */
+/* One denoiser pass; ref NULL = the unconditioned pass. */
 gboolean engine_denoise  (FgsdEngine *engine, const gfloat *noisy, gint w, gint h,
-                          const gfloat *phi, gfloat **rgb, GError **error);
+                          const fgsd_reference *ref, gfloat **rgb, GError **error);
 
 /* Floats per pixel that a run keeps at once in the plug-in: the sampler's
  * x, D(x), z and best (engine/src/sampler_sisa.c: four RGB images; with a

@@ -60,9 +60,9 @@ layer_filter_run (const FgsdLayerFilter *filter, GimpProcedure *procedure, GimpR
   FgsdEngine        engine = { 0 };
   FgsdLayerJob      job;
   GimpLayer        *layer;
-  GimpDrawable     *reference;
+  GimpDrawable     *source;  /* the reference layer */
   GimpLayer        *result = NULL;
-  gfloat           *phi    = NULL;
+  fgsd_reference   *reference = NULL;
   gfloat           *in     = NULL; /* the layer, RGBA */
   gfloat           *in_rgb = NULL;
   gfloat           *rgb    = NULL;
@@ -91,8 +91,8 @@ layer_filter_run (const FgsdLayerFilter *filter, GimpProcedure *procedure, GimpR
       goto out;
     }
   args_read (config, &args);
-  reference = GIMP_DRAWABLE (args.reference_layer ? args.reference_layer : layer);
-  if (! plugin_check_layer (image, reference, &error))
+  source = GIMP_DRAWABLE (args.reference_layer ? args.reference_layer : layer);
+  if (! plugin_check_layer (image, source, &error))
     {
       status = GIMP_PDB_CALLING_ERROR;
       goto out;
@@ -103,7 +103,7 @@ layer_filter_run (const FgsdLayerFilter *filter, GimpProcedure *procedure, GimpR
   if (! engine_check_memory (w, h, filter->floats_per_pixel, &error))
     goto out;
   gimp_progress_init (filter->label);
-  if (! reference_read (image, reference, &ref, &error) ||
+  if (! reference_read (image, source, &ref, &error) ||
       ! (in = pixels_read_rgba (GIMP_DRAWABLE (layer), 0, 0, w, h, &error)) ||
       ! (in_rgb = pixels_rgba_to_rgb (in, (gsize) w * (gsize) h, filter->clamp_input,
                                       &error)) ||
@@ -111,13 +111,14 @@ layer_filter_run (const FgsdLayerFilter *filter, GimpProcedure *procedure, GimpR
                      &error))
     goto out;
   engine_set_progress_range (&engine, 0.0, 0.05);
-  if (! engine_features (&engine, &ref, &phi, &error))
+  if (! engine_reference (&engine, &ref, &reference, &error))
     goto out;
   reference_clear (&ref);
 
   seed = args_pick_seed (&args);
-  job  = (FgsdLayerJob) { .layer  = layer, .args = &args, .engine = &engine, .phi = phi,
-                          .rgb    = in_rgb, .width = w, .height = h, .seed = seed };
+  job  = (FgsdLayerJob) { .layer  = layer, .args = &args, .engine = &engine,
+                          .reference = reference, .rgb = in_rgb, .width = w, .height = h,
+                          .seed = seed };
   if (! filter->compute (&job, &rgb, &name, &error) ||
       ! (rgba = pixels_rgb_to_rgba (rgb, in, (gsize) w * (gsize) h, &error)))
     goto out;
@@ -133,7 +134,7 @@ out:
   g_free (rgb);
   g_free (in_rgb);
   g_free (in);
-  g_free (phi);
+  fgsd_reference_free (reference);
   engine_close (&engine);
   reference_clear (&ref);
   args_clear (&args);

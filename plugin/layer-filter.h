@@ -23,7 +23,7 @@ typedef struct
   GimpLayer    *layer;
   FgsdArgs     *args;
   FgsdEngine   *engine;
-  const gfloat *phi;
+  const fgsd_reference *reference;
   const gfloat *rgb;
   gint          width;
   gint          height;

@@ -63,20 +63,19 @@ denoise (const FgsdLayerJob *job, gfloat **rgb, gchar **name, GError **error)
   engine_set_progress_range (job->engine, 0.1, 1.0);
   if (! job->args->iterate || sigma <= job->args->final_noise)
     {
-      ok = engine_denoise (job->engine, job->rgb, job->width, job->height, job->phi, rgb,
-                           error);
+      ok = engine_denoise (job->engine, job->rgb, job->width, job->height, job->reference,
+                           rgb, error);
     }
   else
     {
-      params        = args_sampler (job->args, job->seed);
-      params.init   = job->rgb;
-      params.sigma0 = 0.0f;
       /* The noisy layer's low frequencies are nearly the clean ones (white
-       * noise is weak there); holding them keeps the colours, which drift
-       * otherwise (measured: 5 dB better at sigma 0.1-0.5, docs/design.md). */
-      params.keep_low_frequencies = 1;
-      ok = engine_sample (job->engine, &params, job->phi, job->width, job->height, rgb, NULL,
-                          error);
+       * noise is weak there); holding them (free_colour 0) keeps the
+       * colours, which drift otherwise (measured: 5 dB better at sigma
+       * 0.1-0.5, docs/design.md). */
+      params        = args_sampler (job->args, job->seed);
+      params.sigma0 = 0.0f; /* here the layer's noise, which the engine measures itself */
+      ok            = engine_denoise_iterate (job->engine, job->reference, &params,
+                                              job->rgb, job->width, job->height, rgb, error);
     }
   if (ok)
     *name = g_strdup_printf (_("%s denoised (noise %.3f)"),

@@ -104,7 +104,7 @@ heal_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
   GimpLayer          *layer;
   GimpLayer          *result = NULL;
   Region              box, r;
-  gfloat             *phi    = NULL;
+  fgsd_reference     *reference = NULL;
   gfloat             *in     = NULL; /* the region, RGBA */
   gfloat             *in_rgb = NULL;
   gfloat             *hole   = NULL;
@@ -167,7 +167,7 @@ heal_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
     {
       engine_set_progress_range (&engine, 0.0, 0.05);
       if (! reference_read_layer (GIMP_DRAWABLE (args.reference_layer), &ref, &error) ||
-          ! engine_features (&engine, &ref, &phi, &error))
+          ! engine_reference (&engine, &ref, &reference, &error))
         goto out;
       reference_clear (&ref);
     }
@@ -175,7 +175,7 @@ heal_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
   seed   = args_pick_seed (&args);
   params = args_sampler (&args, seed);
   engine_set_progress_range (&engine, 0.05, 1.0);
-  if (! engine_heal (&engine, &params, phi, in_rgb, hole, r.width, r.height, args.band_width,
+  if (! engine_heal (&engine, reference, &params, in_rgb, hole, r.width, r.height, args.band_width,
                      &rgb, &error) ||
       ! (rgba = pixels_rgb_to_rgba (rgb, in, (gsize) r.width * (gsize) r.height, &error)))
     goto out;
@@ -209,7 +209,7 @@ out:
   g_free (hole);
   g_free (in_rgb);
   g_free (in);
-  g_free (phi);
+  fgsd_reference_free (reference);
   engine_close (&engine);
   reference_clear (&ref);
   args_clear (&args);

@@ -42,30 +42,30 @@ summary (GimpLayer **layers, gint n, const FgsdReference *ref)
   return text;
 }
 
-/* phi of the selection on each layer, mixed with weights. */
+/* The selection on each layer as a reference, mixed with weights. */
 static gboolean
-mixed_features (FgsdEngine *engine, GimpImage *image, GimpLayer **layers, gint n,
-                const gdouble *weights, gfloat **phi, GError **error)
+mixed_reference (FgsdEngine *engine, GimpImage *image, GimpLayer **layers, gint n,
+                 const gdouble *weights, fgsd_reference **out, GError **error)
 {
-  FgsdReference ref  = { 0 };
-  gfloat      **phis = g_new0 (gfloat *, n);
-  gboolean      ok   = FALSE;
+  FgsdReference    ref  = { 0 };
+  fgsd_reference **each = g_new0 (fgsd_reference *, n);
+  gboolean         ok   = FALSE;
 
   for (gint i = 0; i < n; i++)
     {
       engine_set_progress_range (engine, 0.06 * i / n, 0.06 * (i + 1) / n);
       if (! reference_read (image, GIMP_DRAWABLE (layers[i]), &ref, error) ||
-          ! engine_features (engine, &ref, &phis[i], error))
+          ! engine_reference (engine, &ref, &each[i], error))
         goto out;
       reference_clear (&ref);
     }
-  ok = engine_blend (engine, (const gfloat *const *) phis, weights, n, phi, error);
+  ok = engine_blend (engine, (const fgsd_reference *const *) each, weights, n, out, error);
 
 out:
   reference_clear (&ref);
   for (gint i = 0; i < n; i++)
-    g_free (phis[i]);
-  g_free (phis);
+    fgsd_reference_free (each[i]);
+  g_free (each);
   return ok;
 }
 
@@ -81,7 +81,7 @@ interpolate_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *imag
   GimpLayer         **layers  = NULL;
   GimpLayer          *result  = NULL;
   gdouble            *weights = NULL;
-  gfloat             *phi     = NULL;
+  fgsd_reference     *reference = NULL;
   gfloat             *rgb     = NULL;
   gfloat             *rgba    = NULL;
   gchar              *name    = NULL;
@@ -135,13 +135,13 @@ interpolate_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *imag
                      &error) ||
       (args.guidance > 1.0 && ! engine_open_guide (&engine, args.guide_model,
                                                    args_backend (&args), run_mode, &error)) ||
-      ! mixed_features (&engine, image, layers, n, weights, &phi, &error))
+      ! mixed_reference (&engine, image, layers, n, weights, &reference, &error))
     goto out;
 
   seed   = args_pick_seed (&args);
   params = args_sampler (&args, seed);
   engine_set_progress_range (&engine, 0.06, 1.0);
-  if (! engine_sample (&engine, &params, phi, w, h, &rgb, NULL, &error) ||
+  if (! engine_synthesize (&engine, reference, &params, w, h, &rgb, &error) ||
       ! (rgba = pixels_rgb_to_rgba (rgb, NULL, (gsize) w * (gsize) h, &error)))
     goto out;
 
@@ -171,7 +171,7 @@ out:
   g_free (name);
   g_free (rgba);
   g_free (rgb);
-  g_free (phi);
+  fgsd_reference_free (reference);
   g_free (weights);
   g_free (layers);
   engine_close (&engine);

@@ -34,11 +34,9 @@ restyle (const FgsdLayerJob *job, gfloat **rgb, gchar **name, GError **error)
 {
   fgsd_sampler_params params = args_sampler (job->args, job->seed);
 
-  params.init                 = job->rgb;
-  params.keep_low_frequencies = 1;
   engine_set_progress_range (job->engine, 0.05, 1.0);
-  if (! engine_sample (job->engine, &params, job->phi, job->width, job->height, rgb, NULL,
-                       error))
+  if (! engine_restyle (job->engine, job->reference, &params, job->rgb, job->width,
+                        job->height, rgb, error))
     return FALSE;
   *name = g_strdup_printf (_("%s restyled (strength %.2f, seed %u)"),
                            gimp_item_get_name (GIMP_ITEM (job->layer)),

@@ -39,7 +39,7 @@ synthesize_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image
   fgsd_sampler_params params;
   GimpLayer          *source;
   GimpLayer          *result = NULL;
-  gfloat             *phi    = NULL;
+  fgsd_reference     *reference = NULL;
   gfloat             *rgb    = NULL;
   gfloat             *rgba   = NULL;
   gchar              *name   = NULL;
@@ -90,14 +90,14 @@ synthesize_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image
                                                    args_backend (&args), run_mode, &error)))
     goto out;
   engine_set_progress_range (&engine, 0.0, 0.05);
-  if (! engine_features (&engine, &ref, &phi, &error))
+  if (! engine_reference (&engine, &ref, &reference, &error))
     goto out;
   reference_clear (&ref);
 
   seed   = args_pick_seed (&args);
   params = args_sampler (&args, seed);
   engine_set_progress_range (&engine, 0.05, 1.0);
-  if (! engine_sample (&engine, &params, phi, w, h, &rgb, NULL, &error) ||
+  if (! engine_synthesize (&engine, reference, &params, w, h, &rgb, &error) ||
       ! (rgba = pixels_rgb_to_rgba (rgb, NULL, (gsize) w * (gsize) h, &error)))
     goto out;
 
@@ -123,7 +123,7 @@ out:
   g_free (name);
   g_free (rgba);
   g_free (rgb);
-  g_free (phi);
+  fgsd_reference_free (reference);
   engine_close (&engine);
   reference_clear (&ref);
   args_clear (&args);

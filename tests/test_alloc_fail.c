@@ -238,7 +238,7 @@ enum {
     S_LOAD_MEMORY,
     S_LOAD_FILE,
     S_SESSION,
-    S_FEATURES,
+    S_REFERENCE,
     S_DENOISE,
     S_SIGMA,
     S_SAMPLE,
@@ -251,9 +251,9 @@ enum {
 
 static const char *const step_name[S_COUNT] = {
     "fgsd_model_load_memory", "fgsd_model_load",      "fgsd_session_create",
-    "fgsd_features",          "fgsd_denoise",         "fgsd_estimate_sigma",
-    "fgsd_sample",            "fgsd_session_create (tiled)", "fgsd_denoise (tiled)",
-    "fgsd_sample (tiled)",    "fgsd_sample (tiled, tileable)",
+    "fgsd_reference_measure", "fgsd_denoise",         "fgsd_estimate_sigma",
+    "fgsd_synthesize",        "fgsd_session_create (tiled)", "fgsd_denoise (tiled)",
+    "fgsd_synthesize (tiled)", "fgsd_synthesize (tiled, tileable)",
 };
 
 /* Image sizes.  The test model's receptive field needs a 16-pixel halo, so
@@ -346,6 +346,7 @@ static void run_workflow(fixture *f, outputs *out, run_result *r)
 {
     fgsd_model *model = NULL, *model2 = NULL;
     fgsd_session *s = NULL, *t = NULL;
+    fgsd_reference *ref = NULL;
     fgsd_session_options opt = fgsd_session_options_default();
     fgsd_sampler_params sp = fgsd_sampler_params_default();
     fgsd_status st = FGSD_OK;
@@ -377,17 +378,19 @@ static void run_workflow(fixture *f, outputs *out, run_result *r)
     fgsd_model_free(model2);
     model2 = NULL;
     STEP(S_SESSION, fgsd_session_create(model, &opt, &s, r->err, sizeof(r->err)));
-    STEP(S_FEATURES, fgsd_features(s, f->ref, REF_W, REF_H, f->mask, out->phi));
-    STEP(S_DENOISE, fgsd_denoise(s, f->dn_in, DN, DN, out->phi, out->denoised));
+    STEP(S_REFERENCE, fgsd_reference_measure(s, f->ref, REF_W, REF_H, f->mask, &ref));
+    memcpy(out->phi, fgsd_reference_features(ref, 0),
+           (size_t)out->info.feature_dim * sizeof(float));
+    STEP(S_DENOISE, fgsd_denoise(s, ref, f->dn_in, DN, DN, out->denoised));
     STEP(S_SIGMA, fgsd_estimate_sigma(s, f->sg_in, SG_W, SG_H, &out->sigma));
-    STEP(S_SAMPLE, fgsd_sample(s, &sp, out->phi, SM_W, SM_H, out->sample, &out->sample_stats));
+    STEP(S_SAMPLE, fgsd_synthesize(s, ref, &sp, SM_W, SM_H, out->sample, &out->sample_stats));
     opt.max_tile = MAX_TILE;
     STEP(S_SESSION_TILED, fgsd_session_create(model, &opt, &t, r->err, sizeof(r->err)));
-    STEP(S_DENOISE_TILED, fgsd_denoise(t, f->tiled_in, TW, TH, out->phi, out->denoised_tiled));
+    STEP(S_DENOISE_TILED, fgsd_denoise(t, ref, f->tiled_in, TW, TH, out->denoised_tiled));
     STEP(S_SAMPLE_TILED,
-         fgsd_sample(t, &sp, out->phi, TW, TH, out->sample_tiled, &out->tiled_stats));
+         fgsd_synthesize(t, ref, &sp, TW, TH, out->sample_tiled, &out->tiled_stats));
     sp.tileable = 1;
-    STEP(S_SAMPLE_TILEABLE, fgsd_sample(t, &sp, out->phi, TW, TH, out->sample_tileable, NULL));
+    STEP(S_SAMPLE_TILEABLE, fgsd_synthesize(t, ref, &sp, TW, TH, out->sample_tileable, NULL));
 #undef STEP
 
 out:
@@ -403,6 +406,7 @@ out:
     r->injected_step = injected_step;
     r->injected_in_cjson = first_failure_in_cjson;
     r->injected = failures;
+    fgsd_reference_free(ref);
     fgsd_session_free(t);
     fgsd_session_free(s);
     fgsd_model_free(model2);
@@ -445,7 +449,7 @@ static int outputs_match(const outputs *o, const outputs *b, int failed_step)
 
     if (upto > S_LOAD_MEMORY)
         ok &= same(&o->info, &b->info, sizeof(o->info)) && o->n_meta == b->n_meta;
-    if (upto > S_FEATURES)
+    if (upto > S_REFERENCE)
         ok &= same(o->phi, b->phi, sizeof(o->phi));
     if (upto > S_DENOISE)
         ok &= same(o->denoised, b->denoised, sizeof(o->denoised));

@@ -61,7 +61,7 @@ static void test_cuda_falls_back(void **state)
     /* The session works. */
     for (size_t i = 0; i < sizeof(rgb) / sizeof(rgb[0]); i++)
         rgb[i] = (float)(i % 7) / 7.0f;
-    assert_int_equal(fgsd_denoise(s, rgb, 16, 16, NULL, out), FGSD_OK);
+    assert_int_equal(fgsd_denoise(s, NULL, rgb, 16, 16, out), FGSD_OK);
     fgsd_session_free(s);
 }
 

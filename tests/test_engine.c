@@ -15,6 +15,7 @@
 #include "fgsd.h"
 #include "model_writer.h"
 #include "rng.h"
+#include "sampler.h" /* white box: the loop's known-pixel hook */
 #include "tiny_model.h"
 
 typedef struct fixture {
@@ -55,6 +56,45 @@ static float *random_image(int w, int h, uint32_t seed)
         p[i] = (float)(seed >> 8) / 16777216.0f;
     }
     return p;
+}
+
+/* A reference of phi (NULL: none) with the model's data mean as colour. */
+static fgsd_reference *ref_of(const fgsd_model *m, const float *phi)
+{
+    fgsd_model_info info;
+    fgsd_reference *r = NULL;
+
+    if (!phi)
+        return NULL;
+    fgsd_model_get_info(m, &info);
+    assert_int_equal(fgsd_reference_from_features(phi, info.feature_dim, info.data_mean, &r),
+                     FGSD_OK);
+    return r;
+}
+
+/* The paper's sampler (no colour lock) conditioned on phi (NULL: none). */
+static fgsd_status synth_phi(fgsd_session *s, const fgsd_model *m, fgsd_sampler_params p,
+                             const float *phi, int w, int h, float *out,
+                             fgsd_sample_stats *stats)
+{
+    fgsd_reference *r = ref_of(m, phi);
+    fgsd_status st;
+
+    p.free_colour = 1;
+    st = fgsd_synthesize(s, r, &p, w, h, out, stats);
+    fgsd_reference_free(r);
+    return st;
+}
+
+/* One denoiser pass conditioned on phi (NULL: none). */
+static fgsd_status denoise_phi(fgsd_session *s, const fgsd_model *m, const float *x, int w,
+                               int h, const float *phi, float *out)
+{
+    fgsd_reference *r = ref_of(m, phi);
+    fgsd_status st = fgsd_denoise(s, r, x, w, h, out);
+
+    fgsd_reference_free(r);
+    return st;
 }
 
 static fgsd_session *new_session(const fgsd_model *m, int max_tile)
@@ -109,12 +149,12 @@ static void test_tiled_pass_is_exact(void **state)
     /* windows of halo + 8 pixels of interior: many tiles */
     b = new_session(f->model, ((info.receptive_field + 1) / 2 + 8) * 2 + 8);
     assert_int_equal(fgsd_features(a, ref, 48, 48, NULL, phi), FGSD_OK);
-    assert_int_equal(fgsd_denoise(a, x, w, h, phi, whole), FGSD_OK);
-    assert_int_equal(fgsd_denoise(b, x, w, h, phi, tiled), FGSD_OK);
+    assert_int_equal(denoise_phi(a, f->model, x, w, h, phi, whole), FGSD_OK);
+    assert_int_equal(denoise_phi(b, f->model, x, w, h, phi, tiled), FGSD_OK);
     assert_true(max_abs_diff(whole, tiled, n) <= 1e-5 * (1.0 + max_abs(whole, n)));
     /* and unconditioned */
-    assert_int_equal(fgsd_denoise(a, x, w, h, NULL, whole), FGSD_OK);
-    assert_int_equal(fgsd_denoise(b, x, w, h, NULL, tiled), FGSD_OK);
+    assert_int_equal(denoise_phi(a, f->model, x, w, h, NULL, whole), FGSD_OK);
+    assert_int_equal(denoise_phi(b, f->model, x, w, h, NULL, tiled), FGSD_OK);
     assert_true(max_abs_diff(whole, tiled, n) <= 1e-5 * (1.0 + max_abs(whole, n)));
     fgsd_session_free(a);
     fgsd_session_free(b);
@@ -167,8 +207,8 @@ static void test_sampler_deterministic_and_tiled(void **state)
     assert_int_equal(fgsd_features(a, ref, 48, 48, NULL, phi), FGSD_OK);
     p.seed = 11;
     p.max_steps = 12;
-    assert_int_equal(fgsd_sample(a, &p, phi, w, h, o1, &st1), FGSD_OK);
-    assert_int_equal(fgsd_sample(a, &p, phi, w, h, o2, &st2), FGSD_OK);
+    assert_int_equal(synth_phi(a, f->model, p, phi, w, h, o1, &st1), FGSD_OK);
+    assert_int_equal(synth_phi(a, f->model, p, phi, w, h, o2, &st2), FGSD_OK);
     assert_memory_equal(o1, o2, n * sizeof(float));
     assert_int_equal(st1.steps, st2.steps);
     assert_int_equal(st1.tiles, 1);
@@ -179,8 +219,8 @@ static void test_sampler_deterministic_and_tiled(void **state)
      * model (tests/python/test_engine_vs_torch.py). */
     for (int steps = 1; steps <= 3; steps++) {
         p.max_steps = steps;
-        assert_int_equal(fgsd_sample(a, &p, phi, w, h, o1, &st1), FGSD_OK);
-        assert_int_equal(fgsd_sample(b, &p, phi, w, h, o3, &st3), FGSD_OK);
+        assert_int_equal(synth_phi(a, f->model, p, phi, w, h, o1, &st1), FGSD_OK);
+        assert_int_equal(synth_phi(b, f->model, p, phi, w, h, o3, &st3), FGSD_OK);
         assert_true(st3.tiles > 1);
         assert_int_equal(st3.steps, st1.steps);
         print_message("# tiled sampler, %d steps: %d tiles, max |diff| %.3g of max %.3g\n", steps,
@@ -189,7 +229,7 @@ static void test_sampler_deterministic_and_tiled(void **state)
             assert_true(max_abs_diff(o1, o3, n) <= 1e-5 * (1.0 + max_abs(o1, n)));
     }
     p.seed = 12;
-    assert_int_equal(fgsd_sample(a, &p, phi, w, h, o2, NULL), FGSD_OK);
+    assert_int_equal(synth_phi(a, f->model, p, phi, w, h, o2, NULL), FGSD_OK);
     assert_true(max_abs_diff(o1, o2, n) > 1e-3);
     fgsd_session_free(a);
     fgsd_session_free(b);
@@ -234,13 +274,11 @@ static void test_tileable_is_periodic(void **state)
     a = new_session(f->model, 0);
     /* sigma0 = 0 and one step: a single periodic denoiser pass, no noise */
     p.tileable = 1;
-    p.sigma0 = 0.0f;
     p.max_steps = 1;
-    p.init = init;
-    assert_int_equal(fgsd_sample(a, &p, NULL, w, h, o1, NULL), FGSD_OK);
+    p.free_colour = 1;
+    assert_int_equal(fgsd_denoise_iterate(a, NULL, &p, init, w, h, o1, NULL), FGSD_OK);
     roll(init, rolled, w, h, 2 * info.size_multiple, info.size_multiple);
-    p.init = rolled;
-    assert_int_equal(fgsd_sample(a, &p, NULL, w, h, o2, NULL), FGSD_OK);
+    assert_int_equal(fgsd_denoise_iterate(a, NULL, &p, rolled, w, h, o2, NULL), FGSD_OK);
     roll(o1, o1r, w, h, 2 * info.size_multiple, info.size_multiple);
     assert_true(max_abs_diff(o1r, o2, n) <= 1e-5 * (1.0 + max_abs(o2, n)));
     fgsd_session_free(a);
@@ -269,7 +307,7 @@ static void test_cancel_leaves_output(void **state)
     for (size_t i = 0; i < n; i++)
         out[i] = 42.0f;
     p.max_steps = 50;
-    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, out, NULL), FGSD_ERR_CANCELLED);
+    assert_int_equal(synth_phi(s, f->model, p, NULL, w, h, out, NULL), FGSD_ERR_CANCELLED);
     for (size_t i = 0; i < n; i++)
         assert_true(out[i] == 42.0f);
     assert_true(strlen(fgsd_session_last_error(s)) > 0);
@@ -277,9 +315,9 @@ static void test_cancel_leaves_output(void **state)
     free(out);
 }
 
-/* fgsd_sampler_params.mean: the result's channel means are the given colour
- * (tiled and whole alike); with init it is an argument error; and
- * fgsd_mean_colour weighs by the mask. */
+/* A synthesis keeps its reference's colour (the result's channel means are
+ * it, tiled and whole alike) unless free_colour; fgsd_reference_measure's
+ * colour weighs by the mask. */
 static void test_sample_keeps_colour(void **state)
 {
     fixture *f = *state;
@@ -289,27 +327,42 @@ static void test_sample_keeps_colour(void **state)
     fgsd_model_info info;
     float *out = malloc(n * sizeof(float)), *img = malloc(n * sizeof(float));
     float *mask = malloc((size_t)w * (size_t)h * sizeof(float)), got[3];
+    float *phi;
     fgsd_sampler_params p = fgsd_sampler_params_default();
     fgsd_session *s = NULL;
+    fgsd_reference *r = NULL;
 
     assert_non_null(out);
     assert_non_null(img);
     assert_non_null(mask);
     fgsd_model_get_info(f->model, &info);
+    phi = calloc((size_t)info.feature_dim, sizeof(float));
+    assert_int_equal(fgsd_reference_from_features(phi, info.feature_dim, colour, &r), FGSD_OK);
     for (int tiled = 0; tiled < 2; tiled++) {
         /* the smallest window that leaves the halo an interior of 8+ px */
         s = new_session(f->model, tiled ? ((info.receptive_field + 1) / 2 + 8) * 2 + 8 : 0);
         p.max_steps = 4;
-        p.mean = colour;
-        assert_int_equal(fgsd_sample(s, &p, NULL, w, h, out, NULL), FGSD_OK);
-        assert_int_equal(fgsd_mean_colour(out, w, h, NULL, got), FGSD_OK);
-        for (int c = 0; c < 3; c++)
-            assert_true(fabsf(got[c] - colour[c]) < 1e-5f);
-        p.init = out;
-        assert_int_equal(fgsd_sample(s, &p, NULL, w, h, img, NULL), FGSD_ERR_INVALID_ARGUMENT);
-        p.init = NULL;
+        for (int free_colour = 0; free_colour < 2; free_colour++) {
+            double worst = 0.0;
+
+            p.free_colour = free_colour;
+            assert_int_equal(fgsd_synthesize(s, r, &p, w, h, out, NULL), FGSD_OK);
+            for (int c = 0; c < 3; c++) {
+                double sum = 0.0;
+
+                for (size_t i = (size_t)c; i < n; i += 3)
+                    sum += out[i];
+                worst = fmax(worst, fabs(sum / (double)(n / 3) - colour[c]));
+            }
+            if (free_colour)
+                assert_true(worst > 1e-3);
+            else
+                assert_true(worst < 1e-5);
+        }
+        p.free_colour = 0;
         fgsd_session_free(s);
     }
+    fgsd_reference_free(r);
     /* Left half red, right half blue; the mask selects the left half only,
      * with weight 0.5 on its first column. */
     for (int y = 0; y < h; y++)
@@ -320,24 +373,41 @@ static void test_sample_keeps_colour(void **state)
             px[2] = x < w / 2 ? 0.0f : 1.0f;
             mask[(size_t)y * (size_t)w + (size_t)x] = x < w / 2 ? (x == 0 ? 0.5f : 1.0f) : 0.0f;
         }
-    assert_int_equal(fgsd_mean_colour(img, w, h, mask, got), FGSD_OK);
+    s = new_session(f->model, 0);
+    assert_int_equal(fgsd_reference_measure(s, img, w, h, mask, &r), FGSD_OK);
+    fgsd_reference_colour(r, got);
     assert_true(fabsf(got[0] - 1.0f) < 1e-6f && fabsf(got[2]) < 1e-6f);
-    assert_int_equal(fgsd_mean_colour(img, w, h, NULL, got), FGSD_OK);
+    fgsd_reference_free(r);
+    assert_int_equal(fgsd_reference_measure(s, img, w, h, NULL, &r), FGSD_OK);
+    fgsd_reference_colour(r, got);
     assert_true(fabsf(got[0] - 0.5f) < 1e-6f && fabsf(got[2] - 0.5f) < 1e-6f);
+    fgsd_reference_free(r);
     for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
         mask[i] = 0.0f;
-    assert_int_equal(fgsd_mean_colour(img, w, h, mask, got), FGSD_ERR_TOO_SMALL);
+    assert_int_equal(fgsd_reference_measure(s, img, w, h, mask, &r), FGSD_ERR_TOO_SMALL);
+    assert_null(r);
     mask[0] = NAN;
-    assert_int_equal(fgsd_mean_colour(img, w, h, mask, got), FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fgsd_reference_measure(s, img, w, h, mask, &r), FGSD_ERR_INVALID_ARGUMENT);
+    fgsd_session_free(s);
+    free(phi);
     free(out);
     free(img);
     free(mask);
 }
 
+/* The loop's known-pixel hook (white box, sampler.h): a run of heal's sampler. */
+static fgsd_status run_known(fgsd_session *s, const fgsd_sampler_params *p, const float *known,
+                             const float *mask, int w, int h, float *out)
+{
+    sisa_task t = {.p = p, .width = w, .height = h, .seed = p->seed, .sigma0 = p->sigma0,
+                   .colour = {0.5f, 0.5f, 0.5f}, .known = known, .known_mask = mask};
+
+    return sisa_run(s, &t, out, NULL);
+}
+
 /* Known pixels (heal): the result is the known image exactly where the mask
- * is 1, the hole is drawn and follows what surrounds it, runs repeat, and
- * known pixels without a mask, with a start colour or with a mask outside
- * [0, 1] are refused. */
+ * is 1, the hole is drawn and follows what surrounds it, runs repeat; heal
+ * refuses a hole outside [0, 1], no parameters and no output. */
 static void test_heal_keeps_known_pixels(void **state)
 {
     fixture *f = *state;
@@ -346,7 +416,6 @@ static void test_heal_keeps_known_pixels(void **state)
     float *known = random_image(w, h, 11), *other = malloc(n * sizeof(float));
     float *mask = malloc(np * sizeof(float)), *a = malloc(n * sizeof(float));
     float *b = malloc(n * sizeof(float)), *c = malloc(n * sizeof(float));
-    const float colour[3] = {0.5f, 0.5f, 0.5f};
     fgsd_sampler_params p = fgsd_sampler_params_default();
     fgsd_session *s = new_session(f->model, 0);
     double hole_diff = 0.0, hole_other = 0.0;
@@ -364,13 +433,10 @@ static void test_heal_keeps_known_pixels(void **state)
         other[i] = 1.0f - known[i];
     p.max_steps = 6;
     p.seed = 5;
-    p.known = known;
-    p.known_mask = mask;
-    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, a, NULL), FGSD_OK);
-    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, b, NULL), FGSD_OK);
+    assert_int_equal(run_known(s, &p, known, mask, w, h, a), FGSD_OK);
+    assert_int_equal(run_known(s, &p, known, mask, w, h, b), FGSD_OK);
     assert_memory_equal(a, b, n * sizeof(float));
-    p.known = other;
-    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, c, NULL), FGSD_OK);
+    assert_int_equal(run_known(s, &p, other, mask, w, h, c), FGSD_OK);
     for (size_t i = 0; i < n; i++) {
         assert_true(isfinite(a[i]));
         if (mask[i / 3] == 1.0f) {
@@ -384,21 +450,22 @@ static void test_heal_keeps_known_pixels(void **state)
     assert_true(hole_diff > 1e-3); /* the hole is drawn, not copied */
     assert_true(hole_other > 1e-3); /* and depends on the known pixels */
 
-    p.known_mask = NULL;
-    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, a, NULL), FGSD_ERR_INVALID_ARGUMENT);
-    p.known_mask = mask;
-    p.mean = colour;
-    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, a, NULL), FGSD_ERR_INVALID_ARGUMENT);
-    p.mean = NULL;
+    /* mask is 1 - hole: as a hole it is 1 in the middle square. */
     mask[3] = 1.5f;
-    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, a, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fgsd_heal(s, NULL, &p, known, mask, w, h, 8, a, NULL),
+                     FGSD_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(fgsd_session_last_error(s), "[0, 1]"));
     mask[3] = NAN;
-    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, a, NULL), FGSD_ERR_INVALID_ARGUMENT);
-    /* No parameters or no output: an error, not a crash (cppcheck found the
-     * parameters read before this check). */
-    assert_int_equal(fgsd_sample(s, NULL, NULL, w, h, a, NULL), FGSD_ERR_INVALID_ARGUMENT);
-    assert_int_equal(fgsd_sample(s, &p, NULL, w, h, NULL, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fgsd_heal(s, NULL, &p, known, mask, w, h, 8, a, NULL),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    /* No parameters or no output: an error, not a crash. */
+    mask[3] = 1.0f;
+    assert_int_equal(fgsd_heal(s, NULL, NULL, known, mask, w, h, 8, a, NULL),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fgsd_heal(s, NULL, &p, known, mask, w, h, 8, NULL, NULL),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fgsd_synthesize(s, NULL, NULL, w, h, a, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fgsd_synthesize(s, NULL, &p, w, h, NULL, NULL), FGSD_ERR_INVALID_ARGUMENT);
     fgsd_session_free(s);
     free(known);
     free(other);
@@ -439,8 +506,8 @@ static void test_heal_band(void **state)
 }
 
 /* fgsd_heal: pixels outside the hole come back unchanged, the hole is
- * drawn; a band too narrow for a reference, an empty hole and a caller's own
- * known pixels are refused; in-place works and repeats. */
+ * drawn; a band too narrow for a reference and an empty hole are refused;
+ * in-place works and repeats. */
 static void test_heal(void **state)
 {
     fixture *f = *state;
@@ -458,19 +525,19 @@ static void test_heal(void **state)
     assert_non_null(again);
     p.max_steps = 4;
     p.seed = 9;
-    assert_int_equal(fgsd_heal(s, &p, NULL, img, hole, w, h, 24, out, NULL),
+    assert_int_equal(fgsd_heal(s, NULL, &p, img, hole, w, h, 24, out, NULL),
                      FGSD_ERR_TOO_SMALL);
     for (int y = 32; y < 48; y++)
         for (int x = 48; x < 64; x++)
             hole[(size_t)y * (size_t)w + (size_t)x] = 1.0f;
-    assert_int_equal(fgsd_heal(s, &p, NULL, img, hole, w, h, 4, out, NULL), FGSD_ERR_TOO_SMALL);
+    assert_int_equal(fgsd_heal(s, NULL, &p, img, hole, w, h, 4, out, NULL), FGSD_ERR_TOO_SMALL);
     assert_non_null(strstr(fgsd_session_last_error(s), "widen the band"));
     /* The message quotes its cause once (it was formatted into the buffer
      * it read from: doubled text and an empty "()"). */
     assert_null(strstr(fgsd_session_last_error(s), "()"));
     assert_non_null(strstr(fgsd_session_last_error(s), "selected pixels"));
     assert_null(strstr(strstr(fgsd_session_last_error(s), "too small") + 1, "too small"));
-    assert_int_equal(fgsd_heal(s, &p, NULL, img, hole, w, h, 24, out, &st), FGSD_OK);
+    assert_int_equal(fgsd_heal(s, NULL, &p, img, hole, w, h, 24, out, &st), FGSD_OK);
     assert_true(st.steps >= 1 && st.steps <= 4);
     for (size_t i = 0; i < n; i++) {
         if (hole[i / 3] == 0.0f)
@@ -480,12 +547,8 @@ static void test_heal(void **state)
     }
     assert_true(changed > 1e-3);
     memcpy(again, img, n * sizeof(float));
-    assert_int_equal(fgsd_heal(s, &p, NULL, again, hole, w, h, 24, again, NULL), FGSD_OK);
+    assert_int_equal(fgsd_heal(s, NULL, &p, again, hole, w, h, 24, again, NULL), FGSD_OK);
     assert_memory_equal(again, out, n * sizeof(float));
-    p.known = img;
-    p.known_mask = hole;
-    assert_int_equal(fgsd_heal(s, &p, NULL, img, hole, w, h, 24, out, NULL),
-                     FGSD_ERR_INVALID_ARGUMENT);
     fgsd_session_free(s);
     free(img);
     free(hole);
@@ -687,33 +750,54 @@ static void test_bad_arguments(void **state)
     fixture *f = *state;
     fgsd_session *s = new_session(f->model, 0);
     fgsd_sampler_params p = fgsd_sampler_params_default();
-    float out[8 * 8 * 3], *img = random_image(8, 8, 4);
-    const float *phis[2] = {out, out};
+    float out[8 * 8 * 3] = {0}, *img = random_image(8, 8, 4);
     float weights[2] = {1.0f, -1.0f};
 
     p.h0 = NAN;
-    assert_int_equal(fgsd_sample(s, &p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(synth_phi(s, f->model, p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(fgsd_session_last_error(s), "(0, 1)"));
     p = fgsd_sampler_params_default();
     p.beta = 0.0f;
-    assert_int_equal(fgsd_sample(s, &p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(synth_phi(s, f->model, p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
     p = fgsd_sampler_params_default();
     p.guidance = 0.5f; /* between none and 1: no meaning */
-    assert_int_equal(fgsd_sample(s, &p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(synth_phi(s, f->model, p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(fgsd_session_last_error(s), "guidance"));
     p.guidance = NAN;
-    assert_int_equal(fgsd_sample(s, &p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(synth_phi(s, f->model, p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
     p.guidance = 9.0f;
-    assert_int_equal(fgsd_sample(s, &p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(synth_phi(s, f->model, p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
     p = fgsd_sampler_params_default();
-    assert_int_equal(fgsd_sample(s, &p, NULL, 40000, 8, out, NULL), FGSD_ERR_TOO_LARGE);
-    assert_int_equal(fgsd_sample(s, &p, NULL, 4, 8, out, NULL), FGSD_ERR_TOO_SMALL);
-    assert_int_equal(fgsd_sample(NULL, &p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(synth_phi(s, f->model, p, NULL, 40000, 8, out, NULL), FGSD_ERR_TOO_LARGE);
+    assert_int_equal(synth_phi(s, f->model, p, NULL, 4, 8, out, NULL), FGSD_ERR_TOO_SMALL);
+    assert_int_equal(synth_phi(NULL, f->model, p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    p.levels = 0;
+    assert_int_equal(synth_phi(s, f->model, p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(fgsd_session_last_error(s), "levels"));
     img[7] = INFINITY;
-    assert_int_equal(fgsd_denoise(s, img, 8, 8, NULL, out), FGSD_ERR_INVALID_ARGUMENT);
-    assert_int_equal(fgsd_features_blend(phis, weights, 2, 8, out), FGSD_ERR_INVALID_ARGUMENT);
-    weights[1] = 3.0f;
-    assert_int_equal(fgsd_features_blend(phis, weights, 2, 8, out), FGSD_OK);
+    assert_int_equal(denoise_phi(s, f->model, img, 8, 8, NULL, out), FGSD_ERR_INVALID_ARGUMENT);
+    {
+        fgsd_model_info info;
+        fgsd_reference *r = NULL, *blend = NULL;
+        const fgsd_reference *refs[2];
+        float *phi;
+
+        fgsd_model_get_info(f->model, &info);
+        phi = calloc((size_t)info.feature_dim, sizeof(float));
+        assert_int_equal(fgsd_reference_from_features(phi, info.feature_dim, out, &r), FGSD_OK);
+        refs[0] = refs[1] = r;
+        assert_int_equal(fgsd_reference_blend(refs, weights, 2, &blend),
+                         FGSD_ERR_INVALID_ARGUMENT);
+        assert_null(blend);
+        weights[1] = 3.0f;
+        assert_int_equal(fgsd_reference_blend(refs, weights, 2, &blend), FGSD_OK);
+        fgsd_reference_free(blend);
+        phi[0] = NAN;
+        fgsd_reference_free(r);
+        assert_int_equal(fgsd_reference_from_features(phi, info.feature_dim, out, &r),
+                         FGSD_ERR_INVALID_ARGUMENT);
+        free(phi);
+    }
     assert_int_equal(fgsd_session_create(NULL, NULL, NULL, NULL, 0), FGSD_ERR_INVALID_ARGUMENT);
     fgsd_session_free(NULL);
     fgsd_session_free(s);
@@ -736,12 +820,12 @@ static void test_budget(void **state)
     o.memory_budget = 1 << 20;
     assert_int_equal(fgsd_session_create(f->model, &o, &s, err, sizeof(err)), FGSD_OK);
     p.max_steps = 2;
-    assert_int_equal(fgsd_sample(s, &p, NULL, 96, 96, out, &st), FGSD_OK);
+    assert_int_equal(synth_phi(s, f->model, p, NULL, 96, 96, out, &st), FGSD_OK);
     assert_true(st.tiles > 1);
     fgsd_session_free(s);
     o.memory_budget = 1000;
     assert_int_equal(fgsd_session_create(f->model, &o, &s, err, sizeof(err)), FGSD_OK);
-    assert_int_equal(fgsd_sample(s, &p, NULL, 96, 96, out, &st), FGSD_ERR_TOO_LARGE);
+    assert_int_equal(synth_phi(s, f->model, p, NULL, 96, 96, out, &st), FGSD_ERR_TOO_LARGE);
     assert_non_null(strstr(fgsd_session_last_error(s), "budget"));
     fgsd_session_free(s);
     free(out);
@@ -775,14 +859,14 @@ static void test_guidance(void **state)
         assert_int_equal(fgsd_features(s, ref, w, h, NULL, phi), FGSD_OK);
         p.max_steps = 5;
         p.seed = 11;
-        assert_int_equal(fgsd_sample(s, &p, phi, w, h, a, NULL), FGSD_OK);
+        assert_int_equal(synth_phi(s, f->model, p, phi, w, h, a, NULL), FGSD_OK);
         p.guidance = 2.0f;
-        assert_int_equal(fgsd_sample(s, &p, phi, w, h, b, NULL), FGSD_OK);
-        p.guide = g;
-        assert_int_equal(fgsd_sample(s, &p, phi, w, h, c, NULL), FGSD_OK);
+        assert_int_equal(synth_phi(s, f->model, p, phi, w, h, b, NULL), FGSD_OK);
+        fgsd_session_set_guide(s, g);
+        assert_int_equal(synth_phi(s, f->model, p, phi, w, h, c, NULL), FGSD_OK);
         assert_true(max_abs_diff(b, c, n) < 1e-5);
         assert_true(max_abs_diff(a, b, n) > 1e-3);
-        p.guide = NULL;
+        fgsd_session_set_guide(s, NULL);
         p.guidance = 0.0f;
         fgsd_session_free(g);
         fgsd_session_free(s);
@@ -797,8 +881,8 @@ static void test_guidance(void **state)
         o.memory_budget = 1000;
         assert_int_equal(fgsd_session_create(f->model, &o, &g, err, sizeof(err)), FGSD_OK);
         p.guidance = 1.5f;
-        p.guide = g;
-        assert_int_equal(fgsd_sample(s, &p, phi, w, h, a, NULL), FGSD_ERR_TOO_LARGE);
+        fgsd_session_set_guide(s, g);
+        assert_int_equal(synth_phi(s, f->model, p, phi, w, h, a, NULL), FGSD_ERR_TOO_LARGE);
         assert_non_null(strstr(fgsd_session_last_error(s), "guide model"));
         fgsd_session_free(g);
         fgsd_session_free(s);

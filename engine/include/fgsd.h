@@ -178,109 +178,150 @@ FGSD_API const char *fgsd_session_notice(const fgsd_session *session);
 /* Name of the backend actually in use ("reference", "cpu-onednn", ...). */
 FGSD_API const char *fgsd_session_backend_name(const fgsd_session *session);
 
-/* ---- features phi ------------------------------------------------------- */
+/* Sets the model of classifier-free guidance's D0 (fgsd_sampler_params
+ * .guidance): guide is another session (e.g. on the Algorithm 4 baseline,
+ * models/uncond.fgsd), borrowed until it is replaced or this session is
+ * freed; NULL (the default) = this session's model without its projection. */
+FGSD_API void fgsd_session_set_guide(fgsd_session *session, fgsd_session *guide);
+
+/* ---- references: what a texture should look like ----------------------- */
 
 /* Length of phi for this model (0 for an unconditioned model). */
 FGSD_API int fgsd_model_feature_dim(const fgsd_model *model);
 
-/* phi of a reference image (width x height, interleaved RGB, borrowed) with an
- * optional mask (NULL = every pixel counts).  Writes feature_dim floats. */
+/* A measured reference texture: phi (method.md section 2) and the mean
+ * colour, at full scale and at the coarser scales of the coarse-to-fine
+ * sampler (the image shrunk by 2, 4, ... with 2x2 means, while it keeps
+ * FGSD_MIN_REFERENCE_SIDE pixels a side and FGSD_MIN_REFERENCE_PIXELS
+ * selected).  Immutable once made; it belongs to the model it was measured
+ * with (the same feature_dim). */
+typedef struct fgsd_reference fgsd_reference;
+
+/* Measures rgb (width x height, borrowed) with an optional mask (NULL =
+ * every pixel counts; weights in [0, 1]).  A reference larger than the
+ * model's feature window is measured as the mean of its windows (at most
+ * 16 x 16 of them, spread evenly; the notice says when it was sampled).
+ * Reports progress and can be cancelled. */
+FGSD_API fgsd_status fgsd_reference_measure(fgsd_session *session, const float *rgb, int width,
+                                            int height, const float *mask,
+                                            fgsd_reference **reference);
+
+/* The convex blend sum_i weights[i] refs[i] of phi and colour at every scale
+ * all of them have: interpolation between textures, or with equal weights
+ * the class centroid of several references.  Weights finite, >= 0, not all
+ * 0; they are normalised to sum to 1. */
+FGSD_API fgsd_status fgsd_reference_blend(const fgsd_reference *const *refs,
+                                          const float *weights, int n,
+                                          fgsd_reference **reference);
+
+/* A reference of one scale from a feature vector measured before (dim =
+ * the model's feature_dim; e.g. `fgsd features` output) and its colour. */
+FGSD_API fgsd_status fgsd_reference_from_features(const float *phi, int dim,
+                                                  const float colour[3],
+                                                  fgsd_reference **reference);
+
+/* Accepts NULL. */
+FGSD_API void fgsd_reference_free(fgsd_reference *reference);
+
+/* Scales measured (1 = full scale only). */
+FGSD_API int fgsd_reference_levels(const fgsd_reference *reference);
+
+/* phi at level (0 = full scale; feature_dim floats, living as long as the
+ * reference), or NULL when level was not measured. */
+FGSD_API const float *fgsd_reference_features(const fgsd_reference *reference, int level);
+
+/* The mean colour at full scale. */
+FGSD_API void fgsd_reference_colour(const fgsd_reference *reference, float colour[3]);
+
+/* phi of one image in one call, without the reference's scales or colour
+ * (windows, mask and cancel as fgsd_reference_measure); writes feature_dim
+ * floats.  The paper's features, for tools that study them. */
 FGSD_API fgsd_status fgsd_features(fgsd_session *session, const float *rgb, int width, int height,
                                    const float *mask, float *phi);
 
-/* The mean colour of a reference (interleaved RGB, width x height), each
- * pixel weighted by mask (NULL = 1), as fgsd_features weighs it: the
- * sampler's start and colour (fgsd_sampler_params.mean).  Blend the colours
- * of several references with fgsd_features_blend (dim 3). */
-FGSD_API fgsd_status fgsd_mean_colour(const float *rgb, int width, int height, const float *mask,
-                                      float colour[3]);
-
-/* Convex combination out = sum_i weights[i] * phis[i].  Weights must be
- * finite and >= 0; they are normalised to sum to 1 (a zero sum is an error).
- * With all weights equal this is the class centroid of several references. */
-FGSD_API fgsd_status fgsd_features_blend(const float *const *phis, const float *weights, int n,
-                                         int dim, float *out);
-
 /* ---- the denoiser -------------------------------------------------------- */
 
-/* One pass of the denoiser: clean = D(noisy; phi).  phi NULL = no projection
- * (the unconditioned pass).  Any size >= 8x8 (padded internally to the
- * model's size multiple).  Large images are tiled within the memory budget. */
-FGSD_API fgsd_status fgsd_denoise(fgsd_session *session, const float *noisy, int width, int height,
-                                  const float *phi, float *clean);
+/* One pass of the denoiser: clean = D(noisy; phi of reference at full
+ * scale).  reference NULL = no projection (the unconditioned pass).  Any
+ * size >= 8x8 (padded internally to the model's size multiple).  Large
+ * images are tiled within the memory budget. */
+FGSD_API fgsd_status fgsd_denoise(fgsd_session *session, const fgsd_reference *reference,
+                                  const float *noisy, int width, int height, float *clean);
 
 /* Blind estimate of the noise level of an image: ||x - D(x)|| / sqrt(d) with
  * the unconditioned pass (method.md section 1). */
 FGSD_API fgsd_status fgsd_estimate_sigma(fgsd_session *session, const float *rgb, int width,
                                          int height, float *sigma);
 
-/* ---- the sampler (SISA, paper Algorithm 1) ------------------------------- */
+/* ---- the sampler's settings (SISA, paper Algorithm 1) -------------------- */
 
 typedef struct fgsd_sampler_params {
     float h0;          /* step size, (0, 1); default 0.02 */
     float beta;        /* injected-noise control, (0, 1]; default 0.02 */
-    float sigma0;      /* initial noise std, [0, 4]; default 1.0 */
+    float sigma0;      /* noise added to the start, [0, 4]: synthesis 1
+                          (default), restyle its strength (fgsd_restyle) */
     float sigma_final; /* stop when the estimate falls below, (0, 1); default 0.02 */
     int ascending;     /* 1: h_t = h0 t / (1 + h0 (t - 1)); 0: fixed h0 */
     int max_steps;     /* step cap, 1..FGSD_MAX_STEPS; default 1000 */
     uint64_t seed;     /* same seed -> same noise, whatever threads or tiling */
     int tileable;      /* 1: wrap-around padding, output tiles seamlessly */
-    const float *init; /* NULL: start at m + sigma0 z.  Else start at
-                          init + sigma0 z (borrowed, width x height RGB);
-                          sigma0 = 0 with a noisy init denoises it as is. */
-    const float *mean; /* NULL: m is the model's data mean (the paper).
-                          Else 3 floats (borrowed), usually the reference's
-                          colour (fgsd_mean_colour): x starts at mean +
-                          sigma0 z and its low frequencies stay there (z,
-                          every residual x - D(x) and the injected noise
-                          lose their low-pass part, wider than half the
-                          receptive field; channel means are kept
-                          exactly), so the texture has the reference's
-                          colour; see docs/design.md "Colour".  Not with
-                          init. */
-    const float *known; /* NULL, or width x height RGB (borrowed): pixels
-                           to keep, for healing a hole (docs/design.md
-                           "Heal").  Where known_mask is 1 the sampler
-                           holds x at known + the current noise level
-                           times fresh noise at every step, and the
-                           result is known there; where it is 0 the
-                           pixel is drawn; between, a blend.  Without
-                           init the drawn pixels start at the known
-                           pixels' mean colour.  Not with mean. */
-    const float *known_mask; /* with known: one weight per pixel in [0, 1] */
-    int keep_low_frequencies; /* 1: the low frequencies of x stay those of the
-                                 start (init, the known pixels with the
-                                 hole at their mean colour, or m), as mean
-                                 does for a flat start: restyle and heal
-                                 keep the image's colour layout.  Implied
-                                 by mean. */
-    float guidance;     /* classifier-free guidance on top of the feature
-                           guidance: D = D0 + w (D(x; phi) - D0), D0 an
-                           unconditional denoiser (guide, below); one more
-                           network pass per step.  0 (the default) or 1:
-                           none; else in (1, 8].  docs/quality.md,
-                           "Classifier-free guidance": w = 1.25 with the
-                           baseline model as guide. */
-    fgsd_session *guide; /* with guidance: the session whose model gives D0
-                            (its pass without a reference, e.g. the
-                            Algorithm 4 baseline); NULL: this session's
-                            model without its projection.  Borrowed. */
+    int free_colour;   /* 0 (default): the result keeps the colour layout of
+                          its start (synthesis: the reference's mean colour;
+                          restyle and heal: the image's low frequencies;
+                          docs/design.md "Colour").  1: the paper's sampler,
+                          the colours may drift (synthesis starts at the
+                          model's data mean). */
+    float guidance;    /* classifier-free guidance on top of the feature
+                          guidance: D = D0 + w (D(x; phi) - D0), D0 from
+                          fgsd_session_set_guide's model; one more network
+                          pass per step.  0 (default) or 1: none; else in
+                          (1, 8].  docs/quality.md, "Classifier-free
+                          guidance". */
+    int levels;        /* synthesis, coarse to fine: 1 (default) = one level
+                          at full size; L > 1 draws at 1/2^(L-1) of the size
+                          from the reference at that scale first, then each
+                          finer level from the one above (upsampled, noise
+                          FGSD_LEVEL_SIGMA added, low frequencies kept).
+                          At most FGSD_MAX_SAMPLER_LEVELS, and at most the
+                          reference's levels. */
 } fgsd_sampler_params;
 
+#define FGSD_MAX_SAMPLER_LEVELS 4
+#define FGSD_LEVEL_SIGMA 0.3f
+
 typedef struct fgsd_sample_stats {
-    int steps;           /* network passes of the loop */
+    int steps;           /* network passes of the loop (all levels) */
     float final_sigma;   /* last noise estimate */
-    int tiles;           /* tiles per pass (1 = whole image) */
+    int tiles;           /* tiles per pass at full size (1 = whole image) */
 } fgsd_sample_stats;
 
 FGSD_API fgsd_sampler_params fgsd_sampler_params_default(void);
 
-/* Draws a width x height texture conditioned on phi (NULL = unconditioned)
- * into out (interleaved RGB, caller-allocated).  stats may be NULL.
- * Returns the final clean estimate D(x), unclipped. */
-FGSD_API fgsd_status fgsd_sample(fgsd_session *session, const fgsd_sampler_params *params,
-                                 const float *phi, int width, int height, float *out,
-                                 fgsd_sample_stats *stats);
+/* ---- tasks: one call each ------------------------------------------------ */
+/* Each writes its result (interleaved RGB, caller-allocated, width x height)
+ * only on success; stats may be NULL.  Results are the final clean estimate
+ * D(x), unclipped. */
+
+/* A new width x height texture like reference (NULL = a sample of the
+ * model's prior; interpolation: a blended reference). */
+FGSD_API fgsd_status fgsd_synthesize(fgsd_session *session, const fgsd_reference *reference,
+                                     const fgsd_sampler_params *params, int width, int height,
+                                     float *out, fgsd_sample_stats *stats);
+
+/* image (width x height) redrawn with reference's texture: the sampler
+ * starts at image + params->sigma0 (the strength) noise; unless
+ * free_colour, the image's low frequencies (its colour layout) stay. */
+FGSD_API fgsd_status fgsd_restyle(fgsd_session *session, const fgsd_reference *reference,
+                                  const fgsd_sampler_params *params, const float *image,
+                                  int width, int height, float *out, fgsd_sample_stats *stats);
+
+/* Denoises by running the sampler from the noisy image itself (no noise
+ * added: params->sigma0 is not used), reference NULL = unconditioned;
+ * unless free_colour, the image's low frequencies stay. */
+FGSD_API fgsd_status fgsd_denoise_iterate(fgsd_session *session, const fgsd_reference *reference,
+                                          const fgsd_sampler_params *params, const float *noisy,
+                                          int width, int height, float *out,
+                                          fgsd_sample_stats *stats);
 
 /* ---- healing a hole (docs/design.md "Heal") ------------------------------ */
 
@@ -293,16 +334,15 @@ FGSD_API fgsd_status fgsd_heal_band(const float *hole, int width, int height, in
 /* Fills the hole of image (interleaved RGB, width x height; hole as above)
  * with texture that continues its surroundings: the sampler runs on the
  * hole's bounding box grown by a margin (the larger of band_width and half
- * the receptive field), holding every pixel outside the hole at its value
- * (fgsd_sampler_params.known).  phi NULL: the texture is read from the band
- * around the hole (fgsd_heal_band); else phi conditions the fill.  params
- * gives h0, beta, sigma0, sigma_final, the schedule, the cap and the seed;
- * its init, mean, known and known_mask must be NULL.  out receives the whole
- * image (pixels outside the hole unchanged); it may be image itself. */
-FGSD_API fgsd_status fgsd_heal(fgsd_session *session, const fgsd_sampler_params *params,
-                               const float *phi, const float *image, const float *hole,
-                               int width, int height, int band_width, float *out,
-                               fgsd_sample_stats *stats);
+ * the receptive field), holding every pixel outside the hole at its value.
+ * reference NULL: the texture is read from the band around the hole
+ * (fgsd_heal_band); else the reference conditions the fill.  out receives
+ * the whole image (pixels outside the hole unchanged); it may be image
+ * itself. */
+FGSD_API fgsd_status fgsd_heal(fgsd_session *session, const fgsd_reference *reference,
+                               const fgsd_sampler_params *params, const float *image,
+                               const float *hole, int width, int height, int band_width,
+                               float *out, fgsd_sample_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 
 #include "canvas.h"
 #include "denoise.h"
+#include "reference.h"
 #include "tile_plan.h"
 
 fgsd_status check_image(fgsd_session *s, const float *rgb, int w, int h, int min_side)
@@ -218,8 +219,8 @@ void denoise_ctx_free(denoise_ctx *ctx)
     ctx->anchors = 0;
 }
 
-fgsd_status fgsd_denoise(fgsd_session *s, const float *noisy, int width, int height,
-                         const float *phi, float *clean)
+fgsd_status fgsd_denoise(fgsd_session *s, const fgsd_reference *reference, const float *noisy,
+                         int width, int height, float *clean)
 {
     fgsd_status st;
 
@@ -228,12 +229,11 @@ fgsd_status fgsd_denoise(fgsd_session *s, const float *noisy, int width, int hei
     if (!clean)
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no output buffer given");
     st = check_image(s, noisy, width, height, 8);
+    if (!st)
+        st = reference_check(s, reference);
     if (st)
         return st;
-    if (phi && !s->model->info.conditioned)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                            "this model is unconditioned: it takes no reference");
-    return denoise_image(s, noisy, width, height, phi, NULL, clean);
+    return denoise_image(s, noisy, width, height, reference_phi(reference, 0), NULL, clean);
 }
 
 fgsd_status fgsd_estimate_sigma(fgsd_session *s, const float *rgb, int width, int height,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
  * Healing a hole (docs/design.md "Heal"): the reference band around it, and
- * the sampler with the pixels outside the hole held (fgsd_sampler_params
- * .known) on the hole's bounding box grown by a margin.
+ * the sampler with the pixels outside the hole held (sampler.h's
+ * known pixels) on the hole's bounding box grown by a margin.
  *
  * The margin is the larger of the band and half the receptive field: the
  * network sees at least as much context around the hole as it would inside
@@ -12,6 +12,8 @@
 
 #include "denoise.h"
 #include "ref_features.h"
+#include "reference.h"
+#include "sampler.h"
 
 /* Pixels count as hole where the hole mask is above this (band geometry
  * only; the sampler uses the mask's own soft weights). */
@@ -120,11 +122,29 @@ static void paste(float *dst, int width, const float *src, rect r)
                src + (size_t)y * (size_t)r.w * 3, (size_t)r.w * 3 * sizeof(float));
 }
 
-fgsd_status fgsd_heal(fgsd_session *s, const fgsd_sampler_params *params, const float *phi,
-                      const float *image, const float *hole, int width, int height,
-                      int band_width, float *out, fgsd_sample_stats *stats)
+/* The known pixels' mean colour, weighted by their mask: where the hole
+ * starts (the data mean when nothing is known). */
+static void known_colour(const float *known, const float *mask, size_t np,
+                         const float *fallback, float colour[3])
 {
-    fgsd_sampler_params p;
+    double sum[3] = {0.0, 0.0, 0.0}, weight = 0.0;
+
+    for (size_t i = 0; i < np; i++) {
+        weight += mask[i];
+        for (int c = 0; c < 3; c++)
+            sum[c] += (double)mask[i] * known[3 * i + (size_t)c];
+    }
+    for (int c = 0; c < 3; c++)
+        colour[c] = weight > 0.0 ? (float)(sum[c] / weight) : fallback[c];
+}
+
+fgsd_status fgsd_heal(fgsd_session *s, const fgsd_reference *reference,
+                      const fgsd_sampler_params *params, const float *image, const float *hole,
+                      int width, int height, int band_width, float *out,
+                      fgsd_sample_stats *stats)
+{
+    sisa_task t;
+    const float *phi = reference_phi(reference, 0);
     const fgsd_model_info *info;
     float *img = NULL, *keep = NULL, *band = NULL, *own_phi = NULL, *res = NULL;
     size_t np;
@@ -136,9 +156,11 @@ fgsd_status fgsd_heal(fgsd_session *s, const fgsd_sampler_params *params, const 
         return FGSD_ERR_INVALID_ARGUMENT;
     if (!params || !hole || !out)
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no parameters, hole or output given");
-    if (params->init || params->mean || params->known || params->known_mask)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                            "healing sets the sampler's start and known pixels itself");
+    st = sampler_check_params(s, params);
+    if (!st)
+        st = reference_check(s, reference);
+    if (st)
+        return st;
     if (band_width < 1 || band_width > FGSD_MAX_SIDE)
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
                             "the band width must lie in [1, %d], not %d", FGSD_MAX_SIDE,
@@ -199,11 +221,18 @@ fgsd_status fgsd_heal(fgsd_session *s, const fgsd_sampler_params *params, const 
     }
     for (size_t i = 0; i < np; i++)
         keep[i] = 1.0f - keep[i];
-    p = *params;
-    p.keep_low_frequencies = 1;
-    p.known = img;
-    p.known_mask = keep;
-    st = fgsd_sample(s, &p, phi, r.w, r.h, res, stats);
+    memset(&t, 0, sizeof(t));
+    t.p = params;
+    t.phi = phi;
+    t.width = r.w;
+    t.height = r.h;
+    t.seed = params->seed;
+    t.sigma0 = params->sigma0;
+    t.keep_low = !params->free_colour;
+    t.known = img;
+    t.known_mask = keep;
+    known_colour(img, keep, np, info->data_mean, t.colour);
+    st = sisa_run(s, &t, res, stats);
     if (st)
         goto out;
     if (out != image)

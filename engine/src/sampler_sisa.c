@@ -12,9 +12,9 @@
  * pixel position, so tiling and threads never change it.  The loop runs on
  * host arrays; one network pass per step.
  *
- * Colour (not in the paper, docs/design.md "Colour"): with params->mean the
- * start is mean + sigma0 z and the low frequencies of x stay at mean (with
- * keep_low_frequencies, at those of the start, init or known pixels): z_0,
+ * Colour (not in the paper, docs/design.md "Colour"): with the task's
+ * keep_low hook the low frequencies of x stay those of its start (a flat
+ * colour, an image, or known pixels around a flat hole): z_0,
  * each residual f and each z_t lose their low-pass part (per channel, a box
  * filter of half the receptive field applied twice, with wrap-around, so
  * the channel means are kept exactly).  The networks trained here take the
@@ -30,7 +30,7 @@
  * exceeds DIVERGENCE_RATIO times the lowest estimate so far, the loop stops
  * and returns D(x) of the step with the lowest estimate, with a notice.
  *
- * Known pixels (heal, docs/design.md "Heal"): where known_mask is m > 0, the
+ * Known pixels (heal's hook, docs/design.md "Heal"): where known_mask is m > 0, the
  * start is known + sigma0 z_0 and after every update x is pulled to
  * m (known + s' z_t) + (1 - m) x, s' = sigma (1 - beta h) being the noise
  * level the update leaves (Algorithm 1 shrinks sigma by that factor); the
@@ -39,8 +39,8 @@
  * sigma is measured on the drawn pixels (noise_estimate).
  *
  * Classifier-free guidance (params->guidance w > 1, not in the paper): each
- * step also runs an unconditional denoiser D0 (params->guide's model, or
- * this model without its projection) and uses D0 + w (D - D0), before the
+ * step also runs an unconditional denoiser D0 (the session's guide,
+ * fgsd_session_set_guide, or this model without its projection) and uses D0 + w (D - D0), before the
  * colour rule, as models/sisa.py does with guide=; sigma is measured on the
  * guided residual, as there (docs/quality.md, "Classifier-free guidance"). */
 #include <math.h>
@@ -50,6 +50,7 @@
 
 #include "denoise.h"
 #include "rng.h"
+#include "sampler.h"
 
 #define DIVERGENCE_RATIO 2.0f
 
@@ -67,11 +68,14 @@ fgsd_sampler_params fgsd_sampler_params_default(void)
     p.ascending = 1;
     p.max_steps = 1000;
     p.seed = 0;
+    p.levels = 1;
     return p;
 }
 
-static fgsd_status check_params(fgsd_session *s, const fgsd_sampler_params *p)
+fgsd_status sampler_check_params(fgsd_session *s, const fgsd_sampler_params *p)
 {
+    if (!p)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no sampler settings given");
     if (!(p->h0 > 0.0f && p->h0 < 1.0f))
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
                             "step size h must lie in (0, 1), not %g", (double)p->h0);
@@ -84,20 +88,6 @@ static fgsd_status check_params(fgsd_session *s, const fgsd_sampler_params *p)
     if (!(p->sigma_final > 0.0f && p->sigma_final < 1.0f))
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
                             "final noise must lie in (0, 1), not %g", (double)p->sigma_final);
-    if (p->mean && p->init)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                            "give the sampler a start image or a start colour, not both");
-    if (p->mean && p->known)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                            "give the sampler known pixels or a start colour, not both");
-    if (!p->known != !p->known_mask)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                            "known pixels need their mask, and a mask its pixels");
-    if (p->mean)
-        for (int c = 0; c < 3; c++)
-            if (!isfinite(p->mean[c]))
-                return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                                    "the start colour must be finite");
     if (!(p->guidance == 0.0f || (p->guidance >= 1.0f && p->guidance <= 8.0f)))
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
                             "the guidance weight must be 0 (none) or lie in [1, 8], not %g",
@@ -105,52 +95,21 @@ static fgsd_status check_params(fgsd_session *s, const fgsd_sampler_params *p)
     if (p->max_steps < 1 || p->max_steps > FGSD_MAX_STEPS)
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "the step cap must lie in [1, %d], not %d",
                             FGSD_MAX_STEPS, p->max_steps);
-    return FGSD_OK;
-}
-
-static fgsd_status check_known(fgsd_session *s, const fgsd_sampler_params *p, int w, int h)
-{
-    size_t np = (size_t)w * (size_t)h;
-    fgsd_status st = check_image(s, p->known, w, h, 8);
-
-    if (st)
-        return st;
-    for (size_t i = 0; i < np; i++)
-        if (!(p->known_mask[i] >= 0.0f && p->known_mask[i] <= 1.0f))
-            return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                                "the known-pixel mask must lie in [0, 1] (pixel %zu is %g)", i,
-                                (double)p->known_mask[i]);
+    if (p->levels < 1 || p->levels > FGSD_MAX_SAMPLER_LEVELS)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "levels must lie in [1, %d], not %d",
+                            FGSD_MAX_SAMPLER_LEVELS, p->levels);
     return FGSD_OK;
 }
 
 /* x <- m (known + s z) + (1 - m) x where the known-pixel mask m is not 0. */
-static void hold_known(float *x, const fgsd_sampler_params *p, double s, const float *z,
-                       size_t n)
+static void hold_known(float *x, const sisa_task *t, double s, const float *z, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        double m = p->known_mask[i / 3];
+        double m = t->known_mask[i / 3];
 
         if (m > 0.0)
-            x[i] = (float)(m * ((double)p->known[i] + s * z[i]) + (1.0 - m) * x[i]);
+            x[i] = (float)(m * ((double)t->known[i] + s * z[i]) + (1.0 - m) * x[i]);
     }
-}
-
-/* The known pixels' mean colour, weighted by their mask: where a hole
- * starts when no init is given (the data mean when nothing is known). */
-static void known_colour(const fgsd_sampler_params *p, const float *fallback, size_t n,
-                         float colour[3])
-{
-    double sum[3] = {0.0, 0.0, 0.0}, weight = 0.0;
-
-    for (size_t i = 0; i < n; i += 3) {
-        double m = p->known_mask[i / 3];
-
-        weight += m;
-        for (int c = 0; c < 3; c++)
-            sum[c] += m * p->known[i + (size_t)c];
-    }
-    for (int c = 0; c < 3; c++)
-        colour[c] = weight > 0.0 ? (float)(sum[c] / weight) : fallback[c];
 }
 
 /* ||x - D(x)|| / sqrt(d), over the drawn pixels only when some are known
@@ -158,8 +117,7 @@ static void known_colour(const fgsd_sampler_params *p, const float *fallback, si
  * this returns, and the network's own error on them (a clean image it
  * would change) must not feed back into it, or sigma settles at about
  * that error / sqrt(2 beta h) instead of falling to sigma_final. */
-static float noise_estimate(const float *x, const float *d, const fgsd_sampler_params *p,
-                            size_t n)
+static float noise_estimate(const float *x, const float *d, const sisa_task *t, size_t n)
 {
     double ss_all = 0.0, ss = 0.0, weight = 0.0;
 
@@ -167,15 +125,15 @@ static float noise_estimate(const float *x, const float *d, const fgsd_sampler_p
         double f2 = ((double)x[i] - d[i]) * ((double)x[i] - d[i]);
 
         ss_all += f2;
-        if (p->known) {
-            double w = 1.0 - p->known_mask[i / 3];
+        if (t->known) {
+            double w = 1.0 - t->known_mask[i / 3];
 
             ss += w * f2;
             weight += w;
         }
     }
     /* Without known pixels, or with everything known: the whole image. */
-    if (!p->known || !(weight > 0.0))
+    if (!t->known || !(weight > 0.0))
         return (float)sqrt(ss_all / (double)n);
     return (float)sqrt(ss / weight);
 }
@@ -240,166 +198,171 @@ static void add_lowpass(float *v, float sign, const float *a, const float *b, in
     }
 }
 
-fgsd_status fgsd_sample(fgsd_session *s, const fgsd_sampler_params *p, const float *phi,
-                        int width, int height, float *out, fgsd_sample_stats *stats)
+/* The loop's buffers and the denoiser's state between passes. */
+typedef struct sisa_state {
+    size_t n;           /* floats of an image */
+    int k;              /* the colour lock's box width (0: no lock) */
+    float *x, *d, *z, *best, *d0, *buf;
+    double *line;
+    denoise_ctx ctx, gctx;
+    fgsd_session *guide; /* D0's session (guided runs) */
+} sisa_state;
+
+static void state_free(sisa_state *st)
 {
-    const fgsd_model_info *info;
-    size_t n;
-    float *x = NULL, *d = NULL, *z = NULL, *best = NULL, *buf = NULL, *d0 = NULL;
-    double *line = NULL;
-    int k = 0;
-    float start = 0.0f, sigma = 0.0f, best_sigma = 0.0f;
-    float start_colour[3];
-    int keep_low;
-    int best_t = 0;
-    denoise_ctx ctx = {0}, gctx = {0};
-    fgsd_session *gs;
-    int guided;
-    int t;
-    fgsd_status st;
+    denoise_ctx_free(&st->ctx);
+    denoise_ctx_free(&st->gctx);
+    free(st->x);
+    free(st->d);
+    free(st->z);
+    free(st->best);
+    free(st->d0);
+    free(st->buf);
+    free(st->line);
+}
 
-    if (!s)
-        return FGSD_ERR_INVALID_ARGUMENT;
-    if (!p || !out)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no parameters or output given");
-    keep_low = p->mean || p->keep_low_frequencies;
-    info = &s->model->info;
-    st = check_params(s, p);
-    if (st)
-        return st;
-    if (width < 8 || height < 8 || width > FGSD_MAX_SIDE || height > FGSD_MAX_SIDE)
-        return session_fail(s, width < 8 || height < 8 ? FGSD_ERR_TOO_SMALL : FGSD_ERR_TOO_LARGE,
-                            "size %dx%d is outside 8x8 .. %dx%d", width, height, FGSD_MAX_SIDE,
-                            FGSD_MAX_SIDE);
-    if (phi && !info->conditioned)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                            "this model is unconditioned: it takes no reference");
-    if (p->init) {
-        st = check_image(s, p->init, width, height, 8);
-        if (st)
-            return st;
-    }
-    if (p->known) {
-        st = check_known(s, p, width, height);
-        if (st)
-            return st;
-    }
-    memcpy(start_colour, info->data_mean, sizeof(start_colour));
-    ctx.periodic = p->tileable;
-    ctx.lagged = 1;
-    ctx.max_window = s->opt.max_tile;
-    guided = p->guidance > 1.0f;
-    gs = p->guide ? p->guide : s;
-    gctx.periodic = p->tileable;
-    gctx.lagged = 1;
-    gctx.max_window = gs->opt.max_tile;
-    n = (size_t)width * (size_t)height * 3;
-    if (n > UINT32_MAX)
+static fgsd_status state_init(fgsd_session *s, const sisa_task *t, sisa_state *st)
+{
+    const fgsd_model_info *info = &s->model->info;
+    int guided = t->p->guidance > 1.0f && t->phi;
+    int side = t->width > t->height ? t->width : t->height;
+
+    memset(st, 0, sizeof(*st));
+    st->n = (size_t)t->width * (size_t)t->height * 3;
+    if (st->n > UINT32_MAX)
         return session_fail(s, FGSD_ERR_TOO_LARGE, "image too large for the noise generator");
-    x = malloc(n * sizeof(float));
-    d = malloc(n * sizeof(float));
-    z = malloc(n * sizeof(float));
-    best = malloc(n * sizeof(float));
+    st->ctx.periodic = st->gctx.periodic = t->p->tileable;
+    st->ctx.lagged = st->gctx.lagged = 1;
+    st->ctx.max_window = s->opt.max_tile;
+    st->guide = s->guide ? s->guide : s;
+    st->gctx.max_window = st->guide->opt.max_tile;
+    st->x = malloc(st->n * sizeof(float));
+    st->d = malloc(st->n * sizeof(float));
+    st->z = malloc(st->n * sizeof(float));
+    st->best = malloc(st->n * sizeof(float));
     if (guided)
-        d0 = malloc(n * sizeof(float));
-    if (keep_low) {
+        st->d0 = malloc(st->n * sizeof(float));
+    if (t->keep_low) {
         /* Half the receptive field: what the network cannot see whole. */
-        k = info->receptive_field / 2 > 1 ? info->receptive_field / 2 : 1;
-        buf = malloc((size_t)width * (size_t)height * sizeof(float));
-        line = malloc((size_t)(width > height ? width : height) * sizeof(double));
+        st->k = info->receptive_field / 2 > 1 ? info->receptive_field / 2 : 1;
+        st->buf = malloc((size_t)t->width * (size_t)t->height * sizeof(float));
+        st->line = malloc((size_t)side * sizeof(double));
     }
-    if (!x || !d || !z || !best || (guided && !d0) || (keep_low && (!buf || !line))) {
-        st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d image", width,
-                          height);
-        goto out;
-    }
-    if (p->known && !p->init)
-        known_colour(p, info->data_mean, n, start_colour);
-    session_noise(s, p->seed, 0, n, z);
-    if (keep_low)
-        add_lowpass(z, -1.0f, z, NULL, width, height, k, buf, line);
-    for (size_t i = 0; i < n; i++) {
-        float base = p->init ? p->init[i] : p->mean ? p->mean[i % 3] : start_colour[i % 3];
-        x[i] = base + p->sigma0 * z[i];
-    }
-    if (p->known)
-        hold_known(x, p, p->sigma0, z, n);
-    for (t = 1;; t++) {
-        double h, g;
+    if (!st->x || !st->d || !st->z || !st->best || (guided && !st->d0) ||
+        (t->keep_low && (!st->buf || !st->line)))
+        return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d image", t->width,
+                            t->height);
+    return FGSD_OK;
+}
 
-        st = denoise_image(s, x, width, height, phi, &ctx, d);
-        if (st)
+/* Noise z_step, without its low frequencies under the colour lock. */
+static void draw_noise(fgsd_session *s, const sisa_task *t, sisa_state *st, uint32_t step)
+{
+    session_noise(s, t->seed, step, st->n, st->z);
+    if (st->k)
+        add_lowpass(st->z, -1.0f, st->z, NULL, t->width, t->height, st->k, st->buf, st->line);
+}
+
+/* x = start + sigma0 z_0, the known pixels held. */
+static void start(fgsd_session *s, const sisa_task *t, sisa_state *st)
+{
+    draw_noise(s, t, st, 0);
+    for (size_t i = 0; i < st->n; i++)
+        st->x[i] = (t->init ? t->init[i] : t->colour[i % 3]) + t->sigma0 * st->z[i];
+    if (t->known)
+        hold_known(st->x, t, t->sigma0, st->z, st->n);
+}
+
+/* d = D(x): the network pass, guidance's mix, the colour lock. */
+static fgsd_status clean_estimate(fgsd_session *s, const sisa_task *t, sisa_state *st)
+{
+    fgsd_status rc = denoise_image(s, st->x, t->width, t->height, t->phi, &st->ctx, st->d);
+
+    if (rc)
+        return rc;
+    if (st->d0) {
+        rc = denoise_image(st->guide, st->x, t->width, t->height, NULL, &st->gctx, st->d0);
+        if (rc)
+            return st->guide != s ? session_fail(s, rc, "the guide model: %s",
+                                                 fgsd_session_last_error(st->guide))
+                                  : rc;
+        for (size_t i = 0; i < st->n; i++)
+            st->d[i] = st->d0[i] + t->p->guidance * (st->d[i] - st->d0[i]);
+    }
+    /* d <- x - (f - lowpass(f)) = d + lowpass(x - d): D keeps the low
+     * frequencies of x. */
+    if (st->k)
+        add_lowpass(st->d, 1.0f, st->x, st->d, t->width, t->height, st->k, st->buf, st->line);
+    return FGSD_OK;
+}
+
+/* x <- x - h f + gamma z_t, the known pixels held at the level it leaves. */
+static void update(fgsd_session *s, const sisa_task *t, sisa_state *st, int step, float sigma)
+{
+    const fgsd_sampler_params *p = t->p;
+    double h = p->ascending ? (double)p->h0 * step / (1.0 + (double)p->h0 * (step - 1)) : p->h0;
+    double g = (1.0 - p->beta * h) * (1.0 - p->beta * h) - (1.0 - h) * (1.0 - h);
+
+    g = sigma * sqrt(g > 0.0 ? g : 0.0);
+    draw_noise(s, t, st, (uint32_t)step);
+    for (size_t i = 0; i < st->n; i++)
+        st->x[i] = (float)(st->x[i] - h * ((double)st->x[i] - st->d[i]) + g * st->z[i]);
+    if (t->known)
+        hold_known(st->x, t, sigma * (1.0 - p->beta * h), st->z, st->n);
+}
+
+fgsd_status sisa_run(fgsd_session *s, const sisa_task *t, float *out, fgsd_sample_stats *stats)
+{
+    const fgsd_sampler_params *p = t->p;
+    sisa_state st;
+    float first = 0.0f, sigma = 0.0f, best_sigma = 0.0f;
+    int best_t = 0, step;
+    fgsd_status rc = state_init(s, t, &st);
+
+    if (rc)
+        goto out;
+    start(s, t, &st);
+    for (step = 1;; step++) {
+        rc = clean_estimate(s, t, &st);
+        if (rc)
             goto out;
-        if (guided) {
-            st = denoise_image(gs, x, width, height, NULL, &gctx, d0);
-            if (st) {
-                if (gs != s)
-                    st = session_fail(s, st, "the guide model: %s",
-                                      fgsd_session_last_error(gs));
-                goto out;
-            }
-            for (size_t i = 0; i < n; i++)
-                d[i] = d0[i] + p->guidance * (d[i] - d0[i]);
-        }
-        if (keep_low) {
-            /* d <- x - (f - lowpass(f)) = d + lowpass(x - d): D keeps the
-             * low frequencies of x. */
-            add_lowpass(d, 1.0f, x, d, width, height, k, buf, line);
-        }
-        sigma = noise_estimate(x, d, p, n);
-        if (t == 1)
-            start = sigma;
-        if (session_progress(s, t, sigma, fraction_done(p, start, sigma, t))) {
-            st = session_fail(s, FGSD_ERR_CANCELLED, "cancelled at step %d", t);
+        sigma = noise_estimate(st.x, st.d, t, st.n);
+        if (step == 1)
+            first = sigma;
+        if (session_progress(s, step, sigma, fraction_done(p, first, sigma, step))) {
+            rc = session_fail(s, FGSD_ERR_CANCELLED, "cancelled at step %d", step);
             goto out;
         }
         if (!isfinite(sigma)) {
-            st = session_fail(s, FGSD_ERR_INTERNAL, "the sampler diverged at step %d", t);
+            rc = session_fail(s, FGSD_ERR_INTERNAL, "the sampler diverged at step %d", step);
             goto out;
         }
-        if (t == 1 || sigma < best_sigma) {
+        if (step == 1 || sigma < best_sigma) {
             best_sigma = sigma;
-            best_t = t;
-            memcpy(best, d, n * sizeof(float));
+            best_t = step;
+            memcpy(st.best, st.d, st.n * sizeof(float));
         } else if (sigma > DIVERGENCE_RATIO * best_sigma) {
             snprintf(s->notice, sizeof(s->notice),
                      "the sampler stopped at step %d: the noise estimate rose from %.3g to %.3g "
                      "(the model cannot denoise further); the result is step %d's estimate",
-                     t, (double)best_sigma, (double)sigma, best_t);
-            memcpy(d, best, n * sizeof(float));
+                     step, (double)best_sigma, (double)sigma, best_t);
+            memcpy(st.d, st.best, st.n * sizeof(float));
             sigma = best_sigma;
             break;
         }
-        if (sigma < p->sigma_final || t >= p->max_steps)
+        if (sigma < p->sigma_final || step >= p->max_steps)
             break;
-        h = p->ascending ? (double)p->h0 * t / (1.0 + (double)p->h0 * (t - 1)) : p->h0;
-        g = (1.0 - p->beta * h) * (1.0 - p->beta * h) - (1.0 - h) * (1.0 - h);
-        g = sigma * sqrt(g > 0.0 ? g : 0.0);
-        session_noise(s, p->seed, (uint32_t)t, n, z);
-        if (keep_low)
-            add_lowpass(z, -1.0f, z, NULL, width, height, k, buf, line);
-        for (size_t i = 0; i < n; i++)
-            x[i] = (float)(x[i] - h * ((double)x[i] - d[i]) + g * z[i]);
-        if (p->known)
-            hold_known(x, p, sigma * (1.0 - p->beta * h), z, n);
+        update(s, t, &st, step, sigma);
     }
-    if (p->known)
-        hold_known(d, p, 0.0, z, n);
-    memcpy(out, d, n * sizeof(float));
+    if (t->known)
+        hold_known(st.d, t, 0.0, st.z, st.n);
+    memcpy(out, st.d, st.n * sizeof(float));
     if (stats) {
-        stats->steps = t;
+        stats->steps = step;
         stats->final_sigma = sigma;
-        stats->tiles = ctx.tiles;
+        stats->tiles = st.ctx.tiles;
     }
 out:
-    denoise_ctx_free(&ctx);
-    denoise_ctx_free(&gctx);
-    free(d0);
-    free(x);
-    free(d);
-    free(z);
-    free(best);
-    free(buf);
-    free(line);
-    return st;
+    state_free(&st);
+    return rc;
 }

@@ -51,6 +51,12 @@ void session_noise(fgsd_session *s, uint64_t seed, uint32_t step, size_t n, floa
         rng_normal_fill_threads(seed, step, 0, n, z, s->opt.threads);
 }
 
+void fgsd_session_set_guide(fgsd_session *s, fgsd_session *guide)
+{
+    if (s)
+        s->guide = guide == s ? NULL : guide;
+}
+
 int session_progress(fgsd_session *s, int step, float sigma, float fraction)
 {
     if (!s->opt.progress)

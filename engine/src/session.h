@@ -15,6 +15,7 @@ struct fgsd_session {
     size_t device_budget; /* GPU backends: bytes the planner may use; 0 = no limit */
     int budget_auto;      /* the caller left memory_budget 0: a GPU's device_budget alone
                              bounds its windows, the default bounds the CPU's */
+    fgsd_session *guide;  /* guidance's D0 (fgsd_session_set_guide), borrowed; NULL = own */
     char error[512];
     char notice[512];
 };

@@ -84,6 +84,7 @@ static void run_model(const fgsd_model *model)
     fgsd_session *s = NULL;
     float x[SIDE * SIDE * 3], out[SIDE * SIDE * 3];
     float *phi = NULL, *ref = NULL;
+    fgsd_reference *refd = NULL;
     int dim = fgsd_model_feature_dim(model);
     char err[256];
     fgsd_status st;
@@ -102,12 +103,14 @@ static void run_model(const fgsd_model *model)
         for (int i = 0; i < dim; i++)
             phi[i] = 0.25f + (float)(i % 4) * 0.125f;
     }
-    st = fgsd_denoise(s, x, SIDE, SIDE, phi, out);
+    if (phi)
+        CHECK(fgsd_reference_from_features(phi, dim, x, &refd) == FGSD_OK);
+    st = fgsd_denoise(s, refd, x, SIDE, SIDE, out);
     if (st != FGSD_OK)
         fprintf(stderr, "fuzz_model_load: denoise: %s\n", fgsd_session_last_error(s));
     CHECK(st == FGSD_OK);
     if (phi) {
-        st = fgsd_denoise(s, x, SIDE, SIDE, NULL, out);
+        st = fgsd_denoise(s, NULL, x, SIDE, SIDE, out);
         CHECK(st == FGSD_OK);
         /* phi of the smallest reference allowed, 32x32: in windows when the
          * file's feature_window is below 32 */
@@ -121,6 +124,7 @@ static void run_model(const fgsd_model *model)
         CHECK(st == FGSD_OK);
         free(ref);
     }
+    fgsd_reference_free(refd);
     free(phi);
     fgsd_session_free(s);
 }

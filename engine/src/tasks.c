@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * The sampling tasks: synthesis (one level, or coarse to fine), restyle and
+ * iterated denoising.  Each checks its arguments and fills the sisa_task
+ * hooks it needs (sampler.h); healing is in heal.c. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "denoise.h"
+#include "reference.h"
+#include "sampler.h"
+
+/* Odd seeds per level, as models/sisa.py coarse_to_fine draws them. */
+#define LEVEL_SEED_STRIDE 7919u
+
+static fgsd_status check_size(fgsd_session *s, int width, int height)
+{
+    if (width < 8 || height < 8 || width > FGSD_MAX_SIDE || height > FGSD_MAX_SIDE)
+        return session_fail(s, width < 8 || height < 8 ? FGSD_ERR_TOO_SMALL : FGSD_ERR_TOO_LARGE,
+                            "size %dx%d is outside 8x8 .. %dx%d", width, height, FGSD_MAX_SIDE,
+                            FGSD_MAX_SIDE);
+    return FGSD_OK;
+}
+
+static fgsd_status check_common(fgsd_session *s, const fgsd_reference *reference,
+                                const fgsd_sampler_params *p, int width, int height,
+                                const float *out)
+{
+    fgsd_status st;
+
+    if (!out)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no output buffer given");
+    st = sampler_check_params(s, p);
+    if (!st)
+        st = check_size(s, width, height);
+    if (!st)
+        st = reference_check(s, reference);
+    return st;
+}
+
+/* dst (dw x dh) <- src (sw x sh) resized bilinearly, as torch's
+ * interpolate(mode="bilinear", align_corners=False) (models/sisa.py). */
+static void resize_bilinear(const float *src, int sw, int sh, float *dst, int dw, int dh)
+{
+    for (int y = 0; y < dh; y++) {
+        double fy = ((double)y + 0.5) * sh / dh - 0.5;
+        int y0, y1;
+        double ly;
+
+        fy = fy > 0.0 ? fy : 0.0;
+        y0 = (int)fy;
+        y1 = y0 + 1 < sh ? y0 + 1 : sh - 1;
+        ly = fy - y0;
+        for (int x = 0; x < dw; x++) {
+            double fx = ((double)x + 0.5) * sw / dw - 0.5;
+            int x0, x1;
+            double lx;
+
+            fx = fx > 0.0 ? fx : 0.0;
+            x0 = (int)fx;
+            x1 = x0 + 1 < sw ? x0 + 1 : sw - 1;
+            lx = fx - x0;
+            for (int c = 0; c < 3; c++) {
+#define AT(yy, xx) ((double)src[((size_t)(yy) * (size_t)sw + (size_t)(xx)) * 3 + (size_t)c])
+                double top = (1.0 - lx) * AT(y0, x0) + lx * AT(y0, x1);
+                double bottom = (1.0 - lx) * AT(y1, x0) + lx * AT(y1, x1);
+#undef AT
+                dst[((size_t)y * (size_t)dw + (size_t)x) * 3 + (size_t)c] =
+                    (float)((1.0 - ly) * top + ly * bottom);
+            }
+        }
+    }
+}
+
+/* The levels a synthesis runs: what was asked, at most what the reference
+ * measured and what keeps the coarsest canvas at 8 pixels a side. */
+static int synthesis_levels(fgsd_session *s, const fgsd_reference *reference,
+                            const fgsd_sampler_params *p, int width, int height)
+{
+    int levels = p->levels;
+
+    if (reference && levels > reference->levels) {
+        snprintf(s->notice, sizeof(s->notice),
+                 "the reference is too small for %d levels: sampled in %d", levels,
+                 reference->levels);
+        levels = reference->levels;
+    }
+    while (levels > 1 && ((width >> (levels - 1)) < 8 || (height >> (levels - 1)) < 8))
+        levels--;
+    return levels;
+}
+
+fgsd_status fgsd_synthesize(fgsd_session *s, const fgsd_reference *reference,
+                            const fgsd_sampler_params *p, int width, int height, float *out,
+                            fgsd_sample_stats *stats)
+{
+    fgsd_sample_stats level_stats = {0};
+    float *prev = NULL, *init = NULL, *cur = NULL;
+    int levels, total = 0, pw = 0, ph = 0;
+    fgsd_status st;
+
+    if (!s)
+        return FGSD_ERR_INVALID_ARGUMENT;
+    st = check_common(s, reference, p, width, height, out);
+    if (st)
+        return st;
+    levels = synthesis_levels(s, reference, p, width, height);
+    for (int j = levels - 1; j >= 0 && !st; j--) {
+        int w = j ? width >> j : width, h = j ? height >> j : height;
+        sisa_task t = {.p = p, .phi = reference_phi(reference, j), .width = w, .height = h,
+                       .seed = p->seed + (uint64_t)LEVEL_SEED_STRIDE * (uint64_t)j};
+
+        cur = j ? malloc((size_t)w * (size_t)h * 3 * sizeof(float)) : out;
+        if (!cur) {
+            st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d level", w, h);
+            break;
+        }
+        if (!prev) {
+            /* The coarsest (or only) level: a flat start at the reference's
+             * colour at this scale, kept, or at the data mean (free colour). */
+            t.sigma0 = p->sigma0;
+            t.keep_low = reference && !p->free_colour;
+            memcpy(t.colour, t.keep_low ? reference->colour[j] : s->model->info.data_mean,
+                   sizeof(t.colour));
+        } else {
+            /* A finer level: the coarser result upsampled, noise added, its
+             * low frequencies kept (the large structure is decided above). */
+            init = malloc((size_t)w * (size_t)h * 3 * sizeof(float));
+            if (!init) {
+                st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d level", w,
+                                  h);
+                if (j)
+                    free(cur);
+                break;
+            }
+            resize_bilinear(prev, pw, ph, init, w, h);
+            t.init = init;
+            t.sigma0 = FGSD_LEVEL_SIGMA;
+            t.keep_low = 1;
+        }
+        st = sisa_run(s, &t, cur, &level_stats);
+        total += level_stats.steps;
+        free(prev);
+        free(init);
+        init = NULL;
+        prev = j ? cur : NULL;
+        pw = w;
+        ph = h;
+    }
+    if (st && prev != out)
+        free(prev);
+    if (!st && stats) {
+        *stats = level_stats;
+        stats->steps = total;
+    }
+    return st;
+}
+
+/* Restyle and iterated denoising: the loop from an image. */
+static fgsd_status from_image(fgsd_session *s, const fgsd_reference *reference,
+                              const fgsd_sampler_params *p, const float *image, int width,
+                              int height, float sigma0, float *out, fgsd_sample_stats *stats)
+{
+    sisa_task t = {.p = p, .phi = reference_phi(reference, 0), .width = width, .height = height,
+                   .seed = p ? p->seed : 0, .sigma0 = sigma0, .init = image,
+                   .keep_low = p ? !p->free_colour : 0};
+    fgsd_status st;
+
+    if (!s)
+        return FGSD_ERR_INVALID_ARGUMENT;
+    st = check_common(s, reference, p, width, height, out);
+    if (!st)
+        st = check_image(s, image, width, height, 8);
+    return st ? st : sisa_run(s, &t, out, stats);
+}
+
+fgsd_status fgsd_restyle(fgsd_session *s, const fgsd_reference *reference,
+                         const fgsd_sampler_params *p, const float *image, int width, int height,
+                         float *out, fgsd_sample_stats *stats)
+{
+    return from_image(s, reference, p, image, width, height, p ? p->sigma0 : 0.0f, out, stats);
+}
+
+fgsd_status fgsd_denoise_iterate(fgsd_session *s, const fgsd_reference *reference,
+                                 const fgsd_sampler_params *p, const float *noisy, int width,
+                                 int height, float *out, fgsd_sample_stats *stats)
+{
+    return from_image(s, reference, p, noisy, width, height, 0.0f, out, stats);
+}
