@@ -83,8 +83,11 @@ static int format_status(const progress *p, char *buf, size_t len, int step, flo
     if (sigma > 0.0f)
         return snprintf(buf, len, "fgsd: %s: step %d, sigma %.4g, %3.0f%%", p->phase, step,
                         (double)sigma, (double)fraction * 100.0);
-    return snprintf(buf, len, "fgsd: %s: step %d, %3.0f%%", p->phase, step,
-                    (double)fraction * 100.0);
+    if (step > 0)
+        return snprintf(buf, len, "fgsd: %s: step %d, %3.0f%%", p->phase, step,
+                        (double)fraction * 100.0);
+    /* Not a sampler step (a reference's windows): the fraction alone. */
+    return snprintf(buf, len, "fgsd: %s: %3.0f%%", p->phase, (double)fraction * 100.0);
 }
 
 int progress_callback(void *user, int step, float sigma, float fraction)

@@ -132,9 +132,9 @@ class TorchMethod:
         model = self.adapted(ref, index)
         model.projection_window = self.model.projection_window
         with torch.no_grad():
-            x, steps = coarse_to_fine(model, ref, size, self.levels, self.h0, self.beta,
-                                      self.mid_sigma, 1000 * index + self.seed,
-                                      self.feature_window)
+            x, steps, _ = coarse_to_fine(model, ref, size, self.levels, self.h0, self.beta,
+                                         self.mid_sigma, 1000 * index + self.seed,
+                                         self.feature_window)
         self.steps.append(steps)
         return x
 

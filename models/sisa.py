@@ -147,34 +147,37 @@ def shrink(img, factor):
 
 @torch.no_grad()
 def coarse_to_fine(model, ref, size, levels, h0, beta, mid_sigma, seed, window,
-                   sigma_final=0.02, max_steps=1000):
-    """A size x size texture from ref [3,h,w] in `levels` levels (issue 19).
+                   sigma_final=0.02, max_steps=1000, height=None):
+    """A size x size (or size x height) texture from ref [3,h,w] in `levels`
+    levels (issue 19), as engine/src/tasks.c fgsd_synthesize does.
 
-    Level j = levels-1 .. 0 draws a (size / 2^j)² canvas conditioned on phi of
-    the reference shrunk by 2^j (phi at that scale).  The coarsest starts from
-    the reference's colour plus noise as sisa_sample's keep_mean does; each
-    finer one starts from the level above upsampled 2x plus mid_sigma noise
-    and keeps its low frequencies (keep_mean with init), so the coarse level
-    lays out the large structure and the finer ones draw its detail.
-    levels = 1 is the plain sampler.  Returns (D(x) [3,size,size] in [0, 1],
-    work): work = network passes weighted by their canvas' pixels relative to
-    size² (what the steps cost in full-size passes).
+    Level j = levels-1 .. 0 draws a canvas of the size >> j conditioned on phi
+    of the reference shrunk by 2^j (2x2 means, phi at that scale).  The
+    coarsest starts from the shrunk reference's colour plus noise as
+    sisa_sample's keep_mean does; each finer one starts from the level above
+    upsampled (bilinear) plus mid_sigma noise and keeps its low frequencies
+    (keep_mean with init), so the coarse level lays out the large structure
+    and the finer ones draw its detail.  Level j's noise has seed + 7919 j.
+    levels = 1 is the plain sampler.  Returns (D(x) [3,H,W] in [0, 1], work,
+    steps): work = network passes weighted by their canvas' pixels relative
+    to the full size (what the steps cost in full-size passes), steps = all
+    passes.
     """
-    mult = 1 << model.levels
-    x, work = None, 0.0
-    colour = ref.mean(dim=(1, 2)).tolist()
+    width, height = size, size if height is None else height
+    x, work, total = None, 0.0, 0
     for j in reversed(range(levels)):
-        s = size >> j
-        if s % mult:
-            raise ValueError("level %d: %d px is not a multiple of %d" % (j, s, mult))
-        phi = model.features_windowed(shrink(ref, 1 << j), window)
+        w, h = width >> j, height >> j
+        small = shrink(ref, 1 << j)
+        phi = model.features_windowed(small, window)
         if x is None:
-            x, steps, _ = sisa_sample(model, phi, s, s, h0, beta, 1.0, sigma_final, True,
+            colour = small[0].mean(dim=(1, 2)).tolist()
+            x, steps, _ = sisa_sample(model, phi, w, h, h0, beta, 1.0, sigma_final, True,
                                       max_steps, seed + 7919 * j, colour, keep_mean=True)
         else:
-            init = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False)
-            x, steps, _ = sisa_sample(model, phi, s, s, h0, beta, mid_sigma, sigma_final, True,
+            init = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)
+            x, steps, _ = sisa_sample(model, phi, w, h, h0, beta, mid_sigma, sigma_final, True,
                                       max_steps, seed + 7919 * j, colour, init=init,
                                       keep_mean=True)
         work += steps / float(1 << (2 * j))
-    return x.clamp(0, 1)[0], work
+        total += steps
+    return x.clamp(0, 1)[0], work, total

@@ -44,7 +44,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "models"))
 from export import export, load_fgsd  # noqa: E402
 from fgsd_net import FGSDUNet  # noqa: E402
-from sisa import sisa_sample  # noqa: E402
+from sisa import coarse_to_fine, sisa_sample  # noqa: E402
 from pfm import read_pfm, write_pfm  # noqa: E402
 
 torch.set_num_threads(1)
@@ -194,10 +194,10 @@ def engine_phi_colour(path, rp, be):
     return phi, read_pfm(rp).reshape(-1, 3).astype(np.float64).mean(axis=0)
 
 
-def engine_synth(path, rp, be, out, *args):
-    """A 64x48 `fgsd synth` of reference rp into out; its step count (-1 if
-    not reported)."""
-    p = run("synth", "--backend", be, "--model", path, "--ref", rp, "--size", "64x48",
+def engine_synth(path, rp, be, out, *args, size=(64, 48)):
+    """A 64x48 (size) `fgsd synth` of reference rp into out; its step count
+    (-1 if not reported)."""
+    p = run("synth", "--backend", be, "--model", path, "--ref", rp, "--size", "%dx%d" % size,
             "-v", "-o", out, *args)
     m = re.search(r"(\d+) steps", p.stderr)
     return int(m.group(1)) if m else -1
@@ -259,6 +259,37 @@ def compare_guided(tag, path, model, rp, guide_path, guide):
     check("%s guidance changes the sample" % tag, e > 1e-2, "rel diff %.2e" % e)
 
 
+def compare_levels(tag, path, model):
+    """Coarse to fine (fgsd synth --levels) against sisa.coarse_to_fine: the
+    same steps and the same image within the sampler's bound."""
+    rng = np.random.default_rng(21)
+    rp = os.path.join(TMP, tag + "-ref-levels.pfm")
+    write_pfm(rp, smooth_image(rng, 128, 160))     # three scales of 32 px or more
+    ref = to_t(read_pfm(rp))[0]
+    # Sizes whose every level is a multiple of 8 (sisa.py does not pad).
+    for levels, (w, h) in ((2, (64, 48)), (3, (96, 64))):
+        out = os.path.join(TMP, "%s-levels%d.pfm" % (tag, levels))
+        eng_steps = engine_synth(path, rp, "cpu", out, "--seed", "6", "--h", "0.2", "--beta",
+                                 "0.4", "--sigma-final", "0.05", "--max-steps", "30",
+                                 "--levels", str(levels), size=(w, h))
+        t_img, _, t_steps = coarse_to_fine(model, ref, w, levels, 0.2, 0.4, 0.3, 6,
+                                           model.feature_window, sigma_final=0.05,
+                                           max_steps=30, height=h)
+        name = "%s: %d levels" % (tag, levels)
+        check("%s step count (%d)" % (name, t_steps), eng_steps == t_steps,
+              "engine %d, torch %d" % (eng_steps, t_steps))
+        # sisa.py clamps to [0, 1]; the engine returns D(x) unclipped.
+        e = rel_err(np.clip(read_pfm(out), 0, 1), to_np(t_img[None]))
+        check("%s final image" % name, e <= 1e-3, "rel err %.2e" % e)
+    # A reference with two scales of 32 px: three levels run as two, and say so.
+    small = os.path.join(TMP, tag + "-ref-levels-small.pfm")
+    write_pfm(small, smooth_image(rng, 96, 128))
+    p = run("synth", "--model", path, "--ref", small, "--size", "96x64", "--seed", "6",
+            "--max-steps", "3", "--levels", "3", "-o", os.path.join(TMP, "small.pfm"))
+    check("%s: levels capped by the reference's scales" % tag,
+          "too small for 3 levels: sampled in 2" in p.stderr, p.stderr.strip())
+
+
 def compare_tiled(tag, path):
     """The tiled sampler against the whole-image one on a trained model: a
     tiled run finds exact (staged) feature means at every 4th pass and
@@ -308,6 +339,7 @@ def main():
         rp = compare_model("shipped", SHIPPED, shipped, ["cpu"])
         compare_sampler("shipped", SHIPPED, shipped, rp, "cpu", 0.1, 0.1, 200)
         compare_tiled("shipped", SHIPPED)
+        compare_levels("shipped", SHIPPED, shipped)
     else:
         print("# no shipped model given: skipped its comparison")
     if UNCOND:
