@@ -384,7 +384,7 @@ int main(int argc, char **argv)
      * compiler may turn malloc + memset into calloc, which touches nothing). */
     for (size_t i = 0; i < n; i++)
         out[i] = 0.5f;
-    sp = fgsd_sampler_params_default();
+    sp = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
     sp.max_steps = o.steps;
     sp.sigma_final = 1e-30f; /* never reached: exactly max_steps passes */
     sp.seed = 1;

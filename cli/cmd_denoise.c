@@ -69,7 +69,7 @@ static void print_help(void)
            "  --seed N             seed of the noise the sampler injects (default 0, so\n"
            "                       that denoising is repeatable)\n");
     printf("Sampler, with --iterate:\n");
-    sampler_opts_help(0);
+    sampler_opts_help(FGSD_TASK_DENOISE, 0);
     printf("Engine:\n%s", CLI_ENGINE_HELP);
     printf("  -h, --help           this text\n"
            "\n"
@@ -197,7 +197,7 @@ int cmd_denoise(int argc, char **argv)
     const char *pos[1];
     int npos, ret;
 
-    sampler_opts_init(&o.sampler);
+    sampler_opts_init(&o.sampler, FGSD_TASK_DENOISE);
     /* Repeatable by default: a denoiser that gives a different answer on
      * every run surprises more than it helps. */
     o.sampler.p.seed = 0;

@@ -49,7 +49,7 @@ static void print_help(void)
            "  --16bit              16-bit PNG output\n"
            "  --seed N             noise seed, 0..2^64-1 (default: random, printed)\n",
            FGSD_MAX_SIDE, DEFAULT_BAND);
-    sampler_opts_help(1);
+    sampler_opts_help(FGSD_TASK_HEAL, 1);
     printf("Engine:\n%s", CLI_ENGINE_HELP);
     printf("  -h, --help           this text\n"
            "\n"
@@ -152,7 +152,7 @@ int cmd_heal(int argc, char **argv)
     const char *pos[1];
     int npos, ret;
 
-    sampler_opts_init(&o.sampler);
+    sampler_opts_init(&o.sampler, FGSD_TASK_HEAL);
     const arg_spec specs[] = {
         {.name = "--in", .alias = "-i", .type = ARG_STRING, .dest = &o.in},
         {.name = "--hole", .type = ARG_STRING, .dest = &o.hole},

@@ -50,7 +50,7 @@ static void print_help(void)
            "                       the image's colour layout (its low frequencies) stays\n"
            "  --seed N             noise seed, 0..2^64-1 (default: random, printed)\n",
            (double)DEFAULT_STRENGTH);
-    sampler_opts_help(0);
+    sampler_opts_help(FGSD_TASK_RESTYLE, 0);
     printf("Engine:\n%s", CLI_ENGINE_HELP);
     printf("  -h, --help           this text\n"
            "\n"
@@ -126,7 +126,7 @@ int cmd_restyle(int argc, char **argv)
     const char *pos[1];
     int npos, ret;
 
-    sampler_opts_init(&o.sampler);
+    sampler_opts_init(&o.sampler, FGSD_TASK_RESTYLE);
     o.sampler.p.sigma0 = DEFAULT_STRENGTH;
     const arg_spec specs[] = {
         {.name = "--in", .alias = "-i", .type = ARG_STRING, .dest = &o.in},

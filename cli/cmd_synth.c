@@ -76,7 +76,7 @@ static void print_help(int interpolate)
            "                       reference shrunk as much first, then each finer level\n"
            "                       from the one above; 1..%d (default 1: one level)\n",
            FGSD_MAX_SIDE, DEFAULT_SIDE, DEFAULT_SIDE, FGSD_MAX_SAMPLER_LEVELS);
-    sampler_opts_help(1);
+    sampler_opts_help(FGSD_TASK_SYNTHESIZE, 1);
     printf("Engine:\n%s", CLI_ENGINE_HELP);
     printf("  -h, --help           this text\n"
            "\n"
@@ -194,7 +194,7 @@ static int run(const char *cmd, int interpolate, int argc, char **argv)
     cli_engine e, g = {0};
     cli_engine_opts gopts;
 
-    sampler_opts_init(&o.sampler);
+    sampler_opts_init(&o.sampler, FGSD_TASK_SYNTHESIZE);
     const arg_spec specs[] = {
         {.name = "--ref", .type = ARG_STRINGS, .dest = &o.refs},
         {.name = interpolate ? "--weight" : "--unconditioned",

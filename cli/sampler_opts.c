@@ -13,9 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-void sampler_opts_init(cli_sampler_opts *o)
+void sampler_opts_init(cli_sampler_opts *o, fgsd_task task)
 {
-    o->p = fgsd_sampler_params_default();
+    o->task = task;
+    o->p = fgsd_sampler_params_default(task);
     o->fixed_schedule = !o->p.ascending;
     o->seed_given = 0;
     o->any_given = 0;
@@ -55,9 +56,9 @@ uint64_t sampler_random_seed(void)
     return z & 0xffffffffu;
 }
 
-void sampler_opts_help(int with_sigma0)
+void sampler_opts_help(fgsd_task task, int with_sigma0)
 {
-    fgsd_sampler_params d = fgsd_sampler_params_default();
+    fgsd_sampler_params d = fgsd_sampler_params_default(task);
 
     printf("Sampler (paper Algorithm 1):\n");
     printf("  --h H                step size h0, in (0, 1) (default %g; 0.01-0.05 usual)\n",

@@ -12,14 +12,15 @@
 #include <stdint.h>
 
 typedef struct cli_sampler_opts {
-    fgsd_sampler_params p; /* starts as fgsd_sampler_params_default() */
+    fgsd_task task;
+    fgsd_sampler_params p; /* starts as fgsd_sampler_params_default(task) */
     int fixed_schedule;
     int seed_given;
     int any_given; /* 1 when any sampler option (except --sigma0) appeared */
 } cli_sampler_opts;
 
-/* Fills o with the engine's defaults. */
-void sampler_opts_init(cli_sampler_opts *o);
+/* Fills o with the engine's defaults for task. */
+void sampler_opts_init(cli_sampler_opts *o, fgsd_task task);
 
 /* A seed from the clock and the process id, for runs without --seed; kept
  * below 2^32 so that it is easy to copy from the log. */
@@ -34,7 +35,7 @@ void sampler_stats_note(const fgsd_sample_stats *stats, double seconds);
 void sampler_seed_note(const cli_sampler_opts *o, int quiet);
 
 /* Prints the sampler options' help, with the engine's defaults. */
-void sampler_opts_help(int with_sigma0);
+void sampler_opts_help(fgsd_task task, int with_sigma0);
 
 /* The engine's step cap (sampler_sisa.c; fgsd.h says only ">= 1"). */
 #define CLI_MAX_STEPS FGSD_MAX_STEPS

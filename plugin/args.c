@@ -110,10 +110,27 @@ add_seed (GimpProcedure *procedure)
                                        FALSE, G_PARAM_READWRITE);
 }
 
+/* The engine's task, whose measured defaults a procedure offers. */
+static fgsd_task
+engine_task (ArgsTask task)
+{
+  switch (task)
+    {
+    case ARGS_TASK_DENOISE:
+      return FGSD_TASK_DENOISE;
+    case ARGS_TASK_HEAL:
+      return FGSD_TASK_HEAL;
+    case ARGS_TASK_RESTYLE:
+      return FGSD_TASK_RESTYLE;
+    default:
+      return FGSD_TASK_SYNTHESIZE;
+    }
+}
+
 static void
 add_sampler (GimpProcedure *procedure, ArgsTask task)
 {
-  const fgsd_sampler_params defaults = fgsd_sampler_params_default ();
+  const fgsd_sampler_params defaults = fgsd_sampler_params_default (engine_task (task));
 
   gimp_procedure_add_double_argument (procedure, "step-size", _("Step si_ze (h)"),
                                       _("How big a stride each step takes towards a clean "
@@ -417,7 +434,9 @@ args_backend (const FgsdArgs *args)
 fgsd_sampler_params
 args_sampler (const FgsdArgs *args, guint32 seed)
 {
-  fgsd_sampler_params p = fgsd_sampler_params_default ();
+  /* Every setting a task reads comes from args; the rest are the same
+   * for every task. */
+  fgsd_sampler_params p = fgsd_sampler_params_default (FGSD_TASK_SYNTHESIZE);
 
   p.h0          = (float) args->step_size;
   p.beta        = (float) args->beta;

@@ -348,7 +348,7 @@ static void run_workflow(fixture *f, outputs *out, run_result *r)
     fgsd_session *s = NULL, *t = NULL;
     fgsd_reference *ref = NULL;
     fgsd_session_options opt = fgsd_session_options_default();
-    fgsd_sampler_params sp = fgsd_sampler_params_default();
+    fgsd_sampler_params sp = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
     fgsd_status st = FGSD_OK;
 
     memset(r, 0, sizeof(*r));

@@ -357,7 +357,7 @@ static void test_sampler(void **state)
     fgsd_model *m = tiny_model();
     fgsd_session *g = session_on(m, FGSD_BACKEND_CUDA, 0);
     fgsd_session *r = session_on(m, FGSD_BACKEND_REFERENCE, 0);
-    fgsd_sampler_params p = fgsd_sampler_params_default();
+    fgsd_sampler_params p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
     int w = 48, h = 40;
     size_t n = (size_t)w * (size_t)h * 3;
     float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));

@@ -196,7 +196,7 @@ static void test_sampler_deterministic_and_tiled(void **state)
     float *ref = random_image(48, 48, 3), *phi;
     float *o1 = malloc(n * sizeof(float)), *o2 = malloc(n * sizeof(float));
     float *o3 = malloc(n * sizeof(float));
-    fgsd_sampler_params p = fgsd_sampler_params_default();
+    fgsd_sampler_params p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
     fgsd_sample_stats st1, st2, st3;
     fgsd_session *a, *b;
 
@@ -267,7 +267,7 @@ static void test_tileable_is_periodic(void **state)
     float *init = random_image(w, h, 5), *rolled = malloc(n * sizeof(float));
     float *o1 = malloc(n * sizeof(float)), *o2 = malloc(n * sizeof(float));
     float *o1r = malloc(n * sizeof(float));
-    fgsd_sampler_params p = fgsd_sampler_params_default();
+    fgsd_sampler_params p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
     fgsd_session *a;
 
     fgsd_model_get_info(f->model, &info);
@@ -296,7 +296,7 @@ static void test_cancel_leaves_output(void **state)
     size_t n = (size_t)w * (size_t)h * 3;
     float *out = malloc(n * sizeof(float));
     fgsd_session_options o = fgsd_session_options_default();
-    fgsd_sampler_params p = fgsd_sampler_params_default();
+    fgsd_sampler_params p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
     fgsd_session *s = NULL;
     char err[256];
 
@@ -328,7 +328,7 @@ static void test_sample_keeps_colour(void **state)
     float *out = malloc(n * sizeof(float)), *img = malloc(n * sizeof(float));
     float *mask = malloc((size_t)w * (size_t)h * sizeof(float)), got[3];
     float *phi;
-    fgsd_sampler_params p = fgsd_sampler_params_default();
+    fgsd_sampler_params p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
     fgsd_session *s = NULL;
     fgsd_reference *r = NULL;
 
@@ -416,7 +416,7 @@ static void test_heal_keeps_known_pixels(void **state)
     float *known = random_image(w, h, 11), *other = malloc(n * sizeof(float));
     float *mask = malloc(np * sizeof(float)), *a = malloc(n * sizeof(float));
     float *b = malloc(n * sizeof(float)), *c = malloc(n * sizeof(float));
-    fgsd_sampler_params p = fgsd_sampler_params_default();
+    fgsd_sampler_params p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
     fgsd_session *s = new_session(f->model, 0);
     double hole_diff = 0.0, hole_other = 0.0;
 
@@ -515,7 +515,7 @@ static void test_heal(void **state)
     size_t np = (size_t)w * (size_t)h, n = np * 3;
     float *img = random_image(w, h, 21), *hole = calloc(np, sizeof(float));
     float *out = malloc(n * sizeof(float)), *again = malloc(n * sizeof(float));
-    fgsd_sampler_params p = fgsd_sampler_params_default();
+    fgsd_sampler_params p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
     fgsd_session *s = new_session(f->model, 0);
     fgsd_sample_stats st;
     double changed = 0.0;
@@ -749,17 +749,17 @@ static void test_bad_arguments(void **state)
 {
     fixture *f = *state;
     fgsd_session *s = new_session(f->model, 0);
-    fgsd_sampler_params p = fgsd_sampler_params_default();
+    fgsd_sampler_params p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
     float out[8 * 8 * 3] = {0}, *img = random_image(8, 8, 4);
     float weights[2] = {1.0f, -1.0f};
 
     p.h0 = NAN;
     assert_int_equal(synth_phi(s, f->model, p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(fgsd_session_last_error(s), "(0, 1)"));
-    p = fgsd_sampler_params_default();
+    p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
     p.beta = 0.0f;
     assert_int_equal(synth_phi(s, f->model, p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
-    p = fgsd_sampler_params_default();
+    p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
     p.guidance = 0.5f; /* between none and 1: no meaning */
     assert_int_equal(synth_phi(s, f->model, p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
     assert_non_null(strstr(fgsd_session_last_error(s), "guidance"));
@@ -767,7 +767,7 @@ static void test_bad_arguments(void **state)
     assert_int_equal(synth_phi(s, f->model, p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
     p.guidance = 9.0f;
     assert_int_equal(synth_phi(s, f->model, p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
-    p = fgsd_sampler_params_default();
+    p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
     assert_int_equal(synth_phi(s, f->model, p, NULL, 40000, 8, out, NULL), FGSD_ERR_TOO_LARGE);
     assert_int_equal(synth_phi(s, f->model, p, NULL, 4, 8, out, NULL), FGSD_ERR_TOO_SMALL);
     assert_int_equal(synth_phi(NULL, f->model, p, NULL, 8, 8, out, NULL), FGSD_ERR_INVALID_ARGUMENT);
@@ -810,7 +810,7 @@ static void test_budget(void **state)
 {
     fixture *f = *state;
     fgsd_session_options o = fgsd_session_options_default();
-    fgsd_sampler_params p = fgsd_sampler_params_default();
+    fgsd_sampler_params p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
     fgsd_sample_stats st;
     fgsd_session *s = NULL;
     float *out = malloc((size_t)96 * 96 * 3 * sizeof(float));
@@ -842,7 +842,7 @@ static void test_guidance(void **state)
     fgsd_model_info info;
     float *ref = random_image(w, h, 7), *a = malloc(n * sizeof(float));
     float *b = malloc(n * sizeof(float)), *c = malloc(n * sizeof(float)), *phi;
-    fgsd_sampler_params p = fgsd_sampler_params_default();
+    fgsd_sampler_params p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
     fgsd_session *s, *g;
 
     assert_non_null(a);

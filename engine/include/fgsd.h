@@ -295,7 +295,17 @@ typedef struct fgsd_sample_stats {
     int tiles;           /* tiles per pass at full size (1 = whole image) */
 } fgsd_sample_stats;
 
-FGSD_API fgsd_sampler_params fgsd_sampler_params_default(void);
+/* The tasks that sample; each has its own measured default settings. */
+typedef enum fgsd_task {
+    FGSD_TASK_SYNTHESIZE = 0, /* fgsd_synthesize, interpolation included */
+    FGSD_TASK_RESTYLE,        /* fgsd_restyle */
+    FGSD_TASK_DENOISE,        /* fgsd_denoise_iterate */
+    FGSD_TASK_HEAL,           /* fgsd_heal */
+} fgsd_task;
+
+/* The defaults for task (docs/quality.md, "Sampler settings"); an unknown
+ * task gets the synthesis defaults. */
+FGSD_API fgsd_sampler_params fgsd_sampler_params_default(fgsd_task task);
 
 /* ---- tasks: one call each ------------------------------------------------ */
 /* Each writes its result (interleaved RGB, caller-allocated, width x height)
