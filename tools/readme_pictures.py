@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Makes the README's pictures with the `fgsd` command line and a model.
+"""Makes the pictures of docs/quality.md with the `fgsd` command line and a model.
 
     tools/devenv python3 tools/readme_pictures.py FGSD [--model M] [--out docs/pictures]
 
