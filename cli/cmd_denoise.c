@@ -146,9 +146,12 @@ static int run(denoise_opts *o)
         cli_error("input: %s", err);
         return CLI_EXIT_ERROR;
     }
+    o->sampler.p.free_colour = o->free_colour;
     if (cli_check_memory("image", in.width, in.height,
-                         (o->iterate ? CLI_SAMPLER_BYTES_PER_PIXEL : 0.0) +
-                             2.0 * CLI_IMAGE_BYTES_PER_PIXEL) != CLI_EXIT_OK) {
+                         (o->iterate ? fgsd_task_memory(FGSD_TASK_DENOISE, &o->sampler.p,
+                                                        in.width, in.height)
+                                     : 0) +
+                             2 * CLI_IMAGE_BYTES(in.width, in.height)) != CLI_EXIT_OK) {
         image_free(&in);
         return CLI_EXIT_ERROR;
     }

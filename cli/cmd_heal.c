@@ -115,7 +115,8 @@ static int run(heal_opts *o)
     if (ret != CLI_EXIT_OK)
         goto out_images;
     ret = cli_check_memory("image", in.width, in.height,
-                           CLI_SAMPLER_BYTES_PER_PIXEL + 3.0 * CLI_IMAGE_BYTES_PER_PIXEL);
+                           fgsd_task_memory(FGSD_TASK_HEAL, &o->sampler.p, in.width, in.height) +
+                               3 * CLI_IMAGE_BYTES(in.width, in.height));
     if (ret != CLI_EXIT_OK)
         goto out_images;
     if (image_alloc(&out, in.width, in.height, err, sizeof err) < 0) {

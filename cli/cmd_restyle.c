@@ -90,9 +90,11 @@ static int run(restyle_opts *o)
         cli_error("input: %s", err);
         return CLI_EXIT_ERROR;
     }
+    o->sampler.p.free_colour = o->free_colour;
     if (cli_check_memory("image", in.width, in.height,
-                         CLI_SAMPLER_BYTES_PER_PIXEL + 2.0 * CLI_IMAGE_BYTES_PER_PIXEL) !=
-            CLI_EXIT_OK ||
+                         fgsd_task_memory(FGSD_TASK_RESTYLE, &o->sampler.p, in.width,
+                                          in.height) +
+                             2 * CLI_IMAGE_BYTES(in.width, in.height)) != CLI_EXIT_OK ||
         image_alloc(&out, in.width, in.height, err, sizeof err) < 0) {
         if (!out.rgb && err[0])
             cli_error("%s", err);

@@ -229,10 +229,12 @@ static int run(const char *cmd, int interpolate, int argc, char **argv)
         return ret;
     if (!o.sampler.seed_given)
         o.sampler.p.seed = sampler_random_seed();
-    /* Guidance keeps one more RGB float image: the guide's D0. */
+    o.sampler.p.free_colour = o.free_colour;
+    o.sampler.p.guidance = o.guidance;
     ret = cli_check_memory("result", o.size[0], o.size[1],
-                           CLI_SAMPLER_BYTES_PER_PIXEL + CLI_IMAGE_BYTES_PER_PIXEL +
-                               (o.guidance > 0.0f ? CLI_IMAGE_BYTES_PER_PIXEL : 0.0));
+                           fgsd_task_memory(FGSD_TASK_SYNTHESIZE, &o.sampler.p, o.size[0],
+                                            o.size[1]) +
+                               CLI_IMAGE_BYTES(o.size[0], o.size[1]));
     if (ret != CLI_EXIT_OK)
         return ret;
 

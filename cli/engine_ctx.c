@@ -13,8 +13,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 /* Same order as fgsd_backend_kind. */
 const char *const cli_backend_choices[] = {"auto", "cpu", "cuda", "reference", NULL};
@@ -125,62 +123,17 @@ int cli_engine_cancelled(cli_engine *e)
     return CLI_EXIT_CANCELLED;
 }
 
-/* MemAvailable + SwapFree of /proc/meminfo in bytes; 0 when unknown. */
-static double system_available(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[128];
-    double kib = 0.0, v;
-    int found = 0;
-
-    if (!f)
-        return 0.0;
-    while (fgets(line, sizeof line, f)) {
-        if (sscanf(line, "MemAvailable: %lf kB", &v) == 1 ||
-            sscanf(line, "SwapFree: %lf kB", &v) == 1) {
-            kib += v;
-            found++;
-        }
-    }
-    fclose(f);
-    return found == 2 ? kib * 1024.0 : 0.0;
-}
-
-/* What RLIMIT_AS (ulimit -v) still allows this process; 0 when unlimited. */
-static double rlimit_available(void)
-{
-    struct rlimit rl;
-    FILE *f;
-    double used_pages = 0.0;
-
-    if (getrlimit(RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-        return 0.0;
-    f = fopen("/proc/self/statm", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &used_pages) != 1)
-            used_pages = 0.0;
-        fclose(f);
-    }
-    used_pages *= (double)sysconf(_SC_PAGESIZE);
-    return (double)rl.rlim_cur > used_pages ? (double)rl.rlim_cur - used_pages : 1.0;
-}
-
-int cli_check_memory(const char *what, int width, int height, double bytes_per_pixel)
+int cli_check_memory(const char *what, int width, int height, size_t bytes)
 {
     const double gib = 1024.0 * 1024.0 * 1024.0;
-    double need = (double)width * (double)height * bytes_per_pixel;
-    double sys = system_available(), lim = rlimit_available();
-    double avail = sys;
-    const char *source = "free memory and swap";
+    int limited = 0;
+    size_t avail = fgsd_memory_available(&limited);
 
-    if (lim > 0.0 && (avail <= 0.0 || lim < avail)) {
-        avail = lim;
-        source = "the address-space limit, ulimit -v";
-    }
-    if (avail <= 0.0 || need <= avail)
+    if (avail == 0 || bytes <= avail)
         return CLI_EXIT_OK;
     cli_error("a %dx%d %s needs at least %.1f GiB of memory, more than the %.1f GiB available "
               "(%s); refused: choose a smaller size",
-              width, height, what, need / gib, avail / gib, source);
+              width, height, what, (double)bytes / gib, (double)avail / gib,
+              limited ? "the address-space limit, ulimit -v" : "free memory and swap");
     return CLI_EXIT_ERROR;
 }

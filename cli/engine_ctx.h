@@ -85,20 +85,15 @@ int cli_engine_failed(cli_engine *e, fgsd_status status, const char *what);
  * CLI_EXIT_CANCELLED; else CLI_EXIT_OK. */
 int cli_engine_cancelled(cli_engine *e);
 
-/* Full-size buffers (floats per pixel) that a run of width x height keeps at
- * once: the sampler's x, D(x), z and best and its low-pass channel
- * (sampler_sisa.c) and the
- * command's own input and output images.  Without this check a size the
- * machine cannot hold is not refused by malloc (Linux overcommits) but ends
- * in the OOM killer. */
-#define CLI_SAMPLER_BYTES_PER_PIXEL ((4.0 * 3.0 + 1.0) * 4.0)
-#define CLI_IMAGE_BYTES_PER_PIXEL (3.0 * 4.0)
+/* Bytes of one of the command's own RGB float images of width x height. */
+#define CLI_IMAGE_BYTES(w, h) ((size_t)(w) * (size_t)(h) * 3 * sizeof(float))
 
-/* Refuses (error line, CLI_EXIT_ERROR) a run whose full-size buffers,
- * width x height x bytes_per_pixel, exceed the memory available: free
- * memory plus swap, or what RLIMIT_AS still allows.  what names the image
- * ("result", "image"). */
-int cli_check_memory(const char *what, int width, int height, double bytes_per_pixel);
+/* Refuses (error line, CLI_EXIT_ERROR) a run whose full-size buffers (bytes:
+ * the engine's, fgsd_task_memory, and the command's own images) exceed
+ * fgsd_memory_available.  Without this a size the machine cannot hold is
+ * not refused by malloc (Linux overcommits) but ends in the OOM killer.
+ * what names the image ("result", "image"). */
+int cli_check_memory(const char *what, int width, int height, size_t bytes);
 
 /* Loads only the model (for `info`).  Returns an exit code. */
 int cli_model_load(const char *path, fgsd_model **model);

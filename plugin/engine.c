@@ -2,8 +2,6 @@
 #include "plugin-config.h"
 
 #include <string.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include "engine.h"
 #include "model-path.h"
@@ -316,63 +314,20 @@ engine_estimate_sigma (FgsdEngine *engine, const gfloat *rgb, gint w, gint h, gf
   return TRUE;
 }
 
-/* MemAvailable + SwapFree in bytes; 0 when unknown. */
-static gdouble
-system_available (void)
-{
-  gchar  *text = NULL;
-  gchar **lines;
-  gdouble kib   = 0.0;
-  gint    found = 0;
-
-  if (! g_file_get_contents ("/proc/meminfo", &text, NULL, NULL))
-    return 0.0;
-  lines = g_strsplit (text, "\n", -1);
-  for (gchar **l = lines; *l; l++)
-    if (g_str_has_prefix (*l, "MemAvailable:") || g_str_has_prefix (*l, "SwapFree:"))
-      {
-        kib += g_ascii_strtod (strchr (*l, ':') + 1, NULL);
-        found++;
-      }
-  g_strfreev (lines);
-  g_free (text);
-  return found == 2 ? kib * 1024.0 : 0.0;
-}
-
-/* What RLIMIT_AS still allows this process; 0 when unlimited. */
-static gdouble
-rlimit_available (void)
-{
-  struct rlimit rl;
-  gchar        *text = NULL;
-  gdouble       used = 0.0;
-
-  if (getrlimit (RLIMIT_AS, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-    return 0.0;
-  if (g_file_get_contents ("/proc/self/statm", &text, NULL, NULL))
-    used = g_ascii_strtod (text, NULL) * (gdouble) sysconf (_SC_PAGESIZE);
-  g_free (text);
-  return (gdouble) rl.rlim_cur > used ? (gdouble) rl.rlim_cur - used : 1.0;
-}
-
 gboolean
-engine_check_memory (gint w, gint h, gint floats_per_pixel, GError **error)
+engine_check_memory (fgsd_task task, const fgsd_sampler_params *params, gint w, gint h,
+                     gint own_floats_per_pixel, GError **error)
 {
-  const gdouble gib   = 1024.0 * 1024.0 * 1024.0;
-  gdouble       need  = (gdouble) w * (gdouble) h * floats_per_pixel * sizeof (gfloat);
-  gdouble       avail = system_available ();
-  gdouble       lim   = rlimit_available ();
-  gboolean      by_limit = FALSE;
+  const gdouble gib     = 1024.0 * 1024.0 * 1024.0;
+  gint          limited = 0;
+  gdouble       avail   = (gdouble) fgsd_memory_available (&limited);
+  gdouble       need    = (gdouble) fgsd_task_memory (task, params, w, h) +
+                          (gdouble) w * (gdouble) h * own_floats_per_pixel * sizeof (gfloat);
 
-  if (lim > 0.0 && (avail <= 0.0 || lim < avail))
-    {
-      avail    = lim;
-      by_limit = TRUE;
-    }
   if (avail <= 0.0 || need <= avail)
     return TRUE;
   g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MEMORY,
-               by_limit
+               limited
                  ? _("Refused: a %d × %d result needs at least %.1f GiB of memory, more than "
                      "the %.1f GiB this process may still use (its address-space limit). "
                      "Choose a smaller size.")

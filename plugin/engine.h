@@ -77,18 +77,19 @@ gboolean engine_heal     (FgsdEngine *engine, const fgsd_reference *ref,
 gboolean engine_denoise  (FgsdEngine *engine, const gfloat *noisy, gint w, gint h,
                           const fgsd_reference *ref, gfloat **rgb, GError **error);
 
-/* Floats per pixel that a run keeps at once in the plug-in: the sampler's
- * x, D(x), z and best (engine/src/sampler_sisa.c: four RGB images; with a
- * start colour one more channel for the low-pass) plus the plug-in's own RGB
- * and RGBA copies (denoise: of the input too). */
-#define ENGINE_FLOATS_PER_PIXEL_SYNTH (4 * 3 + 1 + 3 + 4)
-#define ENGINE_FLOATS_PER_PIXEL_DENOISE (4 * 3 + 2 * (3 + 4))
+/* The plug-in's own full-size floats per pixel: a result's RGB and RGBA;
+ * a layer filter's also the layer's RGBA and RGB; heal's also the hole. */
+#define ENGINE_OWN_FLOATS_SYNTH (3 + 4)
+#define ENGINE_OWN_FLOATS_LAYER (2 * (3 + 4))
+#define ENGINE_OWN_FLOATS_HEAL (2 * (3 + 4) + 1)
 
-/* Refuses a w x h run whose full-size buffers (floats_per_pixel each) do not
- * fit in the memory available: MemAvailable + SwapFree, or what RLIMIT_AS
- * still allows.  Linux overcommits, so without this a canvas too large for
- * the machine is not refused by malloc but ends in the OOM killer. */
-gboolean engine_check_memory (gint w, gint h, gint floats_per_pixel, GError **error);
+/* Refuses a w x h run of task whose full-size buffers (the engine's,
+ * fgsd_task_memory, and own_floats_per_pixel of the plug-in's) do not fit
+ * in fgsd_memory_available.  Linux overcommits, so without this a canvas
+ * too large for the machine is not refused by malloc but ends in the OOM
+ * killer. */
+gboolean engine_check_memory (fgsd_task task, const fgsd_sampler_params *params, gint w,
+                              gint h, gint own_floats_per_pixel, GError **error);
 
 gboolean engine_estimate_sigma (FgsdEngine *engine, const gfloat *rgb, gint w, gint h,
                                 gfloat *sigma, GError **error);

@@ -100,8 +100,12 @@ layer_filter_run (const FgsdLayerFilter *filter, GimpProcedure *procedure, GimpR
 
   w = gimp_drawable_get_width (GIMP_DRAWABLE (layer));
   h = gimp_drawable_get_height (GIMP_DRAWABLE (layer));
-  if (! engine_check_memory (w, h, filter->floats_per_pixel, &error))
-    goto out;
+  {
+    fgsd_sampler_params params = args_sampler (&args, 0);
+
+    if (! engine_check_memory (filter->task, &params, w, h, ENGINE_OWN_FLOATS_LAYER, &error))
+      goto out;
+  }
   gimp_progress_init (filter->label);
   if (! reference_read (image, source, &ref, &error) ||
       ! (in = pixels_read_rgba (GIMP_DRAWABLE (layer), 0, 0, w, h, &error)) ||

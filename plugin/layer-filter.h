@@ -36,7 +36,7 @@ typedef struct
   const gchar   *label;          /* progress text, translated */
   /* The dialog's summary (Pango markup) for this layer; g_free it. */
   gchar       *(*summary) (GimpLayer *layer);
-  gint           floats_per_pixel; /* working memory, for engine_check_memory */
+  fgsd_task      task;           /* the engine's task, for engine_check_memory */
   gboolean       clamp_input;    /* clamp the layer's values to [0, 1] first */
   /* The result (RGB, w x h, g_malloc'd) and the new layer's name. */
   gboolean     (*compute) (const FgsdLayerJob *job, gfloat **rgb, gchar **name,

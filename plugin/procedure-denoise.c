@@ -93,7 +93,7 @@ denoise_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
     .dialog           = FGSD_DIALOG_DENOISE,
     .label            = _("Denoising with reference"),
     .summary          = summary,
-    .floats_per_pixel = ENGINE_FLOATS_PER_PIXEL_DENOISE,
+    .task             = FGSD_TASK_DENOISE,
     .clamp_input      = FALSE,
     .compute          = denoise,
   };

@@ -153,7 +153,9 @@ heal_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
   if (! engine_open (&engine, args.model, args_backend (&args), run_mode, label, &error))
     goto out;
   r = grow (&box, layer, &engine, args.band_width);
-  if (! engine_check_memory (r.width, r.height, ENGINE_FLOATS_PER_PIXEL_DENOISE + 2, &error))
+  params = args_sampler (&args, 0);
+  if (! engine_check_memory (FGSD_TASK_HEAL, &params, r.width, r.height,
+                             ENGINE_OWN_FLOATS_HEAL, &error))
     goto out;
   gimp_drawable_get_offsets (GIMP_DRAWABLE (layer), &offx, &offy);
   if (! (in = pixels_read_rgba (GIMP_DRAWABLE (layer), r.x, r.y, r.width, r.height,

@@ -53,7 +53,7 @@ restyle_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
     .dialog           = FGSD_DIALOG_RESTYLE,
     .label            = _("Restyling"),
     .summary          = summary,
-    .floats_per_pixel = ENGINE_FLOATS_PER_PIXEL_DENOISE + 1,
+    .task             = FGSD_TASK_RESTYLE,
     .clamp_input      = TRUE,
     .compute          = restyle,
   };

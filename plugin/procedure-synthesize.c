@@ -77,7 +77,9 @@ synthesize_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image
   args_read (config, &args);
   w = args.width > 0 ? args.width : gimp_image_get_width (image);
   h = args.height > 0 ? args.height : gimp_image_get_height (image);
-  if (! engine_check_memory (w, h, ENGINE_FLOATS_PER_PIXEL_SYNTH, &error))
+  params = args_sampler (&args, 0);
+  if (! engine_check_memory (FGSD_TASK_SYNTHESIZE, &params, w, h, ENGINE_OWN_FLOATS_SYNTH,
+                             &error))
     goto out;
 
   /* Everything up to output_write only reads the image: GIMP's Cancel kills

@@ -745,6 +745,32 @@ static void test_features_window_sample(void **state)
     free(img);
 }
 
+/* fgsd_task_memory counts each task's full-size buffers: the sampler's four
+ * RGB images, the colour lock's channel, guidance's D0, the levels' two
+ * images, heal's region; fgsd_memory_available reads this machine. */
+static void test_task_memory(void **state)
+{
+    fgsd_sampler_params p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
+    const size_t px = (size_t)100 * 50, f = sizeof(float);
+    int limited = -1;
+
+    (void)state;
+    assert_int_equal(fgsd_task_memory(FGSD_TASK_SYNTHESIZE, &p, 100, 50), px * 13 * f);
+    p.free_colour = 1;
+    assert_int_equal(fgsd_task_memory(FGSD_TASK_SYNTHESIZE, &p, 100, 50), px * 12 * f);
+    p.free_colour = 0;
+    p.guidance = 1.5f;
+    assert_int_equal(fgsd_task_memory(FGSD_TASK_SYNTHESIZE, &p, 100, 50), px * 16 * f);
+    p.guidance = 0.0f;
+    p.levels = 2;
+    assert_int_equal(fgsd_task_memory(FGSD_TASK_SYNTHESIZE, &p, 100, 50),
+                     (size_t)((double)px * 16.75 * (double)f));
+    assert_int_equal(fgsd_task_memory(FGSD_TASK_RESTYLE, &p, 100, 50), px * 13 * f);
+    assert_int_equal(fgsd_task_memory(FGSD_TASK_HEAL, NULL, 100, 50), px * 21 * f);
+    assert_true(fgsd_memory_available(&limited) > 0);
+    assert_true(limited == 0 || limited == 1);
+}
+
 static void test_bad_arguments(void **state)
 {
     fixture *f = *state;
@@ -908,6 +934,7 @@ int main(void)
         cmocka_unit_test(test_heal),
         cmocka_unit_test(test_features_window),
         cmocka_unit_test(test_features_window_sample),
+        cmocka_unit_test(test_task_memory),
         cmocka_unit_test(test_features_mask),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_budget),

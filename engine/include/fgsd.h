@@ -307,6 +307,20 @@ typedef enum fgsd_task {
  * task gets the synthesis defaults. */
 FGSD_API fgsd_sampler_params fgsd_sampler_params_default(fgsd_task task);
 
+/* ---- memory ------------------------------------------------------------- */
+
+/* Bytes of the full-size buffers task keeps at once for a width x height
+ * result with params (NULL = the defaults), not counting the caller's own
+ * images nor the network's activations (those stay within the session's
+ * memory budget, in tiles). */
+FGSD_API size_t fgsd_task_memory(fgsd_task task, const fgsd_sampler_params *params, int width,
+                                 int height);
+
+/* Bytes this process may still use: free memory plus swap, or what its
+ * address-space limit (ulimit -v) allows when that is less (then
+ * *address_space_limited, when not NULL, is 1); 0 when unknown. */
+FGSD_API size_t fgsd_memory_available(int *address_space_limited);
+
 /* ---- tasks: one call each ------------------------------------------------ */
 /* Each writes its result (interleaved RGB, caller-allocated, width x height)
  * only on success; stats may be NULL.  Results are the final clean estimate
