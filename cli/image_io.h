@@ -21,14 +21,8 @@
 #define FGSD_CLI_IMAGE_IO_H
 
 #include <stddef.h>
-#include <stdio.h>
 
-typedef struct image {
-    int width;
-    int height;
-    float *rgb;   /* width * height * 3 values */
-    float *alpha; /* width * height values in [0, 1]; NULL when the file has none */
-} image;
+#include "image.h"
 
 typedef enum image_format {
     IMAGE_FORMAT_UNKNOWN = 0,
@@ -39,10 +33,6 @@ typedef enum image_format {
 typedef struct image_write_options {
     int png_16bit; /* 1: 16-bit PNG samples; 0: 8-bit */
 } image_write_options;
-
-/* Largest side accepted when reading (checked before any pixel buffer is
- * allocated); the engine's own limit. */
-#define IMAGE_MAX_SIDE 32768
 
 /* Reads a PNG or PFM file, chosen by its first bytes.  On success img owns
  * freshly allocated buffers (free with image_free); on failure img is
@@ -59,19 +49,5 @@ image_format image_format_for_path(const char *path);
  * an existing one. */
 int image_write(const char *path, const image *img, const image_write_options *opts, char *err,
                 size_t errlen);
-
-/* Allocates an image of the given size (alpha NULL); rgb uninitialised. */
-int image_alloc(image *img, int width, int height, char *err, size_t errlen);
-
-/* Frees the buffers and zeroes img.  Accepts an already freed image. */
-void image_free(image *img);
-
-/* Per-format entry points, used by image_io.c and the tests.  Readers get
- * a stream positioned at the start of the file (name is only for messages);
- * writers a stream that the caller flushes and closes. */
-int png_read_stream(FILE *fp, const char *name, image *img, char *err, size_t errlen);
-int png_write_stream(FILE *fp, const image *img, int bits16, char *err, size_t errlen);
-int pfm_read_stream(FILE *fp, const char *name, image *img, char *err, size_t errlen);
-int pfm_write_stream(FILE *fp, const image *img, char *err, size_t errlen);
 
 #endif

@@ -9,7 +9,7 @@
  * 32-bit IEEE floats, rows from the BOTTOM of the image to the top.  The
  * scale's magnitude carries no meaning for us and is ignored.
  */
-#include "image_io.h"
+#include "image_formats.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -7,7 +7,7 @@
  * (guarded_*) without local variables, so no automatic variable is modified
  * between setjmp and longjmp (C11 7.13.2.1).
  */
-#include "image_io.h"
+#include "image_formats.h"
 
 #include <png.h>
 #include <setjmp.h>

@@ -108,8 +108,8 @@ static void load_cuda_module(void)
     }
     if (r > 0) {
         cuda_state.missing = CUDA_NOT_INSTALLED;
-        snprintf(cuda_state.reason, sizeof(cuda_state.reason),
-                 "%s is not installed (looked in %s)", FGSD_CUDA_MODULE_NAME, looked);
+        snprintf(cuda_state.reason, sizeof(cuda_state.reason), "%s is not installed (looked in %s)",
+                 FGSD_CUDA_MODULE_NAME, looked);
     } else if (r == 0) {
         cuda_state.missing = CUDA_LOADED;
     }

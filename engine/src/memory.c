@@ -12,8 +12,7 @@
 
 #include "fgsd.h"
 
-size_t fgsd_task_memory(fgsd_task task, const fgsd_sampler_params *params, int width,
-                        int height)
+size_t fgsd_task_memory(fgsd_task task, const fgsd_sampler_params *params, int width, int height)
 {
     /* Full-size float images of the sampler (sampler_sisa.c): x, D(x), z,
      * the best D(x); one channel for the colour lock's low-pass; D0 with

@@ -10,8 +10,7 @@
 
 /* The mean colour of rgb weighted by mask (NULL = 1); FGSD_ERR_TOO_SMALL
  * when nothing is selected. */
-static fgsd_status mean_colour(const float *rgb, int w, int h, const float *mask,
-                               float colour[3])
+static fgsd_status mean_colour(const float *rgb, int w, int h, const float *mask, float colour[3])
 {
     double sum[3] = {0.0, 0.0, 0.0}, wsum = 0.0;
 
@@ -162,8 +161,7 @@ fgsd_status fgsd_reference_blend(const fgsd_reference *const *refs, const float 
     *reference = NULL;
     levels = FGSD_MAX_SAMPLER_LEVELS;
     for (int i = 0; i < n; i++) {
-        if (!refs[i] || refs[i]->dim != refs[0]->dim || !isfinite(weights[i]) ||
-            weights[i] < 0.0f)
+        if (!refs[i] || refs[i]->dim != refs[0]->dim || !isfinite(weights[i]) || weights[i] < 0.0f)
             return FGSD_ERR_INVALID_ARGUMENT;
         total += weights[i];
         levels = refs[i]->levels < levels ? refs[i]->levels : levels;

@@ -7,10 +7,10 @@
 #include "session.h"
 
 struct fgsd_reference {
-    int dim;                                   /* feature_dim of its model */
-    int levels;                                /* scales measured, >= 1 */
-    float colour[FGSD_MAX_SAMPLER_LEVELS][3];  /* mean colour per scale */
-    float *phi;                                /* levels x dim */
+    int dim;                                  /* feature_dim of its model */
+    int levels;                               /* scales measured, >= 1 */
+    float colour[FGSD_MAX_SAMPLER_LEVELS][3]; /* mean colour per scale */
+    float *phi;                               /* levels x dim */
 };
 
 /* Checks that reference belongs to the session's model (NULL passes). */

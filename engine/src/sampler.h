@@ -14,13 +14,13 @@ typedef struct sisa_task {
     const fgsd_sampler_params *p; /* h0, beta, schedule, cap, tileable, guidance */
     const float *phi;             /* conditioning, NULL = unconditioned */
     int width, height;
-    uint64_t seed;                /* the noise's seed (levels use their own) */
-    float sigma0;                 /* noise added to the start */
-    const float *init;            /* start image, or NULL: a flat start at colour */
-    float colour[3];              /* the flat start's colour */
-    int keep_low;                 /* the low frequencies of x stay the start's */
-    const float *known;           /* heal: pixels held (RGB), or NULL */
-    const float *known_mask;      /* heal: their weights in [0, 1] */
+    uint64_t seed;           /* the noise's seed (levels use their own) */
+    float sigma0;            /* noise added to the start */
+    const float *init;       /* start image, or NULL: a flat start at colour */
+    float colour[3];         /* the flat start's colour */
+    int keep_low;            /* the low frequencies of x stay the start's */
+    const float *known;      /* heal: pixels held (RGB), or NULL */
+    const float *known_mask; /* heal: their weights in [0, 1] */
 } sisa_task;
 
 /* Checks the public settings every task shares. */

@@ -108,7 +108,10 @@ fgsd_status fgsd_synthesize(fgsd_session *s, const fgsd_reference *reference,
     levels = synthesis_levels(s, reference, p, width, height);
     for (int j = levels - 1; j >= 0 && !st; j--) {
         int w = j ? width >> j : width, h = j ? height >> j : height;
-        sisa_task t = {.p = p, .phi = reference_phi(reference, j), .width = w, .height = h,
+        sisa_task t = {.p = p,
+                       .phi = reference_phi(reference, j),
+                       .width = w,
+                       .height = h,
                        .seed = p->seed + (uint64_t)LEVEL_SEED_STRIDE * (uint64_t)j};
 
         cur = j ? malloc((size_t)w * (size_t)h * 3 * sizeof(float)) : out;
@@ -128,8 +131,7 @@ fgsd_status fgsd_synthesize(fgsd_session *s, const fgsd_reference *reference,
              * low frequencies kept (the large structure is decided above). */
             init = malloc((size_t)w * (size_t)h * 3 * sizeof(float));
             if (!init) {
-                st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d level", w,
-                                  h);
+                st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d level", w, h);
                 if (j)
                     free(cur);
                 break;
@@ -162,8 +164,13 @@ static fgsd_status from_image(fgsd_session *s, const fgsd_reference *reference,
                               const fgsd_sampler_params *p, const float *image, int width,
                               int height, float sigma0, float *out, fgsd_sample_stats *stats)
 {
-    sisa_task t = {.p = p, .phi = reference_phi(reference, 0), .width = width, .height = height,
-                   .seed = p ? p->seed : 0, .sigma0 = sigma0, .init = image,
+    sisa_task t = {.p = p,
+                   .phi = reference_phi(reference, 0),
+                   .width = width,
+                   .height = height,
+                   .seed = p ? p->seed : 0,
+                   .sigma0 = sigma0,
+                   .init = image,
                    .keep_low = p ? !p->free_colour : 0};
     fgsd_status st;
 

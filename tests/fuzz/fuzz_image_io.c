@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "image_formats.h"
 #include "image_io.h"
 
 #define FUZZ_MAX_PIXELS (1u << 20)
