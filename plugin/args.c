@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
  *
- * Argument declarations shared by the three procedures (docs/gimp-plugin.md
+ * Argument declarations shared by the five procedures (docs/gimp-plugin.md
  * lists them).  Blurbs double as the dialog's tooltips, so they speak to
  * artists; ranges are the engine's (fgsd.h, fgsd_sampler_params).
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
  *
  * The procedures' arguments: one declaration per argument, shared by the
- * three procedures so that names, ranges and help texts stay identical, and
+ * five procedures so that names, ranges and help texts stay identical, and
  * one reader that copies a run's config into FgsdArgs.
  */
 #ifndef FGSD_PLUGIN_ARGS_H

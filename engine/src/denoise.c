@@ -1,33 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
- * fgsd_denoise, fgsd_estimate_sigma and the whole-image denoiser pass. */
+ * The whole-image denoiser pass (denoise_image): whole, or in tiles with
+ * staged or extrapolated feature means.  The public calls over it are in
+ * denoise_calls.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "canvas.h"
 #include "denoise.h"
-#include "reference.h"
 #include "tile_plan.h"
-
-fgsd_status check_image(fgsd_session *s, const float *rgb, int w, int h, int min_side)
-{
-    size_t n;
-
-    if (!rgb)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no image given");
-    if (w < min_side || h < min_side)
-        return session_fail(s, FGSD_ERR_TOO_SMALL, "image is %dx%d; at least %dx%d is needed", w,
-                            h, min_side, min_side);
-    if (w > FGSD_MAX_SIDE || h > FGSD_MAX_SIDE)
-        return session_fail(s, FGSD_ERR_TOO_LARGE, "image is %dx%d; at most %dx%d is allowed", w,
-                            h, FGSD_MAX_SIDE, FGSD_MAX_SIDE);
-    n = (size_t)w * (size_t)h * 3;
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(rgb[i]))
-            return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                                "image has a NaN or infinite value at pixel %zu", i / 3);
-    return FGSD_OK;
-}
 
 /* Runs the first `blocks` blocks (0 = all) of the net on every tile,
  * projecting with fixed whole-image means (NULL = each tile measures its
@@ -217,51 +198,4 @@ void denoise_ctx_free(denoise_ctx *ctx)
     free(ctx->anchor[1]);
     ctx->anchor[0] = ctx->anchor[1] = NULL;
     ctx->anchors = 0;
-}
-
-fgsd_status fgsd_denoise(fgsd_session *s, const fgsd_reference *reference, const float *noisy,
-                         int width, int height, float *clean)
-{
-    fgsd_status st;
-
-    if (!s)
-        return FGSD_ERR_INVALID_ARGUMENT;
-    if (!clean)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no output buffer given");
-    st = check_image(s, noisy, width, height, 8);
-    if (!st)
-        st = reference_check(s, reference);
-    if (st)
-        return st;
-    return denoise_image(s, noisy, width, height, reference_phi(reference, 0), NULL, clean);
-}
-
-fgsd_status fgsd_estimate_sigma(fgsd_session *s, const float *rgb, int width, int height,
-                                float *sigma)
-{
-    size_t n = (size_t)width * (size_t)height * 3;
-    float *clean;
-    double ss = 0.0;
-    fgsd_status st;
-
-    if (!s)
-        return FGSD_ERR_INVALID_ARGUMENT;
-    if (!sigma)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no output given");
-    st = check_image(s, rgb, width, height, 8);
-    if (st)
-        return st;
-    clean = malloc(n * sizeof(float));
-    if (!clean)
-        return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory");
-    st = denoise_image(s, rgb, width, height, NULL, NULL, clean);
-    if (!st) {
-        for (size_t i = 0; i < n; i++) {
-            double d = (double)rgb[i] - clean[i];
-            ss += d * d;
-        }
-        *sigma = (float)sqrt(ss / (double)n);
-    }
-    free(clean);
-    return st;
 }

@@ -37,7 +37,5 @@ fgsd_status denoise_image(fgsd_session *s, const float *x, int w, int h, const f
                           denoise_ctx *ctx, float *clean);
 void denoise_ctx_free(denoise_ctx *ctx);
 
-/* Checks an image argument: size limits and finite values. */
-fgsd_status check_image(fgsd_session *s, const float *rgb, int w, int h, int min_side);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "canvas.h"
 #include "denoise.h"
+#include "image_check.h"
 #include "ref_features.h"
 
 static double mask_weight(const float *mask, int w, int h)
@@ -124,7 +125,7 @@ fgsd_status features_measure(fgsd_session *s, const float *rgb, int width, int h
     if (!info->conditioned || dim <= 0)
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
                             "this model is unconditioned: it has no features");
-    st = check_image(s, rgb, width, height, FGSD_MIN_REFERENCE_SIDE);
+    st = image_check(s, rgb, width, height, FGSD_MIN_REFERENCE_SIDE);
     if (!st)
         st = check_mask(s, mask, width, height);
     if (st)

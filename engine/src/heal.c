@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "denoise.h"
+#include "image_check.h"
 #include "ref_features.h"
 #include "reference.h"
 #include "sampler.h"
@@ -165,7 +166,7 @@ fgsd_status fgsd_heal(fgsd_session *s, const fgsd_reference *reference,
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
                             "the band width must lie in [1, %d], not %d", FGSD_MAX_SIDE,
                             band_width);
-    st = check_image(s, image, width, height, 8);
+    st = image_check(s, image, width, height, 8);
     if (st)
         return st;
     info = &s->model->info;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "denoise.h"
+#include "image_check.h"
 #include "reference.h"
 #include "sampler.h"
 
@@ -178,7 +179,7 @@ static fgsd_status from_image(fgsd_session *s, const fgsd_reference *reference,
         return FGSD_ERR_INVALID_ARGUMENT;
     st = check_common(s, reference, p, width, height, out);
     if (!st)
-        st = check_image(s, image, width, height, 8);
+        st = image_check(s, image, width, height, 8);
     return st ? st : sisa_run(s, &t, out, stats);
 }
 
