@@ -64,17 +64,17 @@ add_weights (GimpProcedure *procedure)
 }
 
 static void
-add_reference_layer (GimpProcedure *procedure, ArgsTask task)
+add_reference_layer (GimpProcedure *procedure, FgsdProcedureKind task)
 {
   const gchar *blurb;
 
   switch (task)
     {
-    case ARGS_TASK_HEAL:
+    case FGSD_PROC_HEAL:
       blurb = _("Layer that shows the texture to fill with (all of it counts). None = "
                 "the band of pixels around the selection on the healed layer.");
       break;
-    case ARGS_TASK_RESTYLE:
+    case FGSD_PROC_RESTYLE:
       blurb = _("Layer whose selected area shows the texture to restyle with. None = "
                 "the selection on the restyled layer itself.");
       break;
@@ -112,15 +112,15 @@ add_seed (GimpProcedure *procedure)
 
 /* The engine's task, whose measured defaults a procedure offers. */
 static fgsd_task
-engine_task (ArgsTask task)
+engine_task (FgsdProcedureKind task)
 {
   switch (task)
     {
-    case ARGS_TASK_DENOISE:
+    case FGSD_PROC_DENOISE:
       return FGSD_TASK_DENOISE;
-    case ARGS_TASK_HEAL:
+    case FGSD_PROC_HEAL:
       return FGSD_TASK_HEAL;
-    case ARGS_TASK_RESTYLE:
+    case FGSD_PROC_RESTYLE:
       return FGSD_TASK_RESTYLE;
     default:
       return FGSD_TASK_SYNTHESIZE;
@@ -128,7 +128,7 @@ engine_task (ArgsTask task)
 }
 
 static void
-add_sampler (GimpProcedure *procedure, ArgsTask task)
+add_sampler (GimpProcedure *procedure, FgsdProcedureKind task)
 {
   const fgsd_sampler_params defaults = fgsd_sampler_params_default (engine_task (task));
 
@@ -143,20 +143,20 @@ add_sampler (GimpProcedure *procedure, ArgsTask task)
                                         "varied and richer detail; 1: none, fastest and "
                                         "smoothest."),
                                       0.005, 1.0, defaults.beta, G_PARAM_READWRITE);
-  if (task == ARGS_TASK_RESTYLE)
+  if (task == FGSD_PROC_RESTYLE)
     gimp_procedure_add_double_argument (procedure, "strength", _("St_rength (σ₀)"),
                                         _("How far the layer may change: the noise added to "
                                           "it before it is redrawn. Low (0.1–0.3) keeps its "
                                           "shapes and adds the reference's fine detail; "
                                           "high (1 and up) keeps little but its colours."),
                                         0.01, 4.0, 0.5, G_PARAM_READWRITE);
-  else if (task == ARGS_TASK_DENOISE)
+  else if (task == FGSD_PROC_DENOISE)
     gimp_procedure_add_double_argument (procedure, "noise-level", _("No_ise level (σ)"),
                                         _("Noise of the layer as a standard deviation in "
                                           "0..1 pixel units (0.1 is about 25 of 255); "
                                           "0 = estimate it"),
                                         0.0, 1.0, 0.0, G_PARAM_READWRITE);
-  if (task == ARGS_TASK_DENOISE)
+  if (task == FGSD_PROC_DENOISE)
     gimp_procedure_add_boolean_argument (procedure, "iterate", _("Ite_rate with the sampler"),
                                          _("Walk the noise down step by step with the "
                                            "diffusion sampler instead of one denoiser pass: "
@@ -164,7 +164,7 @@ add_sampler (GimpProcedure *procedure, ArgsTask task)
                                            "Off: one pass, which is cleaner with the bundled "
                                            "model."),
                                          FALSE, G_PARAM_READWRITE);
-  else if (task != ARGS_TASK_RESTYLE)
+  else if (task != FGSD_PROC_RESTYLE)
     gimp_procedure_add_double_argument (procedure, "noise-level", _("Start no_ise (σ₀)"),
                                         _("Noise the texture is grown from. 1 suits most "
                                           "references; larger values start further away "
@@ -190,7 +190,7 @@ add_tileable (GimpProcedure *procedure)
 }
 
 static void
-add_backend_output (GimpProcedure *procedure, ArgsTask task)
+add_backend_output (GimpProcedure *procedure, FgsdProcedureKind task)
 {
   gimp_procedure_add_choice_argument (procedure, "backend", _("Com_pute on"),
                                       _("Where the network runs: auto uses the GPU (CUDA) "
@@ -201,10 +201,10 @@ add_backend_output (GimpProcedure *procedure, ArgsTask task)
                                         "cuda", ARGS_BACKEND_CUDA, _("GPU (CUDA)"), NULL,
                                         NULL),
                                       "auto", G_PARAM_READWRITE);
-  if (task == ARGS_TASK_HEAL)
+  if (task == FGSD_PROC_HEAL)
     return; /* a healed patch only makes sense over its layer */
   gimp_procedure_add_choice_argument (procedure, "output", _("O_utput"),
-                                      task == ARGS_TASK_DENOISE || task == ARGS_TASK_RESTYLE
+                                      task == FGSD_PROC_DENOISE || task == FGSD_PROC_RESTYLE
                                         ? _("Put the result in a new layer above the source "
                                             "one, or in a new image")
                                         : _("Put the result in a new layer above the "
@@ -239,29 +239,29 @@ add_guidance (GimpProcedure *procedure)
 }
 
 void
-args_add (GimpProcedure *procedure, ArgsTask task)
+args_add (GimpProcedure *procedure, FgsdProcedureKind task)
 {
-  gboolean in_place = task == ARGS_TASK_DENOISE || task == ARGS_TASK_HEAL ||
-                      task == ARGS_TASK_RESTYLE;
+  gboolean in_place = task == FGSD_PROC_DENOISE || task == FGSD_PROC_HEAL ||
+                      task == FGSD_PROC_RESTYLE;
 
   add_model (procedure);
   if (in_place)
     add_reference_layer (procedure, task);
   else
     add_size (procedure);
-  if (task == ARGS_TASK_INTERPOLATE)
+  if (task == FGSD_PROC_INTERPOLATE)
     {
       add_weight (procedure);
       add_weights (procedure);
     }
-  if (task == ARGS_TASK_HEAL)
+  if (task == FGSD_PROC_HEAL)
     add_band_width (procedure);
   add_seed (procedure);
   add_sampler (procedure, task);
   if (! in_place)
     add_tileable (procedure);
   add_backend_output (procedure, task);
-  if (task == ARGS_TASK_SYNTHESIZE || task == ARGS_TASK_INTERPOLATE)
+  if (task == FGSD_PROC_SYNTHESIZE || task == FGSD_PROC_INTERPOLATE)
     add_guidance (procedure);
 }
 

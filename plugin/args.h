@@ -11,18 +11,11 @@
 
 #include <fgsd.h>
 
+#include "procedure-kind.h"
+
 /* Choice ids of the "backend" and "output" arguments. */
 enum { ARGS_BACKEND_AUTO, ARGS_BACKEND_CPU, ARGS_BACKEND_CUDA };
 enum { ARGS_OUTPUT_NEW_LAYER, ARGS_OUTPUT_NEW_IMAGE };
-
-typedef enum
-{
-  ARGS_TASK_SYNTHESIZE,
-  ARGS_TASK_DENOISE,
-  ARGS_TASK_INTERPOLATE,
-  ARGS_TASK_HEAL,
-  ARGS_TASK_RESTYLE
-} ArgsTask;
 
 typedef struct
 {
@@ -52,7 +45,7 @@ typedef struct
 } FgsdArgs;
 
 /* Declares the arguments of task on procedure, in dialog order. */
-void        args_add       (GimpProcedure *procedure, ArgsTask task);
+void        args_add       (GimpProcedure *procedure, FgsdProcedureKind task);
 
 /* Copies config into args (owned references: free with args_clear). */
 void        args_read      (GimpProcedureConfig *config, FgsdArgs *args);

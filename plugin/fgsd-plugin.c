@@ -29,32 +29,36 @@ G_DEFINE_TYPE (Fgsd, fgsd, GIMP_TYPE_PLUG_IN)
 
 GIMP_MAIN (fgsd_get_type ())
 
+/* The plug-in's procedures: each file procedure-*.c owns one (its
+ * arguments, dialog and run). */
+static const struct
+{
+  const gchar    *name;
+  GimpProcedure *(*create) (GimpPlugIn *plug_in);
+} procedures[] = {
+  { PROC_SYNTHESIZE, procedure_synthesize_new },
+  { PROC_DENOISE, procedure_denoise_new },
+  { PROC_INTERPOLATE, procedure_interpolate_new },
+  { PROC_HEAL, procedure_heal_new },
+  { PROC_RESTYLE, procedure_restyle_new },
+};
+
 static GList *
 fgsd_query_procedures (GimpPlugIn *plug_in)
 {
   GList *list = NULL;
 
-  list = g_list_append (list, g_strdup (PROC_SYNTHESIZE));
-  list = g_list_append (list, g_strdup (PROC_DENOISE));
-  list = g_list_append (list, g_strdup (PROC_INTERPOLATE));
-  list = g_list_append (list, g_strdup (PROC_HEAL));
-  list = g_list_append (list, g_strdup (PROC_RESTYLE));
+  for (gsize i = 0; i < G_N_ELEMENTS (procedures); i++)
+    list = g_list_append (list, g_strdup (procedures[i].name));
   return list;
 }
 
 static GimpProcedure *
 fgsd_create_procedure (GimpPlugIn *plug_in, const gchar *name)
 {
-  if (g_strcmp0 (name, PROC_SYNTHESIZE) == 0)
-    return procedure_synthesize_new (plug_in);
-  if (g_strcmp0 (name, PROC_DENOISE) == 0)
-    return procedure_denoise_new (plug_in);
-  if (g_strcmp0 (name, PROC_INTERPOLATE) == 0)
-    return procedure_interpolate_new (plug_in);
-  if (g_strcmp0 (name, PROC_HEAL) == 0)
-    return procedure_heal_new (plug_in);
-  if (g_strcmp0 (name, PROC_RESTYLE) == 0)
-    return procedure_restyle_new (plug_in);
+  for (gsize i = 0; i < G_N_ELEMENTS (procedures); i++)
+    if (g_strcmp0 (name, procedures[i].name) == 0)
+      return procedures[i].create (plug_in);
   return NULL;
 }
 

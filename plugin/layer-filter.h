@@ -12,7 +12,7 @@
 
 #include <libgimp/gimp.h>
 
-#include "../ui/dialog.h"
+#include "dialog.h"
 #include "args.h"
 #include "engine.h"
 
@@ -32,7 +32,7 @@ typedef struct
 
 typedef struct
 {
-  FgsdDialogKind dialog;
+  FgsdProcedureKind dialog;
   const gchar   *label;          /* progress text, translated */
   /* The dialog's summary (Pango markup) for this layer; g_free it. */
   gchar       *(*summary) (GimpLayer *layer);

@@ -90,7 +90,7 @@ denoise_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
   /* Not clamped: noise on a float layer reaches below 0 and above 1, and
    * the denoiser needs it whole. */
   const FgsdLayerFilter filter = {
-    .dialog           = FGSD_DIALOG_DENOISE,
+    .dialog           = FGSD_PROC_DENOISE,
     .label            = _("Denoising with reference"),
     .summary          = summary,
     .task             = FGSD_TASK_DENOISE,
@@ -121,7 +121,7 @@ procedure_denoise_new (GimpPlugIn *plug_in)
       "sampler starts from the noisy layer instead and walks the noise down to "
       "\"final-noise\". Returns the new layer and the seed used."),
     PROC_DENOISE);
-  args_add (procedure, ARGS_TASK_DENOISE);
+  args_add (procedure, FGSD_PROC_DENOISE);
   plugin_add_return_values (procedure);
   return procedure;
 }

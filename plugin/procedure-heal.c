@@ -13,7 +13,7 @@
 
 #include <libgimp/gimpui.h>
 
-#include "../ui/dialog.h"
+#include "dialog.h"
 #include "args.h"
 #include "engine.h"
 #include "output.h"
@@ -133,7 +133,7 @@ heal_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
       gboolean ok;
 
       gimp_ui_init (PLUG_IN_BINARY);
-      ok = fgsd_dialog_run (procedure, config, FGSD_DIALOG_HEAL, text);
+      ok = fgsd_dialog_run (procedure, config, FGSD_PROC_HEAL, text);
       g_free (text);
       if (! ok)
         {
@@ -237,7 +237,7 @@ procedure_heal_new (GimpPlugIn *plug_in)
       "and its surroundings, equal to the layer outside the selection; the layer itself "
       "is not changed. Returns the new layer and the seed used."),
     PROC_HEAL);
-  args_add (procedure, ARGS_TASK_HEAL);
+  args_add (procedure, FGSD_PROC_HEAL);
   plugin_add_return_values (procedure);
   return procedure;
 }

@@ -12,7 +12,7 @@
 
 #include <libgimp/gimpui.h>
 
-#include "../ui/dialog.h"
+#include "dialog.h"
 #include "args.h"
 #include "engine.h"
 #include "output.h"
@@ -110,7 +110,7 @@ interpolate_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *imag
 
       gimp_ui_init (PLUG_IN_BINARY);
       args_fill_size (config, image);
-      ok = fgsd_dialog_run (procedure, config, FGSD_DIALOG_INTERPOLATE, text);
+      ok = fgsd_dialog_run (procedure, config, FGSD_PROC_INTERPOLATE, text);
       g_free (text);
       if (! ok)
         {
@@ -205,7 +205,7 @@ procedure_interpolate_new (GimpPlugIn *plug_in)
       "up to 1. The result goes into a new layer above the top one (or a new image). "
       "Returns the new layer and the seed used."),
     PROC_INTERPOLATE);
-  args_add (procedure, ARGS_TASK_INTERPOLATE);
+  args_add (procedure, FGSD_PROC_INTERPOLATE);
   plugin_add_return_values (procedure);
   return procedure;
 }

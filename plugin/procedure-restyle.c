@@ -50,7 +50,7 @@ restyle_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
 {
   /* The layer is clamped to [0, 1]: it is an image to redraw, not noise. */
   const FgsdLayerFilter filter = {
-    .dialog           = FGSD_DIALOG_RESTYLE,
+    .dialog           = FGSD_PROC_RESTYLE,
     .label            = _("Restyling"),
     .summary          = summary,
     .task             = FGSD_TASK_RESTYLE,
@@ -81,7 +81,7 @@ procedure_restyle_new (GimpPlugIn *plug_in)
       "(same size, position and alpha) or a new image; the layer is not changed. Returns "
       "the new layer and the seed used."),
     PROC_RESTYLE);
-  args_add (procedure, ARGS_TASK_RESTYLE);
+  args_add (procedure, FGSD_PROC_RESTYLE);
   plugin_add_return_values (procedure);
   return procedure;
 }

@@ -8,7 +8,7 @@
 
 #include <libgimp/gimpui.h>
 
-#include "../ui/dialog.h"
+#include "dialog.h"
 #include "args.h"
 #include "engine.h"
 #include "output.h"
@@ -66,7 +66,7 @@ synthesize_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image
 
       gimp_ui_init (PLUG_IN_BINARY);
       args_fill_size (config, image);
-      ok = fgsd_dialog_run (procedure, config, FGSD_DIALOG_SYNTHESIZE, text);
+      ok = fgsd_dialog_run (procedure, config, FGSD_PROC_SYNTHESIZE, text);
       g_free (text);
       if (! ok)
         {
@@ -150,7 +150,7 @@ procedure_synthesize_new (GimpPlugIn *plug_in)
       "features, and put into a new layer above the source (or a new image). The source "
       "layer is not changed. Returns the new layer and the seed used."),
     PROC_SYNTHESIZE);
-  args_add (procedure, ARGS_TASK_SYNTHESIZE);
+  args_add (procedure, FGSD_PROC_SYNTHESIZE);
   plugin_add_return_values (procedure);
   return procedure;
 }

@@ -29,50 +29,50 @@ new_seed_clicked (GtkButton *button, GimpProcedureConfig *config)
 }
 
 static void
-make_widgets (GimpProcedureDialog *dialog, FgsdDialogKind kind)
+make_widgets (GimpProcedureDialog *dialog, FgsdProcedureKind kind)
 {
   const gchar *doubles[] = { "step-size", "beta",
-                             kind == FGSD_DIALOG_RESTYLE ? "strength" : "noise-level",
+                             kind == FGSD_PROC_RESTYLE ? "strength" : "noise-level",
                              "final-noise" };
 
-  if (kind == FGSD_DIALOG_SYNTHESIZE || kind == FGSD_DIALOG_INTERPOLATE)
+  if (kind == FGSD_PROC_SYNTHESIZE || kind == FGSD_PROC_INTERPOLATE)
     {
       gimp_procedure_dialog_get_widget (dialog, "width", GIMP_TYPE_LABEL_SPIN);
       gimp_procedure_dialog_get_widget (dialog, "height", GIMP_TYPE_LABEL_SPIN);
     }
-  if (kind == FGSD_DIALOG_INTERPOLATE)
+  if (kind == FGSD_PROC_INTERPOLATE)
     gimp_procedure_dialog_get_spin_scale (dialog, "weight", 1.0);
-  if (kind == FGSD_DIALOG_HEAL)
+  if (kind == FGSD_PROC_HEAL)
     gimp_procedure_dialog_get_widget (dialog, "band-width", GIMP_TYPE_LABEL_SPIN);
   gimp_procedure_dialog_get_widget (dialog, "seed", GIMP_TYPE_LABEL_SPIN);
   gimp_procedure_dialog_get_widget (dialog, "max-steps", GIMP_TYPE_LABEL_SPIN);
   for (guint i = 0; i < G_N_ELEMENTS (doubles); i++)
     gimp_procedure_dialog_get_spin_scale (dialog, doubles[i], 1.0);
-  if (kind == FGSD_DIALOG_SYNTHESIZE || kind == FGSD_DIALOG_INTERPOLATE)
+  if (kind == FGSD_PROC_SYNTHESIZE || kind == FGSD_PROC_INTERPOLATE)
     gimp_procedure_dialog_get_spin_scale (dialog, "guidance", 1.0);
 }
 
 static void
-fill_result (GimpProcedureDialog *dialog, FgsdDialogKind kind)
+fill_result (GimpProcedureDialog *dialog, FgsdProcedureKind kind)
 {
   switch (kind)
     {
-    case FGSD_DIALOG_SYNTHESIZE:
+    case FGSD_PROC_SYNTHESIZE:
       gimp_procedure_dialog_fill_box (dialog, "result-box", "width", "height", "tileable",
                                       "output", NULL);
       break;
-    case FGSD_DIALOG_DENOISE:
+    case FGSD_PROC_DENOISE:
       gimp_procedure_dialog_fill_box (dialog, "result-box", "reference-layer", "output", NULL);
       break;
-    case FGSD_DIALOG_INTERPOLATE:
+    case FGSD_PROC_INTERPOLATE:
       gimp_procedure_dialog_fill_box (dialog, "result-box", "weight", "weights", "width",
                                       "height", "tileable", "output", NULL);
       break;
-    case FGSD_DIALOG_HEAL:
+    case FGSD_PROC_HEAL:
       gimp_procedure_dialog_fill_box (dialog, "result-box", "reference-layer", "band-width",
                                       NULL);
       break;
-    case FGSD_DIALOG_RESTYLE:
+    case FGSD_PROC_RESTYLE:
       gimp_procedure_dialog_fill_box (dialog, "result-box", "reference-layer", "strength",
                                       "output", NULL);
       break;
@@ -106,13 +106,13 @@ fill_variation (GimpProcedureDialog *dialog, GimpProcedureConfig *config)
 }
 
 static void
-fill_sampling (GimpProcedureDialog *dialog, GimpProcedureConfig *config, FgsdDialogKind kind)
+fill_sampling (GimpProcedureDialog *dialog, GimpProcedureConfig *config, FgsdProcedureKind kind)
 {
   /* Restyle shows its strength (its start noise) with the result. */
-  if (kind == FGSD_DIALOG_RESTYLE)
+  if (kind == FGSD_PROC_RESTYLE)
     gimp_procedure_dialog_fill_box (dialog, "sampling-box", "step-size", "beta",
                                     "final-noise", "max-steps", NULL);
-  else if (kind == FGSD_DIALOG_DENOISE)
+  else if (kind == FGSD_PROC_DENOISE)
     {
       const gchar *sampler_only[] = { "step-size", "beta", "final-noise", "max-steps" };
 
@@ -184,7 +184,7 @@ fill_model (GimpProcedureDialog *dialog, GimpProcedureConfig *config)
 }
 
 gboolean
-fgsd_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, FgsdDialogKind kind,
+fgsd_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, FgsdProcedureKind kind,
                  const gchar *summary)
 {
   GtkWidget           *widget;

@@ -9,18 +9,12 @@
 
 #include <libgimp/gimpui.h>
 
-typedef enum
-{
-  FGSD_DIALOG_SYNTHESIZE,
-  FGSD_DIALOG_DENOISE,
-  FGSD_DIALOG_INTERPOLATE,
-  FGSD_DIALOG_HEAL,
-  FGSD_DIALOG_RESTYLE
-} FgsdDialogKind;
+#include "procedure-kind.h"
+
 
 /* Shows the dialog; TRUE when the user pressed OK.  summary is a line of
  * Pango markup shown on top (what the reference is). */
 gboolean fgsd_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config,
-                          FgsdDialogKind kind, const gchar *summary);
+                          FgsdProcedureKind kind, const gchar *summary);
 
 #endif
