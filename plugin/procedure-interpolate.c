@@ -12,13 +12,9 @@
 
 #include <libgimp/gimpui.h>
 
-#include "dialog.h"
 #include "args.h"
-#include "engine.h"
-#include "output.h"
-#include "pixels.h"
 #include "plugin.h"
-#include "reference.h"
+#include "texture-procedure.h"
 
 static gchar *
 summary (GimpLayer **layers, gint n, const FgsdReference *ref)
@@ -42,144 +38,29 @@ summary (GimpLayer **layers, gint n, const FgsdReference *ref)
   return text;
 }
 
-/* The selection on each layer as a reference, mixed with weights. */
-static gboolean
-mixed_reference (FgsdEngine *engine, GimpImage *image, GimpLayer **layers, gint n,
-                 const gdouble *weights, fgsd_reference **out, GError **error)
+static gchar *
+blend_name (const gdouble *weights, gint n, guint32 seed)
 {
-  FgsdReference    ref  = { 0 };
-  fgsd_reference **each = g_new0 (fgsd_reference *, n);
-  gboolean         ok   = FALSE;
-
-  for (gint i = 0; i < n; i++)
-    {
-      engine_set_progress_range (engine, 0.06 * i / n, 0.06 * (i + 1) / n);
-      if (! reference_read (image, GIMP_DRAWABLE (layers[i]), &ref, error) ||
-          ! engine_reference (engine, &ref, &each[i], error))
-        goto out;
-      reference_clear (&ref);
-    }
-  ok = engine_blend (engine, (const fgsd_reference *const *) each, weights, n, out, error);
-
-out:
-  reference_clear (&ref);
-  for (gint i = 0; i < n; i++)
-    fgsd_reference_free (each[i]);
-  g_free (each);
-  return ok;
+  if (n == 2)
+    return g_strdup_printf (_("Interpolation %.2f (seed %u)"),
+                            weights[0] / (weights[0] + weights[1]), seed);
+  return g_strdup_printf (_("Blend of %d textures (seed %u)"), n, seed);
 }
 
 static GimpValueArray *
 interpolate_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
                  GimpDrawable **drawables, GimpProcedureConfig *config, gpointer data)
 {
-  GimpPDBStatusType   status  = GIMP_PDB_EXECUTION_ERROR;
-  FgsdArgs            args    = { 0 };
-  FgsdReference       ref     = { 0 };
-  FgsdEngine          engine  = { 0 };
-  fgsd_sampler_params params;
-  GimpLayer         **layers  = NULL;
-  GimpLayer          *result  = NULL;
-  gdouble            *weights = NULL;
-  fgsd_reference     *reference = NULL;
-  gfloat             *rgb     = NULL;
-  gfloat             *rgba    = NULL;
-  gchar              *name    = NULL;
-  GError             *error   = NULL;
-  guint32             seed    = 0;
-  const gchar        *label;
-  gint                n       = 0;
-  gint                w, h;
+  const FgsdTextureProcedure tp = {
+    .kind    = FGSD_PROC_INTERPOLATE,
+    .label   = _("Interpolating textures"),
+    .layers  = plugin_layers_top_down,
+    .summary = summary,
+    .weights = args_weights,
+    .name    = blend_name,
+  };
 
-  gegl_init (NULL, NULL);
-  label = _("Interpolating textures");
-  if (! plugin_check_image (image, &error) ||
-      ! (layers = plugin_layers_top_down (image, drawables, &n, &error)))
-    {
-      status = GIMP_PDB_CALLING_ERROR;
-      goto out;
-    }
-  for (gint i = n - 1; i >= 0; i--)
-    if (! reference_check (image, GIMP_DRAWABLE (layers[i]), &ref, &error))
-      goto out;
-
-  if (run_mode == GIMP_RUN_INTERACTIVE)
-    {
-      gchar   *text = summary (layers, n, &ref);
-      gboolean ok;
-
-      gimp_ui_init (PLUG_IN_BINARY);
-      args_fill_size (config, image);
-      ok = fgsd_dialog_run (procedure, config, FGSD_PROC_INTERPOLATE, text);
-      g_free (text);
-      if (! ok)
-        {
-          status = GIMP_PDB_CANCEL;
-          goto out;
-        }
-    }
-  args_read (config, &args);
-  weights = g_new (gdouble, n);
-  if (! args_weights (&args, n, weights, &error))
-    {
-      status = GIMP_PDB_CALLING_ERROR;
-      goto out;
-    }
-  w = args.width > 0 ? args.width : gimp_image_get_width (image);
-  h = args.height > 0 ? args.height : gimp_image_get_height (image);
-  params = args_sampler (&args, 0);
-  if (! engine_check_memory (FGSD_TASK_SYNTHESIZE, &params, w, h, ENGINE_OWN_FLOATS_SYNTH,
-                             &error))
-    goto out;
-
-  gimp_progress_init (label);
-  if (! engine_open (&engine, args.model, args_backend (&args), run_mode, label,
-                     &error) ||
-      (args.guidance > 1.0 && ! engine_open_guide (&engine, args.guide_model,
-                                                   args_backend (&args), run_mode, &error)) ||
-      ! mixed_reference (&engine, image, layers, n, weights, &reference, &error))
-    goto out;
-
-  seed   = args_pick_seed (&args);
-  params = args_sampler (&args, seed);
-  engine_set_progress_range (&engine, 0.06, 1.0);
-  if (! engine_synthesize (&engine, reference, &params, w, h, &rgb, &error) ||
-      ! (rgba = pixels_rgb_to_rgba (rgb, NULL, (gsize) w * (gsize) h, &error)))
-    goto out;
-
-  if (n == 2)
-    name = g_strdup_printf (_("Interpolation %.2f (seed %u)"),
-                            weights[0] / (weights[0] + weights[1]), seed);
-  else
-    name = g_strdup_printf (_("Blend of %d textures (seed %u)"), n, seed);
-  {
-    FgsdOutput out = {
-      .image     = image,
-      .above     = GIMP_DRAWABLE (layers[0]),
-      .like      = GIMP_DRAWABLE (layers[0]),
-      .name      = name,
-      .width     = w,
-      .height    = h,
-      .new_image = args.output == ARGS_OUTPUT_NEW_IMAGE,
-      .run_mode  = run_mode,
-    };
-    result = output_write (&out, rgba, &error);
-  }
-  if (result)
-    status = GIMP_PDB_SUCCESS;
-
-out:
-  gimp_progress_end ();
-  g_free (name);
-  g_free (rgba);
-  g_free (rgb);
-  fgsd_reference_free (reference);
-  g_free (weights);
-  g_free (layers);
-  engine_close (&engine);
-  reference_clear (&ref);
-  args_clear (&args);
-  return plugin_return (procedure, status, error, result, seed);
+  return texture_procedure_run (&tp, procedure, run_mode, image, drawables, config);
 }
 
 GimpProcedure *
