@@ -12,9 +12,12 @@ draws a size x size texture T from R:
   torch:MODEL[,key=value...]   fgsd's sampler in PyTorch (sisa.py) on MODEL
                                (.fgsd or .pt); keys: h0, beta, levels,
                                mid_sigma, window (the projection window, 0 =
-                               whole canvas), seed
+                               whole canvas), seed, max_steps, sigma_final,
+                               adapt (per-texture fine-tuning steps)
   cli:FGSD:MODEL[,opts]        the engine through its command line (fgsd synth)
   gmic                         G'MIC's syntexturize_matchpatch (Debian gmic)
+  tile, noise                  baselines: the reference repeated (a copy), and
+                               noise around its colour (no texture)
 
 Measures, with texture_descriptor.py (colour, gradient and random-network
 Gram statistics; shares nothing with fgsd's network):
@@ -92,6 +95,8 @@ class TorchMethod:
         self.mid_sigma = float(opts.get("mid_sigma", 0.3))
         self.seed = int(opts.get("seed", 1))
         self.feature_window = int(opts.get("ref_window", 64))
+        self.max_steps = int(opts.get("max_steps", 1000))
+        self.sigma_final = float(opts.get("sigma_final", 0.02))
         self.adapt = int(opts.get("adapt", 0))
         self.adapt_lr = float(opts.get("adapt_lr", 1e-4))
         self.adapt_batch = int(opts.get("adapt_batch", 8))
@@ -134,7 +139,8 @@ class TorchMethod:
         with torch.no_grad():
             x, steps, _ = coarse_to_fine(model, ref, size, self.levels, self.h0, self.beta,
                                          self.mid_sigma, 1000 * index + self.seed,
-                                         self.feature_window)
+                                         self.feature_window, sigma_final=self.sigma_final,
+                                         max_steps=self.max_steps)
         self.steps.append(steps)
         return x
 
@@ -180,6 +186,29 @@ class GmicMethod:
             return from_png(op)
 
 
+class TileMethod:
+    """The reference repeated: a tiler's copy, the baseline that the copy
+    check must catch (copy ratio 0)."""
+
+    steps = []
+
+    def __call__(self, ref, size, index):
+        reps = (size + ref.shape[-1] - 1) // ref.shape[-1]
+        return ref.repeat(1, reps, reps)[:, :size, :size].clone()
+
+
+class NoiseMethod:
+    """White noise around the reference's mean colour: the baseline that
+    the descriptor must tell from texture."""
+
+    steps = []
+
+    def __call__(self, ref, size, index):
+        g = torch.Generator().manual_seed(index)
+        m = ref.mean(dim=(1, 2))[:, None, None]
+        return (m + 0.2 * torch.randn(3, size, size, generator=g)).clamp(0, 1)
+
+
 def make_method(text, threads):
     kind, parts, opts, label = parse_method(text)
     if kind == "torch":
@@ -188,6 +217,10 @@ def make_method(text, threads):
         return label, CliMethod(parts[0], parts[1], opts, threads)
     if kind == "gmic":
         return label, GmicMethod(threads)
+    if kind == "tile":
+        return label, TileMethod()
+    if kind == "noise":
+        return label, NoiseMethod()
     sys.exit("artist_eval: unknown method %r" % text)
 
 

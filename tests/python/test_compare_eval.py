@@ -19,7 +19,8 @@ MODELS = os.path.join(ROOT, "models")
 sys.path.insert(0, MODELS)
 import compare_eval  # noqa: E402
 
-TEXTURES = os.environ.get("FGSD_TEXTURES", "/work/shared/data/textures/train")
+TEXTURES = os.environ.get("FGSD_TEXTURES",
+                          os.path.join(ROOT, "..", "shared", "data", "textures", "train"))
 
 
 def samples(ranks, top1=0.5):
