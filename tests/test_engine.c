@@ -613,15 +613,30 @@ static void add_window_phi(fgsd_session *s, const float *img, int w, int x0, dou
     free(phi);
 }
 
+/* The tiny test model with metadata feature_window = window. */
+static fgsd_model *window_model(const char *window)
+{
+    test_model_arch a = test_model_arch_tiny();
+    test_model tm;
+    unsigned char *buf;
+    size_t len;
+    fgsd_model *m = NULL;
+    char msg[256];
+
+    assert_int_equal(test_model_make(&a, 7, TEST_MODEL_F32, &tm), 0);
+    assert_int_equal(test_model_set_meta(&tm, "feature_window", window), 0);
+    assert_int_equal(test_model_serialize(&tm, &buf, &len), 0);
+    test_model_free(&tm);
+    assert_int_equal(fgsd_model_load_memory(buf, len, &m, msg, sizeof(msg)), FGSD_OK);
+    free(buf);
+    return m;
+}
+
 /* A model with feature_window measures a larger reference as the mean of
  * its windows' phi, weighted by their selected pixels (features.c). */
 static void test_features_window(void **state)
 {
     fixture *f = *state;
-    test_model_arch a = test_model_arch_tiny();
-    test_model tm;
-    unsigned char *buf;
-    size_t len;
     fgsd_model *m = NULL;
     fgsd_model_info info;
     int w = 128, h = 32; /* four 32x32 windows side by side */
@@ -629,14 +644,8 @@ static void test_features_window(void **state)
     float *got, *whole;
     double *want, err = 0.0, d = 0.0, scale = 0.0;
     fgsd_session *s, *plain = new_session(f->model, 0);
-    char msg[256];
 
-    assert_int_equal(test_model_make(&a, 7, TEST_MODEL_F32, &tm), 0);
-    assert_int_equal(test_model_set_meta(&tm, "feature_window", "32"), 0);
-    assert_int_equal(test_model_serialize(&tm, &buf, &len), 0);
-    test_model_free(&tm);
-    assert_int_equal(fgsd_model_load_memory(buf, len, &m, msg, sizeof(msg)), FGSD_OK);
-    free(buf);
+    m = window_model("32");
     fgsd_model_get_info(m, &info);
     assert_int_equal(info.feature_window, 32);
     s = new_session(m, 0);
@@ -708,10 +717,6 @@ static int count_windows(void *user, int step, float sigma, float fraction)
  * ten minutes, deaf to Ctrl-C). */
 static void test_features_window_sample(void **state)
 {
-    test_model_arch a = test_model_arch_tiny();
-    test_model tm;
-    unsigned char *buf;
-    size_t len;
     fgsd_model *m = NULL;
     fgsd_session_options o = fgsd_session_options_default();
     fgsd_session *s = NULL;
@@ -721,12 +726,7 @@ static void test_features_window_sample(void **state)
     char msg[256];
 
     (void)state;
-    assert_int_equal(test_model_make(&a, 7, TEST_MODEL_F32, &tm), 0);
-    assert_int_equal(test_model_set_meta(&tm, "feature_window", "32"), 0);
-    assert_int_equal(test_model_serialize(&tm, &buf, &len), 0);
-    test_model_free(&tm);
-    assert_int_equal(fgsd_model_load_memory(buf, len, &m, msg, sizeof(msg)), FGSD_OK);
-    free(buf);
+    m = window_model("32");
     assert_true(fgsd_model_feature_dim(m) <= 512);
     o.backend = FGSD_BACKEND_REFERENCE;
     o.progress = count_windows;

@@ -10,7 +10,7 @@
 #include "image_check.h"
 #include "ref_features.h"
 
-static double mask_weight(const float *mask, int w, int h)
+double features_mask_weight(const float *mask, int w, int h)
 {
     double s = 0.0;
 
@@ -112,6 +112,7 @@ fgsd_status features_measure(fgsd_session *s, const float *rgb, int width, int h
 {
     const fgsd_model_info *info;
     int dim, ww, wh, kx, ky, windowed;
+    double weight;
     double *sums = NULL, *weights = NULL, *pass_sums = NULL, *pass_weights = NULL;
     float *sub = NULL, *sub_mask = NULL;
     fgsd_status st;
@@ -130,10 +131,11 @@ fgsd_status features_measure(fgsd_session *s, const float *rgb, int width, int h
         st = check_mask(s, mask, width, height);
     if (st)
         return st;
-    if (mask_weight(mask, width, height) < FGSD_MIN_REFERENCE_PIXELS)
+    weight = features_mask_weight(mask, width, height);
+    if (weight < FGSD_MIN_REFERENCE_PIXELS)
         return session_fail(s, FGSD_ERR_TOO_SMALL,
                             "the reference has %.0f selected pixels; at least %d are needed",
-                            mask_weight(mask, width, height), FGSD_MIN_REFERENCE_PIXELS);
+                            weight, FGSD_MIN_REFERENCE_PIXELS);
     /* phi depends on the image's size through the zero-padded borders, and
      * the model learnt it on crops of feature_window pixels (window): a reference
      * measured whole at another size pulls samples towards the wrong means

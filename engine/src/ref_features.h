@@ -11,4 +11,7 @@
 fgsd_status features_measure(fgsd_session *s, const float *rgb, int width, int height,
                              const float *mask, int window, float *phi);
 
+/* The selected pixels of a w x h mask (NULL: all w h). */
+double features_mask_weight(const float *mask, int w, int h);
+
 #endif

@@ -45,22 +45,11 @@ static void halve(const float *src, int w, int h, int ch, float *dst)
             }
 }
 
-static double selected(const float *mask, int w, int h)
-{
-    double s = 0.0;
-
-    if (!mask)
-        return (double)w * (double)h;
-    for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
-        s += mask[i];
-    return s;
-}
-
 /* A coarser scale is measured while it still makes a reference. */
 static int big_enough(const float *mask, int w, int h)
 {
     return w >= FGSD_MIN_REFERENCE_SIDE && h >= FGSD_MIN_REFERENCE_SIDE &&
-           selected(mask, w, h) >= FGSD_MIN_REFERENCE_PIXELS;
+           features_mask_weight(mask, w, h) >= FGSD_MIN_REFERENCE_PIXELS;
 }
 
 static fgsd_reference *reference_new(int dim)

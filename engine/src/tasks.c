@@ -40,28 +40,32 @@ static fgsd_status check_common(fgsd_session *s, const fgsd_reference *reference
     return st;
 }
 
+/* The two source samples i0, i1 of output sample i of n (from m) and the
+ * weight *l of i1, as torch's bilinear with align_corners=False. */
+static void source_samples(int i, int n, int m, int *i0, int *i1, double *l)
+{
+    double f = ((double)i + 0.5) * m / n - 0.5;
+
+    f = f > 0.0 ? f : 0.0;
+    *i0 = (int)f;
+    *i1 = *i0 + 1 < m ? *i0 + 1 : m - 1;
+    *l = f - *i0;
+}
+
 /* dst (dw x dh) <- src (sw x sh) resized bilinearly, as torch's
  * interpolate(mode="bilinear", align_corners=False) (models/sisa.py). */
 static void resize_bilinear(const float *src, int sw, int sh, float *dst, int dw, int dh)
 {
     for (int y = 0; y < dh; y++) {
-        double fy = ((double)y + 0.5) * sh / dh - 0.5;
         int y0, y1;
         double ly;
 
-        fy = fy > 0.0 ? fy : 0.0;
-        y0 = (int)fy;
-        y1 = y0 + 1 < sh ? y0 + 1 : sh - 1;
-        ly = fy - y0;
+        source_samples(y, dh, sh, &y0, &y1, &ly);
         for (int x = 0; x < dw; x++) {
-            double fx = ((double)x + 0.5) * sw / dw - 0.5;
             int x0, x1;
             double lx;
 
-            fx = fx > 0.0 ? fx : 0.0;
-            x0 = (int)fx;
-            x1 = x0 + 1 < sw ? x0 + 1 : sw - 1;
-            lx = fx - x0;
+            source_samples(x, dw, sw, &x0, &x1, &lx);
             for (int c = 0; c < 3; c++) {
 #define AT(yy, xx) ((double)src[((size_t)(yy) * (size_t)sw + (size_t)(xx)) * 3 + (size_t)c])
                 double top = (1.0 - lx) * AT(y0, x0) + lx * AT(y0, x1);
