@@ -19,6 +19,10 @@
 
 #define DEFAULT_SIDE 512
 
+/* --start: where the sampler starts (docs/design.md "Patch start"). */
+enum { START_DEFAULT, START_PATCHES, START_NOISE };
+static const char *const start_names[] = {"default", "patches", "noise", NULL};
+
 typedef struct synth_opts {
     cli_engine_opts engine;
     cli_sampler_opts sampler;
@@ -32,6 +36,9 @@ typedef struct synth_opts {
     int free_colour;
     float guidance;
     const char *guide_model;
+    int start;
+    fgsd_patch_params patch;
+    float strength;
 } synth_opts;
 
 static void print_help(int interpolate)
@@ -54,7 +61,19 @@ static void print_help(int interpolate)
                "follows the mean (centroid) of their feature vectors.\n"
                "\n"
                "  --ref IMAGE          reference (PNG or PFM; its alpha is a mask)\n"
-               "  --unconditioned      no reference: a sample of the model's prior\n");
+               "  --unconditioned      no reference: a sample of the model's prior\n"
+               "  --start patches|noise  patches: quilt squares of the reference into the\n"
+               "                       canvas, then let the sampler redraw it with\n"
+               "                       --strength; noise: the sampler draws from noise\n"
+               "                       (--sigma0).  Default: patches for one reference,\n"
+               "                       noise with several, --unconditioned, --tileable,\n"
+               "                       --guidance or --levels\n"
+               "  --patch N            side of the squares, >= 8 (default %d)\n"
+               "  --candidates K       positions tried per square, 1..%d (default %d)\n"
+               "  --strength S         patches: the noise the sampler redraws from, in\n"
+               "                       [0, 4]; 0 = the quilt alone (default %g)\n",
+               fgsd_patch_params_default().patch, FGSD_MAX_PATCH_CANDIDATES,
+               fgsd_patch_params_default().candidates, (double)FGSD_PATCH_STRENGTH);
     printf("  --mask IMAGE         selection in the reference(s): white counts, black does\n"
            "                       not; multiplies their alpha; same size as each reference\n"
            "  --size WxH           output size, each side 8..%d (default %dx%d)\n"
@@ -108,6 +127,17 @@ static int blend_weights(const synth_opts *o, const char *cmd, float *w)
     return CLI_EXIT_OK;
 }
 
+/* The start the options ask for, the default resolved. */
+static int start_of(const synth_opts *o)
+{
+    if (o->start != START_DEFAULT)
+        return o->start;
+    return o->refs.n == 1 && !o->sampler.p.tileable && !(o->guidance > 0.0f) &&
+                   o->sampler.p.levels == 1
+               ? START_PATCHES
+               : START_NOISE;
+}
+
 static int check_options(const synth_opts *o, const char *cmd, int interpolate, float *w)
 {
     if (!o->out)
@@ -129,6 +159,16 @@ static int check_options(const synth_opts *o, const char *cmd, int interpolate, 
         return args_usage_error(cmd, "--guidance needs a --ref (it guides towards it)");
     if (o->guide_model && !(o->guidance > 0.0f))
         return args_usage_error(cmd, "--guide-model needs --guidance W");
+    if (start_of(o) == START_PATCHES) {
+        if (o->refs.n != 1)
+            return args_usage_error(cmd, "--start patches takes exactly one --ref");
+        if (o->sampler.p.tileable)
+            return args_usage_error(cmd, "--start patches is not tileable: use --start noise");
+        if (o->guidance > 0.0f)
+            return args_usage_error(cmd, "--guidance needs --start noise");
+        if (o->sampler.p.levels > 1)
+            return args_usage_error(cmd, "--levels needs --start noise");
+    }
     return cli_check_output(o->out);
 }
 
@@ -160,8 +200,24 @@ static int sample_and_write(cli_engine *e, synth_opts *o, const fgsd_reference *
     o->sampler.p.guidance = o->guidance;
     progress_phase(&e->prog, "sampling");
     t0 = now_s();
-    st = fgsd_synthesize(e->session, ref, &o->sampler.p, o->size[0], o->size[1], out.rgb,
-                         &stats);
+    if (start_of(o) == START_PATCHES) {
+        image src;
+        float *sel;
+
+        ret = reference_source(o->refs.v[0], o->mask, &src, &sel);
+        if (ret != CLI_EXIT_OK)
+            goto out;
+        o->sampler.p.sigma0 = o->strength;
+        o->patch.seed = o->sampler.p.seed;
+        st = fgsd_synthesize_from_patches(e->session, ref, &o->sampler.p, &o->patch, src.rgb,
+                                          sel, src.width, src.height, o->size[0], o->size[1],
+                                          out.rgb, &stats);
+        free(sel);
+        image_free(&src);
+    } else {
+        st = fgsd_synthesize(e->session, ref, &o->sampler.p, o->size[0], o->size[1], out.rgb,
+                             &stats);
+    }
     if (st != FGSD_OK) {
         ret = cli_engine_failed(e, st, "sampling");
         goto out;
@@ -186,7 +242,9 @@ out:
 
 static int run(const char *cmd, int interpolate, int argc, char **argv)
 {
-    synth_opts o = {.size = {DEFAULT_SIDE, DEFAULT_SIDE}};
+    synth_opts o = {.size = {DEFAULT_SIDE, DEFAULT_SIDE},
+                    .patch = fgsd_patch_params_default(),
+                    .strength = FGSD_PATCH_STRENGTH};
     const char *pos[1];
     int npos, ret;
     float w[ARG_LIST_MAX];
@@ -209,6 +267,12 @@ static int run(const char *cmd, int interpolate, int argc, char **argv)
         {.name = "--guide-model", .type = ARG_STRING, .dest = &o.guide_model},
         {.name = "--levels", .type = ARG_INT, .dest = &o.sampler.p.levels, .lo = 1,
          .hi = FGSD_MAX_SAMPLER_LEVELS},
+        {.name = "--start", .type = ARG_CHOICE, .dest = &o.start, .choices = start_names},
+        {.name = "--patch", .type = ARG_INT, .dest = &o.patch.patch, .lo = 8,
+         .hi = FGSD_MAX_SIDE},
+        {.name = "--candidates", .type = ARG_INT, .dest = &o.patch.candidates, .lo = 1,
+         .hi = FGSD_MAX_PATCH_CANDIDATES},
+        {.name = "--strength", .type = ARG_FLOAT, .dest = &o.strength, .lo = 0, .hi = 4},
         CLI_SAMPLER_ARGS(&o.sampler),
         CLI_SIGMA0_ARG(&o.sampler),
         CLI_ENGINE_ARGS(&o.engine),

@@ -144,3 +144,26 @@ out:
     image_free(&mask);
     return ret;
 }
+
+int reference_source(const char *path, const char *mask_path, image *img, float **sel)
+{
+    image mask = {0};
+    char err[512];
+    int ret;
+
+    *sel = NULL;
+    if (image_read(path, img, err, sizeof err) < 0) {
+        cli_error("reference: %s", err);
+        return CLI_EXIT_ERROR;
+    }
+    if (mask_path && image_read(mask_path, &mask, err, sizeof err) < 0) {
+        cli_error("mask: %s", err);
+        image_free(img);
+        return CLI_EXIT_ERROR;
+    }
+    ret = combine_mask(img, path, mask_path ? &mask : NULL, mask_path, sel);
+    image_free(&mask);
+    if (ret != CLI_EXIT_OK)
+        image_free(img);
+    return ret;
+}

@@ -27,4 +27,10 @@ int mask_from_image(const image *img, float **out);
 int reference_load(cli_engine *e, const char *const *refs, const float *weights, int n,
                    const char *mask_path, fgsd_reference **out);
 
+/* The reference image at path and its selection (alpha times mask_path,
+ * NULL = every pixel counts), for a synthesis that starts from its
+ * patches.  img is freed with image_free, *sel with free.  Returns an exit
+ * code; errors are printed. */
+int reference_source(const char *path, const char *mask_path, image *img, float **sel);
+
 #endif

@@ -13,7 +13,11 @@ draws a size x size texture T from R:
                                (.fgsd or .pt); keys: h0, beta, levels,
                                mid_sigma, window (the projection window, 0 =
                                whole canvas), seed, max_steps, sigma_final,
-                               adapt (per-texture fine-tuning steps)
+                               adapt (per-texture fine-tuning steps),
+                               patch (start from the reference quilted in
+                               squares of this size: sisa.patch_start),
+                               candidates, sigma0 (the start's noise; 0 =
+                               the quilt alone)
   cli:FGSD:MODEL[,opts]        the engine through its command line (fgsd synth)
   gmic                         G'MIC's syntexturize_matchpatch (Debian gmic)
   tile, noise                  baselines: the reference repeated (a copy), and
@@ -101,6 +105,10 @@ class TorchMethod:
         self.adapt_lr = float(opts.get("adapt_lr", 1e-4))
         self.adapt_batch = int(opts.get("adapt_batch", 8))
         self.adapt_crop = int(opts.get("adapt_crop", 64))
+        self.patch = int(opts.get("patch", 0))
+        self.candidates = int(opts.get("candidates", 16))
+        self.sigma0 = float(opts.get("sigma0", 0.5))
+        self.seams = int(opts.get("seams", -1))  # >= 0: redraw only the seams, this margin
         self.steps = []
 
     def adapted(self, ref, index):
@@ -136,6 +144,8 @@ class TorchMethod:
         from sisa import coarse_to_fine
         model = self.adapted(ref, index)
         model.projection_window = self.model.projection_window
+        if self.patch:
+            return self.from_patches(model, ref, size, index)
         with torch.no_grad():
             x, steps, _ = coarse_to_fine(model, ref, size, self.levels, self.h0, self.beta,
                                          self.mid_sigma, 1000 * index + self.seed,
@@ -143,6 +153,28 @@ class TorchMethod:
                                          max_steps=self.max_steps)
         self.steps.append(steps)
         return x
+
+
+    @torch.no_grad()
+    def from_patches(self, model, ref, size, index):
+        """The patch start: the reference quilted into the canvas, then the
+        sampler from sigma0 on (sisa.patch_start)."""
+        from sisa import patch_start, seam_mask, sisa_sample
+        seed = 1000 * index + self.seed
+        init = patch_start(ref, size, size, self.patch, self.candidates, seed)
+        if self.sigma0 <= 0:
+            self.steps.append(0)
+            return init
+        phi = model.features_windowed(ref.unsqueeze(0), self.feature_window)
+        colour = ref.mean(dim=(1, 2)).tolist()
+        known = mask = None
+        if self.seams >= 0:
+            known, mask = init, seam_mask(size, size, self.patch, self.seams)
+        x, steps, _ = sisa_sample(model, phi, size, size, self.h0, self.beta, self.sigma0,
+                                  self.sigma_final, True, self.max_steps, seed, colour,
+                                  init=init, known=known, known_mask=mask)
+        self.steps.append(steps)
+        return x.clamp(0, 1)[0]
 
 
 class CliMethod:

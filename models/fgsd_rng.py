@@ -67,3 +67,15 @@ def normal_scalar_reference(seed, step, index):
     u1 = ((r >> 40) + 0.5) / 2.0 ** 24
     u2 = ((r & 0xFFFFFF) + 0.5) / 2.0 ** 24
     return float(np.float32(math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)))
+
+
+def uniform_int(seed, step, index, n):
+    """An integer in [0, n) that is a pure function of (seed, step, index):
+    the top 24 bits of the counter hash scaled by n (engine: rng_uniform_int),
+    for the patch positions of a patch start."""
+    seed = int(seed) & _MASK64
+    key = _key(seed)
+    with np.errstate(over="ignore"):
+        counter = np.array([(int(step) << 32) | int(index)], dtype=np.uint64)
+        r = _mix(_mix(counter ^ key) + key)[0]
+    return int((int(r >> np.uint64(40)) * int(n)) >> 24)

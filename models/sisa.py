@@ -63,7 +63,7 @@ DIVERGENCE_RATIO = 2.0
 @torch.no_grad()
 def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, ascending,
                 max_steps, seed, data_mean, init=None, keep_mean=False, guidance=1.0,
-                guide=None, sigma_of="guided"):
+                guide=None, sigma_of="guided", known=None, known_mask=None):
     """Draws one width x height sample; returns (D(x) [1,3,H,W], steps, final_sigma).
 
     x starts at m + sigma0 z_0 (or init + sigma0 z_0, init [1,3,H,W] or [3,H,W]).
@@ -102,6 +102,14 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
         x = (init if init.dim() == 4 else init.unsqueeze(0)) + sigma0 * z0
     if phi_ref is not None:
         phi_ref = phi_ref.to(device=ref.device, dtype=ref.dtype)
+    if known is not None:
+        known = (known if known.dim() == 4 else known.unsqueeze(0)).to(ref)
+        km = (known_mask if known_mask.dim() == 4 else known_mask.view(1, 1, height, width)).to(ref)
+        drawn = (1.0 - km).sum() * 3
+
+        def hold(v, s_, z_):
+            return torch.where(km > 0, km * (known + s_ * z_) + (1 - km) * v, v)
+        x = hold(x, sigma0, z0)
 
     steps = 0
     best = None
@@ -120,18 +128,26 @@ def sisa_sample(model, phi_ref, width, height, h0, beta, sigma0, sigma_final, as
             # experiment: the noise level read off the conditional residual
             # alone, which guidance's extrapolation does not inflate
             r = lowpass_removed(fc, k) if keep_mean else fc
-        sigma = float(torch.linalg.vector_norm(r)) / math.sqrt(d)
+        if known is not None and float(drawn) > 0:
+            sigma = math.sqrt(float(((1 - km) * r * r).sum()) / float(drawn))
+        else:
+            sigma = float(torch.linalg.vector_norm(r)) / math.sqrt(d)
         if t == 1 or sigma < best_sigma:
             best, best_sigma = x - f, sigma
         elif sigma > DIVERGENCE_RATIO * best_sigma:
             # the engine's safeguard: a diverging run returns its best step
-            return best, steps, best_sigma
+            return (best if known is None else hold(best, 0.0, z0)), steps, best_sigma
         if sigma < sigma_final or t == max_steps:
-            return x - f, steps, sigma
+            out = x - f
+            if known is not None:
+                out = hold(out, 0.0, z0)
+            return out, steps, sigma
         h = h0 * t / (1.0 + h0 * (t - 1)) if ascending else h0
         gamma = sigma * math.sqrt(max(0.0, (1.0 - beta * h) ** 2 - (1.0 - h) ** 2))
         z = _noise(seed, t, width, height, ref)
         x = x - h * f + gamma * (lowpass_removed(z, k) if keep_mean else z)
+        if known is not None:
+            x = hold(x, sigma * (1.0 - beta * h), z)
     raise ValueError("max_steps must be >= 1")
 
 
@@ -181,3 +197,83 @@ def coarse_to_fine(model, ref, size, levels, h0, beta, mid_sigma, seed, window,
         work += steps / float(1 << (2 * j))
         total += steps
     return x.clamp(0, 1)[0], work, total
+
+
+PATCH_STEP = 0x7FFFFFFE  # the rng step of a patch start's positions (no sampler step reaches it)
+
+
+def patch_start(ref, width, height, patch, candidates, seed):
+    """A width x height canvas quilted from patch x patch squares of ref [3,h,w]
+    (issue 19, the sampler's patch start): squares on a grid of stride
+    patch - patch // 4, raster order; each is the best of `candidates`
+    positions drawn from (seed, PATCH_STEP, cell * candidates + k), best =
+    the least mean squared difference with the canvas over its overlap
+    (left and top bands already placed, in double); overlaps are cross-faded
+    linearly, so seams are soft.  engine/src/quilt.c does the same float
+    operations (tests/python/test_patch_start.py).  The sampler then cleans it from
+    sigma0 on, as restyle does (SDEdit)."""
+    from fgsd_rng import uniform_int
+    r = ref[0] if ref.dim() == 4 else ref
+    rh, rw = r.shape[-2:]
+    p = min(patch, rh, rw)
+    v = p // 4
+    s = p - v
+    canvas = torch.zeros(3, height, width, dtype=r.dtype)
+    weight = torch.zeros(1, height, width, dtype=r.dtype)
+    lead = (torch.arange(v, dtype=r.dtype) + 1) / (v + 1)  # fades in; the old patch fades out
+
+    def feather(n, first, last):
+        w = torch.ones(n, dtype=r.dtype)
+        if v and not first:
+            w[:v] = lead
+        if v and not last and n == p:
+            w[n - v:] = lead.flip(0)
+        return w
+    cols = max(1, -(-(width - v) // s))
+    rows = max(1, -(-(height - v) // s))
+    for gy in range(rows):
+        for gx in range(cols):
+            y0, x0 = gy * s, gx * s
+            h, w = min(p, height - y0), min(p, width - x0)
+            placed = weight[:, y0:y0 + h, x0:x0 + w] > 0
+            cell = gy * cols + gx
+            best, best_err = None, None
+            for k in range(max(1, candidates)):
+                py = uniform_int(seed, PATCH_STEP, 2 * (cell * candidates + k), rh - p + 1)
+                px = uniform_int(seed, PATCH_STEP, 2 * (cell * candidates + k) + 1, rw - p + 1)
+                cand = r[:, py:py + h, px:px + w]
+                if not bool(placed.any()):
+                    best = cand
+                    break
+                here = canvas[:, y0:y0 + h, x0:x0 + w] / weight[:, y0:y0 + h, x0:x0 + w].clamp(min=1e-12)
+                err = float((((cand.double() - here.double()) ** 2) * placed).sum())
+                if best_err is None or err < best_err:
+                    best, best_err = cand, err
+            wy = feather(h, gy == 0, gy == rows - 1)
+            wx = feather(w, gx == 0, gx == cols - 1)
+            wgt = (wy[:, None] * wx[None, :]).unsqueeze(0)
+            canvas[:, y0:y0 + h, x0:x0 + w] += wgt * best
+            weight[:, y0:y0 + h, x0:x0 + w] += wgt
+    return canvas / weight.clamp(min=1e-12)
+
+
+def seam_mask(width, height, patch, margin):
+    """The known-pixel weights of a patch start (patch_start's grid): 0 on
+    each overlap band widened by margin on both sides, rising linearly to 1
+    over the next margin pixels; a pixel's weight is the product of its
+    column's and its row's.  The sampler redraws the seams and keeps the
+    squares' interiors."""
+    v = patch // 4
+    s = patch - v
+
+    def profile(n):
+        prof = torch.ones(n)
+        pos = torch.arange(n, dtype=torch.float32)
+        cells = max(1, -(-(n - v) // s))
+        for c in range(1, cells):
+            lo, hi = c * s - margin, c * s + v + margin  # the band [c s, c s + v) widened
+            dist = torch.clamp(torch.maximum(lo - pos, pos - (hi - 1)), min=0)
+            prof = torch.minimum(prof, torch.clamp(dist / max(1, margin), max=1.0))
+        return prof
+
+    return profile(height)[:, None] * profile(width)[None, :]

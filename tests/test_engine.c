@@ -771,6 +771,141 @@ static void test_task_memory(void **state)
     assert_true(limited == 0 || limited == 1);
 }
 
+static int cancel_half(void *user, int step, float sigma, float fraction)
+{
+    (void)user;
+    (void)step;
+    (void)sigma;
+    return fraction >= 0.5f;
+}
+
+/* The patch start: squares only from inside the reference's mask, the same
+ * seed the same quilt, bad settings and cancel leave the output alone, and
+ * a strength > 0 runs the sampler from the quilt. */
+static void test_patch_start(void **state)
+{
+    fixture *f = *state;
+    int sw = 64, sh = 48, w = 100, h = 80;
+    size_t n = (size_t)w * (size_t)h * 3;
+    float *src = malloc((size_t)sw * (size_t)sh * 3 * sizeof(float));
+    float *mask = malloc((size_t)sw * (size_t)sh * sizeof(float));
+    float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+    fgsd_sampler_params p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
+    fgsd_patch_params q = fgsd_patch_params_default();
+    fgsd_sample_stats stats = {0};
+    fgsd_session_options o = fgsd_session_options_default();
+    fgsd_session *s = new_session(f->model, 0), *c = NULL;
+    char err[256];
+
+    /* left half red and masked out, right half green */
+    for (int y = 0; y < sh; y++)
+        for (int x = 0; x < sw; x++) {
+            size_t i = (size_t)y * (size_t)sw + (size_t)x;
+            src[3 * i] = x < sw / 2 ? 1.0f : 0.0f;
+            src[3 * i + 1] = x < sw / 2 ? 0.0f : 1.0f;
+            src[3 * i + 2] = 0.0f;
+            mask[i] = x < sw / 2 ? 0.0f : 1.0f;
+        }
+    q.patch = 16;
+    q.candidates = 8;
+    q.seed = 7;
+    p.sigma0 = 0.0f;
+    assert_int_equal(fgsd_synthesize_from_patches(s, NULL, &p, &q, src, mask, sw, sh, w, h, a,
+                                                  &stats),
+                     FGSD_OK);
+    assert_int_equal(stats.steps, 0);
+    for (size_t i = 0; i < n; i += 3) {
+        assert_true(a[i] == 0.0f);
+        assert_true(fabsf(a[i + 1] - 1.0f) < 1e-6f);
+    }
+    /* without the mask red squares appear */
+    assert_int_equal(fgsd_synthesize_from_patches(s, NULL, &p, &q, src, NULL, sw, sh, w, h, b,
+                                                  NULL),
+                     FGSD_OK);
+    assert_true(max_abs_diff(a, b, n) > 0.5);
+    /* same seed, same quilt; another seed, another */
+    for (int y = 0; y < sh; y++)
+        for (int x = 0; x < sw; x++)
+            for (int ch = 0; ch < 3; ch++)
+                src[((size_t)y * (size_t)sw + (size_t)x) * 3 + (size_t)ch] =
+                    (float)((x * 7 + y * 13 + ch * 5) % 17) / 16.0f;
+    assert_int_equal(fgsd_synthesize_from_patches(s, NULL, &p, &q, src, NULL, sw, sh, w, h, a,
+                                                  NULL),
+                     FGSD_OK);
+    assert_int_equal(fgsd_synthesize_from_patches(s, NULL, &p, &q, src, NULL, sw, sh, w, h, b,
+                                                  NULL),
+                     FGSD_OK);
+    assert_true(max_abs_diff(a, b, n) == 0.0);
+    q.seed = 8;
+    assert_int_equal(fgsd_synthesize_from_patches(s, NULL, &p, &q, src, NULL, sw, sh, w, h, b,
+                                                  NULL),
+                     FGSD_OK);
+    assert_true(max_abs_diff(a, b, n) > 0.1);
+
+    /* bad settings: an error that says which, the output untouched */
+    memcpy(b, a, n * sizeof(float));
+    q.patch = 4;
+    assert_int_equal(fgsd_synthesize_from_patches(s, NULL, &p, &q, src, NULL, sw, sh, w, h, b,
+                                                  NULL),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(fgsd_session_last_error(s), "patch size"));
+    q = fgsd_patch_params_default();
+    q.candidates = 0;
+    assert_int_equal(fgsd_synthesize_from_patches(s, NULL, &p, &q, src, NULL, sw, sh, w, h, b,
+                                                  NULL),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(fgsd_session_last_error(s), "candidates"));
+    q.candidates = FGSD_MAX_PATCH_CANDIDATES + 1;
+    assert_int_equal(fgsd_synthesize_from_patches(s, NULL, &p, &q, src, NULL, sw, sh, w, h, b,
+                                                  NULL),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    q = fgsd_patch_params_default();
+    p.tileable = 1;
+    assert_int_equal(fgsd_synthesize_from_patches(s, NULL, &p, &q, src, NULL, sw, sh, w, h, b,
+                                                  NULL),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(fgsd_session_last_error(s), "tileable"));
+    p.tileable = 0;
+    mask[5] = 2.0f;
+    assert_int_equal(fgsd_synthesize_from_patches(s, NULL, &p, &q, src, mask, sw, sh, w, h, b,
+                                                  NULL),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(fgsd_session_last_error(s), "mask"));
+    assert_int_equal(fgsd_synthesize_from_patches(s, NULL, &p, NULL, src, NULL, sw, sh, w, h, b,
+                                                  NULL),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fgsd_synthesize_from_patches(s, NULL, &p, &q, src, NULL, 4, sh, w, h, b,
+                                                  NULL),
+                     FGSD_ERR_TOO_SMALL);
+    assert_true(max_abs_diff(a, b, n) == 0.0);
+
+    /* cancelled halfway through the rows of squares */
+    o.backend = FGSD_BACKEND_REFERENCE;
+    o.progress = cancel_half;
+    assert_int_equal(fgsd_session_create(f->model, &o, &c, err, sizeof(err)), FGSD_OK);
+    assert_int_equal(fgsd_synthesize_from_patches(c, NULL, &p, &q, src, NULL, sw, sh, w, h, b,
+                                                  NULL),
+                     FGSD_ERR_CANCELLED);
+    assert_true(max_abs_diff(a, b, n) == 0.0);
+
+    /* a strength: the sampler redraws the quilt */
+    q.patch = 16;
+    q.seed = 7;
+    p.sigma0 = 0.3f;
+    p.max_steps = 3;
+    assert_int_equal(fgsd_synthesize_from_patches(s, NULL, &p, &q, src, NULL, sw, sh, w, h, b,
+                                                  &stats),
+                     FGSD_OK);
+    assert_true(stats.steps >= 1);
+    assert_true(max_abs_diff(a, b, n) > 1e-3);
+    fgsd_session_free(c);
+    fgsd_session_free(s);
+    free(src);
+    free(mask);
+    free(a);
+    free(b);
+}
+
 static void test_bad_arguments(void **state)
 {
     fixture *f = *state;
@@ -937,6 +1072,7 @@ int main(void)
         cmocka_unit_test(test_task_memory),
         cmocka_unit_test(test_features_mask),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_patch_start),
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_guidance),
     };

@@ -332,6 +332,38 @@ FGSD_API fgsd_status fgsd_synthesize(fgsd_session *session, const fgsd_reference
                                      const fgsd_sampler_params *params, int width, int height,
                                      float *out, fgsd_sample_stats *stats);
 
+/* The patch start of a synthesis (docs/design.md "Patch start"). */
+typedef struct fgsd_patch_params {
+    int patch;      /* side of the squares taken from the source, >= 8
+                       (at most the source's smaller side); default 64 */
+    int candidates; /* source positions tried per square, 1..4096; the one
+                       that fits its placed neighbours best is used; default 64 */
+    uint64_t seed;  /* same seed -> same squares */
+} fgsd_patch_params;
+
+#define FGSD_MAX_PATCH_CANDIDATES 4096
+/* The default redraw strength (params->sigma0) of a patch start: the
+ * measured best (docs/quality.md, "Patch start"). */
+#define FGSD_PATCH_STRENGTH 0.1f
+
+FGSD_API fgsd_patch_params fgsd_patch_params_default(void);
+
+/* A new width x height texture that starts from squares of the reference
+ * image itself: source (sw x sh RGB; mask NULL or its per-pixel weights in
+ * [0, 1], squares mostly outside it avoided) is quilted into the canvas
+ * (each square the best-fitting of patch->candidates positions, overlaps
+ * cross-faded), and then, when params->sigma0 > 0, redrawn by the sampler
+ * from there as fgsd_restyle does with that strength (reference conditions
+ * it; NULL = unconditioned).  sigma0 = 0: the quilt alone, no network pass.
+ * Not tileable (params->tileable must be 0). */
+FGSD_API fgsd_status fgsd_synthesize_from_patches(fgsd_session *session,
+                                                  const fgsd_reference *reference,
+                                                  const fgsd_sampler_params *params,
+                                                  const fgsd_patch_params *patch,
+                                                  const float *source, const float *mask, int sw,
+                                                  int sh, int width, int height, float *out,
+                                                  fgsd_sample_stats *stats);
+
 /* image (width x height) redrawn with reference's texture: the sampler
  * starts at image + params->sigma0 (the strength) noise; unless
  * free_colour, the image's low frequencies (its colour layout) stay. */

@@ -137,6 +137,19 @@ static fgsd_status tiled_means(fgsd_session *s, const tile_plan *plan, const flo
 
 /* One attempt of denoise_image; *window_bytes: the memory of the planned
  * windows (0 when planning failed). */
+fgsd_status denoise_plan_check(fgsd_session *s, int w, int h, int periodic)
+{
+    tile_plan plan;
+    char err[512] = "";
+    fgsd_status st = tile_plan_make(&plan, s->model, w, h, periodic, session_budget(s),
+                                    s->opt.max_tile, err, sizeof(err));
+
+    if (st)
+        return session_fail(s, st, "%dx%d: %s", w, h, err[0] ? err : "out of memory");
+    tile_plan_free(&plan);
+    return FGSD_OK;
+}
+
 static fgsd_status denoise_pass(fgsd_session *s, const float *x, int w, int h, const float *phi,
                                 denoise_ctx *ctx, float *clean, size_t *window_bytes)
 {

@@ -37,5 +37,10 @@ fgsd_status denoise_image(fgsd_session *s, const float *x, int w, int h, const f
                           denoise_ctx *ctx, float *clean);
 void denoise_ctx_free(denoise_ctx *ctx);
 
+/* Fails as denoise_image's first pass would when its tiles cannot be
+ * planned (budget, tile size): a task that does other work first (a patch
+ * start) says so before it. */
+fgsd_status denoise_plan_check(fgsd_session *s, int w, int h, int periodic);
+
 
 #endif

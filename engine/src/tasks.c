@@ -9,6 +9,7 @@
 
 #include "denoise.h"
 #include "image_check.h"
+#include "quilt.h"
 #include "reference.h"
 #include "sampler.h"
 
@@ -199,4 +200,70 @@ fgsd_status fgsd_denoise_iterate(fgsd_session *s, const fgsd_reference *referenc
                                  int height, float *out, fgsd_sample_stats *stats)
 {
     return from_image(s, reference, p, noisy, width, height, 0.0f, out, stats);
+}
+
+fgsd_patch_params fgsd_patch_params_default(void)
+{
+    fgsd_patch_params q = {.patch = 64, .candidates = 64, .seed = 0};
+
+    return q;
+}
+
+static fgsd_status check_patches(fgsd_session *s, const fgsd_sampler_params *p,
+                                 const fgsd_patch_params *q, const float *mask, int sw, int sh)
+{
+    if (!q)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no patch settings given");
+    if (q->patch < 8)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "patch size must be at least 8, not %d",
+                            q->patch);
+    if (q->candidates < 1 || q->candidates > FGSD_MAX_PATCH_CANDIDATES)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "candidates must lie in [1, %d], not %d",
+                            FGSD_MAX_PATCH_CANDIDATES, q->candidates);
+    if (p->tileable)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "a patch start is not tileable: start from noise for a tileable "
+                            "texture");
+    for (size_t i = 0; mask && i < (size_t)sw * (size_t)sh; i++)
+        if (!(mask[i] >= 0.0f && mask[i] <= 1.0f))
+            return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                                "the reference's mask holds a value outside [0, 1]");
+    return FGSD_OK;
+}
+
+fgsd_status fgsd_synthesize_from_patches(fgsd_session *s, const fgsd_reference *reference,
+                                         const fgsd_sampler_params *p,
+                                         const fgsd_patch_params *q, const float *source,
+                                         const float *mask, int sw, int sh, int width,
+                                         int height, float *out, fgsd_sample_stats *stats)
+{
+    fgsd_sample_stats none = {0};
+    float *quilted;
+    fgsd_status st;
+
+    if (!s)
+        return FGSD_ERR_INVALID_ARGUMENT;
+    st = check_common(s, reference, p, width, height, out);
+    if (!st)
+        st = image_check(s, source, sw, sh, 8);
+    if (!st)
+        st = check_patches(s, p, q, mask, sw, sh);
+    if (!st && p->sigma0 > 0.0f)
+        st = denoise_plan_check(s, width, height, 0);
+    if (st)
+        return st;
+    quilted = malloc((size_t)width * (size_t)height * 3 * sizeof(float));
+    if (!quilted)
+        return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d patch start",
+                            width, height);
+    st = quilt_fill(s, source, mask, sw, sh, q, width, height, quilted);
+    if (!st && p->sigma0 > 0.0f)
+        st = from_image(s, reference, p, quilted, width, height, p->sigma0, out, stats);
+    else if (!st) {
+        memcpy(out, quilted, (size_t)width * (size_t)height * 3 * sizeof(float));
+        if (stats)
+            *stats = none;
+    }
+    free(quilted);
+    return st;
 }

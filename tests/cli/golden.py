@@ -54,9 +54,13 @@ def tasks(model, uncond, a, b, hole):
     """(name, arguments) of each golden run; -o is added."""
     m = ["--model", model]
     return [
-        ("synth", ["synth", "--ref", a, "--size", "32x24", "--seed", "11"] + m + SAMPLER),
+        ("synth", ["synth", "--ref", a, "--size", "32x24", "--seed", "11",
+                   "--start", "noise"] + m + SAMPLER),
         ("synth-free-colour", ["synth", "--ref", a, "--size", "32x24", "--seed", "11",
-                               "--free-colour"] + m + SAMPLER),
+                               "--start", "noise", "--free-colour"] + m + SAMPLER),
+        ("synth-patches", ["synth", "--ref", a, "--size", "40x40", "--seed", "11",
+                           "--start", "patches", "--patch", "16", "--strength", "0.2"]
+         + m + SAMPLER),
         ("synth-tileable", ["synth", "--ref", a, "--size", "32x32", "--seed", "12",
                             "--tileable"] + m + SAMPLER),
         ("synth-two-refs", ["synth", "--ref", a, "--ref", b, "--size", "24x24",

@@ -461,7 +461,7 @@ def interpolate_blends():
     # Weight 1 on A is synth on A alone: same phi, same seed, same output.
     ok(["interpolate", "--ref", REF_A, "--ref", REF_B, "--weight", "1", "-o", tmp("i1.png")]
        + base)
-    ok(["synth", "--ref", REF_A, "-o", tmp("sa.png")] + base)
+    ok(["synth", "--ref", REF_A, "--start", "noise", "-o", tmp("sa.png")] + base)
     assert read(tmp("i1.png")) == read(tmp("sa.png")), "weight 1 is not the first reference"
     ok(["interpolate", "--ref", REF_A, "--weight", "2e-1", "--ref", REF_B, "--weight", "0.5",
         "--ref", REF_GRAY16, "--weight", "0.3", "-o", tmp("i3.png")] + base)

@@ -464,7 +464,8 @@ def check_selections(results, opts, model, out):
         prefix = os.path.join(out, "py-selection-" + name)
         if not os.path.exists(prefix + ".png"):
             continue
-        cmd = [opts.cli, "synth", "-q", "--model", model, "--ref", prefix + "-ref.png",
+        cmd = [opts.cli, "synth", "-q", "--start", "noise", "--model", model,
+               "--ref", prefix + "-ref.png",
                "--mask", prefix + "-mask.png", "--size", "%dx%d" % tuple(s["size"]),
                "--seed", str(s["seed"]), "--h", str(s["h"]), "--beta", str(s["beta"]),
                "--sigma0", str(s["sigma0"]), "--sigma-final", str(s["sigma_final"]),

@@ -198,7 +198,7 @@ def engine_synth(path, rp, be, out, *args, size=(64, 48)):
     """A 64x48 (size) `fgsd synth` of reference rp into out; its step count
     (-1 if not reported)."""
     p = run("synth", "--backend", be, "--model", path, "--ref", rp, "--size", "%dx%d" % size,
-            "-v", "-o", out, *args)
+            "--start", "noise", "-v", "-o", out, *args)
     m = re.search(r"(\d+) steps", p.stderr)
     return int(m.group(1)) if m else -1
 
@@ -311,7 +311,7 @@ def compare_tiled(tag, path):
         # h0 = beta = 0.05: the settings the bound was measured with (the
         # defaults until session 7; 0.02 takes 1.7x the steps)
         p = run("synth", "--model", path, "--ref", ref, "--size", "256x256", "--seed", "5",
-                "--h", "0.05", "--beta", "0.05", "-v", "-o", out, *extra)
+                "--start", "noise", "--h", "0.05", "--beta", "0.05", "-v", "-o", out, *extra)
         m = re.search(r"(\d+) steps, final sigma \S+, (\d+) tiles?", p.stderr)
         steps.append((int(m.group(1)), int(m.group(2))) if m else (-1, -1))
         outs.append(read_pfm(out).astype(np.float64))

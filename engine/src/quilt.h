@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * The patch start of a synthesis (issue 19): the canvas quilted from
+ * squares of the reference image, as models/sisa.py patch_start does. */
+#ifndef FGSD_QUILT_H
+#define FGSD_QUILT_H
+
+#include "session.h"
+
+/* The rng step of the squares' positions: above any sampler step. */
+#define QUILT_RNG_STEP 0x7FFFFFFEu
+
+/* An integer in [0, n) from (seed, step, index): the counter hash's top 24
+ * bits scaled by n (models/fgsd_rng.py uniform_int). */
+uint32_t quilt_uniform_int(uint64_t seed, uint32_t step, uint32_t index, uint32_t n);
+
+/* out (width x height RGB) <- squares of src (sw x sh RGB; mask NULL or its
+ * per-pixel weights, squares mostly outside it are avoided) as described at
+ * fgsd_synthesize_from_patches.  Reports progress per row of squares and
+ * can be cancelled. */
+fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int sw, int sh,
+                       const fgsd_patch_params *q, int width, int height, float *out);
+
+#endif

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The engine's patch start is models/sisa.py patch_start (issue 19).
+
+Usage: test_patch_start.py FGSD_CLI MODEL REFERENCE.png
+
+`fgsd synth --start patches --strength 0` writes the quilt alone; it must
+equal sisa.patch_start on the same reference, seed, patch size and
+candidates.  Both do the same float32 operations in the same order and
+compare the candidates' errors in double, so the tolerance is 1e-6 (a
+different choice of square would differ by ~0.1 and fail).  Then the
+command line's refusals: a patch start with two references, with
+--tileable, with --levels.  Prints TAP.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import torch
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "models"))
+from pfm import read_pfm  # noqa: E402
+from sisa import patch_start  # noqa: E402
+
+CASES = [  # (width, height, patch, candidates, seed)
+    (200, 150, 40, 8, 3),
+    (160, 96, 64, 64, 11),
+    (77, 120, 24, 1, 5),
+]
+TOLERANCE = 1e-6
+
+
+def main():
+    fgsd, model, ref = sys.argv[1:4]
+    tmp = tempfile.mkdtemp(prefix="fgsd-patch-")
+    src = np.asarray(Image.open(ref).convert("RGB"), dtype=np.float32) / np.float32(255.0)
+    r = torch.from_numpy(src.copy()).permute(2, 0, 1)
+    refusals = [(["--ref", ref, "--ref", ref, "--start", "patches"], "exactly one --ref"),
+                (["--ref", ref, "--start", "patches", "--tileable"], "not tileable"),
+                (["--ref", ref, "--levels", "2", "--start", "patches"], "--levels needs")]
+    print("1..%d" % (len(CASES) + len(refusals)))
+    n = failed = 0
+    for w, h, patch, cand, seed in CASES:
+        out = os.path.join(tmp, "q%d.pfm" % n)
+        subprocess.run([fgsd, "synth", "-m", model, "--ref", ref, "--size", "%dx%d" % (w, h),
+                        "--start", "patches", "--strength", "0", "--patch", str(patch),
+                        "--candidates", str(cand), "--seed", str(seed), "-q", "-o", out],
+                       check=True)
+        engine = read_pfm(out)
+        torch_q = patch_start(r, w, h, patch, cand, seed).permute(1, 2, 0).numpy()
+        diff = float(np.abs(engine - torch_q).max())
+        n += 1
+        ok = engine.shape == torch_q.shape and diff <= TOLERANCE
+        failed += not ok
+        print("%s %d - %dx%d patch %d candidates %d: max |engine - torch| %.2g"
+              % ("ok" if ok else "not ok", n, w, h, patch, cand, diff))
+    for args, text in refusals:
+        p = subprocess.run([fgsd, "synth", "-m", model, "--size", "64x64", "-q", "-o",
+                            os.path.join(tmp, "no.png")] + args,
+                           capture_output=True, text=True)
+        n += 1
+        ok = p.returncode == 2 and text in p.stderr and not os.path.exists(
+            os.path.join(tmp, "no.png"))
+        failed += not ok
+        print("%s %d - refused (%s): exit %d, %s" % ("ok" if ok else "not ok", n, text,
+                                                    p.returncode, p.stderr.strip()))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
