@@ -238,6 +238,29 @@ add_guidance (GimpProcedure *procedure)
                                     G_PARAM_READWRITE);
 }
 
+/* Synthesize only, last (positional callers keep working). */
+static void
+add_start (GimpProcedure *procedure)
+{
+  gimp_procedure_add_choice_argument (procedure, "start", _("_Start from"),
+                                      _("Patches: squares of the selection are laid over "
+                                        "the canvas (each the one that fits its neighbours "
+                                        "best) and the sampler redraws them; keeps the "
+                                        "reference's shapes. Noise: the sampler draws the "
+                                        "texture from noise. Tileable and Guidance always "
+                                        "start from noise."),
+                                      gimp_choice_new_with_values (
+                                        "patches", ARGS_START_PATCHES, _("Patches"), NULL,
+                                        "noise", ARGS_START_NOISE, _("Noise"), NULL, NULL),
+                                      "patches", G_PARAM_READWRITE);
+  gimp_procedure_add_double_argument (procedure, "redraw", _("_Redraw strength"),
+                                      _("Start from patches: the noise the sampler "
+                                        "redraws them from. 0 keeps the patches as laid; "
+                                        "higher values let the model draw more and keep "
+                                        "less of the selection's detail."),
+                                      0.0, 4.0, FGSD_PATCH_STRENGTH, G_PARAM_READWRITE);
+}
+
 void
 args_add (GimpProcedure *procedure, FgsdProcedureKind task)
 {
@@ -263,6 +286,8 @@ args_add (GimpProcedure *procedure, FgsdProcedureKind task)
   add_backend_output (procedure, task);
   if (task == FGSD_PROC_SYNTHESIZE || task == FGSD_PROC_INTERPOLATE)
     add_guidance (procedure);
+  if (task == FGSD_PROC_SYNTHESIZE)
+    add_start (procedure);
 }
 
 static gboolean
@@ -308,6 +333,12 @@ args_read (GimpProcedureConfig *config, FgsdArgs *args)
   if (has_property (config, "guidance"))
     g_object_get (config, "guidance", &args->guidance, "guide-model", &args->guide_model,
                   NULL);
+  args->start = ARGS_START_NOISE;
+  if (has_property (config, "start"))
+    {
+      args->start = gimp_procedure_config_get_choice_id (config, "start");
+      g_object_get (config, "redraw", &args->redraw, NULL);
+    }
   args->backend = gimp_procedure_config_get_choice_id (config, "backend");
   args->output  = has_property (config, "output")
                     ? gimp_procedure_config_get_choice_id (config, "output")
@@ -447,5 +478,7 @@ args_sampler (const FgsdArgs *args, guint32 seed)
   p.tileable    = args->tileable ? 1 : 0;
   /* The guide session itself is the engine's (engine_synthesize). */
   p.guidance    = args->guidance > 1.0 ? (float) args->guidance : 0.0f;
+  if (ARGS_PATCH_START (args))
+    p.sigma0 = (float) args->redraw;
   return p;
 }

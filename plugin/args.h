@@ -16,6 +16,8 @@
 /* Choice ids of the "backend" and "output" arguments. */
 enum { ARGS_BACKEND_AUTO, ARGS_BACKEND_CPU, ARGS_BACKEND_CUDA };
 enum { ARGS_OUTPUT_NEW_LAYER, ARGS_OUTPUT_NEW_IMAGE };
+/* Choice ids of synthesize's "start" argument. */
+enum { ARGS_START_PATCHES, ARGS_START_NOISE };
 
 typedef struct
 {
@@ -42,7 +44,14 @@ typedef struct
   gdouble    guidance;        /* synthesize, interpolate: classifier-free guidance
                                  weight w; 1 = off */
   GFile     *guide_model;     /* its model, NULL: the installed baseline */
+  gint       start;           /* synthesize: ARGS_START_*; others: noise */
+  gdouble    redraw;          /* synthesize from patches: the sampler's sigma0 */
 } FgsdArgs;
+
+/* Synthesis from patches of the selection (docs/design.md "Patch start"):
+ * asked for, and neither tileable nor guided (those start from noise). */
+#define ARGS_PATCH_START(a) \
+  ((a)->start == ARGS_START_PATCHES && ! (a)->tileable && ! ((a)->guidance > 1.0))
 
 /* Declares the arguments of task on procedure, in dialog order. */
 void        args_add       (GimpProcedure *procedure, FgsdProcedureKind task);

@@ -251,6 +251,24 @@ engine_synthesize (FgsdEngine *engine, const fgsd_reference *ref,
 }
 
 gboolean
+engine_synthesize_from_patches (FgsdEngine *engine, const fgsd_reference *ref,
+                                const fgsd_sampler_params *params, const FgsdReference *src,
+                                gint w, gint h, gfloat **rgb, GError **error)
+{
+  fgsd_patch_params patch = fgsd_patch_params_default ();
+
+  *rgb = alloc_rgb (w, h, error);
+  if (! *rgb)
+    return FALSE;
+  patch.seed = params->seed;
+  return finish (engine,
+                 fgsd_synthesize_from_patches (engine->session, ref, params, &patch, src->rgb,
+                                               src->mask, src->width, src->height, w, h,
+                                               *rgb, NULL),
+                 _("Sampling"), rgb, error);
+}
+
+gboolean
 engine_restyle (FgsdEngine *engine, const fgsd_reference *ref,
                 const fgsd_sampler_params *params, const gfloat *image, gint w, gint h,
                 gfloat **rgb, GError **error)

@@ -59,6 +59,11 @@ gboolean engine_blend    (FgsdEngine *engine, const fgsd_reference *const *refs,
 gboolean engine_synthesize (FgsdEngine *engine, const fgsd_reference *ref,
                             const fgsd_sampler_params *params, gint w, gint h, gfloat **rgb,
                             GError **error);
+/* A synthesis from patches of src's selected pixels (its rgb and mask). */
+gboolean engine_synthesize_from_patches (FgsdEngine *engine, const fgsd_reference *ref,
+                                         const fgsd_sampler_params *params,
+                                         const FgsdReference *src, gint w, gint h,
+                                         gfloat **rgb, GError **error);
 gboolean engine_restyle    (FgsdEngine *engine, const fgsd_reference *ref,
                             const fgsd_sampler_params *params, const gfloat *image, gint w,
                             gint h, gfloat **rgb, GError **error);

@@ -114,8 +114,18 @@ texture_procedure_run (const FgsdTextureProcedure *tp, GimpProcedure *procedure,
   seed   = args_pick_seed (&args);
   params = args_sampler (&args, seed);
   engine_set_progress_range (&engine, 0.06, 1.0);
-  if (! engine_synthesize (&engine, reference, &params, w, h, &rgb, &error) ||
-      ! (rgba = pixels_rgb_to_rgba (rgb, NULL, (gsize) w * (gsize) h, &error)))
+  if (n == 1 && ARGS_PATCH_START (&args))
+    {
+      /* The squares come from the selection's own pixels. */
+      gboolean ok = reference_read (image, GIMP_DRAWABLE (layers[0]), &ref, &error) &&
+                    engine_synthesize_from_patches (&engine, reference, &params, &ref, w, h,
+                                                    &rgb, &error);
+      if (! ok)
+        goto out;
+    }
+  else if (! engine_synthesize (&engine, reference, &params, w, h, &rgb, &error))
+    goto out;
+  if (! (rgba = pixels_rgb_to_rgba (rgb, NULL, (gsize) w * (gsize) h, &error)))
     goto out;
 
   name = tp->name (weights, n, seed);

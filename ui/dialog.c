@@ -50,6 +50,8 @@ make_widgets (GimpProcedureDialog *dialog, FgsdProcedureKind kind)
     gimp_procedure_dialog_get_spin_scale (dialog, doubles[i], 1.0);
   if (kind == FGSD_PROC_SYNTHESIZE || kind == FGSD_PROC_INTERPOLATE)
     gimp_procedure_dialog_get_spin_scale (dialog, "guidance", 1.0);
+  if (kind == FGSD_PROC_SYNTHESIZE)
+    gimp_procedure_dialog_get_spin_scale (dialog, "redraw", 1.0);
 }
 
 static void
@@ -58,8 +60,8 @@ fill_result (GimpProcedureDialog *dialog, FgsdProcedureKind kind)
   switch (kind)
     {
     case FGSD_PROC_SYNTHESIZE:
-      gimp_procedure_dialog_fill_box (dialog, "result-box", "width", "height", "tileable",
-                                      "output", NULL);
+      gimp_procedure_dialog_fill_box (dialog, "result-box", "start", "redraw", "width",
+                                      "height", "tileable", "output", NULL);
       break;
     case FGSD_PROC_DENOISE:
       gimp_procedure_dialog_fill_box (dialog, "result-box", "reference-layer", "output", NULL);

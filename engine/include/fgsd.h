@@ -344,7 +344,7 @@ typedef struct fgsd_patch_params {
 #define FGSD_MAX_PATCH_CANDIDATES 4096
 /* The default redraw strength (params->sigma0) of a patch start: the
  * measured best (docs/quality.md, "Patch start"). */
-#define FGSD_PATCH_STRENGTH 0.1f
+#define FGSD_PATCH_STRENGTH 0.0f
 
 FGSD_API fgsd_patch_params fgsd_patch_params_default(void);
 

@@ -424,14 +424,15 @@ def export_reference(image, layer, name):
 
 def test_selections():
     """Non-rectangular and feathered selections: the reference is weighted by
-    the selection's own values.  The runner runs the engine (fgsd synth
+    the selection's own values, and the patch start takes its squares from
+    inside the selection.  The runner runs the engine (fgsd synth
     --mask) on the exported reference and mask with the same settings and
     compares; here: each runs and differs from the plain rectangle."""
     image = load("forest-floor.png")
     layer = image.get_layers()[0]
     before = pixels(layer)
     settings = {"width": 32, "height": 32, "seed": 77, "step_size": 0.3, "beta": 0.3,
-                "final_noise": 0.05, "max_steps": STEPS}
+                "final_noise": 0.05, "max_steps": STEPS, "start": "patches", "redraw": 0.3}
     image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96)
     rect = run("plug-in-fgsd-synthesize", image, [layer], **settings)
     if not succeeded("py-selection-rectangle", rect):
@@ -452,8 +453,8 @@ def test_selections():
         export(outcome[1], "py-selection-%s.png" % name)
     check("py-selection-source-unchanged", pixels(layer) == before)
     with open(os.path.join(OUT, "py-selection.json"), "w") as f:
-        json.dump({"size": [32, 32], "seed": 77, "h": 0.3, "beta": 0.3, "sigma0": 1.0,
-                   "sigma_final": 0.05, "max_steps": STEPS}, f)
+        json.dump({"size": [32, 32], "seed": 77, "h": 0.3, "beta": 0.3, "start": "patches",
+                   "strength": 0.3, "sigma_final": 0.05, "max_steps": STEPS}, f)
     image.delete()
 
 

@@ -464,11 +464,11 @@ def check_selections(results, opts, model, out):
         prefix = os.path.join(out, "py-selection-" + name)
         if not os.path.exists(prefix + ".png"):
             continue
-        cmd = [opts.cli, "synth", "-q", "--start", "noise", "--model", model,
+        cmd = [opts.cli, "synth", "-q", "--start", s["start"], "--model", model,
                "--ref", prefix + "-ref.png",
                "--mask", prefix + "-mask.png", "--size", "%dx%d" % tuple(s["size"]),
                "--seed", str(s["seed"]), "--h", str(s["h"]), "--beta", str(s["beta"]),
-               "--sigma0", str(s["sigma0"]), "--sigma-final", str(s["sigma_final"]),
+               "--strength", str(s["strength"]), "--sigma-final", str(s["sigma_final"]),
                "--max-steps", str(s["max_steps"]), "-o", prefix + "-engine.png"]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if not results.check("selection-%s-engine-runs" % name, p.returncode == 0,
