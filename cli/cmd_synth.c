@@ -68,11 +68,12 @@ static void print_help(int interpolate)
                "                       (--sigma0).  Default: patches for one reference,\n"
                "                       noise with several, --unconditioned, --tileable,\n"
                "                       --guidance or --levels\n"
-               "  --patch N            side of the squares, >= 8 (default %d)\n"
+               "  --patch N            side of the squares, >= 8; 0 (default): 3/8 of the\n"
+               "                       reference's smaller side, within 8..128\n"
                "  --candidates K       positions tried per square, 1..%d (default %d)\n"
                "  --strength S         patches: the noise the sampler redraws from, in\n"
                "                       [0, 4]; 0 = the quilt alone (default %g)\n",
-               fgsd_patch_params_default().patch, FGSD_MAX_PATCH_CANDIDATES,
+               FGSD_MAX_PATCH_CANDIDATES,
                fgsd_patch_params_default().candidates, (double)FGSD_PATCH_STRENGTH);
     printf("  --mask IMAGE         selection in the reference(s): white counts, black does\n"
            "                       not; multiplies their alpha; same size as each reference\n"
@@ -168,6 +169,8 @@ static int check_options(const synth_opts *o, const char *cmd, int interpolate, 
             return args_usage_error(cmd, "--guidance needs --start noise");
         if (o->sampler.p.levels > 1)
             return args_usage_error(cmd, "--levels needs --start noise");
+        if (o->patch.patch > 0 && o->patch.patch < 8)
+            return args_usage_error(cmd, "--patch is 0 (automatic) or at least 8");
     }
     return cli_check_output(o->out);
 }
@@ -268,7 +271,7 @@ static int run(const char *cmd, int interpolate, int argc, char **argv)
         {.name = "--levels", .type = ARG_INT, .dest = &o.sampler.p.levels, .lo = 1,
          .hi = FGSD_MAX_SAMPLER_LEVELS},
         {.name = "--start", .type = ARG_CHOICE, .dest = &o.start, .choices = start_names},
-        {.name = "--patch", .type = ARG_INT, .dest = &o.patch.patch, .lo = 8,
+        {.name = "--patch", .type = ARG_INT, .dest = &o.patch.patch, .lo = 0,
          .hi = FGSD_MAX_SIDE},
         {.name = "--candidates", .type = ARG_INT, .dest = &o.patch.candidates, .lo = 1,
          .hi = FGSD_MAX_PATCH_CANDIDATES},

@@ -17,7 +17,8 @@ draws a size x size texture T from R:
                                patch (start from the reference quilted in
                                squares of this size: sisa.patch_start),
                                candidates, sigma0 (the start's noise; 0 =
-                               the quilt alone)
+                               the quilt alone), cut (1, default: seams cut
+                               along the least error; 0: cross-faded)
   cli:FGSD:MODEL[,opts]        the engine through its command line (fgsd synth)
   gmic                         G'MIC's syntexturize_matchpatch (Debian gmic)
   tile, noise                  baselines: the reference repeated (a copy), and
@@ -107,6 +108,7 @@ class TorchMethod:
         self.adapt_crop = int(opts.get("adapt_crop", 64))
         self.patch = int(opts.get("patch", 0))
         self.candidates = int(opts.get("candidates", 16))
+        self.cut = int(opts.get("cut", 1))  # 0: cross-faded seams (sisa.patch_start_crossfade)
         self.sigma0 = float(opts.get("sigma0", 0.5))
         self.seams = int(opts.get("seams", -1))  # >= 0: redraw only the seams, this margin
         self.steps = []
@@ -159,9 +161,10 @@ class TorchMethod:
     def from_patches(self, model, ref, size, index):
         """The patch start: the reference quilted into the canvas, then the
         sampler from sigma0 on (sisa.patch_start)."""
-        from sisa import patch_start, seam_mask, sisa_sample
+        from sisa import patch_start, patch_start_crossfade, seam_mask, sisa_sample
         seed = 1000 * index + self.seed
-        init = patch_start(ref, size, size, self.patch, self.candidates, seed)
+        init = (patch_start if self.cut else patch_start_crossfade)(ref, size, size, self.patch,
+                                                                     self.candidates, seed)
         if self.sigma0 <= 0:
             self.steps.append(0)
             return init

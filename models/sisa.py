@@ -10,6 +10,7 @@ import math
 import os
 import sys
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -202,15 +203,15 @@ def coarse_to_fine(model, ref, size, levels, h0, beta, mid_sigma, seed, window,
 PATCH_STEP = 0x7FFFFFFE  # the rng step of a patch start's positions (no sampler step reaches it)
 
 
-def patch_start(ref, width, height, patch, candidates, seed):
+def patch_start_crossfade(ref, width, height, patch, candidates, seed):
     """A width x height canvas quilted from patch x patch squares of ref [3,h,w]
     (issue 19, the sampler's patch start): squares on a grid of stride
     patch - patch // 4, raster order; each is the best of `candidates`
     positions drawn from (seed, PATCH_STEP, cell * candidates + k), best =
     the least mean squared difference with the canvas over its overlap
     (left and top bands already placed, in double); overlaps are cross-faded
-    linearly, so seams are soft.  engine/src/quilt.c does the same float
-    operations (tests/python/test_patch_start.py).  The sampler then cleans it from
+    linearly, so seams are soft (the first version, session 14; patch_start
+    cuts them instead, which measured better).  The sampler then cleans it from
     sigma0 on, as restyle does (SDEdit)."""
     from fgsd_rng import uniform_int
     r = ref[0] if ref.dim() == 4 else ref
@@ -277,3 +278,85 @@ def seam_mask(width, height, patch, margin):
         return prof
 
     return profile(height)[:, None] * profile(width)[None, :]
+
+
+def _cut(err):
+    """The minimum-error boundary through an overlap (Efros and Freeman's
+    image quilting): err [n, v] float64, one row per step along the seam;
+    returns for each row the first column of the new square's side.  Ties
+    go to the lower column, as engine/src/quilt.c."""
+    n, v = err.shape
+    cost = err.copy()
+    for y in range(1, n):
+        for x in range(v):
+            lo, hi = max(0, x - 1), min(v, x + 2)
+            cost[y, x] += cost[y - 1, lo:hi].min()
+    cut = [0] * n
+    x = int(np.argmin(cost[n - 1]))
+    cut[n - 1] = x
+    for y in range(n - 2, -1, -1):
+        lo, hi = max(0, x - 1), min(v, x + 2)
+        x = lo + int(np.argmin(cost[y, lo:hi]))
+        cut[y] = x
+    return cut
+
+
+def patch_side(patch, sw, sh):
+    """The squares' side: patch, or for patch 0 3/8 of the source's smaller
+    side within 8..128; at most that side (engine: quilt_patch_side)."""
+    side = min(sw, sh)
+    if patch <= 0:
+        patch = min(128, max(8, 3 * side // 8))
+    return min(patch, side)
+
+
+def patch_start(ref, width, height, patch, candidates, seed):
+    """The patch start (issue 19): a width x height canvas quilted from
+    patch x patch squares of ref [3,h,w], as engine/src/quilt.c does
+    (tests/python/test_patch_start.py).  Squares on a grid of stride
+    patch - patch // 4 in raster order; each is the best of `candidates`
+    positions drawn from (seed, PATCH_STEP, 2 (cell * candidates + k) [+ 1]),
+    best = the least squared difference with the canvas over its overlap
+    (double); the seam through each overlap (left, then top) is the
+    least-error path (_cut), every pixel one square's, so seams stay sharp
+    (Efros and Freeman's image quilting)."""
+    from fgsd_rng import uniform_int
+    r = (ref[0] if ref.dim() == 4 else ref).double().numpy()
+    rh, rw = r.shape[-2:]
+    p = patch_side(patch, rw, rh)
+    v = p // 4
+    s = p - v
+    canvas = np.zeros((3, height, width))
+    filled = np.zeros((height, width), dtype=bool)
+    cols = max(1, -(-(width - v) // s))
+    rows = max(1, -(-(height - v) // s))
+    for gy in range(rows):
+        for gx in range(cols):
+            y0, x0 = gy * s, gx * s
+            h, w = min(p, height - y0), min(p, width - x0)
+            placed = filled[y0:y0 + h, x0:x0 + w]
+            here = canvas[:, y0:y0 + h, x0:x0 + w]
+            cell = gy * cols + gx
+            best, best_err = None, None
+            for k in range(max(1, candidates)):
+                py = uniform_int(seed, PATCH_STEP, 2 * (cell * candidates + k), rh - p + 1)
+                px = uniform_int(seed, PATCH_STEP, 2 * (cell * candidates + k) + 1, rw - p + 1)
+                cand = r[:, py:py + h, px:px + w]
+                if not placed.any():
+                    best = cand
+                    break
+                err = float((((cand - here) ** 2) * placed).sum())
+                if best_err is None or err < best_err:
+                    best, best_err = cand, err
+            new = np.ones((h, w), dtype=bool)
+            d = ((best - here) ** 2).sum(axis=0)
+            if gx and v:
+                for y, c in enumerate(_cut(d[:, :min(v, w)])):
+                    new[y, :c] = False
+            if gy and v:
+                for x, c in enumerate(_cut(d[:min(v, h), :].T)):
+                    new[:c, x] = False
+            new |= ~placed
+            canvas[:, y0:y0 + h, x0:x0 + w] = np.where(new, best, here)
+            filled[y0:y0 + h, x0:x0 + w] = True
+    return torch.from_numpy(canvas.astype(np.float32))

@@ -334,10 +334,12 @@ FGSD_API fgsd_status fgsd_synthesize(fgsd_session *session, const fgsd_reference
 
 /* The patch start of a synthesis (docs/design.md "Patch start"). */
 typedef struct fgsd_patch_params {
-    int patch;      /* side of the squares taken from the source, >= 8
-                       (at most the source's smaller side); default 64 */
+    int patch;      /* side of the squares taken from the source: 0
+                       (default) = 3/8 of the source's smaller side, within
+                       8..128; else >= 8 (at most that side) */
     int candidates; /* source positions tried per square, 1..4096; the one
-                       that fits its placed neighbours best is used; default 64 */
+                       that fits its placed neighbours best is used, the
+                       seams cut along the least difference; default 64 */
     uint64_t seed;  /* same seed -> same squares */
 } fgsd_patch_params;
 
@@ -351,8 +353,8 @@ FGSD_API fgsd_patch_params fgsd_patch_params_default(void);
 /* A new width x height texture that starts from squares of the reference
  * image itself: source (sw x sh RGB; mask NULL or its per-pixel weights in
  * [0, 1], squares mostly outside it avoided) is quilted into the canvas
- * (each square the best-fitting of patch->candidates positions, overlaps
- * cross-faded), and then, when params->sigma0 > 0, redrawn by the sampler
+ * (each square the best-fitting of patch->candidates positions, the seams
+ * cut where the squares differ least), and then, when params->sigma0 > 0, redrawn by the sampler
  * from there as fgsd_restyle does with that strength (reference conditions
  * it; NULL = unconditioned).  sigma0 = 0: the quilt alone, no network pass.
  * Not tileable (params->tileable must be 0). */

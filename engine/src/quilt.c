@@ -6,14 +6,16 @@
  * is the best of q->candidates positions in the source, drawn from the
  * counter hash (seed, QUILT_RNG_STEP, 2 (cell candidates + k) [+ 1]): best =
  * the least squared difference with what the canvas already holds over the
- * overlap (the bands of the squares above and to the left).  Overlaps are
- * cross-faded linearly (weights (i + 1) / (v + 1) in, the mirror out), and
- * the canvas is the weighted mean.  With a mask (a selection), squares less
- * than QUILT_MIN_COVER inside it are skipped and more positions drawn (the
- * hash's index wraps past 2^32 on canvases far above 8192², which only
- * repeats draws).  Every float operation is the one
- * models/sisa.py patch_start does in float32 (the errors in double), so the
- * two agree to rounding (tests/python/test_patch_start.py). */
+ * overlap (the bands of the squares above and to the left).  The seam
+ * through each overlap is the path of least squared difference (dynamic
+ * programming, Efros and Freeman's image quilting): on its far side the
+ * canvas keeps what it had, so every pixel is one square's and seams stay
+ * sharp.  With a mask (a selection), squares less than QUILT_MIN_COVER
+ * inside it are skipped and more positions drawn (the hash's index wraps
+ * past 2^32 on canvases far above 8192², which only repeats draws).  The
+ * arithmetic is models/sisa.py patch_start's (errors and path costs in
+ * double, ties to the lower index), so the two agree
+ * (tests/python/test_patch_start.py). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +25,10 @@
 /* A square must lie this much inside a masked source to be used. */
 #define QUILT_MIN_COVER 0.99
 #define QUILT_MASK_DRAWS 16
+/* patch 0: 3/8 of the source's smaller side within these (48 for the 128²
+ * selections measured in docs/quality.md). */
+#define QUILT_AUTO_MIN 8
+#define QUILT_AUTO_MAX 128
 
 uint32_t quilt_uniform_int(uint64_t seed, uint32_t step, uint32_t index, uint32_t n)
 {
@@ -33,26 +39,29 @@ uint32_t quilt_uniform_int(uint64_t seed, uint32_t step, uint32_t index, uint32_
     return (uint32_t)(((r >> 40) * (uint64_t)n) >> 24);
 }
 
+int quilt_patch_side(int patch, int sw, int sh)
+{
+    int side = sw < sh ? sw : sh;
+
+    if (patch <= 0) {
+        patch = 3 * side / 8;
+        patch = patch < QUILT_AUTO_MIN ? QUILT_AUTO_MIN : patch;
+        patch = patch > QUILT_AUTO_MAX ? QUILT_AUTO_MAX : patch;
+    }
+    return patch < side ? patch : side;
+}
+
 typedef struct quilt {
     const float *src, *mask;
     int sw, sh, p, v, s;
     int width, height;
-    float *acc;    /* weighted sum, width x height x 3 */
-    float *weight; /* summed weights, width x height */
-    float *lead;   /* v fade-in weights */
-    double *cover; /* summed-area table of mask, (sw + 1) x (sh + 1), or NULL */
+    float *canvas;         /* width x height x 3 */
+    unsigned char *filled; /* width x height: placed already */
+    double *err, *cost;    /* p x v: one overlap's errors and path costs */
+    int *cut;              /* p: the seam's first new column per row */
+    unsigned char *keep;   /* p x p: the canvas keeps its pixel */
+    double *cover;         /* summed-area table of mask, (sw + 1) x (sh + 1), or NULL */
 } quilt;
-
-/* The feather of a square's n pixels along one axis: fades in after its
- * first neighbour, out before its last (full squares only). */
-static float feather(const quilt *qt, int i, int n, int first, int last)
-{
-    if (qt->v && !first && i < qt->v)
-        return qt->lead[i];
-    if (qt->v && !last && n == qt->p && i >= n - qt->v)
-        return qt->lead[n - 1 - i];
-    return 1.0f;
-}
 
 /* Mean mask weight of the p x p square at (x, y) of the source. */
 static double square_cover(const quilt *qt, int x, int y)
@@ -76,13 +85,11 @@ static double overlap_error(const quilt *qt, int x0, int y0, int w, int h, int p
         for (int x = 0; x < w; x++) {
             size_t at = (size_t)(y0 + y) * (size_t)qt->width + (size_t)(x0 + x);
             const float *sp = qt->src + ((size_t)(py + y) * (size_t)qt->sw + (size_t)(px + x)) * 3;
-            float wt = qt->weight[at];
 
-            if (!(wt > 0.0f))
+            if (!qt->filled[at])
                 continue;
             for (int c = 0; c < 3; c++) {
-                float here = qt->acc[at * 3 + (size_t)c] / wt;
-                double d = (double)sp[c] - (double)here;
+                double d = (double)sp[c] - (double)qt->canvas[at * 3 + (size_t)c];
 
                 err += d * d;
             }
@@ -143,25 +150,92 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
     }
 }
 
-static void place(quilt *qt, int gx, int gy, int cols, int rows, int px, int py)
+/* The least-cost path through err (n rows of v): cut[i] = its column in
+ * row i.  Each row's cost adds the least of the three (or two) neighbours
+ * above; ties go to the lower column. */
+static void least_cut(double *cost, const double *err, int n, int v, int *cut)
+{
+    memcpy(cost, err, (size_t)n * (size_t)v * sizeof(double));
+    for (int i = 1; i < n; i++)
+        for (int x = 0; x < v; x++) {
+            int lo = x > 0 ? x - 1 : 0, hi = x + 2 < v ? x + 2 : v;
+            double m = cost[(size_t)(i - 1) * (size_t)v + (size_t)lo];
+
+            for (int k = lo + 1; k < hi; k++)
+                if (cost[(size_t)(i - 1) * (size_t)v + (size_t)k] < m)
+                    m = cost[(size_t)(i - 1) * (size_t)v + (size_t)k];
+            cost[(size_t)i * (size_t)v + (size_t)x] += m;
+        }
+    for (int i = n - 1, x = 0; i >= 0; i--) {
+        int lo = i == n - 1 ? 0 : (x > 0 ? x - 1 : 0);
+        int hi = i == n - 1 ? v : (x + 2 < v ? x + 2 : v);
+
+        x = lo;
+        for (int k = lo + 1; k < hi; k++)
+            if (cost[(size_t)i * (size_t)v + (size_t)k] < cost[(size_t)i * (size_t)v + (size_t)x])
+                x = k;
+        cut[i] = x;
+    }
+}
+
+/* Squared difference of the source square at (px, py) with the canvas at
+ * square pixel (x, y): the three channels summed in order. */
+static double pixel_error(const quilt *qt, int x0, int y0, int px, int py, int x, int y)
+{
+    size_t at = (size_t)(y0 + y) * (size_t)qt->width + (size_t)(x0 + x);
+    const float *sp = qt->src + ((size_t)(py + y) * (size_t)qt->sw + (size_t)(px + x)) * 3;
+    double e = 0.0;
+
+    for (int c = 0; c < 3; c++) {
+        double d = (double)sp[c] - (double)qt->canvas[at * 3 + (size_t)c];
+
+        e += d * d;
+    }
+    return e;
+}
+
+/* Lays the source square at (px, py) on square (gx, gy): left of the left
+ * seam and above the top seam the canvas keeps its pixels. */
+static void place(quilt *qt, int gx, int gy, int px, int py)
 {
     int x0 = gx * qt->s, y0 = gy * qt->s;
     int w = qt->p < qt->width - x0 ? qt->p : qt->width - x0;
     int h = qt->p < qt->height - y0 ? qt->p : qt->height - y0;
 
-    for (int y = 0; y < h; y++) {
-        float wy = feather(qt, y, h, gy == 0, gy == rows - 1);
+    memset(qt->keep, 0, (size_t)qt->p * (size_t)qt->p);
+    if (gx && qt->v) {
+        int v = qt->v < w ? qt->v : w;
 
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < v; x++)
+                qt->err[(size_t)y * (size_t)v + (size_t)x] = pixel_error(qt, x0, y0, px, py, x, y);
+        least_cut(qt->cost, qt->err, h, v, qt->cut);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < qt->cut[y]; x++)
+                qt->keep[(size_t)y * (size_t)qt->p + (size_t)x] = 1;
+    }
+    if (gy && qt->v) {
+        int v = qt->v < h ? qt->v : h;
+
+        for (int x = 0; x < w; x++)
+            for (int y = 0; y < v; y++)
+                qt->err[(size_t)x * (size_t)v + (size_t)y] = pixel_error(qt, x0, y0, px, py, x, y);
+        least_cut(qt->cost, qt->err, w, v, qt->cut);
+        for (int x = 0; x < w; x++)
+            for (int y = 0; y < qt->cut[x]; y++)
+                qt->keep[(size_t)y * (size_t)qt->p + (size_t)x] = 1;
+    }
+    for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             size_t at = (size_t)(y0 + y) * (size_t)qt->width + (size_t)(x0 + x);
-            const float *sp = qt->src + ((size_t)(py + y) * (size_t)qt->sw + (size_t)(px + x)) * 3;
-            float wt = wy * feather(qt, x, w, gx == 0, gx == cols - 1);
+            const float *sp =
+                qt->src + ((size_t)(py + y) * (size_t)qt->sw + (size_t)(px + x)) * 3;
 
-            for (int c = 0; c < 3; c++)
-                qt->acc[at * 3 + (size_t)c] += wt * sp[c];
-            qt->weight[at] += wt;
+            if (qt->filled[at] && qt->keep[(size_t)y * (size_t)qt->p + (size_t)x])
+                continue;
+            memcpy(qt->canvas + at * 3, sp, 3 * sizeof(float));
+            qt->filled[at] = 1;
         }
-    }
 }
 
 static fgsd_status make_cover(fgsd_session *s, quilt *qt)
@@ -191,20 +265,20 @@ fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int
     fgsd_status st = FGSD_OK;
     int cols, rows;
 
-    qt.p = q->patch < sw ? q->patch : sw;
-    qt.p = qt.p < sh ? qt.p : sh;
+    qt.p = quilt_patch_side(q->patch, sw, sh);
     qt.v = qt.p / 4;
     qt.s = qt.p - qt.v;
     cols = width - qt.v > qt.s ? (width - qt.v + qt.s - 1) / qt.s : 1;
     rows = height - qt.v > qt.s ? (height - qt.v + qt.s - 1) / qt.s : 1;
-    qt.acc = calloc(pixels * 3, sizeof(float));
-    qt.weight = calloc(pixels, sizeof(float));
-    qt.lead = malloc((size_t)(qt.v + 1) * sizeof(float));
-    if (!qt.acc || !qt.weight || !qt.lead)
+    qt.canvas = out;
+    qt.filled = calloc(pixels, 1);
+    qt.err = malloc((size_t)qt.p * (size_t)(qt.v + 1) * sizeof(double));
+    qt.cost = malloc((size_t)qt.p * (size_t)(qt.v + 1) * sizeof(double));
+    qt.cut = malloc((size_t)qt.p * sizeof(int));
+    qt.keep = malloc((size_t)qt.p * (size_t)qt.p);
+    if (!qt.filled || !qt.err || !qt.cost || !qt.cut || !qt.keep)
         st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d patch start", width,
                           height);
-    for (int i = 0; !st && i < qt.v; i++)
-        qt.lead[i] = (float)(i + 1) / (float)(qt.v + 1);
     if (!st && mask)
         st = make_cover(s, &qt);
     for (int gy = 0; !st && gy < rows; gy++) {
@@ -212,20 +286,16 @@ fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int
             int px = 0, py = 0;
 
             choose(&qt, q, gx, gy, cols, &px, &py);
-            place(&qt, gx, gy, cols, rows, px, py);
+            place(&qt, gx, gy, px, py);
         }
         if (session_progress(s, 0, 0.0f, (float)(gy + 1) / (float)rows))
             st = session_fail(s, FGSD_ERR_CANCELLED, "cancelled while the patches were laid");
     }
-    for (size_t i = 0; !st && i < pixels; i++) {
-        float wt = qt.weight[i] > 1e-12f ? qt.weight[i] : 1e-12f;
-
-        for (int c = 0; c < 3; c++)
-            out[i * 3 + (size_t)c] = qt.acc[i * 3 + (size_t)c] / wt;
-    }
-    free(qt.acc);
-    free(qt.weight);
-    free(qt.lead);
+    free(qt.filled);
+    free(qt.err);
+    free(qt.cost);
+    free(qt.cut);
+    free(qt.keep);
     free(qt.cover);
     return st;
 }

@@ -13,7 +13,11 @@
  * bits scaled by n (models/fgsd_rng.py uniform_int). */
 uint32_t quilt_uniform_int(uint64_t seed, uint32_t step, uint32_t index, uint32_t n);
 
-/* out (width x height RGB) <- squares of src (sw x sh RGB; mask NULL or its
+/* The side of the squares: patch, or for patch 0 3/8 of the source's
+ * smaller side (8..128); at most that side. */
+int quilt_patch_side(int patch, int sw, int sh);
+
+/* out (width x height RGB; scratch on failure) <- squares of src (sw x sh RGB; mask NULL or its
  * per-pixel weights, squares mostly outside it are avoided) as described at
  * fgsd_synthesize_from_patches.  Reports progress per row of squares and
  * can be cancelled. */

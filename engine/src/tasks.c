@@ -204,7 +204,7 @@ fgsd_status fgsd_denoise_iterate(fgsd_session *s, const fgsd_reference *referenc
 
 fgsd_patch_params fgsd_patch_params_default(void)
 {
-    fgsd_patch_params q = {.patch = 64, .candidates = 64, .seed = 0};
+    fgsd_patch_params q = {.patch = 0, .candidates = 64, .seed = 0};
 
     return q;
 }
@@ -214,9 +214,9 @@ static fgsd_status check_patches(fgsd_session *s, const fgsd_sampler_params *p,
 {
     if (!q)
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no patch settings given");
-    if (q->patch < 8)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "patch size must be at least 8, not %d",
-                            q->patch);
+    if (q->patch != 0 && q->patch < 8)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "patch size must be 0 (automatic) or at least 8, not %d", q->patch);
     if (q->candidates < 1 || q->candidates > FGSD_MAX_PATCH_CANDIDATES)
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "candidates must lie in [1, %d], not %d",
                             FGSD_MAX_PATCH_CANDIDATES, q->candidates);

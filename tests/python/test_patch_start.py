@@ -6,9 +6,11 @@ Usage: test_patch_start.py FGSD_CLI MODEL REFERENCE.png
 
 `fgsd synth --start patches --strength 0` writes the quilt alone; it must
 equal sisa.patch_start on the same reference, seed, patch size and
-candidates.  Both do the same float32 operations in the same order and
-compare the candidates' errors in double, so the tolerance is 1e-6 (a
-different choice of square would differ by ~0.1 and fail).  Then the
+candidates.  The quilt's pixels are copies of the reference's, and both
+sides choose squares and seams from errors in double (numpy may sum a
+candidate's error in another order than C: a different choice needs two
+candidates within ~1e-15 relative, which a natural image does not give),
+so the tolerance is 1e-6: a different square or seam would differ by ~0.1.  Then the
 command line's refusals: a patch start with two references, with
 --tileable, with --levels.  Prints TAP.
 """
@@ -27,10 +29,11 @@ sys.path.insert(0, os.path.join(HERE, "..", "..", "models"))
 from pfm import read_pfm  # noqa: E402
 from sisa import patch_start  # noqa: E402
 
-CASES = [  # (width, height, patch, candidates, seed)
+CASES = [  # (width, height, patch (0 = automatic), candidates, seed)
     (200, 150, 40, 8, 3),
-    (160, 96, 64, 64, 11),
+    (160, 96, 0, 64, 11),
     (77, 120, 24, 1, 5),
+    (130, 70, 64, 16, 9),
 ]
 TOLERANCE = 1e-6
 
@@ -41,6 +44,7 @@ def main():
     src = np.asarray(Image.open(ref).convert("RGB"), dtype=np.float32) / np.float32(255.0)
     r = torch.from_numpy(src.copy()).permute(2, 0, 1)
     refusals = [(["--ref", ref, "--ref", ref, "--start", "patches"], "exactly one --ref"),
+                (["--ref", ref, "--patch", "5"], "--patch is 0"),
                 (["--ref", ref, "--start", "patches", "--tileable"], "not tileable"),
                 (["--ref", ref, "--levels", "2", "--start", "patches"], "--levels needs")]
     print("1..%d" % (len(CASES) + len(refusals)))
