@@ -538,7 +538,7 @@ def test_killed():
                                    str(delay)], stdout=subprocess.PIPE, text=True)
         status, message, _ = run("plug-in-fgsd-synthesize", image, [layer], width=256,
                                  height=256, max_steps=100000, final_noise=0.001,
-                                 step_size=0.005, beta=0.005)
+                                 step_size=0.005, beta=0.005, start="noise")
         killed = killer.communicate(timeout=180)[0].strip()
         tag = "py-kill-" + name
         check(tag + "-killed", killer.returncode == 0 and killed != "", killed)

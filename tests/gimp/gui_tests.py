@@ -111,7 +111,8 @@ def test_cancel(image):
     n = len(image.get_layers())
     before = pixels(layer)
     proc, cfg = config("plug-in-fgsd-synthesize", image, [layer], width=512, height=512,
-                       max_steps=100000, final_noise=0.001, step_size=0.005, beta=0.005)
+                       max_steps=100000, final_noise=0.001, step_size=0.005, beta=0.005,
+                       start="noise")
     clicker = subprocess.Popen(["sh", "-c", "sleep 6; '%s' click '%s' %d %d"
                                 % (XHELPER, IMAGE_WINDOW, CANCEL_FROM_CORNER[0],
                                    CANCEL_FROM_CORNER[1])])
