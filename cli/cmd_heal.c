@@ -18,6 +18,10 @@
 
 #define DEFAULT_BAND 32
 
+/* --start: the hole filled with squares of texture, or drawn by the sampler. */
+enum { HEAL_PATCHES, HEAL_NOISE };
+static const char *const start_names[] = {"patches", "noise", NULL};
+
 typedef struct heal_opts {
     cli_engine_opts engine;
     cli_sampler_opts sampler;
@@ -28,6 +32,8 @@ typedef struct heal_opts {
     const char *out;
     int band;
     int bits16;
+    int start;
+    fgsd_patch_params patch;
 } heal_opts;
 
 static void print_help(void)
@@ -45,10 +51,17 @@ static void print_help(void)
            "                       texture, 1..%d pixels (default %d); ignored with --ref\n"
            "  --ref IMAGE          reference(s) to follow instead of the band\n"
            "  --mask IMAGE         selection in the reference(s) (white counts)\n"
+           "  --start patches|noise  patches (default): squares of the band (or of the one\n"
+           "                       --ref) laid over the hole, each fitting what is around\n"
+           "                       it; no network pass.  noise: the sampler draws the hole\n"
+           "  --patch N            patches: side of the squares, >= 8; 0 (default): 3/4 of\n"
+           "                       the band, or 3/8 of the reference's smaller side\n"
+           "  --candidates K       patches: positions tried per square, 1..%d (default %d)\n"
            "  -o, --output FILE    output: .png (8-bit RGB; --16bit for 16) or .pfm\n"
            "  --16bit              16-bit PNG output\n"
            "  --seed N             noise seed, 0..2^64-1 (default: random, printed)\n",
-           FGSD_MAX_SIDE, DEFAULT_BAND);
+           FGSD_MAX_SIDE, DEFAULT_BAND, FGSD_MAX_PATCH_CANDIDATES,
+           fgsd_patch_params_default().candidates);
     sampler_opts_help(FGSD_TASK_HEAL, 1);
     printf("Engine:\n%s", CLI_ENGINE_HELP);
     printf("  -h, --help           this text\n"
@@ -97,6 +110,33 @@ static int heal(cli_engine *e, heal_opts *o, const image *in, const float *hole,
     return cli_engine_cancelled(e);
 }
 
+/* The hole filled with squares from the band, or from the one --ref. */
+static int heal_patches(cli_engine *e, heal_opts *o, const image *in, const float *hole,
+                        image *out)
+{
+    image src = {0};
+    float *sel = NULL;
+    fgsd_status st;
+    int ret;
+
+    if (o->refs.n) {
+        ret = reference_source(o->refs.v[0], o->mask, &src, &sel);
+        if (ret != CLI_EXIT_OK)
+            return ret;
+    }
+    o->patch.seed = o->sampler.p.seed;
+    progress_phase(&e->prog, "healing");
+    st = fgsd_heal_from_patches(e->session, &o->patch, in->rgb, hole, in->width, in->height,
+                                o->band, o->refs.n ? src.rgb : NULL, sel, src.width, src.height,
+                                out->rgb);
+    free(sel);
+    image_free(&src);
+    if (st != FGSD_OK)
+        return cli_engine_failed(e, st, "healing");
+    progress_done(&e->prog);
+    return cli_engine_cancelled(e);
+}
+
 static int run(heal_opts *o)
 {
     image_write_options wo = {.png_16bit = o->bits16};
@@ -128,10 +168,14 @@ static int run(heal_opts *o)
     ret = cli_engine_open(&e, &o->engine);
     if (ret != CLI_EXIT_OK)
         goto out_images;
-    if (o->refs.n)
-        ret = reference_load(&e, o->refs.v, NULL, o->refs.n, o->mask, &ref);
-    if (ret == CLI_EXIT_OK)
-        ret = heal(&e, o, &in, hole, ref, &out);
+    if (o->start == HEAL_PATCHES) {
+        ret = heal_patches(&e, o, &in, hole, &out);
+    } else {
+        if (o->refs.n)
+            ret = reference_load(&e, o->refs.v, NULL, o->refs.n, o->mask, &ref);
+        if (ret == CLI_EXIT_OK)
+            ret = heal(&e, o, &in, hole, ref, &out);
+    }
     if (ret == CLI_EXIT_OK && image_write(o->out, &out, &wo, err, sizeof err) < 0) {
         cli_error("%s", err);
         ret = CLI_EXIT_ERROR;
@@ -149,7 +193,7 @@ out_images:
 
 int cmd_heal(int argc, char **argv)
 {
-    heal_opts o = {.band = DEFAULT_BAND};
+    heal_opts o = {.band = DEFAULT_BAND, .patch = fgsd_patch_params_default()};
     const char *pos[1];
     int npos, ret;
 
@@ -162,6 +206,11 @@ int cmd_heal(int argc, char **argv)
         {.name = "--mask", .type = ARG_STRING, .dest = &o.mask},
         {.name = "--output", .alias = "-o", .type = ARG_STRING, .dest = &o.out},
         {.name = "--16bit", .type = ARG_FLAG, .dest = &o.bits16},
+        {.name = "--start", .type = ARG_CHOICE, .dest = &o.start, .choices = start_names},
+        {.name = "--patch", .type = ARG_INT, .dest = &o.patch.patch, .lo = 0,
+         .hi = FGSD_MAX_SIDE},
+        {.name = "--candidates", .type = ARG_INT, .dest = &o.patch.candidates, .lo = 1,
+         .hi = FGSD_MAX_PATCH_CANDIDATES},
         CLI_SAMPLER_ARGS(&o.sampler),
         CLI_SIGMA0_ARG(&o.sampler),
         CLI_ENGINE_ARGS(&o.engine),
@@ -185,6 +234,10 @@ int cmd_heal(int argc, char **argv)
         return args_usage_error("heal", "-o OUT is required");
     if (o.mask && !o.refs.n)
         return args_usage_error("heal", "--mask needs a --ref");
+    if (o.start == HEAL_PATCHES && o.refs.n > 1)
+        return args_usage_error("heal", "--start patches takes at most one --ref");
+    if (o.patch.patch > 0 && o.patch.patch < 8)
+        return args_usage_error("heal", "--patch is 0 (automatic) or at least 8");
     ret = cli_check_output(o.out);
     if (ret != CLI_EXIT_OK)
         return ret;

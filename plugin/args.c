@@ -238,27 +238,34 @@ add_guidance (GimpProcedure *procedure)
                                     G_PARAM_READWRITE);
 }
 
-/* Synthesize only, last (positional callers keep working). */
+/* Synthesize and heal, last (positional callers keep working). */
 static void
-add_start (GimpProcedure *procedure)
+add_start (GimpProcedure *procedure, FgsdProcedureKind task)
 {
   gimp_procedure_add_choice_argument (procedure, "start", _("_Start from"),
-                                      _("Patches: squares of the selection are laid over "
-                                        "the canvas (each the one that fits its neighbours "
-                                        "best) and the sampler redraws them; keeps the "
-                                        "reference's shapes. Noise: the sampler draws the "
-                                        "texture from noise. Tileable and Guidance always "
-                                        "start from noise."),
+                                      task == FGSD_PROC_HEAL
+                                        ? _("Patches: squares of the band around the "
+                                            "selection (or of the reference layer) fill it, "
+                                            "each the one that fits what is around it best; "
+                                            "fast, and keeps the texture's detail. Noise: "
+                                            "the diffusion sampler draws the fill.")
+                                        : _("Patches: squares of the selection are laid over "
+                                            "the canvas (each the one that fits its neighbours "
+                                            "best) and the sampler redraws them; keeps the "
+                                            "reference's shapes. Noise: the sampler draws the "
+                                            "texture from noise. Tileable and Guidance always "
+                                            "start from noise."),
                                       gimp_choice_new_with_values (
                                         "patches", ARGS_START_PATCHES, _("Patches"), NULL,
                                         "noise", ARGS_START_NOISE, _("Noise"), NULL, NULL),
                                       "patches", G_PARAM_READWRITE);
-  gimp_procedure_add_double_argument (procedure, "redraw", _("_Redraw strength"),
-                                      _("Start from patches: the noise the sampler "
-                                        "redraws them from. 0 keeps the patches as laid; "
-                                        "higher values let the model draw more and keep "
-                                        "less of the selection's detail."),
-                                      0.0, 4.0, FGSD_PATCH_STRENGTH, G_PARAM_READWRITE);
+  if (task == FGSD_PROC_SYNTHESIZE)
+    gimp_procedure_add_double_argument (procedure, "redraw", _("_Redraw strength"),
+                                        _("Start from patches: the noise the sampler "
+                                          "redraws them from. 0 keeps the patches as laid; "
+                                          "higher values let the model draw more and keep "
+                                          "less of the selection's detail."),
+                                        0.0, 4.0, FGSD_PATCH_STRENGTH, G_PARAM_READWRITE);
 }
 
 void
@@ -286,8 +293,8 @@ args_add (GimpProcedure *procedure, FgsdProcedureKind task)
   add_backend_output (procedure, task);
   if (task == FGSD_PROC_SYNTHESIZE || task == FGSD_PROC_INTERPOLATE)
     add_guidance (procedure);
-  if (task == FGSD_PROC_SYNTHESIZE)
-    add_start (procedure);
+  if (task == FGSD_PROC_SYNTHESIZE || task == FGSD_PROC_HEAL)
+    add_start (procedure, task);
 }
 
 static gboolean
@@ -335,10 +342,9 @@ args_read (GimpProcedureConfig *config, FgsdArgs *args)
                   NULL);
   args->start = ARGS_START_NOISE;
   if (has_property (config, "start"))
-    {
-      args->start = gimp_procedure_config_get_choice_id (config, "start");
-      g_object_get (config, "redraw", &args->redraw, NULL);
-    }
+    args->start = gimp_procedure_config_get_choice_id (config, "start");
+  if (has_property (config, "redraw"))
+    g_object_get (config, "redraw", &args->redraw, NULL);
   args->backend = gimp_procedure_config_get_choice_id (config, "backend");
   args->output  = has_property (config, "output")
                     ? gimp_procedure_config_get_choice_id (config, "output")

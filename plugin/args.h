@@ -44,7 +44,7 @@ typedef struct
   gdouble    guidance;        /* synthesize, interpolate: classifier-free guidance
                                  weight w; 1 = off */
   GFile     *guide_model;     /* its model, NULL: the installed baseline */
-  gint       start;           /* synthesize: ARGS_START_*; others: noise */
+  gint       start;           /* synthesize, heal: ARGS_START_*; others: noise */
   gdouble    redraw;          /* synthesize from patches: the sampler's sigma0 */
 } FgsdArgs;
 

@@ -308,6 +308,24 @@ engine_heal (FgsdEngine *engine, const fgsd_reference *ref, const fgsd_sampler_p
 }
 
 gboolean
+engine_heal_from_patches (FgsdEngine *engine, guint32 seed, const gfloat *rgb,
+                          const gfloat *hole, gint w, gint h, gint band_width,
+                          const FgsdReference *src, gfloat **out, GError **error)
+{
+  fgsd_patch_params patch = fgsd_patch_params_default ();
+
+  *out = alloc_rgb (w, h, error);
+  if (! *out)
+    return FALSE;
+  patch.seed = seed;
+  return finish (engine,
+                 fgsd_heal_from_patches (engine->session, &patch, rgb, hole, w, h, band_width,
+                                         src ? src->rgb : NULL, src ? src->mask : NULL,
+                                         src ? src->width : 0, src ? src->height : 0, *out),
+                 _("Healing"), out, error);
+}
+
+gboolean
 engine_denoise (FgsdEngine *engine, const gfloat *noisy, gint w, gint h,
                 const fgsd_reference *ref, gfloat **rgb, GError **error)
 {

@@ -78,6 +78,13 @@ gboolean engine_heal     (FgsdEngine *engine, const fgsd_reference *ref,
                           const gfloat *hole, gint w, gint h, gint band_width, gfloat **out,
                           GError **error);
 
+/* Fills the hole with squares from the band around it, or from src (its
+ * rgb and mask) when not NULL; seed picks them.  *out is the whole w x h
+ * image. */
+gboolean engine_heal_from_patches (FgsdEngine *engine, guint32 seed, const gfloat *rgb,
+                                   const gfloat *hole, gint w, gint h, gint band_width,
+                                   const FgsdReference *src, gfloat **out, GError **error);
+
 /* One denoiser pass; ref NULL = the unconditioned pass. */
 gboolean engine_denoise  (FgsdEngine *engine, const gfloat *noisy, gint w, gint h,
                           const fgsd_reference *ref, gfloat **rgb, GError **error);

@@ -165,21 +165,32 @@ heal_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
       ! (hole = pixels_read_selection (image, r.x + offx, r.y + offy, r.width, r.height,
                                        &error)))
     goto out;
-  if (args.reference_layer)
+  if (args.reference_layer &&
+      ! reference_read_layer (GIMP_DRAWABLE (args.reference_layer), &ref, &error))
+    goto out;
+  seed = args_pick_seed (&args);
+  if (args.start == ARGS_START_PATCHES)
     {
-      engine_set_progress_range (&engine, 0.0, 0.05);
-      if (! reference_read_layer (GIMP_DRAWABLE (args.reference_layer), &ref, &error) ||
-          ! engine_reference (&engine, &ref, &reference, &error))
+      if (! engine_heal_from_patches (&engine, seed, in_rgb, hole, r.width, r.height,
+                                      args.band_width, args.reference_layer ? &ref : NULL,
+                                      &rgb, &error))
         goto out;
-      reference_clear (&ref);
     }
-
-  seed   = args_pick_seed (&args);
-  params = args_sampler (&args, seed);
-  engine_set_progress_range (&engine, 0.05, 1.0);
-  if (! engine_heal (&engine, reference, &params, in_rgb, hole, r.width, r.height, args.band_width,
-                     &rgb, &error) ||
-      ! (rgba = pixels_rgb_to_rgba (rgb, in, (gsize) r.width * (gsize) r.height, &error)))
+  else
+    {
+      if (args.reference_layer)
+        {
+          engine_set_progress_range (&engine, 0.0, 0.05);
+          if (! engine_reference (&engine, &ref, &reference, &error))
+            goto out;
+        }
+      params = args_sampler (&args, seed);
+      engine_set_progress_range (&engine, 0.05, 1.0);
+      if (! engine_heal (&engine, reference, &params, in_rgb, hole, r.width, r.height,
+                         args.band_width, &rgb, &error))
+        goto out;
+    }
+  if (! (rgba = pixels_rgb_to_rgba (rgb, in, (gsize) r.width * (gsize) r.height, &error)))
     goto out;
   fill_opaque (rgba, hole, (gsize) r.width * (gsize) r.height);
 

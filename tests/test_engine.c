@@ -556,6 +556,95 @@ static void test_heal(void **state)
     free(again);
 }
 
+/* Heal from patches: pixels outside the hole kept bit for bit; every hole
+ * pixel of a hard hole is a pixel of the band (a copy, not a blend); a
+ * soft edge blends; a band too thin for a square, an empty hole and bad
+ * settings are refused; a reference image is used instead of the band; the
+ * same seed gives the same fill, in place too. */
+static void test_heal_from_patches(void **state)
+{
+    fixture *f = *state;
+    int w = 96, h = 80;
+    size_t np = (size_t)w * (size_t)h, n = np * 3;
+    float *img = random_image(w, h, 31), *hole = calloc(np, sizeof(float));
+    float *band = malloc(np * sizeof(float));
+    float *out = malloc(n * sizeof(float)), *again = malloc(n * sizeof(float));
+    float *src = random_image(40, 40, 32);
+    fgsd_patch_params q = fgsd_patch_params_default();
+    fgsd_session *s = new_session(f->model, 0);
+
+    q.seed = 4;
+    assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 24, NULL, NULL, 0, 0, out),
+                     FGSD_ERR_TOO_SMALL);
+    assert_non_null(strstr(fgsd_session_last_error(s), "empty"));
+    for (int y = 30; y < 50; y++)
+        for (int x = 36; x < 60; x++)
+            hole[(size_t)y * (size_t)w + (size_t)x] = 1.0f;
+    assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 24, NULL, NULL, 0, 0, out),
+                     FGSD_OK);
+    assert_int_equal(fgsd_heal_band(hole, w, h, 24, band), FGSD_OK);
+    for (size_t i = 0; i < np; i++) {
+        if (hole[i] == 0.0f) {
+            assert_memory_equal(out + 3 * i, img + 3 * i, 3 * sizeof(float));
+            continue;
+        }
+        /* a copy of some band pixel */
+        int found = 0;
+        for (size_t j = 0; j < np && !found; j++)
+            found = band[j] == 1.0f && memcmp(out + 3 * i, img + 3 * j, 3 * sizeof(float)) == 0;
+        assert_true(found);
+    }
+    memcpy(again, img, n * sizeof(float));
+    assert_int_equal(fgsd_heal_from_patches(s, &q, again, hole, w, h, 24, NULL, NULL, 0, 0, again),
+                     FGSD_OK);
+    assert_memory_equal(again, out, n * sizeof(float));
+
+    /* from a reference image: the hole's pixels are the reference's */
+    assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 24, src, NULL, 40, 40, out),
+                     FGSD_OK);
+    for (size_t i = 0; i < np; i++) {
+        int found = hole[i] == 0.0f;
+        for (size_t j = 0; j < 40 * 40 && !found; j++)
+            found = memcmp(out + 3 * i, src + 3 * j, 3 * sizeof(float)) == 0;
+        assert_true(found);
+    }
+
+    /* a soft edge blends squares and image */
+    hole[(size_t)30 * (size_t)w + 36] = 0.5f;
+    assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 24, NULL, NULL, 0, 0, out),
+                     FGSD_OK);
+    hole[(size_t)30 * (size_t)w + 36] = 1.0f;
+
+    /* refusals, output untouched */
+    memcpy(again, out, n * sizeof(float));
+    assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 8, NULL, NULL, 0, 0, out),
+                     FGSD_OK); /* 3/4 of 8 is below 8: squares of 8, which the band holds */
+    memcpy(out, again, n * sizeof(float));
+    q.patch = 40; /* no 40x40 square fits in a 24-px band */
+    assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 24, NULL, NULL, 0, 0, out),
+                     FGSD_ERR_TOO_SMALL);
+    assert_non_null(strstr(fgsd_session_last_error(s), "widen the band"));
+    q.patch = 5;
+    assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 24, NULL, NULL, 0, 0, out),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    q = fgsd_patch_params_default();
+    assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 4, NULL, NULL, 0, 0, out),
+                     FGSD_ERR_TOO_SMALL); /* no 8x8 square in a 4-px band */
+    assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 0, NULL, NULL, 0, 0, out),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    hole[0] = 2.0f;
+    assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 24, NULL, NULL, 0, 0, out),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_memory_equal(again, out, n * sizeof(float));
+    fgsd_session_free(s);
+    free(img);
+    free(hole);
+    free(band);
+    free(out);
+    free(again);
+    free(src);
+}
+
 static void test_features_mask(void **state)
 {
     fixture *f = *state;
@@ -1073,6 +1162,7 @@ int main(void)
         cmocka_unit_test(test_features_mask),
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_patch_start),
+        cmocka_unit_test(test_heal_from_patches),
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_guidance),
     };

@@ -142,6 +142,9 @@ def main():
     ap.add_argument("--model", default=os.path.join(ROOT, "models", "default.fgsd"))
     ap.add_argument("--gmic", default="gmic")
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "heal"))
+    ap.add_argument("--fgsd-arg", action="append", default=[],
+                    help="one more argument of fgsd heal (repeat), e.g. --fgsd-arg=--start "
+                         "--fgsd-arg=noise")
     a = ap.parse_args()
 
     scale = unseen_scale()
@@ -160,7 +163,8 @@ def main():
                 Image.fromarray((holed * 255 + 0.5).astype(np.uint8)).save(p("holed"))
                 mask.save(p("mask"))
                 t_fgsd = timed([a.fgsd, "heal", "--model", a.model, "--in", p("holed"),
-                                "--hole", p("mask"), "--seed", "1", "-o", p("fgsd")])
+                                "--hole", p("mask"), "--seed", "1", "-o", p("fgsd")]
+                               + a.fgsd_arg)
                 t_gmic = timed([a.gmic, "-v", "-1", p("holed"), p("mask"),
                                 "inpaint[0]", "[1],7,16,0.1,1,1.2,0,0.05,10,1",
                                 "rm[1]", "o", p("gmic")])

@@ -71,8 +71,8 @@ fill_result (GimpProcedureDialog *dialog, FgsdProcedureKind kind)
                                       "height", "tileable", "output", NULL);
       break;
     case FGSD_PROC_HEAL:
-      gimp_procedure_dialog_fill_box (dialog, "result-box", "reference-layer", "band-width",
-                                      NULL);
+      gimp_procedure_dialog_fill_box (dialog, "result-box", "start", "reference-layer",
+                                      "band-width", NULL);
       break;
     case FGSD_PROC_RESTYLE:
       gimp_procedure_dialog_fill_box (dialog, "result-box", "reference-layer", "strength",

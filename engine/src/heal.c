@@ -12,6 +12,7 @@
 
 #include "denoise.h"
 #include "image_check.h"
+#include "quilt.h"
 #include "ref_features.h"
 #include "reference.h"
 #include "sampler.h"
@@ -245,5 +246,94 @@ out:
     free(band);
     free(own_phi);
     free(res);
+    return st;
+}
+
+/* Heal from patches (docs/design.md "Heal from patches"): quilt.c's squares
+ * over the hole, from the band around it or from a source image. */
+fgsd_status fgsd_heal_from_patches(fgsd_session *s, const fgsd_patch_params *q,
+                                   const float *image, const float *hole, int width, int height,
+                                   int band_width, const float *source, const float *source_mask,
+                                   int sw, int sh, float *out)
+{
+    float *canvas = NULL, *band = NULL;
+    size_t np;
+    rect r;
+    int patch;
+    fgsd_status st;
+
+    if (!s)
+        return FGSD_ERR_INVALID_ARGUMENT;
+    if (!q || !hole || !out)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no patch settings, hole or output given");
+    if (q->patch != 0 && q->patch < 8)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "patch size must be 0 (automatic) or at least 8, not %d", q->patch);
+    if (q->candidates < 1 || q->candidates > FGSD_MAX_PATCH_CANDIDATES)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "candidates must lie in [1, %d], not %d",
+                            FGSD_MAX_PATCH_CANDIDATES, q->candidates);
+    if (!source && (band_width < 1 || band_width > FGSD_MAX_SIDE))
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "the band width must lie in [1, %d], not %d", FGSD_MAX_SIDE,
+                            band_width);
+    st = image_check(s, image, width, height, 8);
+    if (!st && source)
+        st = image_check(s, source, sw, sh, 8);
+    if (st)
+        return st;
+    np = (size_t)width * (size_t)height;
+    for (size_t i = 0; i < np; i++)
+        if (!(hole[i] >= 0.0f && hole[i] <= 1.0f))
+            return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                                "the hole mask must lie in [0, 1] (pixel %zu is %g)", i,
+                                (double)hole[i]);
+    for (size_t i = 0; source_mask && i < (size_t)sw * (size_t)sh; i++)
+        if (!(source_mask[i] >= 0.0f && source_mask[i] <= 1.0f))
+            return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                                "the reference's mask holds a value outside [0, 1]");
+    r = hole_crop(hole, width, height, 0);
+    if (r.w == 0)
+        return session_fail(s, FGSD_ERR_TOO_SMALL, "the hole is empty: nothing to heal");
+
+    canvas = malloc(np * 3 * sizeof(float));
+    if (!source)
+        band = malloc(np * sizeof(float));
+    if (!canvas || (!source && !band)) {
+        st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d image", width,
+                          height);
+        goto out;
+    }
+    memcpy(canvas, image, np * 3 * sizeof(float));
+    if (source) {
+        patch = quilt_patch_side(q->patch, sw, sh);
+        st = quilt_heal(s, source, source_mask, 0, sw, sh, patch, q, hole, r.x, r.y, r.w, r.h,
+                        width, height, canvas);
+    } else {
+        /* Squares come from the band: 3/4 of its width by default, so that
+         * the band holds many of them. */
+        st = fgsd_heal_band(hole, width, height, band_width, band);
+        if (st) {
+            st = session_fail(s, st, "cannot find the band around the hole");
+            goto out;
+        }
+        patch = q->patch ? q->patch : (3 * band_width / 4 > 8 ? 3 * band_width / 4 : 8);
+        patch = quilt_patch_side(patch, width, height);
+        st = quilt_heal(s, image, band, 1, width, height, patch, q, hole, r.x, r.y, r.w, r.h,
+                        width, height, canvas);
+    }
+    if (st)
+        goto out;
+    /* A soft hole blends: the squares where it is 1, the image where 0. */
+    for (size_t i = 0; i < np; i++) {
+        float m = hole[i];
+
+        for (int c = 0; c < 3; c++)
+            out[i * 3 + (size_t)c] =
+                m > 0.0f ? m * canvas[i * 3 + (size_t)c] + (1.0f - m) * image[i * 3 + (size_t)c]
+                         : image[i * 3 + (size_t)c];
+    }
+out:
+    free(canvas);
+    free(band);
     return st;
 }

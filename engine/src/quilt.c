@@ -25,6 +25,12 @@
 /* A square must lie this much inside a masked source to be used. */
 #define QUILT_MIN_COVER 0.99
 #define QUILT_MASK_DRAWS 16
+/* Heal from the band: squares wholly inside it (summed-area rounding aside). */
+#define QUILT_HEAL_COVER (1.0 - 1e-9)
+
+/* A canvas pixel: not drawn yet, drawn by a square (a later square may
+ * replace it beyond its seam), or held (heal: outside the hole). */
+enum { QUILT_EMPTY, QUILT_PLACED, QUILT_FIXED };
 /* patch 0: 3/8 of the source's smaller side within these (48 for the 128²
  * selections measured in docs/quality.md). */
 #define QUILT_AUTO_MIN 8
@@ -56,11 +62,13 @@ typedef struct quilt {
     int sw, sh, p, v, s;
     int width, height;
     float *canvas;         /* width x height x 3 */
-    unsigned char *filled; /* width x height: placed already */
+    unsigned char *filled; /* width x height: QUILT_EMPTY, _PLACED or _FIXED */
+    int rx, ry;            /* the region's origin: squares at rx + gx s, ry + gy s */
     double *err, *cost;    /* p x v: one overlap's errors and path costs */
     int *cut;              /* p: the seam's first new column per row */
     unsigned char *keep;   /* p x p: the canvas keeps its pixel */
     double *cover;         /* summed-area table of mask, (sw + 1) x (sh + 1), or NULL */
+    double min_cover;      /* a square's least mean mask weight */
 } quilt;
 
 /* Mean mask weight of the p x p square at (x, y) of the source. */
@@ -98,16 +106,31 @@ static double overlap_error(const quilt *qt, int x0, int y0, int w, int h, int p
     return err;
 }
 
+/* Whether the w x h square at (x0, y0) of the canvas holds a pixel that is
+ * at least state (QUILT_PLACED: drawn or held; QUILT_EMPTY: any) and, for
+ * QUILT_EMPTY, one still empty. */
+static int square_holds(const quilt *qt, int x0, int y0, int w, int h, int state)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            unsigned char f = qt->filled[(size_t)(y0 + y) * (size_t)qt->width + (size_t)(x0 + x)];
+
+            if (state == QUILT_EMPTY ? f == QUILT_EMPTY : f >= state)
+                return 1;
+        }
+    return 0;
+}
+
 /* The source position of square (gx, gy): the best of the candidates. */
 static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, int cols,
                    int *bx, int *by)
 {
-    int x0 = gx * qt->s, y0 = gy * qt->s;
+    int x0 = qt->rx + gx * qt->s, y0 = qt->ry + gy * qt->s;
     int w = qt->p < qt->width - x0 ? qt->p : qt->width - x0;
     int h = qt->p < qt->height - y0 ? qt->p : qt->height - y0;
     uint32_t cell = (uint32_t)gy * (uint32_t)cols + (uint32_t)gx;
     double best = 0.0, best_cover = -1.0;
-    int have = 0;
+    int have = 0, any = square_holds(qt, x0, y0, w, h, QUILT_PLACED);
 
     /* With a mask, up to QUILT_MASK_DRAWS times as many positions are drawn
      * to find candidates inside it. */
@@ -125,7 +148,7 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
             /* Outside the selection: usable only while nothing inside was found. */
             double cover = square_cover(qt, px, py);
 
-            if (cover < QUILT_MIN_COVER) {
+            if (cover < qt->min_cover) {
                 if (!have && cover > best_cover) {
                     best_cover = cover;
                     *bx = px;
@@ -135,7 +158,7 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
             }
         }
         inside++;
-        if (gx == 0 && gy == 0) {
+        if (!any) {
             *bx = px;
             *by = py;
             return;
@@ -198,7 +221,7 @@ static double pixel_error(const quilt *qt, int x0, int y0, int px, int py, int x
  * seam and above the top seam the canvas keeps its pixels. */
 static void place(quilt *qt, int gx, int gy, int px, int py)
 {
-    int x0 = gx * qt->s, y0 = gy * qt->s;
+    int x0 = qt->rx + gx * qt->s, y0 = qt->ry + gy * qt->s;
     int w = qt->p < qt->width - x0 ? qt->p : qt->width - x0;
     int h = qt->p < qt->height - y0 ? qt->p : qt->height - y0;
 
@@ -231,10 +254,11 @@ static void place(quilt *qt, int gx, int gy, int px, int py)
             const float *sp =
                 qt->src + ((size_t)(py + y) * (size_t)qt->sw + (size_t)(px + x)) * 3;
 
-            if (qt->filled[at] && qt->keep[(size_t)y * (size_t)qt->p + (size_t)x])
+            if (qt->filled[at] == QUILT_FIXED ||
+                (qt->filled[at] && qt->keep[(size_t)y * (size_t)qt->p + (size_t)x]))
                 continue;
             memcpy(qt->canvas + at * 3, sp, 3 * sizeof(float));
-            qt->filled[at] = 1;
+            qt->filled[at] = QUILT_PLACED;
         }
 }
 
@@ -257,45 +281,118 @@ static fgsd_status make_cover(fgsd_session *s, quilt *qt)
     return FGSD_OK;
 }
 
+static void quilt_free(quilt *qt)
+{
+    free(qt->err);
+    free(qt->cost);
+    free(qt->cut);
+    free(qt->keep);
+    free(qt->cover);
+}
+
+/* The buffers of a quilt with squares of side p (and the source mask's
+ * table). */
+static fgsd_status quilt_alloc(fgsd_session *s, quilt *qt, int p)
+{
+    qt->p = p;
+    qt->v = p / 4;
+    qt->s = p - qt->v;
+    qt->err = malloc((size_t)p * (size_t)(qt->v + 1) * sizeof(double));
+    qt->cost = malloc((size_t)p * (size_t)(qt->v + 1) * sizeof(double));
+    qt->cut = malloc((size_t)p * sizeof(int));
+    qt->keep = malloc((size_t)p * (size_t)p);
+    if (!qt->err || !qt->cost || !qt->cut || !qt->keep)
+        return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for the patches");
+    return qt->mask ? make_cover(s, qt) : FGSD_OK;
+}
+
+/* Covers the rw x rh region at (qt->rx, qt->ry) with squares; those with
+ * nothing left to draw are skipped. */
+static fgsd_status quilt_region(fgsd_session *s, quilt *qt, const fgsd_patch_params *q, int rw,
+                                int rh)
+{
+    int cols = rw - qt->v > qt->s ? (rw - qt->v + qt->s - 1) / qt->s : 1;
+    int rows = rh - qt->v > qt->s ? (rh - qt->v + qt->s - 1) / qt->s : 1;
+
+    for (int gy = 0; gy < rows; gy++) {
+        for (int gx = 0; gx < cols; gx++) {
+            int x0 = qt->rx + gx * qt->s, y0 = qt->ry + gy * qt->s, px = 0, py = 0;
+            int w = qt->p < qt->width - x0 ? qt->p : qt->width - x0;
+            int h = qt->p < qt->height - y0 ? qt->p : qt->height - y0;
+
+            if (!square_holds(qt, x0, y0, w, h, QUILT_EMPTY))
+                continue;
+            choose(qt, q, gx, gy, cols, &px, &py);
+            place(qt, gx, gy, px, py);
+        }
+        if (session_progress(s, 0, 0.0f, (float)(gy + 1) / (float)rows))
+            return session_fail(s, FGSD_ERR_CANCELLED, "cancelled while the patches were laid");
+    }
+    return FGSD_OK;
+}
+
 fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int sw, int sh,
                        const fgsd_patch_params *q, int width, int height, float *out)
 {
-    quilt qt = {.src = src, .mask = mask, .sw = sw, .sh = sh, .width = width, .height = height};
-    size_t pixels = (size_t)width * (size_t)height;
-    fgsd_status st = FGSD_OK;
-    int cols, rows;
+    quilt qt = {.src = src, .mask = mask, .sw = sw, .sh = sh, .width = width, .height = height,
+                .canvas = out, .min_cover = QUILT_MIN_COVER};
+    fgsd_status st;
 
-    qt.p = quilt_patch_side(q->patch, sw, sh);
-    qt.v = qt.p / 4;
-    qt.s = qt.p - qt.v;
-    cols = width - qt.v > qt.s ? (width - qt.v + qt.s - 1) / qt.s : 1;
-    rows = height - qt.v > qt.s ? (height - qt.v + qt.s - 1) / qt.s : 1;
-    qt.canvas = out;
-    qt.filled = calloc(pixels, 1);
-    qt.err = malloc((size_t)qt.p * (size_t)(qt.v + 1) * sizeof(double));
-    qt.cost = malloc((size_t)qt.p * (size_t)(qt.v + 1) * sizeof(double));
-    qt.cut = malloc((size_t)qt.p * sizeof(int));
-    qt.keep = malloc((size_t)qt.p * (size_t)qt.p);
-    if (!qt.filled || !qt.err || !qt.cost || !qt.cut || !qt.keep)
-        st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d patch start", width,
-                          height);
-    if (!st && mask)
-        st = make_cover(s, &qt);
-    for (int gy = 0; !st && gy < rows; gy++) {
-        for (int gx = 0; gx < cols; gx++) {
-            int px = 0, py = 0;
-
-            choose(&qt, q, gx, gy, cols, &px, &py);
-            place(&qt, gx, gy, px, py);
-        }
-        if (session_progress(s, 0, 0.0f, (float)(gy + 1) / (float)rows))
-            st = session_fail(s, FGSD_ERR_CANCELLED, "cancelled while the patches were laid");
-    }
+    qt.filled = calloc((size_t)width * (size_t)height, 1);
+    st = qt.filled ? quilt_alloc(s, &qt, quilt_patch_side(q->patch, sw, sh))
+                   : session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d patch start",
+                                  width, height);
+    if (!st)
+        st = quilt_region(s, &qt, q, width, height);
     free(qt.filled);
-    free(qt.err);
-    free(qt.cost);
-    free(qt.cut);
-    free(qt.keep);
-    free(qt.cover);
+    quilt_free(&qt);
+    return st;
+}
+
+/* Whether some p x p square of the source lies QUILT_MIN_COVER inside its
+ * mask. */
+static int any_square_inside(const quilt *qt)
+{
+    for (int y = 0; y + qt->p <= qt->sh; y++)
+        for (int x = 0; x + qt->p <= qt->sw; x++)
+            if (square_cover(qt, x, y) >= qt->min_cover)
+                return 1;
+    return 0;
+}
+
+fgsd_status quilt_heal(fgsd_session *s, const float *src, const float *mask, int whole, int sw,
+                       int sh, int patch, const fgsd_patch_params *q, const float *hole, int x0,
+                       int y0, int bw, int bh, int width, int height, float *canvas)
+{
+    quilt qt = {.src = src, .mask = mask, .sw = sw, .sh = sh, .width = width, .height = height,
+                .canvas = canvas, .min_cover = whole ? QUILT_HEAL_COVER : QUILT_MIN_COVER};
+    size_t n = (size_t)width * (size_t)height;
+    fgsd_status st;
+    int x1, y1;
+
+    qt.filled = malloc(n);
+    st = qt.filled ? quilt_alloc(s, &qt, patch)
+                   : session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for the patches");
+    if (!st && mask && !any_square_inside(&qt))
+        st = session_fail(s, FGSD_ERR_TOO_SMALL,
+                          "no %dx%d square fits in the texture around the hole; widen the band "
+                          "or give a reference",
+                          qt.p, qt.p);
+    if (!st) {
+        for (size_t i = 0; i < n; i++)
+            qt.filled[i] = hole[i] > 0.0f ? QUILT_EMPTY : QUILT_FIXED;
+        /* The hole's box grown by the overlap, so that the first squares
+         * meet held pixels on every side. */
+        qt.rx = x0 - qt.v > 0 ? x0 - qt.v : 0;
+        qt.ry = y0 - qt.v > 0 ? y0 - qt.v : 0;
+        x1 = x0 + bw + qt.v < width ? x0 + bw + qt.v : width;
+        y1 = y0 + bh + qt.v < height ? y0 + bh + qt.v : height;
+        st = quilt_region(s, &qt, q, x1 - qt.rx, y1 - qt.ry);
+    }
+    for (size_t i = 0; !st && i < n; i++)
+        if (qt.filled[i] == QUILT_EMPTY)
+            st = session_fail(s, FGSD_ERR_INTERNAL, "a hole pixel was left empty");
+    free(qt.filled);
+    quilt_free(&qt);
     return st;
 }

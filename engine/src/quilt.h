@@ -24,4 +24,15 @@ int quilt_patch_side(int patch, int sw, int sh);
 fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int sw, int sh,
                        const fgsd_patch_params *q, int width, int height, float *out);
 
+/* Heal: canvas (width x height RGB, the image) gets squares of side patch
+ * from src (sw x sh, mask NULL or the pixels a square may take: the band
+ * around the hole when src is the image, then whole = 1: squares wholly
+ * inside it, as its edge is the hole) over its hole pixels (hole > 0),
+ * covering the hole's box (x0, y0, bw x bh) grown by the overlap; the
+ * pixels outside the hole are held.  FGSD_ERR_TOO_SMALL when no square fits
+ * in the mask. */
+fgsd_status quilt_heal(fgsd_session *s, const float *src, const float *mask, int whole, int sw,
+                       int sh, int patch, const fgsd_patch_params *q, const float *hole, int x0,
+                       int y0, int bw, int bh, int width, int height, float *canvas);
+
 #endif
