@@ -20,6 +20,7 @@
 #include "pixels.h"
 #include "plugin.h"
 #include "reference.h"
+#include "run.h"
 
 typedef struct
 {
@@ -92,141 +93,142 @@ fill_opaque (gfloat *rgba, const gfloat *hole, gsize n)
     rgba[4 * i + 3] += hole[i] * (1.0f - rgba[4 * i + 3]);
 }
 
-static GimpValueArray *
-heal_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
-          GimpDrawable **drawables, GimpProcedureConfig *config, gpointer data)
+typedef struct
 {
-  GimpPDBStatusType   status = GIMP_PDB_EXECUTION_ERROR;
-  FgsdArgs            args   = { 0 };
-  FgsdReference       ref    = { 0 };
-  FgsdEngine          engine = { 0 };
-  fgsd_sampler_params params;
-  GimpLayer          *layer;
-  GimpLayer          *result = NULL;
-  Region              box, r;
+  GimpLayer    *layer;
+  Region        box;      /* the selection's bounding box on the layer */
+  FgsdReference ref;      /* the reference layer, when given */
+} HealState;
+
+static gboolean
+heal_prepare (FgsdRun *run, gpointer state, GError **error)
+{
+  HealState *hs = state;
+
+  hs->layer = plugin_single_layer (run->image, run->drawables, error);
+  if (! hs->layer)
+    {
+      run->calling_error = TRUE;
+      return FALSE;
+    }
+  return hole_box (run->image, hs->layer, &hs->box, error);
+}
+
+static gchar *
+heal_summary (FgsdRun *run, gpointer state)
+{
+  HealState *hs = state;
+
+  return summary (hs->layer, hs->box.width, hs->box.height);
+}
+
+static gboolean
+heal_check (FgsdRun *run, gpointer state, GError **error)
+{
+  run->calling_error = run->args.reference_layer &&
+                       ! plugin_check_layer (run->image,
+                                             GIMP_DRAWABLE (run->args.reference_layer), error);
+  return ! run->calling_error;
+}
+
+static gboolean
+heal_compute (FgsdRun *run, gpointer state, GError **error)
+{
+  HealState          *hs        = state;
+  FgsdArgs           *args      = &run->args;
   fgsd_reference     *reference = NULL;
-  gfloat             *in     = NULL; /* the region, RGBA */
-  gfloat             *in_rgb = NULL;
-  gfloat             *hole   = NULL;
-  gfloat             *rgb    = NULL;
-  gfloat             *rgba   = NULL;
-  gchar              *name   = NULL;
-  GError             *error  = NULL;
-  guint32             seed   = 0;
-  const gchar        *label;
+  fgsd_sampler_params params    = args_sampler (args, run->seed);
+  gfloat             *in        = NULL; /* the region, RGBA */
+  gfloat             *in_rgb    = NULL;
+  gfloat             *hole      = NULL;
+  gfloat             *rgb       = NULL;
+  gboolean            ok        = FALSE;
+  Region              r         = grow (&hs->box, hs->layer, &run->engine, args->band_width);
+  gsize               n         = (gsize) r.width * (gsize) r.height;
   gint                offx, offy;
 
-  gegl_init (NULL, NULL);
-  label = _("Healing the selection");
-  if (! plugin_check_image (image, &error) ||
-      ! (layer = plugin_single_layer (image, drawables, &error)))
-    {
-      status = GIMP_PDB_CALLING_ERROR;
-      goto out;
-    }
-  if (! hole_box (image, layer, &box, &error))
-    goto out;
-
-  if (run_mode == GIMP_RUN_INTERACTIVE)
-    {
-      gchar   *text = summary (layer, box.width, box.height);
-      gboolean ok;
-
-      gimp_ui_init (PLUG_IN_BINARY);
-      ok = fgsd_dialog_run (procedure, config, FGSD_PROC_HEAL, text);
-      g_free (text);
-      if (! ok)
-        {
-          status = GIMP_PDB_CANCEL;
-          goto out;
-        }
-    }
-  args_read (config, &args);
-  if (args.reference_layer &&
-      ! plugin_check_layer (image, GIMP_DRAWABLE (args.reference_layer), &error))
-    {
-      status = GIMP_PDB_CALLING_ERROR;
-      goto out;
-    }
-
-  gimp_progress_init (label);
-  if (! engine_open (&engine, args.model, args_backend (&args), run_mode, label, &error))
-    goto out;
-  r = grow (&box, layer, &engine, args.band_width);
-  params = args_sampler (&args, 0);
+  gimp_drawable_get_offsets (GIMP_DRAWABLE (hs->layer), &offx, &offy);
   if (! engine_check_memory (FGSD_TASK_HEAL, &params, r.width, r.height,
-                             ENGINE_OWN_FLOATS_HEAL, &error))
+                             ENGINE_OWN_FLOATS_HEAL, error) ||
+      ! (in = pixels_read_rgba (GIMP_DRAWABLE (hs->layer), r.x, r.y, r.width, r.height,
+                                error)) ||
+      ! (in_rgb = pixels_rgba_to_rgb (in, n, TRUE, error)) ||
+      ! (hole = pixels_read_selection (run->image, r.x + offx, r.y + offy, r.width, r.height,
+                                       error)) ||
+      (args->reference_layer &&
+       ! reference_read_layer (GIMP_DRAWABLE (args->reference_layer), &hs->ref, error)))
     goto out;
-  gimp_drawable_get_offsets (GIMP_DRAWABLE (layer), &offx, &offy);
-  if (! (in = pixels_read_rgba (GIMP_DRAWABLE (layer), r.x, r.y, r.width, r.height,
-                                &error)) ||
-      ! (in_rgb = pixels_rgba_to_rgb (in, (gsize) r.width * (gsize) r.height, TRUE,
-                                      &error)) ||
-      ! (hole = pixels_read_selection (image, r.x + offx, r.y + offy, r.width, r.height,
-                                       &error)))
-    goto out;
-  if (args.reference_layer &&
-      ! reference_read_layer (GIMP_DRAWABLE (args.reference_layer), &ref, &error))
-    goto out;
-  seed = args_pick_seed (&args);
-  if (args.start == ARGS_START_PATCHES)
+  if (args->start == ARGS_START_PATCHES)
     {
-      if (! engine_heal_from_patches (&engine, seed, in_rgb, hole, r.width, r.height,
-                                      args.band_width, args.reference_layer ? &ref : NULL,
-                                      &rgb, &error))
+      if (! engine_heal_from_patches (&run->engine, run->seed, in_rgb, hole, r.width, r.height,
+                                      args->band_width, args->reference_layer ? &hs->ref : NULL,
+                                      &rgb, error))
         goto out;
     }
   else
     {
-      if (args.reference_layer)
+      if (args->reference_layer)
         {
-          engine_set_progress_range (&engine, 0.0, 0.05);
-          if (! engine_reference (&engine, &ref, &reference, &error))
+          engine_set_progress_range (&run->engine, 0.0, 0.05);
+          if (! engine_reference (&run->engine, &hs->ref, &reference, error))
             goto out;
         }
-      params = args_sampler (&args, seed);
-      engine_set_progress_range (&engine, 0.05, 1.0);
-      if (! engine_heal (&engine, reference, &params, in_rgb, hole, r.width, r.height,
-                         args.band_width, &rgb, &error))
+      engine_set_progress_range (&run->engine, 0.05, 1.0);
+      if (! engine_heal (&run->engine, reference, &params, in_rgb, hole, r.width, r.height,
+                         args->band_width, &rgb, error))
         goto out;
     }
-  if (! (rgba = pixels_rgb_to_rgba (rgb, in, (gsize) r.width * (gsize) r.height, &error)))
+  if (! (run->rgba = pixels_rgb_to_rgba (rgb, in, n, error)))
     goto out;
-  fill_opaque (rgba, hole, (gsize) r.width * (gsize) r.height);
+  fill_opaque (run->rgba, hole, n);
 
-  name = g_strdup_printf (_("%s healed (seed %u)"), gimp_item_get_name (GIMP_ITEM (layer)),
-                          seed);
-  {
-    FgsdOutput out = {
-      .image     = image,
-      .above     = GIMP_DRAWABLE (layer),
-      .like      = GIMP_DRAWABLE (layer),
-      .name      = name,
-      .width     = r.width,
-      .height    = r.height,
-      .offset_x  = offx + r.x,
-      .offset_y  = offy + r.y,
-      .new_image = FALSE,
-      .run_mode  = run_mode,
-    };
-    result = output_write (&out, rgba, &error);
-  }
-  if (result)
-    status = GIMP_PDB_SUCCESS;
+  run->name = g_strdup_printf (_("%s healed (seed %u)"),
+                               gimp_item_get_name (GIMP_ITEM (hs->layer)), run->seed);
+  run->out  = (FgsdOutput) {
+    .image     = run->image,
+    .above     = GIMP_DRAWABLE (hs->layer),
+    .like      = GIMP_DRAWABLE (hs->layer),
+    .width     = r.width,
+    .height    = r.height,
+    .offset_x  = offx + r.x,
+    .offset_y  = offy + r.y,
+    .new_image = FALSE,
+  };
+  ok = TRUE;
 
 out:
-  gimp_progress_end ();
-  g_free (name);
-  g_free (rgba);
   g_free (rgb);
   g_free (hole);
   g_free (in_rgb);
   g_free (in);
   fgsd_reference_free (reference);
-  engine_close (&engine);
-  reference_clear (&ref);
-  args_clear (&args);
-  return plugin_return (procedure, status, error, result, seed);
+  return ok;
+}
+
+static void
+heal_clear (gpointer state)
+{
+  HealState *hs = state;
+
+  reference_clear (&hs->ref);
+}
+
+static GimpValueArray *
+heal_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
+          GimpDrawable **drawables, GimpProcedureConfig *config, gpointer data)
+{
+  const FgsdRunHooks hooks = {
+    .kind       = FGSD_PROC_HEAL,
+    .label      = _("Healing the selection"),
+    .state_size = sizeof (HealState),
+    .prepare    = heal_prepare,
+    .summary    = heal_summary,
+    .check      = heal_check,
+    .compute    = heal_compute,
+    .clear      = heal_clear,
+  };
+
+  return run_procedure (&hooks, procedure, run_mode, image, drawables, config);
 }
 
 GimpProcedure *

@@ -1,17 +1,26 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
  *
- * The run of the texture procedures (see texture-procedure.h).
+ * The hooks of the texture procedures (see texture-procedure.h) for the
+ * run skeleton (run.h).
  */
 #include "plugin-config.h"
 
 #include <libgimp/gimpui.h>
 
-#include "dialog.h"
 #include "engine.h"
 #include "output.h"
 #include "pixels.h"
 #include "plugin.h"
+#include "run.h"
 #include "texture-procedure.h"
+
+typedef struct
+{
+  GimpLayer    **layers;  /* top down */
+  gint           n;
+  FgsdReference  ref;     /* the top layer's selection box (summary) */
+  gdouble       *weights;
+} TextureState;
 
 /* The selection on each layer as a reference, mixed with weights (one
  * layer: its own reference). */
@@ -41,120 +50,135 @@ out:
   return ok;
 }
 
+static const FgsdTextureProcedure *
+texture_of (const FgsdRun *run)
+{
+  return run->family;
+}
+
+static gboolean
+texture_prepare (FgsdRun *run, gpointer state, GError **error)
+{
+  TextureState *ts = state;
+
+  ts->layers = texture_of (run)->layers (run->image, run->drawables, &ts->n, error);
+  if (! ts->layers)
+    {
+      run->calling_error = TRUE;
+      return FALSE;
+    }
+  /* The top layer last: its size is the one the summary shows. */
+  for (gint i = ts->n - 1; i >= 0; i--)
+    if (! reference_check (run->image, GIMP_DRAWABLE (ts->layers[i]), &ts->ref, error))
+      return FALSE;
+  if (run->run_mode == GIMP_RUN_INTERACTIVE)
+    args_fill_size (run->config, run->image);
+  return TRUE;
+}
+
+static gchar *
+texture_summary (FgsdRun *run, gpointer state)
+{
+  TextureState *ts = state;
+
+  return texture_of (run)->summary (ts->layers, ts->n, &ts->ref);
+}
+
+static gboolean
+texture_check (FgsdRun *run, gpointer state, GError **error)
+{
+  TextureState *ts = state;
+
+  ts->weights = g_new (gdouble, ts->n);
+  if (! texture_of (run)->weights (&run->args, ts->n, ts->weights, error))
+    {
+      run->calling_error = TRUE;
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+texture_compute (FgsdRun *run, gpointer state, GError **error)
+{
+  TextureState       *ts        = state;
+  FgsdArgs           *args      = &run->args;
+  fgsd_reference     *reference = NULL;
+  gfloat             *rgb       = NULL;
+  fgsd_sampler_params params;
+  gboolean            ok        = FALSE;
+  gboolean            patches   = ts->n == 1 && ARGS_PATCH_START (args);
+  gint                w         = args->width > 0 ? args->width
+                                                  : gimp_image_get_width (run->image);
+  gint                h         = args->height > 0 ? args->height
+                                                   : gimp_image_get_height (run->image);
+
+  params = args_sampler (args, run->seed);
+  if (! engine_check_memory (FGSD_TASK_SYNTHESIZE, &params, w, h, ENGINE_OWN_FLOATS_SYNTH,
+                             error) ||
+      (args->guidance > 1.0 && ! engine_open_guide (&run->engine, args->guide_model,
+                                                    args_backend (args), run->run_mode,
+                                                    error)) ||
+      ! mixed_reference (&run->engine, run->image, ts->layers, ts->n, ts->weights, &reference,
+                         error))
+    goto out;
+  engine_set_progress_range (&run->engine, 0.06, 1.0);
+  if (patches)
+    {
+      /* The squares come from the selection's own pixels. */
+      if (! reference_read (run->image, GIMP_DRAWABLE (ts->layers[0]), &ts->ref, error) ||
+          ! engine_synthesize_from_patches (&run->engine, reference, &params, &ts->ref, w, h,
+                                            &rgb, error))
+        goto out;
+    }
+  else if (! engine_synthesize (&run->engine, reference, &params, w, h, &rgb, error))
+    goto out;
+  if (! (run->rgba = pixels_rgb_to_rgba (rgb, NULL, (gsize) w * (gsize) h, error)))
+    goto out;
+
+  run->name = texture_of (run)->name (ts->weights, ts->n, run->seed);
+  run->out  = (FgsdOutput) {
+    .image     = run->image,
+    .above     = GIMP_DRAWABLE (ts->layers[0]),
+    .like      = GIMP_DRAWABLE (ts->layers[0]),
+    .width     = w,
+    .height    = h,
+    .new_image = args->output == ARGS_OUTPUT_NEW_IMAGE,
+  };
+  ok = TRUE;
+
+out:
+  g_free (rgb);
+  fgsd_reference_free (reference);
+  return ok;
+}
+
+static void
+texture_clear (gpointer state)
+{
+  TextureState *ts = state;
+
+  g_free (ts->layers);
+  g_free (ts->weights);
+  reference_clear (&ts->ref);
+}
+
 GimpValueArray *
 texture_procedure_run (const FgsdTextureProcedure *tp, GimpProcedure *procedure,
                        GimpRunMode run_mode, GimpImage *image, GimpDrawable **drawables,
                        GimpProcedureConfig *config)
 {
-  GimpPDBStatusType   status    = GIMP_PDB_EXECUTION_ERROR;
-  FgsdArgs            args      = { 0 };
-  FgsdReference       ref       = { 0 };
-  FgsdEngine          engine    = { 0 };
-  fgsd_sampler_params params;
-  GimpLayer         **layers    = NULL;
-  GimpLayer          *result    = NULL;
-  gdouble            *weights   = NULL;
-  fgsd_reference     *reference = NULL;
-  gfloat             *rgb       = NULL;
-  gfloat             *rgba      = NULL;
-  gchar              *name      = NULL;
-  GError             *error     = NULL;
-  guint32             seed      = 0;
-  gint                n         = 0;
-  gint                w, h;
+  const FgsdRunHooks hooks = {
+    .kind       = tp->kind,
+    .label      = tp->label,
+    .family     = tp,
+    .state_size = sizeof (TextureState),
+    .prepare    = texture_prepare,
+    .summary    = texture_summary,
+    .check      = texture_check,
+    .compute    = texture_compute,
+    .clear      = texture_clear,
+  };
 
-  gegl_init (NULL, NULL);
-  if (! plugin_check_image (image, &error) ||
-      ! (layers = tp->layers (image, drawables, &n, &error)))
-    {
-      status = GIMP_PDB_CALLING_ERROR;
-      goto out;
-    }
-  /* The top layer last: its size is the one the summary shows. */
-  for (gint i = n - 1; i >= 0; i--)
-    if (! reference_check (image, GIMP_DRAWABLE (layers[i]), &ref, &error))
-      goto out;
-
-  if (run_mode == GIMP_RUN_INTERACTIVE)
-    {
-      gchar   *text = tp->summary (layers, n, &ref);
-      gboolean ok;
-
-      gimp_ui_init (PLUG_IN_BINARY);
-      args_fill_size (config, image);
-      ok = fgsd_dialog_run (procedure, config, tp->kind, text);
-      g_free (text);
-      if (! ok)
-        {
-          status = GIMP_PDB_CANCEL;
-          goto out;
-        }
-    }
-  args_read (config, &args);
-  weights = g_new (gdouble, n);
-  if (! tp->weights (&args, n, weights, &error))
-    {
-      status = GIMP_PDB_CALLING_ERROR;
-      goto out;
-    }
-  w      = args.width > 0 ? args.width : gimp_image_get_width (image);
-  h      = args.height > 0 ? args.height : gimp_image_get_height (image);
-  params = args_sampler (&args, 0);
-  if (! engine_check_memory (FGSD_TASK_SYNTHESIZE, &params, w, h, ENGINE_OWN_FLOATS_SYNTH,
-                             &error))
-    goto out;
-
-  gimp_progress_init (tp->label);
-  if (! engine_open (&engine, args.model, args_backend (&args), run_mode, tp->label, &error) ||
-      (args.guidance > 1.0 && ! engine_open_guide (&engine, args.guide_model,
-                                                   args_backend (&args), run_mode, &error)) ||
-      ! mixed_reference (&engine, image, layers, n, weights, &reference, &error))
-    goto out;
-
-  seed   = args_pick_seed (&args);
-  params = args_sampler (&args, seed);
-  engine_set_progress_range (&engine, 0.06, 1.0);
-  if (n == 1 && ARGS_PATCH_START (&args))
-    {
-      /* The squares come from the selection's own pixels. */
-      gboolean ok = reference_read (image, GIMP_DRAWABLE (layers[0]), &ref, &error) &&
-                    engine_synthesize_from_patches (&engine, reference, &params, &ref, w, h,
-                                                    &rgb, &error);
-      if (! ok)
-        goto out;
-    }
-  else if (! engine_synthesize (&engine, reference, &params, w, h, &rgb, &error))
-    goto out;
-  if (! (rgba = pixels_rgb_to_rgba (rgb, NULL, (gsize) w * (gsize) h, &error)))
-    goto out;
-
-  name = tp->name (weights, n, seed);
-  {
-    FgsdOutput out = {
-      .image     = image,
-      .above     = GIMP_DRAWABLE (layers[0]),
-      .like      = GIMP_DRAWABLE (layers[0]),
-      .name      = name,
-      .width     = w,
-      .height    = h,
-      .new_image = args.output == ARGS_OUTPUT_NEW_IMAGE,
-      .run_mode  = run_mode,
-    };
-    result = output_write (&out, rgba, &error);
-  }
-  if (result)
-    status = GIMP_PDB_SUCCESS;
-
-out:
-  gimp_progress_end ();
-  g_free (name);
-  g_free (rgba);
-  g_free (rgb);
-  fgsd_reference_free (reference);
-  g_free (weights);
-  g_free (layers);
-  engine_close (&engine);
-  reference_clear (&ref);
-  args_clear (&args);
-  return plugin_return (procedure, status, error, result, seed);
+  return run_procedure (&hooks, procedure, run_mode, image, drawables, config);
 }
