@@ -242,11 +242,11 @@ procedure_heal_new (GimpPlugIn *plug_in)
   gimp_procedure_add_menu_path (procedure, "<Image>/Filters/Enhance");
   gimp_procedure_set_documentation (
     procedure, _("Fill the selection with texture that continues its surroundings"),
-    _("The selection on the active layer is the hole. It is filled by the diffusion "
-      "sampler while the pixels around it stay fixed, so the new texture continues them. "
-      "The texture to follow is read from a band of \"band-width\" pixels around the "
-      "selection (at least 1024 pixels), or from the whole of \"reference-layer\" when "
-      "given. The result is a new layer right above the active one covering the selection "
+    _("The selection on the active layer is the hole. With \"start\" patches (the "
+      "default) it is filled with squares of texture, each the one that fits what is "
+      "around it best; with noise the diffusion sampler draws it while the pixels around "
+      "it stay fixed. The texture is taken from a band of \"band-width\" pixels around "
+      "the selection, or from the whole of \"reference-layer\" when given. The result is a new layer right above the active one covering the selection "
       "and its surroundings, equal to the layer outside the selection; the layer itself "
       "is not changed. Returns the new layer and the seed used."),
     PROC_HEAL);

@@ -79,12 +79,15 @@ procedure_synthesize_new (GimpPlugIn *plug_in)
   gimp_procedure_add_menu_path (procedure, "<Image>/Filters/Render");
   gimp_procedure_set_documentation (
     procedure, _("Render a new texture that looks like the selected area"),
-    _("Feature-guided score diffusion: the selected area of the active layer is the "
-      "reference (only selected pixels count, weighted by the selection and the layer's "
-      "alpha; at least 32 × 32 pixels with 1024 selected). A texture of the given size "
-      "is grown from noise by a denoising network steered towards the reference's "
-      "features, and put into a new layer above the source (or a new image). The source "
-      "layer is not changed. Returns the new layer and the seed used."),
+    _("The selected area of the active layer is the reference (only selected pixels "
+      "count, weighted by the selection and the layer's alpha; at least 32 × 32 pixels "
+      "with 1024 selected). With \"start\" patches (the default) squares of it are laid "
+      "over a canvas of the given size, each the one that fits its neighbours best, and "
+      "the diffusion model redraws them as much as \"redraw\" says; with noise the "
+      "texture is grown from noise by the denoising network steered towards the "
+      "reference's features (feature-guided score diffusion). The result goes into a "
+      "new layer above the source (or a new image); the source layer is not changed. "
+      "Returns the new layer and the seed used."),
     PROC_SYNTHESIZE);
   args_add (procedure, FGSD_PROC_SYNTHESIZE);
   plugin_add_return_values (procedure);
