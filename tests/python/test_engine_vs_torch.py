@@ -57,6 +57,8 @@ results = []
 
 def check(name, ok, detail=""):
     results.append(ok)
+    # A multi-line detail stays TAP: one comment line each.
+    detail = " / ".join(ln.strip() for ln in detail.splitlines() if ln.strip())
     print("%s %d - %s%s" % ("ok" if ok else "not ok", len(results), name,
                             (" # " + detail) if detail else ""))
     sys.stdout.flush()
