@@ -15,6 +15,7 @@
 #include "fgsd.h"
 #include "model_writer.h"
 #include "rng.h"
+#include "quilt.h"   /* white box: the heal's squares before the blend */
 #include "sampler.h" /* white box: the loop's known-pixel hook */
 #include "tiny_model.h"
 
@@ -582,16 +583,20 @@ static void test_heal_from_patches(void **state)
             hole[(size_t)y * (size_t)w + (size_t)x] = 1.0f;
     assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 24, NULL, NULL, 0, 0, out),
                      FGSD_OK);
-    assert_int_equal(fgsd_heal_band(hole, w, h, 24, band), FGSD_OK);
-    for (size_t i = 0; i < np; i++) {
-        if (hole[i] == 0.0f) {
+    for (size_t i = 0; i < np; i++)
+        if (hole[i] == 0.0f)
             assert_memory_equal(out + 3 * i, img + 3 * i, 3 * sizeof(float));
-            continue;
-        }
-        /* a copy of some band pixel */
-        int found = 0;
+    /* Before the blend (white box): every hole pixel is a copy of a band
+     * pixel. */
+    assert_int_equal(fgsd_heal_band(hole, w, h, 24, band), FGSD_OK);
+    memcpy(again, img, n * sizeof(float));
+    assert_int_equal(quilt_heal(s, img, band, 1, w, h, 18, &q, hole, 36, 30, 24, 20, w, h, again,
+                                NULL),
+                     FGSD_OK);
+    for (size_t i = 0; i < np; i++) {
+        int found = hole[i] == 0.0f;
         for (size_t j = 0; j < np && !found; j++)
-            found = band[j] == 1.0f && memcmp(out + 3 * i, img + 3 * j, 3 * sizeof(float)) == 0;
+            found = band[j] == 1.0f && memcmp(again + 3 * i, img + 3 * j, 3 * sizeof(float)) == 0;
         assert_true(found);
     }
     memcpy(again, img, n * sizeof(float));
@@ -599,14 +604,67 @@ static void test_heal_from_patches(void **state)
                      FGSD_OK);
     assert_memory_equal(again, out, n * sizeof(float));
 
-    /* from a reference image: the hole's pixels are the reference's */
+    /* from a reference image: another fill, the outside kept; before the
+     * blend the hole's pixels are the reference's */
     assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 24, src, NULL, 40, 40, out),
+                     FGSD_OK);
+    assert_true(max_abs_diff(out, again, n) > 0.05);
+    for (size_t i = 0; i < np; i++)
+        if (hole[i] == 0.0f)
+            assert_memory_equal(out + 3 * i, img + 3 * i, 3 * sizeof(float));
+    memcpy(again, img, n * sizeof(float));
+    assert_int_equal(quilt_heal(s, src, NULL, 0, 40, 40, 15, &q, hole, 36, 30, 24, 20, w, h,
+                                again, NULL),
                      FGSD_OK);
     for (size_t i = 0; i < np; i++) {
         int found = hole[i] == 0.0f;
         for (size_t j = 0; j < 40 * 40 && !found; j++)
-            found = memcmp(out + 3 * i, src + 3 * j, 3 * sizeof(float)) == 0;
+            found = memcmp(again + 3 * i, src + 3 * j, 3 * sizeof(float)) == 0;
         assert_true(found);
+    }
+
+    /* The blend: on a ramp the squares' levels do not match where they
+     * land; the step across the hole's edge shrinks. */
+    {
+        float *ramp = malloc(n * sizeof(float)), *plain = malloc(n * sizeof(float));
+        float *shadow = malloc(n * sizeof(float));
+        double step_plain = 0.0, step_blend = 0.0, step_own = 0.0;
+        int count = 0;
+
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int c = 0; c < 3; c++)
+                    ramp[((size_t)y * (size_t)w + (size_t)x) * 3 + (size_t)c] =
+                        0.2f + 0.006f * (float)x + 0.05f * sinf(0.8f * (float)x + (float)c) *
+                                                       sinf(0.9f * (float)y);
+        memcpy(plain, ramp, n * sizeof(float));
+        memcpy(shadow, ramp, n * sizeof(float));
+        assert_int_equal(quilt_heal(s, ramp, band, 1, w, h, 18, &q, hole, 36, 30, 24, 20, w, h,
+                                    plain, shadow),
+                         FGSD_OK);
+        assert_int_equal(fgsd_heal_from_patches(s, &q, ramp, hole, w, h, 24, NULL, NULL, 0, 0,
+                                                out),
+                         FGSD_OK);
+        for (int y = 30; y < 50; y++) /* the left and right edges of the hole */
+            for (int c = 0; c < 3; c++) {
+                size_t l = ((size_t)y * (size_t)w + 36) * 3 + (size_t)c;
+                size_t r = ((size_t)y * (size_t)w + 59) * 3 + (size_t)c;
+
+                step_plain += fabs(plain[l] - ramp[l - 3]) + fabs(plain[r] - ramp[r + 3]);
+                step_blend += fabs(out[l] - ramp[l - 3]) + fabs(out[r] - ramp[r + 3]);
+                step_own += fabs(ramp[l] - ramp[l - 3]) + fabs(ramp[r] - ramp[r + 3]);
+                count += 2;
+            }
+        step_plain /= count;
+        step_blend /= count;
+        step_own /= count;
+        print_message("heal edge step: squares %.4f, blended %.4f, the image's own %.4f\n",
+                      step_plain, step_blend, step_own);
+        /* what the edge adds to the image's own step halves at least */
+        assert_true(step_blend - step_own < 0.5 * (step_plain - step_own));
+        free(ramp);
+        free(plain);
+        free(shadow);
     }
 
     /* a soft edge blends squares and image */

@@ -256,7 +256,7 @@ fgsd_status fgsd_heal_from_patches(fgsd_session *s, const fgsd_patch_params *q,
                                    int band_width, const float *source, const float *source_mask,
                                    int sw, int sh, float *out)
 {
-    float *canvas = NULL, *band = NULL;
+    float *canvas = NULL, *band = NULL, *shadow = NULL;
     size_t np;
     rect r;
     int patch;
@@ -296,18 +296,20 @@ fgsd_status fgsd_heal_from_patches(fgsd_session *s, const fgsd_patch_params *q,
         return session_fail(s, FGSD_ERR_TOO_SMALL, "the hole is empty: nothing to heal");
 
     canvas = malloc(np * 3 * sizeof(float));
+    shadow = malloc(np * 3 * sizeof(float));
     if (!source)
         band = malloc(np * sizeof(float));
-    if (!canvas || (!source && !band)) {
+    if (!canvas || !shadow || (!source && !band)) {
         st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d image", width,
                           height);
         goto out;
     }
     memcpy(canvas, image, np * 3 * sizeof(float));
+    memcpy(shadow, image, np * 3 * sizeof(float));
     if (source) {
         patch = quilt_patch_side(q->patch, sw, sh);
         st = quilt_heal(s, source, source_mask, 0, sw, sh, patch, q, hole, r.x, r.y, r.w, r.h,
-                        width, height, canvas);
+                        width, height, canvas, shadow);
     } else {
         /* Squares come from the band: 3/4 of its width by default, so that
          * the band holds many of them. */
@@ -319,8 +321,12 @@ fgsd_status fgsd_heal_from_patches(fgsd_session *s, const fgsd_patch_params *q,
         patch = q->patch ? q->patch : (3 * band_width / 4 > 8 ? 3 * band_width / 4 : 8);
         patch = quilt_patch_side(patch, width, height);
         st = quilt_heal(s, image, band, 1, width, height, patch, q, hole, r.x, r.y, r.w, r.h,
-                        width, height, canvas);
+                        width, height, canvas, shadow);
     }
+    /* The squares' edge meets the image: their mismatch along it is spread
+     * smoothly over the hole. */
+    if (!st)
+        st = heal_blend(s, canvas, image, shadow, hole, r.x, r.y, r.w, r.h, width, height);
     if (st)
         goto out;
     /* A soft hole blends: the squares where it is 1, the image where 0. */
@@ -334,6 +340,7 @@ fgsd_status fgsd_heal_from_patches(fgsd_session *s, const fgsd_patch_params *q,
     }
 out:
     free(canvas);
+    free(shadow);
     free(band);
     return st;
 }

@@ -69,6 +69,7 @@ typedef struct quilt {
     unsigned char *keep;   /* p x p: the canvas keeps its pixel */
     double *cover;         /* summed-area table of mask, (sw + 1) x (sh + 1), or NULL */
     double min_cover;      /* a square's least mean mask weight */
+    float *shadow;         /* heal: the squares' own values over held pixels, or NULL */
 } quilt;
 
 /* Mean mask weight of the p x p square at (x, y) of the source. */
@@ -254,8 +255,12 @@ static void place(quilt *qt, int gx, int gy, int px, int py)
             const float *sp =
                 qt->src + ((size_t)(py + y) * (size_t)qt->sw + (size_t)(px + x)) * 3;
 
-            if (qt->filled[at] == QUILT_FIXED ||
-                (qt->filled[at] && qt->keep[(size_t)y * (size_t)qt->p + (size_t)x]))
+            if (qt->filled[at] == QUILT_FIXED) {
+                if (qt->shadow)
+                    memcpy(qt->shadow + at * 3, sp, 3 * sizeof(float));
+                continue;
+            }
+            if (qt->filled[at] && qt->keep[(size_t)y * (size_t)qt->p + (size_t)x])
                 continue;
             memcpy(qt->canvas + at * 3, sp, 3 * sizeof(float));
             qt->filled[at] = QUILT_PLACED;
@@ -362,10 +367,12 @@ static int any_square_inside(const quilt *qt)
 
 fgsd_status quilt_heal(fgsd_session *s, const float *src, const float *mask, int whole, int sw,
                        int sh, int patch, const fgsd_patch_params *q, const float *hole, int x0,
-                       int y0, int bw, int bh, int width, int height, float *canvas)
+                       int y0, int bw, int bh, int width, int height, float *canvas,
+                       float *shadow)
 {
     quilt qt = {.src = src, .mask = mask, .sw = sw, .sh = sh, .width = width, .height = height,
-                .canvas = canvas, .min_cover = whole ? QUILT_HEAL_COVER : QUILT_MIN_COVER};
+                .canvas = canvas, .min_cover = whole ? QUILT_HEAL_COVER : QUILT_MIN_COVER,
+                .shadow = shadow};
     size_t n = (size_t)width * (size_t)height;
     fgsd_status st;
     int x1, y1;

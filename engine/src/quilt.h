@@ -29,10 +29,21 @@ fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int
  * around the hole when src is the image, then whole = 1: squares wholly
  * inside it, as its edge is the hole) over its hole pixels (hole > 0),
  * covering the hole's box (x0, y0, bw x bh) grown by the overlap; the
- * pixels outside the hole are held.  FGSD_ERR_TOO_SMALL when no square fits
- * in the mask. */
+ * pixels outside the hole are held.  shadow (NULL, or width x height RGB,
+ * the image on entry) receives the squares' own values where they cover
+ * held pixels (heal_blend's boundary).  FGSD_ERR_TOO_SMALL when no square
+ * fits in the mask. */
 fgsd_status quilt_heal(fgsd_session *s, const float *src, const float *mask, int whole, int sw,
                        int sh, int patch, const fgsd_patch_params *q, const float *hole, int x0,
-                       int y0, int bw, int bh, int width, int height, float *canvas);
+                       int y0, int bw, int bh, int width, int height, float *canvas,
+                       float *shadow);
+
+/* Seamless cloning of a heal's fill (docs/design.md "Heal from patches"):
+ * canvas (width x height RGB) += d on the hole pixels (hole > 0) inside the
+ * box (x0, y0, bw x bh), d harmonic there and equal to image - shadow on the
+ * held pixels next to them, so the fill's gradients stay and its edge meets
+ * the image.  Successive over-relaxation; progress and cancel. */
+fgsd_status heal_blend(fgsd_session *s, float *canvas, const float *image, const float *shadow,
+                       const float *hole, int x0, int y0, int bw, int bh, int width, int height);
 
 #endif
