@@ -70,6 +70,7 @@ typedef struct quilt {
     double *cover;         /* summed-area table of mask, (sw + 1) x (sh + 1), or NULL */
     double min_cover;      /* a square's least mean mask weight */
     float *shadow;         /* heal: the squares' own values over held pixels, or NULL */
+    int bands_only;        /* synthesis: drawn pixels lie in a square's top and left bands */
 } quilt;
 
 /* Mean mask weight of the p x p square at (x, y) of the source. */
@@ -91,7 +92,11 @@ static double overlap_error(const quilt *qt, int x0, int y0, int w, int h, int p
     double err = 0.0;
 
     for (int y = 0; y < h; y++) {
-        for (int x = 0; x < w; x++) {
+        /* Synthesis: below the top band only the left band can be drawn
+         * (the same pixels in the same order as the whole square). */
+        int xend = qt->bands_only && y >= qt->v && qt->v < w ? qt->v : w;
+
+        for (int x = 0; x < xend; x++) {
             size_t at = (size_t)(y0 + y) * (size_t)qt->width + (size_t)(x0 + x);
             const float *sp = qt->src + ((size_t)(py + y) * (size_t)qt->sw + (size_t)(px + x)) * 3;
 
@@ -340,7 +345,7 @@ fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int
                        const fgsd_patch_params *q, int width, int height, float *out)
 {
     quilt qt = {.src = src, .mask = mask, .sw = sw, .sh = sh, .width = width, .height = height,
-                .canvas = out, .min_cover = QUILT_MIN_COVER};
+                .canvas = out, .min_cover = QUILT_MIN_COVER, .bands_only = 1};
     fgsd_status st;
 
     qt.filled = calloc((size_t)width * (size_t)height, 1);
