@@ -203,6 +203,14 @@ def coarse_to_fine(model, ref, size, levels, h0, beta, mid_sigma, seed, window,
 PATCH_STEP = 0x7FFFFFFE  # the rng step of a patch start's positions (no sampler step reaches it)
 
 
+def candidate_position(seed, draw, ny, nx):
+    """Draw number `draw` of a patch start: (row, column) in [0, ny) x [0, nx)
+    from (seed, PATCH_STEP, 2 draw) and (..., 2 draw + 1), as quilt.c choose."""
+    from fgsd_rng import uniform_int
+    return (uniform_int(seed, PATCH_STEP, 2 * draw, ny),
+            uniform_int(seed, PATCH_STEP, 2 * draw + 1, nx))
+
+
 def patch_start_crossfade(ref, width, height, patch, candidates, seed):
     """A width x height canvas quilted from patch x patch squares of ref [3,h,w]
     (issue 19, the sampler's patch start): squares on a grid of stride
@@ -213,7 +221,6 @@ def patch_start_crossfade(ref, width, height, patch, candidates, seed):
     linearly, so seams are soft (the first version, session 14; patch_start
     cuts them instead, which measured better).  The sampler then cleans it from
     sigma0 on, as restyle does (SDEdit)."""
-    from fgsd_rng import uniform_int
     r = ref[0] if ref.dim() == 4 else ref
     rh, rw = r.shape[-2:]
     p = min(patch, rh, rw)
@@ -240,8 +247,7 @@ def patch_start_crossfade(ref, width, height, patch, candidates, seed):
             cell = gy * cols + gx
             best, best_err = None, None
             for k in range(max(1, candidates)):
-                py = uniform_int(seed, PATCH_STEP, 2 * (cell * candidates + k), rh - p + 1)
-                px = uniform_int(seed, PATCH_STEP, 2 * (cell * candidates + k) + 1, rw - p + 1)
+                py, px = candidate_position(seed, cell * candidates + k, rh - p + 1, rw - p + 1)
                 cand = r[:, py:py + h, px:px + w]
                 if not bool(placed.any()):
                     best = cand
@@ -320,7 +326,6 @@ def patch_start(ref, width, height, patch, candidates, seed):
     (double); the seam through each overlap (left, then top) is the
     least-error path (_cut), every pixel one square's, so seams stay sharp
     (Efros and Freeman's image quilting)."""
-    from fgsd_rng import uniform_int
     r = (ref[0] if ref.dim() == 4 else ref).double().numpy()
     rh, rw = r.shape[-2:]
     p = patch_side(patch, rw, rh)
@@ -339,8 +344,7 @@ def patch_start(ref, width, height, patch, candidates, seed):
             cell = gy * cols + gx
             best, best_err = None, None
             for k in range(max(1, candidates)):
-                py = uniform_int(seed, PATCH_STEP, 2 * (cell * candidates + k), rh - p + 1)
-                px = uniform_int(seed, PATCH_STEP, 2 * (cell * candidates + k) + 1, rw - p + 1)
+                py, px = candidate_position(seed, cell * candidates + k, rh - p + 1, rw - p + 1)
                 cand = r[:, py:py + h, px:px + w]
                 if not placed.any():
                     best = cand

@@ -108,6 +108,17 @@ static rect hole_crop(const float *hole, int width, int height, int margin)
     return r;
 }
 
+/* Every hole weight in [0, 1], else an error that names the first pixel. */
+static fgsd_status check_hole(fgsd_session *s, const float *hole, size_t np)
+{
+    for (size_t i = 0; i < np; i++)
+        if (!(hole[i] >= 0.0f && hole[i] <= 1.0f))
+            return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                                "the hole mask must lie in [0, 1] (pixel %zu is %g)", i,
+                                (double)hole[i]);
+    return FGSD_OK;
+}
+
 /* dst (r.w x r.h, ch channels) <- the rectangle r of src (width wide). */
 static void crop(float *dst, const float *src, int width, rect r, int ch)
 {
@@ -172,11 +183,9 @@ fgsd_status fgsd_heal(fgsd_session *s, const fgsd_reference *reference,
         return st;
     info = &s->model->info;
     np = (size_t)width * (size_t)height;
-    for (size_t i = 0; i < np; i++)
-        if (!(hole[i] >= 0.0f && hole[i] <= 1.0f))
-            return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                                "the hole mask must lie in [0, 1] (pixel %zu is %g)", i,
-                                (double)hole[i]);
+    st = check_hole(s, hole, np);
+    if (st)
+        return st;
     margin = info->receptive_field / 2 > band_width ? info->receptive_field / 2 : band_width;
     r = hole_crop(hole, width, height, margin);
     if (r.w == 0)
@@ -266,12 +275,6 @@ fgsd_status fgsd_heal_from_patches(fgsd_session *s, const fgsd_patch_params *q,
         return FGSD_ERR_INVALID_ARGUMENT;
     if (!q || !hole || !out)
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no patch settings, hole or output given");
-    if (q->patch != 0 && q->patch < 8)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                            "patch size must be 0 (automatic) or at least 8, not %d", q->patch);
-    if (q->candidates < 1 || q->candidates > FGSD_MAX_PATCH_CANDIDATES)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "candidates must lie in [1, %d], not %d",
-                            FGSD_MAX_PATCH_CANDIDATES, q->candidates);
     if (!source && (band_width < 1 || band_width > FGSD_MAX_SIDE))
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
                             "the band width must lie in [1, %d], not %d", FGSD_MAX_SIDE,
@@ -279,18 +282,14 @@ fgsd_status fgsd_heal_from_patches(fgsd_session *s, const fgsd_patch_params *q,
     st = image_check(s, image, width, height, 8);
     if (!st && source)
         st = image_check(s, source, sw, sh, 8);
+    if (!st) /* the source's size checked first: the mask's length is its */
+        st = quilt_check(s, q, source ? source_mask : NULL, sw, sh);
     if (st)
         return st;
     np = (size_t)width * (size_t)height;
-    for (size_t i = 0; i < np; i++)
-        if (!(hole[i] >= 0.0f && hole[i] <= 1.0f))
-            return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                                "the hole mask must lie in [0, 1] (pixel %zu is %g)", i,
-                                (double)hole[i]);
-    for (size_t i = 0; source_mask && i < (size_t)sw * (size_t)sh; i++)
-        if (!(source_mask[i] >= 0.0f && source_mask[i] <= 1.0f))
-            return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                                "the reference's mask holds a value outside [0, 1]");
+    st = check_hole(s, hole, np);
+    if (st)
+        return st;
     r = hole_crop(hole, width, height, 0);
     if (r.w == 0)
         return session_fail(s, FGSD_ERR_TOO_SMALL, "the hole is empty: nothing to heal");

@@ -45,6 +45,24 @@ uint32_t quilt_uniform_int(uint64_t seed, uint32_t step, uint32_t index, uint32_
     return (uint32_t)(((r >> 40) * (uint64_t)n) >> 24);
 }
 
+fgsd_status quilt_check(fgsd_session *s, const fgsd_patch_params *q, const float *mask, int sw,
+                        int sh)
+{
+    if (!q)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no patch settings given");
+    if (q->patch != 0 && q->patch < 8)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "patch size must be 0 (automatic) or at least 8, not %d", q->patch);
+    if (q->candidates < 1 || q->candidates > FGSD_MAX_PATCH_CANDIDATES)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "candidates must lie in [1, %d], not %d",
+                            FGSD_MAX_PATCH_CANDIDATES, q->candidates);
+    for (size_t i = 0; mask && i < (size_t)sw * (size_t)sh; i++)
+        if (!(mask[i] >= 0.0f && mask[i] <= 1.0f))
+            return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                                "the reference's mask holds a value outside [0, 1]");
+    return FGSD_OK;
+}
+
 int quilt_patch_side(int patch, int sw, int sh)
 {
     int side = sw < sh ? sw : sh;

@@ -13,6 +13,11 @@
  * bits scaled by n (models/fgsd_rng.py uniform_int). */
 uint32_t quilt_uniform_int(uint64_t seed, uint32_t step, uint32_t index, uint32_t n);
 
+/* Checks the patch settings (q non-NULL, patch 0 or >= 8, candidates in
+ * range) and a source mask's values (NULL passes); an error on s. */
+fgsd_status quilt_check(fgsd_session *s, const fgsd_patch_params *q, const float *mask, int sw,
+                        int sh);
+
 /* The side of the squares: patch, or for patch 0 3/8 of the source's
  * smaller side (8..128); at most that side. */
 int quilt_patch_side(int patch, int sw, int sh);

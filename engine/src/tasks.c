@@ -209,26 +209,17 @@ fgsd_patch_params fgsd_patch_params_default(void)
     return q;
 }
 
+/* A patch start's own settings; the quilt does not wrap. */
 static fgsd_status check_patches(fgsd_session *s, const fgsd_sampler_params *p,
                                  const fgsd_patch_params *q, const float *mask, int sw, int sh)
 {
-    if (!q)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no patch settings given");
-    if (q->patch != 0 && q->patch < 8)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                            "patch size must be 0 (automatic) or at least 8, not %d", q->patch);
-    if (q->candidates < 1 || q->candidates > FGSD_MAX_PATCH_CANDIDATES)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "candidates must lie in [1, %d], not %d",
-                            FGSD_MAX_PATCH_CANDIDATES, q->candidates);
-    if (p->tileable)
-        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                            "a patch start is not tileable: start from noise for a tileable "
-                            "texture");
-    for (size_t i = 0; mask && i < (size_t)sw * (size_t)sh; i++)
-        if (!(mask[i] >= 0.0f && mask[i] <= 1.0f))
-            return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
-                                "the reference's mask holds a value outside [0, 1]");
-    return FGSD_OK;
+    fgsd_status st = quilt_check(s, q, mask, sw, sh);
+
+    if (!st && p->tileable)
+        st = session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                          "a patch start is not tileable: start from noise for a tileable "
+                          "texture");
+    return st;
 }
 
 fgsd_status fgsd_synthesize_from_patches(fgsd_session *s, const fgsd_reference *reference,
