@@ -364,3 +364,87 @@ def patch_start(ref, width, height, patch, candidates, seed):
             canvas[:, y0:y0 + h, x0:x0 + w] = np.where(new, best, here)
             filled[y0:y0 + h, x0:x0 + w] = True
     return torch.from_numpy(canvas.astype(np.float32))
+
+
+
+def luminance(x):
+    """Rec. 601 luma of x [3, ...] (engine: quilt.c luma)."""
+    return 0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2]
+
+
+def transfer_side(patch, sw, sh):
+    """A texture transfer's squares: patch, or for 0 1/8 of the source's
+    smaller side within 8..64; at most that side (quilt_transfer_side)."""
+    side = min(sw, sh)
+    if patch <= 0:
+        patch = min(64, max(8, side // 8))
+    return min(patch, side)
+
+
+def _luminance32(x):
+    """Luminance in double stored as float32, with the stored values' mean
+    and population std (quilt.c luminance)."""
+    lum = luminance(x).astype(np.float32)
+    d = lum.astype(np.float64)
+    return lum, d.mean(), d.std()
+
+
+def patch_transfer(ref, target, patch, candidates, seed, alpha):
+    """Texture transfer by quilting (Efros and Freeman 2001, section 3), as
+    engine/src/quilt.c quilt_transfer (fgsd_restyle_from_patches): the
+    target [3,H,W] redrawn in squares of ref [3,h,w] (side transfer_side).
+    Each square is the best of `candidates` positions (patch_start's draws)
+    at alpha x its overlap error (mean squared RGB difference with the
+    squares laid before) + (1 - alpha) x its correspondence error (mean
+    squared difference of its luminance to the target's, the target's moved
+    to ref's mean and spread first); seams cut as in patch_start.  Returns
+    [3,H,W] float32.  (Efros and Freeman's iterated passes with shrinking
+    squares measured worse on both counts: docs/quality.md "Restyle".)"""
+    from numpy.lib.stride_tricks import sliding_window_view
+    r = (ref[0] if ref.dim() == 4 else ref).double().numpy()
+    t = (target[0] if target.dim() == 4 else target).double().numpy()
+    rh, rw = r.shape[-2:]
+    height, width = t.shape[-2:]
+    a = float(np.float32(alpha))
+    ls, sm, ss = _luminance32(r)
+    lt, tm, ts = _luminance32(t)
+    lt = ((lt.astype(np.float64) - tm) / max(ts, 1e-6) * ss + sm).astype(np.float32)
+    ls, lt = ls.astype(np.float64), lt.astype(np.float64)
+    p = transfer_side(patch, rw, rh)
+    win = sliding_window_view(r, (p, p), axis=(1, 2))
+    lwin = sliding_window_view(ls, (p, p))
+    v, s = p // 4, p - p // 4
+    canvas = np.zeros((3, height, width))
+    filled = np.zeros((height, width), dtype=bool)
+    cols = max(1, -(-(width - v) // s))
+    rows = max(1, -(-(height - v) // s))
+    for gy in range(rows):
+        for gx in range(cols):
+            y0, x0 = gy * s, gx * s
+            h, w = min(p, height - y0), min(p, width - x0)
+            placed = filled[y0:y0 + h, x0:x0 + w]
+            here = canvas[:, y0:y0 + h, x0:x0 + w]
+            cell = gy * cols + gx
+            pos = [candidate_position(seed, cell * candidates + k, rh - p + 1, rw - p + 1)
+                   for k in range(candidates)]
+            py = np.array([q[0] for q in pos])
+            px = np.array([q[1] for q in pos])
+            cand = win[:, py, px][:, :, :h, :w]
+            err = (1.0 - a) * ((lwin[py, px][:, :h, :w] - lt[None, y0:y0 + h, x0:x0 + w]) ** 2
+                               ).mean(axis=(1, 2))
+            if placed.any():
+                err += a * ((((cand - here[:, None]) ** 2).sum(0) * placed).sum(axis=(1, 2))
+                            / (3.0 * placed.sum()))
+            best = cand[:, int(np.argmin(err))]
+            new = np.ones((h, w), dtype=bool)
+            d = ((best - here) ** 2).sum(axis=0)
+            if gx and v:
+                for y, c in enumerate(_cut(d[:, :min(v, w)])):
+                    new[y, :c] = False
+            if gy and v:
+                for x, c in enumerate(_cut(d[:min(v, h), :].T)):
+                    new[:c, x] = False
+            new |= ~placed
+            canvas[:, y0:y0 + h, x0:x0 + w] = np.where(new, best, here)
+            filled[y0:y0 + h, x0:x0 + w] = True
+    return torch.from_numpy(canvas.astype(np.float32))

@@ -238,7 +238,7 @@ add_guidance (GimpProcedure *procedure)
                                     G_PARAM_READWRITE);
 }
 
-/* Synthesize and heal, last (positional callers keep working). */
+/* Synthesize, heal and restyle, last (positional callers keep working). */
 static void
 add_start (GimpProcedure *procedure, FgsdProcedureKind task)
 {
@@ -249,6 +249,14 @@ add_start (GimpProcedure *procedure, FgsdProcedureKind task)
                                             "each the one that fits what is around it best; "
                                             "fast, and keeps the texture's detail. Noise: "
                                             "the diffusion sampler draws the fill.")
+                                        : task == FGSD_PROC_RESTYLE
+                                        ? _("Patches: the layer is redrawn in squares of "
+                                            "the selection, each chosen to follow the "
+                                            "layer's light and dark and to fit its "
+                                            "neighbours (texture transfer); fast, the "
+                                            "selection's colours and detail. Noise: the "
+                                            "diffusion sampler redraws the layer from noise "
+                                            "of std Strength, keeping its colours.")
                                         : _("Patches: squares of the selection are laid over "
                                             "the canvas (each the one that fits its neighbours "
                                             "best) and the sampler redraws them; keeps the "
@@ -266,6 +274,13 @@ add_start (GimpProcedure *procedure, FgsdProcedureKind task)
                                           "higher values let the model draw more and keep "
                                           "less of the selection's detail."),
                                         0.0, 4.0, FGSD_PATCH_STRENGTH, G_PARAM_READWRITE);
+  else if (task == FGSD_PROC_RESTYLE)
+    gimp_procedure_add_double_argument (procedure, "patch-strength", _("_Patch strength"),
+                                        _("Start from patches: how little the layer's light "
+                                          "and dark count against the squares fitting each "
+                                          "other. 0 follows the layer closely; 1 ignores it "
+                                          "(a plain texture)."),
+                                        0.0, 1.0, FGSD_TRANSFER_STRENGTH, G_PARAM_READWRITE);
 }
 
 void
@@ -293,7 +308,7 @@ args_add (GimpProcedure *procedure, FgsdProcedureKind task)
   add_backend_output (procedure, task);
   if (task == FGSD_PROC_SYNTHESIZE || task == FGSD_PROC_INTERPOLATE)
     add_guidance (procedure);
-  if (task == FGSD_PROC_SYNTHESIZE || task == FGSD_PROC_HEAL)
+  if (task == FGSD_PROC_SYNTHESIZE || task == FGSD_PROC_HEAL || task == FGSD_PROC_RESTYLE)
     add_start (procedure, task);
 }
 
@@ -345,6 +360,8 @@ args_read (GimpProcedureConfig *config, FgsdArgs *args)
     args->start = gimp_procedure_config_get_choice_id (config, "start");
   if (has_property (config, "redraw"))
     g_object_get (config, "redraw", &args->redraw, NULL);
+  if (has_property (config, "patch-strength"))
+    g_object_get (config, "patch-strength", &args->patch_strength, NULL);
   args->backend = gimp_procedure_config_get_choice_id (config, "backend");
   args->output  = has_property (config, "output")
                     ? gimp_procedure_config_get_choice_id (config, "output")

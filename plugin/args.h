@@ -16,7 +16,7 @@
 /* Choice ids of the "backend" and "output" arguments. */
 enum { ARGS_BACKEND_AUTO, ARGS_BACKEND_CPU, ARGS_BACKEND_CUDA };
 enum { ARGS_OUTPUT_NEW_LAYER, ARGS_OUTPUT_NEW_IMAGE };
-/* Choice ids of synthesize's "start" argument. */
+/* Choice ids of the "start" argument (synthesize, heal, restyle). */
 enum { ARGS_START_PATCHES, ARGS_START_NOISE };
 
 typedef struct
@@ -44,8 +44,10 @@ typedef struct
   gdouble    guidance;        /* synthesize, interpolate: classifier-free guidance
                                  weight w; 1 = off */
   GFile     *guide_model;     /* its model, NULL: the installed baseline */
-  gint       start;           /* synthesize, heal: ARGS_START_*; others: noise */
+  gint       start;           /* synthesize, heal, restyle: ARGS_START_*; others: noise */
   gdouble    redraw;          /* synthesize from patches: the sampler's sigma0 */
+  gdouble    patch_strength;  /* restyle from patches: fgsd_restyle_from_patches's
+                                 strength */
 } FgsdArgs;
 
 /* Synthesis from patches of the selection (docs/design.md "Patch start"):

@@ -281,6 +281,24 @@ engine_restyle (FgsdEngine *engine, const fgsd_reference *ref,
 }
 
 gboolean
+engine_restyle_from_patches (FgsdEngine *engine, guint32 seed, gdouble strength,
+                             const gfloat *image, gint w, gint h, const FgsdReference *src,
+                             gfloat **rgb, GError **error)
+{
+  fgsd_patch_params patch = fgsd_patch_params_default ();
+
+  *rgb = alloc_rgb (w, h, error);
+  if (! *rgb)
+    return FALSE;
+  patch.seed = seed;
+  return finish (engine,
+                 fgsd_restyle_from_patches (engine->session, &patch, (float) strength, image,
+                                            w, h, src->rgb, src->mask, src->width,
+                                            src->height, *rgb),
+                 _("Restyling"), rgb, error);
+}
+
+gboolean
 engine_denoise_iterate (FgsdEngine *engine, const fgsd_reference *ref,
                         const fgsd_sampler_params *params, const gfloat *noisy, gint w,
                         gint h, gfloat **rgb, GError **error)

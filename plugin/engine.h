@@ -67,6 +67,11 @@ gboolean engine_synthesize_from_patches (FgsdEngine *engine, const fgsd_referenc
 gboolean engine_restyle    (FgsdEngine *engine, const fgsd_reference *ref,
                             const fgsd_sampler_params *params, const gfloat *image, gint w,
                             gint h, gfloat **rgb, GError **error);
+/* The image redrawn in squares of src's selected pixels (texture transfer);
+ * seed picks them, strength weighs their fit to each other. */
+gboolean engine_restyle_from_patches (FgsdEngine *engine, guint32 seed, gdouble strength,
+                                      const gfloat *image, gint w, gint h,
+                                      const FgsdReference *src, gfloat **rgb, GError **error);
 gboolean engine_denoise_iterate (FgsdEngine *engine, const fgsd_reference *ref,
                                  const fgsd_sampler_params *params, const gfloat *noisy,
                                  gint w, gint h, gfloat **rgb, GError **error);

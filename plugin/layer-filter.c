@@ -85,12 +85,13 @@ filter_compute (FgsdRun *run, gpointer state, GError **error)
       ! (in_rgb = pixels_rgba_to_rgb (in, (gsize) w * (gsize) h, filter->clamp_input, error)))
     goto out;
   engine_set_progress_range (&run->engine, 0.0, 0.05);
-  if (! engine_reference (&run->engine, &fs->ref, &reference, error))
+  if ((! filter->needs_phi || filter->needs_phi (&run->args)) &&
+      ! engine_reference (&run->engine, &fs->ref, &reference, error))
     goto out;
 
   job = (FgsdLayerJob) { .layer = fs->layer, .args = &run->args, .engine = &run->engine,
-                         .reference = reference, .rgb = in_rgb, .width = w, .height = h,
-                         .seed = run->seed };
+                         .reference = reference, .source = &fs->ref, .rgb = in_rgb,
+                         .width = w, .height = h, .seed = run->seed };
   if (! filter->compute (&job, &rgb, &run->name, error) ||
       ! (run->rgba = pixels_rgb_to_rgba (rgb, in, (gsize) w * (gsize) h, error)))
     goto out;

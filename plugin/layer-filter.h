@@ -15,15 +15,18 @@
 #include "dialog.h"
 #include "args.h"
 #include "engine.h"
+#include "reference.h"
 
 /* What compute gets: the layer, as RGBA and as RGB, with phi of the
- * reference and the seed of this run. */
+ * reference (NULL where needs_phi said no), its pixels, and the seed of
+ * this run. */
 typedef struct
 {
   GimpLayer    *layer;
   FgsdArgs     *args;
   FgsdEngine   *engine;
   const fgsd_reference *reference;
+  const FgsdReference  *source;  /* the selected pixels and their weights */
   const gfloat *rgb;
   gint          width;
   gint          height;
@@ -38,6 +41,8 @@ typedef struct
   gchar       *(*summary) (GimpLayer *layer);
   fgsd_task      task;           /* the engine's task, for engine_check_memory */
   gboolean       clamp_input;    /* clamp the layer's values to [0, 1] first */
+  /* Whether compute needs phi for these settings; NULL: always. */
+  gboolean     (*needs_phi) (const FgsdArgs *args);
   /* The result (RGB, w x h, g_malloc'd) and the new layer's name. */
   gboolean     (*compute) (const FgsdLayerJob *job, gfloat **rgb, gchar **name,
                            GError **error);

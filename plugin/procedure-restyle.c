@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
  *
  * plug-in-fgsd-restyle: redraws the active layer in the texture of the
- * selection (on "reference-layer", or on the layer itself).  The sampler
- * starts from the layer plus noise of std "strength" (method.md section 5,
- * last paragraph; the paper's appendix figures 12-13) and keeps the layer's
- * low frequencies, its colour layout (fgsd_sampler_params
- * .keep_low_frequencies): low strength keeps its shapes and adds the
- * reference's detail, high strength keeps little but its colours.  The
- * result goes into a new layer above (same size, position and alpha).
+ * selection (on "reference-layer", or on the layer itself).  "start"
+ * patches (the default): texture transfer, the layer redrawn in squares of
+ * the selection that follow its light and dark (fgsd_restyle_from_patches,
+ * "patch-strength"; no network pass, no phi).  Noise: the sampler starts
+ * from the layer plus noise of std "strength" (method.md section 5, last
+ * paragraph; the paper's appendix figures 12-13) and keeps the layer's low
+ * frequencies, its colour layout.  The result goes into a new layer above
+ * (same size, position and alpha).
  */
 #include "plugin-config.h"
 
@@ -30,10 +31,28 @@ summary (GimpLayer *layer)
 }
 
 static gboolean
+needs_phi (const FgsdArgs *args)
+{
+  return args->start != ARGS_START_PATCHES;
+}
+
+static gboolean
 restyle (const FgsdLayerJob *job, gfloat **rgb, gchar **name, GError **error)
 {
   fgsd_sampler_params params = args_sampler (job->args, job->seed);
 
+  if (job->args->start == ARGS_START_PATCHES)
+    {
+      engine_set_progress_range (job->engine, 0.0, 1.0);
+      if (! engine_restyle_from_patches (job->engine, job->seed, job->args->patch_strength,
+                                         job->rgb, job->width, job->height, job->source, rgb,
+                                         error))
+        return FALSE;
+      *name = g_strdup_printf (_("%s restyled from patches (strength %.2f, seed %u)"),
+                               gimp_item_get_name (GIMP_ITEM (job->layer)),
+                               job->args->patch_strength, job->seed);
+      return TRUE;
+    }
   engine_set_progress_range (job->engine, 0.05, 1.0);
   if (! engine_restyle (job->engine, job->reference, &params, job->rgb, job->width,
                         job->height, rgb, error))
@@ -55,6 +74,7 @@ restyle_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
     .summary          = summary,
     .task             = FGSD_TASK_RESTYLE,
     .clamp_input      = TRUE,
+    .needs_phi        = needs_phi,
     .compute          = restyle,
   };
 
@@ -72,14 +92,17 @@ procedure_restyle_new (GimpPlugIn *plug_in)
   gimp_procedure_add_menu_path (procedure, "<Image>/Filters/Artistic");
   gimp_procedure_set_documentation (
     procedure, _("Redraw a layer in the texture of the selected area"),
-    _("The active layer is redrawn by the diffusion sampler, started from the layer plus "
-      "noise of std \"strength\" and guided by the texture of the selection on "
-      "\"reference-layer\" (or on the active layer itself when none is given; at least "
-      "32 × 32 pixels with 1024 selected). The layer's colour layout is kept: low "
-      "strength (0.1-0.3) keeps its shapes and adds the reference's detail, high strength "
-      "(1 and up) keeps little but its colours. The result goes into a new layer above "
-      "(same size, position and alpha) or a new image; the layer is not changed. Returns "
-      "the new layer and the seed used."),
+    _("The active layer is redrawn in the texture of the selection on \"reference-layer\" "
+      "(or on the active layer itself when none is given; at least 32 × 32 pixels with "
+      "1024 selected). \"start\" patches (the default): squares of the selection, each "
+      "chosen to follow the layer's light and dark and to fit its neighbours "
+      "(\"patch-strength\": 0 follows the layer closely, 1 ignores it); the result has the "
+      "selection's colours. Noise: the diffusion sampler, started from the layer plus "
+      "noise of std \"strength\", keeps the layer's colour layout: low strength (0.1-0.3) "
+      "keeps its shapes and adds the reference's detail, high strength (1 and up) keeps "
+      "little but its colours. The result goes into a new layer above (same size, "
+      "position and alpha) or a new image; the layer is not changed. Returns the new "
+      "layer and the seed used."),
     PROC_RESTYLE);
   args_add (procedure, FGSD_PROC_RESTYLE);
   plugin_add_return_values (procedure);

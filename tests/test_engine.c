@@ -1053,6 +1053,114 @@ static void test_patch_start(void **state)
     free(b);
 }
 
+/* The restyle from patches (texture transfer): the image's light and dark
+ * decide which squares go where (a source half dark, half bright, masked
+ * or not), same seed the same result, bad settings and cancel leave the
+ * output alone. */
+static void test_restyle_from_patches(void **state)
+{
+    fixture *f = *state;
+    int sw = 64, sh = 64, w = 96, h = 64;
+    size_t n = (size_t)w * (size_t)h * 3;
+    float *src = malloc((size_t)sw * (size_t)sh * 3 * sizeof(float));
+    float *mask = malloc((size_t)sw * (size_t)sh * sizeof(float));
+    float *img = malloc(n * sizeof(float)), *a = malloc(n * sizeof(float));
+    float *b = malloc(n * sizeof(float));
+    fgsd_patch_params q = fgsd_patch_params_default();
+    fgsd_session_options o = fgsd_session_options_default();
+    fgsd_session *s = new_session(f->model, 0), *c = NULL;
+    double left = 0.0, right = 0.0;
+    char err[256];
+
+    /* source: top half dark blue, bottom half bright yellow; the image:
+     * its left third bright, the rest dark grey */
+    for (int y = 0; y < sh; y++)
+        for (int x = 0; x < sw; x++) {
+            size_t i = (size_t)y * (size_t)sw + (size_t)x;
+            int bright = y >= sh / 2;
+            float grain = 0.02f * (float)((x * 7 + y * 13) % 5);
+            src[3 * i] = (bright ? 0.9f : 0.1f) + grain;
+            src[3 * i + 1] = bright ? 0.9f : 0.1f;
+            src[3 * i + 2] = bright ? 0.1f : 0.5f;
+            mask[i] = 1.0f;
+        }
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int ch = 0; ch < 3; ch++)
+                img[((size_t)y * (size_t)w + (size_t)x) * 3 + (size_t)ch] =
+                    x < w / 3 ? 0.8f : 0.3f;
+    q.patch = 8;
+    q.seed = 5;
+    assert_int_equal(fgsd_restyle_from_patches(s, &q, 0.1f, img, w, h, src, mask, sw, sh, a),
+                     FGSD_OK);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            float red = a[((size_t)y * (size_t)w + (size_t)x) * 3];
+
+            if (x < w / 3 - 8)
+                left += red;
+            else if (x >= w / 3 + 8)
+                right += red;
+        }
+    left /= (double)h * (w / 3 - 8);
+    right /= (double)h * (w - w / 3 - 8);
+    assert_true(left > 0.85 && right < 0.25); /* bright squares left, dark right */
+    /* only the bright half selected: bright squares everywhere */
+    for (int i = 0; i < sw * sh; i++)
+        mask[i] = i / sw >= sh / 2 ? 1.0f : 0.0f;
+    assert_int_equal(fgsd_restyle_from_patches(s, &q, 0.1f, img, w, h, src, mask, sw, sh, b),
+                     FGSD_OK);
+    for (size_t i = 0; i < n; i += 3)
+        assert_true(b[i] > 0.85f);
+    assert_int_equal(fgsd_restyle_from_patches(s, &q, 0.1f, img, w, h, src, NULL, sw, sh, a),
+                     FGSD_OK);
+    q.seed = 6;
+    assert_int_equal(fgsd_restyle_from_patches(s, &q, 0.1f, img, w, h, src, NULL, sw, sh, b),
+                     FGSD_OK);
+    assert_true(max_abs_diff(a, b, n) > 0.0);
+    q.seed = 5;
+
+    /* bad settings: an error that says which, the output untouched */
+    memcpy(b, a, n * sizeof(float));
+    assert_int_equal(fgsd_restyle_from_patches(s, &q, 1.5f, img, w, h, src, NULL, sw, sh, b),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(fgsd_session_last_error(s), "[0, 1]"));
+    assert_int_equal(fgsd_restyle_from_patches(s, &q, NAN, img, w, h, src, NULL, sw, sh, b),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fgsd_restyle_from_patches(s, &q, 0.1f, img, w, h, src, NULL, sw, sh, img),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fgsd_restyle_from_patches(s, NULL, 0.1f, img, w, h, src, NULL, sw, sh, b),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fgsd_restyle_from_patches(s, &q, 0.1f, NULL, w, h, src, NULL, sw, sh, b),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fgsd_restyle_from_patches(s, &q, 0.1f, img, w, h, src, NULL, 4, sh, b),
+                     FGSD_ERR_TOO_SMALL);
+    for (int i = 0; i < sw * sh; i++)
+        mask[i] = i % sw < 4 ? 1.0f : 0.0f; /* a 4-pixel strip: no 8x8 square inside */
+    assert_int_equal(fgsd_restyle_from_patches(s, &q, 0.1f, img, w, h, src, mask, sw, sh, b),
+                     FGSD_ERR_TOO_SMALL);
+    assert_non_null(strstr(fgsd_session_last_error(s), "selection"));
+    mask[0] = -1.0f;
+    assert_int_equal(fgsd_restyle_from_patches(s, &q, 0.1f, img, w, h, src, mask, sw, sh, b),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_true(max_abs_diff(a, b, n) == 0.0);
+
+    /* cancelled halfway through the rows of squares */
+    o.backend = FGSD_BACKEND_REFERENCE;
+    o.progress = cancel_half;
+    assert_int_equal(fgsd_session_create(f->model, &o, &c, err, sizeof(err)), FGSD_OK);
+    assert_int_equal(fgsd_restyle_from_patches(c, &q, 0.1f, img, w, h, src, NULL, sw, sh, b),
+                     FGSD_ERR_CANCELLED);
+    assert_true(max_abs_diff(a, b, n) == 0.0);
+    fgsd_session_free(c);
+    fgsd_session_free(s);
+    free(src);
+    free(mask);
+    free(img);
+    free(a);
+    free(b);
+}
+
 static void test_bad_arguments(void **state)
 {
     fixture *f = *state;
@@ -1221,6 +1329,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_patch_start),
         cmocka_unit_test(test_heal_from_patches),
+        cmocka_unit_test(test_restyle_from_patches),
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_guidance),
     };

@@ -52,10 +52,28 @@ make_widgets (GimpProcedureDialog *dialog, FgsdProcedureKind kind)
     gimp_procedure_dialog_get_spin_scale (dialog, "guidance", 1.0);
   if (kind == FGSD_PROC_SYNTHESIZE)
     gimp_procedure_dialog_get_spin_scale (dialog, "redraw", 1.0);
+  if (kind == FGSD_PROC_RESTYLE)
+    gimp_procedure_dialog_get_spin_scale (dialog, "patch-strength", 1.0);
+}
+
+/* property is sensitive only while "start" is start. */
+static void
+sensitive_for_start (GimpProcedureDialog *dialog, GimpProcedureConfig *config,
+                     const gchar *property, const gchar *start)
+{
+  GimpValueArray *values = gimp_value_array_new (1);
+  GValue          value  = G_VALUE_INIT;
+
+  g_value_init (&value, G_TYPE_STRING);
+  g_value_set_string (&value, start);
+  gimp_value_array_append (values, &value);
+  g_value_unset (&value);
+  gimp_procedure_dialog_set_sensitive_if_in (dialog, property, G_OBJECT (config), "start",
+                                             values, TRUE);
 }
 
 static void
-fill_result (GimpProcedureDialog *dialog, FgsdProcedureKind kind)
+fill_result (GimpProcedureDialog *dialog, GimpProcedureConfig *config, FgsdProcedureKind kind)
 {
   switch (kind)
     {
@@ -75,8 +93,11 @@ fill_result (GimpProcedureDialog *dialog, FgsdProcedureKind kind)
                                       "band-width", NULL);
       break;
     case FGSD_PROC_RESTYLE:
-      gimp_procedure_dialog_fill_box (dialog, "result-box", "reference-layer", "strength",
-                                      "output", NULL);
+      gimp_procedure_dialog_fill_box (dialog, "result-box", "start", "patch-strength",
+                                      "reference-layer", "strength", "output", NULL);
+      /* Each start has its own strength. */
+      sensitive_for_start (dialog, config, "patch-strength", "patches");
+      sensitive_for_start (dialog, config, "strength", "noise");
       break;
     }
   gimp_procedure_dialog_get_label (dialog, "result-title", _("Result"), FALSE, FALSE);
@@ -133,6 +154,9 @@ fill_sampling (GimpProcedureDialog *dialog, GimpProcedureConfig *config, FgsdPro
   gimp_procedure_dialog_get_label (dialog, "sampling-title", _("Sampling"), FALSE, FALSE);
   gimp_procedure_dialog_fill_frame (dialog, "sampling-frame", "sampling-title", FALSE,
                                     "sampling-box");
+  /* A restyle from patches runs no sampler. */
+  if (kind == FGSD_PROC_RESTYLE)
+    sensitive_for_start (dialog, config, "sampling-frame", "noise");
 }
 
 static void
@@ -204,7 +228,7 @@ fgsd_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, FgsdProc
   gtk_label_set_xalign (GTK_LABEL (label), 0.0);
 
   make_widgets (dialog, kind);
-  fill_result (dialog, kind);
+  fill_result (dialog, config, kind);
   fill_variation (dialog, config);
   fill_sampling (dialog, config, kind);
   fill_model (dialog, config);

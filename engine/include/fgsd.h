@@ -373,6 +373,27 @@ FGSD_API fgsd_status fgsd_restyle(fgsd_session *session, const fgsd_reference *r
                                   const fgsd_sampler_params *params, const float *image,
                                   int width, int height, float *out, fgsd_sample_stats *stats);
 
+/* The default strength of a restyle from patches: the measured best
+ * (docs/quality.md, "Restyle"). */
+#define FGSD_TRANSFER_STRENGTH 0.1f
+
+/* image (width x height RGB) redrawn in squares of source (sw x sh RGB;
+ * mask NULL or its per-pixel weights, as fgsd_synthesize_from_patches) by
+ * texture transfer (Efros and Freeman 2001; docs/design.md "Restyle from
+ * patches"); no network pass.  The squares (side patch->patch; 0 = 1/8 of
+ * the source's smaller side, within 8..64) are laid in raster order, each
+ * the best of patch->candidates positions at strength x its mean squared
+ * difference from the squares laid before + (1 - strength) x that of its
+ * luminance from the image's (moved to the source's mean and spread
+ * first); seams cut where the squares differ least.  strength in [0, 1]:
+ * low follows the image's light and dark closely, 1 ignores the image.
+ * The result has the source's colours; out must not be image. */
+FGSD_API fgsd_status fgsd_restyle_from_patches(fgsd_session *session,
+                                               const fgsd_patch_params *patch, float strength,
+                                               const float *image, int width, int height,
+                                               const float *source, const float *mask, int sw,
+                                               int sh, float *out);
+
 /* Denoises by running the sampler from the noisy image itself (no noise
  * added: params->sigma0 is not used), reference NULL = unconditioned;
  * unless free_colour, the image's low frequencies stay. */

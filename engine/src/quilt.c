@@ -16,6 +16,7 @@
  * arithmetic is models/sisa.py patch_start's (errors and path costs in
  * double, ties to the lower index), so the two agree
  * (tests/python/test_patch_start.py). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,9 @@ enum { QUILT_EMPTY, QUILT_PLACED, QUILT_FIXED };
  * selections measured in docs/quality.md). */
 #define QUILT_AUTO_MIN 8
 #define QUILT_AUTO_MAX 128
+/* A transfer's squares follow the image's layout: 1/8 of the source's side
+ * within 8..64 (16 for a 128² selection, docs/quality.md "Restyle"). */
+#define QUILT_TRANSFER_MAX 64
 
 uint32_t quilt_uniform_int(uint64_t seed, uint32_t step, uint32_t index, uint32_t n)
 {
@@ -89,6 +93,9 @@ typedef struct quilt {
     double min_cover;      /* a square's least mean mask weight */
     float *shadow;         /* heal: the squares' own values over held pixels, or NULL */
     int bands_only;        /* synthesis: drawn pixels lie in a square's top and left bands */
+    const float *src_lum;  /* transfer: the source's luminance (sw x sh), or NULL */
+    const float *target_lum; /* transfer: the image's, moved to the source's mean and spread */
+    double alpha;          /* transfer: the overlap's weight against the image's */
 } quilt;
 
 /* Mean mask weight of the p x p square at (x, y) of the source. */
@@ -145,6 +152,38 @@ static int square_holds(const quilt *qt, int x0, int y0, int w, int h, int state
     return 0;
 }
 
+/* Texture transfer: mean squared difference of the source square's
+ * luminance at (px, py) with the image's over the w x h square at (x0, y0). */
+static double correspondence_error(const quilt *qt, int x0, int y0, int w, int h, int px, int py)
+{
+    double err = 0.0;
+
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            double d = (double)qt->src_lum[(size_t)(py + y) * (size_t)qt->sw + (size_t)(px + x)] -
+                       (double)qt->target_lum[(size_t)(y0 + y) * (size_t)qt->width +
+                                              (size_t)(x0 + x)];
+
+            err += d * d;
+        }
+    return err / ((double)w * h);
+}
+
+/* The canvas pixels of the w x h square at (x0, y0) already drawn (those
+ * overlap_error sums). */
+static size_t placed_count(const quilt *qt, int x0, int y0, int w, int h)
+{
+    size_t n = 0;
+
+    for (int y = 0; y < h; y++) {
+        int xend = qt->bands_only && y >= qt->v && qt->v < w ? qt->v : w;
+
+        for (int x = 0; x < xend; x++)
+            n += qt->filled[(size_t)(y0 + y) * (size_t)qt->width + (size_t)(x0 + x)] != 0;
+    }
+    return n;
+}
+
 /* The source position of square (gx, gy): the best of the candidates. */
 static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, int cols,
                    int *bx, int *by)
@@ -155,6 +194,9 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
     uint32_t cell = (uint32_t)gy * (uint32_t)cols + (uint32_t)gx;
     double best = 0.0, best_cover = -1.0;
     int have = 0, any = square_holds(qt, x0, y0, w, h, QUILT_PLACED);
+    /* Transfer: the overlap's mean error, so that alpha weighs like against like. */
+    double overlap_scale =
+        qt->target_lum && any ? 3.0 * (double)placed_count(qt, x0, y0, w, h) : 1.0;
 
     /* With a mask, up to QUILT_MASK_DRAWS times as many positions are drawn
      * to find candidates inside it. */
@@ -182,12 +224,18 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
             }
         }
         inside++;
-        if (!any) {
+        if (!any && !qt->target_lum) {
             *bx = px;
             *by = py;
             return;
         }
-        err = overlap_error(qt, x0, y0, w, h, px, py);
+        if (qt->target_lum) {
+            err = (1.0 - qt->alpha) * correspondence_error(qt, x0, y0, w, h, px, py);
+            if (any)
+                err += qt->alpha * (overlap_error(qt, x0, y0, w, h, px, py) / overlap_scale);
+        } else {
+            err = overlap_error(qt, x0, y0, w, h, px, py);
+        }
         if (!have || err < best) {
             have = 1;
             best = err;
@@ -386,6 +434,75 @@ static int any_square_inside(const quilt *qt)
             if (square_cover(qt, x, y) >= qt->min_cover)
                 return 1;
     return 0;
+}
+
+int quilt_transfer_side(int patch, int sw, int sh)
+{
+    int side = sw < sh ? sw : sh;
+
+    if (patch <= 0) {
+        patch = side / 8;
+        patch = patch < QUILT_AUTO_MIN ? QUILT_AUTO_MIN : patch;
+        patch = patch > QUILT_TRANSFER_MAX ? QUILT_TRANSFER_MAX : patch;
+    }
+    return patch < side ? patch : side;
+}
+
+/* Rec. 601 luma of n RGB pixels, in double (sisa.py luminance), stored as
+ * float; *mean and *std (population) of the stored values. */
+static void luminance(const float *rgb, size_t n, float *lum, double *mean, double *std)
+{
+    double sum = 0.0, sq = 0.0;
+
+    for (size_t i = 0; i < n; i++) {
+        lum[i] = (float)(0.299 * (double)rgb[i * 3] + 0.587 * (double)rgb[i * 3 + 1] +
+                         0.114 * (double)rgb[i * 3 + 2]);
+        sum += lum[i];
+    }
+    *mean = sum / (double)n;
+    for (size_t i = 0; i < n; i++)
+        sq += ((double)lum[i] - *mean) * ((double)lum[i] - *mean);
+    *std = sqrt(sq / (double)n);
+}
+
+fgsd_status quilt_transfer(fgsd_session *s, const float *src, const float *mask, int sw, int sh,
+                           const fgsd_patch_params *q, float alpha, const float *image, int width,
+                           int height, float *out)
+{
+    quilt qt = {.src = src, .mask = mask, .sw = sw, .sh = sh, .width = width, .height = height,
+                .canvas = out, .min_cover = QUILT_MIN_COVER, .bands_only = 1, .alpha = alpha};
+    size_t n = (size_t)width * (size_t)height, ns = (size_t)sw * (size_t)sh;
+    float *src_lum = malloc(ns * sizeof(float)), *target_lum = malloc(n * sizeof(float));
+    double sm, ss, tm, ts;
+    fgsd_status st;
+
+    qt.filled = calloc(n, 1);
+    st = qt.filled && src_lum && target_lum
+             ? quilt_alloc(s, &qt, quilt_transfer_side(q->patch, sw, sh))
+             : session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d restyle", width,
+                            height);
+    if (!st && mask && !any_square_inside(&qt))
+        st = session_fail(s, FGSD_ERR_TOO_SMALL,
+                          "no %dx%d square lies inside the reference's selection: select a "
+                          "larger area or take smaller squares",
+                          qt.p, qt.p);
+    if (!st) {
+        /* The image's light and dark moved to the source's, so that its
+         * squares can follow them whatever the two images' exposure. */
+        luminance(src, ns, src_lum, &sm, &ss);
+        luminance(image, n, target_lum, &tm, &ts);
+        ts = ts > 1e-6 ? ts : 1e-6;
+        for (size_t i = 0; i < n; i++)
+            target_lum[i] = (float)(((double)target_lum[i] - tm) / ts * ss + sm);
+        qt.src_lum = src_lum;
+        qt.target_lum = target_lum;
+        st = quilt_region(s, &qt, q, width, height);
+    }
+    free(src_lum);
+    free(target_lum);
+    free(qt.filled);
+    quilt_free(&qt);
+    return st;
 }
 
 fgsd_status quilt_heal(fgsd_session *s, const float *src, const float *mask, int whole, int sw,

@@ -29,6 +29,18 @@ int quilt_patch_side(int patch, int sw, int sh);
 fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int sw, int sh,
                        const fgsd_patch_params *q, int width, int height, float *out);
 
+/* Texture transfer's square side: patch, or for 0 1/8 of the source's
+ * smaller side (8..64); at most that side. */
+int quilt_transfer_side(int patch, int sw, int sh);
+
+/* out (width x height RGB) <- image redrawn in squares of src (sw x sh,
+ * mask as quilt_fill) as described at fgsd_restyle_from_patches; alpha
+ * in [0, 1] weighs the squares' fit to each other against their luminance's
+ * fit to the image's.  Progress and cancel as quilt_fill. */
+fgsd_status quilt_transfer(fgsd_session *s, const float *src, const float *mask, int sw, int sh,
+                           const fgsd_patch_params *q, float alpha, const float *image, int width,
+                           int height, float *out);
+
 /* Heal: canvas (width x height RGB, the image) gets squares of side patch
  * from src (sw x sh, mask NULL or the pixels a square may take: the band
  * around the hole when src is the image, then whole = 1: squares wholly

@@ -258,3 +258,43 @@ fgsd_status fgsd_synthesize_from_patches(fgsd_session *s, const fgsd_reference *
     free(quilted);
     return st;
 }
+
+fgsd_status fgsd_restyle_from_patches(fgsd_session *s, const fgsd_patch_params *q, float strength,
+                                      const float *image, int width, int height,
+                                      const float *source, const float *mask, int sw, int sh,
+                                      float *out)
+{
+    fgsd_status st;
+    float *canvas;
+
+    if (!s)
+        return FGSD_ERR_INVALID_ARGUMENT;
+    if (!out)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no output buffer given");
+    if (out == image)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "the output must not be the image being restyled");
+    if (!(strength >= 0.0f && strength <= 1.0f))
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "a restyle from patches takes a strength in [0, 1], not %g",
+                            (double)strength);
+    st = check_size(s, width, height);
+    if (!st)
+        st = image_check(s, image, width, height, 8);
+    if (!st)
+        st = image_check(s, source, sw, sh, 8);
+    if (!st) /* the source's size checked first: the mask's length is its */
+        st = quilt_check(s, q, mask, sw, sh);
+    if (st)
+        return st;
+    /* out is written only on success: the squares go to a canvas of their own */
+    canvas = malloc((size_t)width * (size_t)height * 3 * sizeof(float));
+    if (!canvas)
+        return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d restyle", width,
+                            height);
+    st = quilt_transfer(s, source, mask, sw, sh, q, strength, image, width, height, canvas);
+    if (!st)
+        memcpy(out, canvas, (size_t)width * (size_t)height * 3 * sizeof(float));
+    free(canvas);
+    return st;
+}

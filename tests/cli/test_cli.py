@@ -540,7 +540,7 @@ def read_pfm_rows(path):
 @test
 def restyle_runs_and_repeats():
     base = ["restyle", "--model", MODEL, "--in", NOISY, "--ref", REF_A, "--max-steps", "3",
-            "--seed", "4"]
+            "--seed", "4", "--start", "noise"]
     ok(base + ["-o", tmp("rs.pfm")])
     assert pfm_size(tmp("rs.pfm")) == (48, 40)
     ok(base + ["-o", tmp("rs2.pfm")])
@@ -555,10 +555,31 @@ def restyle_runs_and_repeats():
     out = tmp("rsbad.png")
     expect_error(["restyle", "--model", MODEL, "--in", NOISY, "-o", out], 2, out)
     expect_error(["restyle", "--model", MODEL, "--ref", REF_A, "-o", out], 2, out)
-    expect_error(["restyle", "--model", MODEL, "--in", NOISY, "--ref", REF_A, "--strength",
-                  "0", "-o", out], 2, out)
-    expect_error(["restyle", "--model", MODEL, "--in", NOISY, "--ref", REF_SMALL, "-o", out],
-                 1, out)
+    expect_error(base + ["--strength", "0", "-o", out], 2, out)
+    expect_error(["restyle", "--model", MODEL, "--in", NOISY, "--ref", REF_SMALL, "--start",
+                  "noise", "-o", out], 1, out)
+
+
+@test
+def restyle_from_patches_by_default():
+    """One reference: texture transfer (no sampler), repeatable, its
+    strength in [0, 1] and its squares' settings used."""
+    base = ["restyle", "--model", MODEL, "--in", NOISY, "--ref", REF_A, "--seed", "4"]
+    ok(base + ["-o", tmp("rp.pfm")])
+    ok(base + ["--start", "patches", "--strength", "0.1", "-o", tmp("rp2.pfm")])
+    assert pfm_size(tmp("rp.pfm")) == (48, 40)
+    assert read(tmp("rp.pfm")) == read(tmp("rp2.pfm")), "patches are not the default"
+    ok(base + ["--strength", "0.9", "-o", tmp("rp3.pfm")])
+    assert read(tmp("rp.pfm")) != read(tmp("rp3.pfm")), "--strength changes nothing"
+    ok(base + ["--patch", "8", "--candidates", "4", "-o", tmp("rp4.pfm")])
+    assert read(tmp("rp.pfm")) != read(tmp("rp4.pfm")), "--patch changes nothing"
+    ok(base + ["--start", "noise", "--max-steps", "2", "-o", tmp("rp5.pfm")])
+    assert read(tmp("rp.pfm")) != read(tmp("rp5.pfm")), "--start noise changes nothing"
+    out = tmp("rpbad.png")
+    expect_error(base + ["--strength", "1.5", "-o", out], 2, out)
+    expect_error(base + ["--free-colour", "-o", out], 2, out)
+    expect_error(base + ["--ref", REF_A, "--start", "patches", "-o", out], 2, out)
+    expect_error(base + ["--patch", "4", "-o", out], 2, out)
 
 
 @test

@@ -343,7 +343,7 @@ def test_restyle():
     before = pixels(layer)
     image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96)
     outcome = run("plug-in-fgsd-restyle", image, [layer], reference_layer=ref, strength=0.3,
-                  seed=8, **FAST)
+                  seed=8, start="noise", **FAST)
     if succeeded("py-restyle", outcome):
         result = outcome[1]
         check("py-restyle-layers", len(image.get_layers()) == 3)
@@ -356,6 +356,18 @@ def test_restyle():
         check("py-restyle-changed", pixels(result) != before)
         check("py-restyle-source-unchanged", pixels(layer) == before)
         export(result, "py-restyle.png")
+    # The default start: patches of the selection (texture transfer).  The
+    # runner runs fgsd restyle on the same layer, reference crop and mask,
+    # same seed, and compares (check_restyle_patches).
+    export_reference(image, ref, "py-restyle-patches")
+    outcome = run("plug-in-fgsd-restyle", image, [layer], reference_layer=ref, seed=8)
+    if succeeded("py-restyle-patches", outcome):
+        result = outcome[1]
+        check("py-restyle-patches-name", result.get_name() ==
+              layer.get_name() + " restyled from patches (strength 0.10, seed 8)",
+              result.get_name())
+        check("py-restyle-patches-source-unchanged", pixels(layer) == before)
+        export(result, "py-restyle-patches.png")
     image.delete()
 
 

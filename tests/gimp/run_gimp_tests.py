@@ -480,6 +480,25 @@ def check_selections(results, opts, model, out):
                       "max difference %d of 255 (sizes %s, %s)" % (diff, a[:2], b[:2]))
 
 
+def check_restyle_patches(results, opts, model, data, out):
+    """The plug-in's restyle from patches equals the engine's (fgsd restyle)
+    on the same layer, reference crop and selection, same seed: the
+    squares are copies of the reference's pixels, so up to 8-bit rounding."""
+    prefix = os.path.join(out, "py-restyle-patches")
+    if not results.check("restyle-patches-result", os.path.exists(prefix + ".png")):
+        return
+    cmd = [opts.cli, "restyle", "-q", "--model", model, "--in",
+           os.path.join(data, "forest-floor.png"), "--ref", prefix + "-ref.png",
+           "--mask", prefix + "-mask.png", "--seed", "8", "-o", prefix + "-engine.png"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if not results.check("restyle-patches-engine-runs", p.returncode == 0, p.stderr.strip()):
+        return
+    a, b = png_rgb(prefix + ".png"), png_rgb(prefix + "-engine.png")
+    diff = max(abs(x - y) for x, y in zip(a[2], b[2])) if a[:2] == b[:2] else 999
+    results.check("restyle-patches-matches-engine", diff <= 1,
+                  "max difference %d of 255 (sizes %s, %s)" % (diff, a[:2], b[:2]))
+
+
 def suite_batch(opts, tmp, results):
     gimp = Gimp(opts, tmp)
     data = make_data(opts, os.path.join(tmp, "data"))
@@ -508,6 +527,7 @@ def suite_batch(opts, tmp, results):
     results.check("python-exit", rc == 0, str(rc))
     check_backend_notice(results, output)
     check_selections(results, opts, model, out)
+    check_restyle_patches(results, opts, model, data, out)
 
     check_sources(results, data, out)
     check_phi(results, opts, model, trained, data, out)
