@@ -201,23 +201,33 @@ static int sample_and_write(cli_engine *e, synth_opts *o, const fgsd_reference *
     o->sampler.p.ascending = !o->sampler.fixed_schedule;
     o->sampler.p.free_colour = o->free_colour;
     o->sampler.p.guidance = o->guidance;
-    progress_phase(&e->prog, "sampling");
     t0 = now_s();
     if (start_of(o) == START_PATCHES) {
+        /* The image read once; its features only for a redraw. */
+        fgsd_reference *redraw = NULL;
         image src;
         float *sel;
 
         ret = reference_source(o->refs.v[0], o->mask, &src, &sel);
         if (ret != CLI_EXIT_OK)
             goto out;
-        o->sampler.p.sigma0 = o->strength;
-        o->patch.seed = o->sampler.p.seed;
-        st = fgsd_synthesize_from_patches(e->session, ref, &o->sampler.p, &o->patch, src.rgb,
-                                          sel, src.width, src.height, o->size[0], o->size[1],
-                                          out.rgb, &stats);
+        if (o->strength > 0.0f)
+            ret = reference_measure(e, o->refs.v[0], &src, sel, &redraw);
+        if (ret == CLI_EXIT_OK) {
+            o->sampler.p.sigma0 = o->strength;
+            o->patch.seed = o->sampler.p.seed;
+            progress_phase(&e->prog, "sampling");
+            st = fgsd_synthesize_from_patches(e->session, redraw, &o->sampler.p, &o->patch,
+                                              src.rgb, sel, src.width, src.height, o->size[0],
+                                              o->size[1], out.rgb, &stats);
+        }
         free(sel);
         image_free(&src);
+        fgsd_reference_free(redraw);
+        if (ret != CLI_EXIT_OK)
+            goto out;
     } else {
+        progress_phase(&e->prog, "sampling");
         st = fgsd_synthesize(e->session, ref, &o->sampler.p, o->size[0], o->size[1], out.rgb,
                              &stats);
     }
@@ -320,7 +330,8 @@ static int run(const char *cmd, int interpolate, int argc, char **argv)
         if (ret != CLI_EXIT_OK)
             goto out;
     }
-    if (o.refs.n) {
+    /* A patch start reads its one reference itself (sample_and_write). */
+    if (o.refs.n && start_of(&o) != START_PATCHES) {
         ret = reference_load(&e, o.refs.v, interpolate ? w : NULL, o.refs.n, o.mask, &ref);
         if (ret != CLI_EXIT_OK)
             goto out;

@@ -65,13 +65,34 @@ static int combine_mask(const image *ref, const char *ref_path, const image *mas
     return CLI_EXIT_OK;
 }
 
+int reference_measure(cli_engine *e, const char *path, const image *ref, const float *sel,
+                      fgsd_reference **out)
+{
+    fgsd_status st;
+
+    *out = NULL;
+    if (fgsd_model_feature_dim(e->model) <= 0) {
+        cli_error("model '%s' is unconditioned: it cannot follow a reference", e->model_path);
+        return CLI_EXIT_ERROR;
+    }
+    progress_phase(&e->prog, "features");
+    st = fgsd_reference_measure(e->session, ref->rgb, ref->width, ref->height, sel, out);
+    if (st != FGSD_OK) {
+        char what[600];
+        snprintf(what, sizeof what, "features of '%s'", path);
+        return cli_engine_failed(e, st, what);
+    }
+    progress_done(&e->prog);
+    cli_engine_notice(e); /* a large reference is measured on a sample */
+    return CLI_EXIT_OK;
+}
+
 static int one_reference(cli_engine *e, const char *path, const image *mask,
                          const char *mask_path, fgsd_reference **out)
 {
     char err[512];
     image ref;
     float *sel = NULL;
-    fgsd_status st;
     int ret;
 
     if (image_read(path, &ref, err, sizeof err) < 0) {
@@ -79,19 +100,8 @@ static int one_reference(cli_engine *e, const char *path, const image *mask,
         return CLI_EXIT_ERROR;
     }
     ret = combine_mask(&ref, path, mask, mask_path, &sel);
-    if (ret != CLI_EXIT_OK)
-        goto out;
-    progress_phase(&e->prog, "features");
-    st = fgsd_reference_measure(e->session, ref.rgb, ref.width, ref.height, sel, out);
-    if (st != FGSD_OK) {
-        char what[600];
-        snprintf(what, sizeof what, "features of '%s'", path);
-        ret = cli_engine_failed(e, st, what);
-        goto out;
-    }
-    progress_done(&e->prog);
-    cli_engine_notice(e); /* a large reference is measured on a sample */
-out:
+    if (ret == CLI_EXIT_OK)
+        ret = reference_measure(e, path, &ref, sel, out);
     free(sel);
     image_free(&ref);
     return ret;

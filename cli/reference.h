@@ -27,6 +27,12 @@ int mask_from_image(const image *img, float **out);
 int reference_load(cli_engine *e, const char *const *refs, const float *weights, int n,
                    const char *mask_path, fgsd_reference **out);
 
+/* The features of ref (read from path, which error messages name) with its
+ * selection sel (NULL = every pixel).  *out is freed with
+ * fgsd_reference_free.  Returns an exit code; errors are printed. */
+int reference_measure(cli_engine *e, const char *path, const image *ref, const float *sel,
+                      fgsd_reference **out);
+
 /* The reference image at path and its selection (alpha times mask_path,
  * NULL = every pixel counts), for a synthesis that starts from its
  * patches.  img is freed with image_free, *sel with free.  Returns an exit

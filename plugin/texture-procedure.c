@@ -115,24 +115,34 @@ texture_compute (FgsdRun *run, gpointer state, GError **error)
 
   params = args_sampler (args, run->seed);
   if (! engine_check_memory (FGSD_TASK_SYNTHESIZE, &params, w, h, ENGINE_OWN_FLOATS_SYNTH,
-                             error) ||
-      (args->guidance > 1.0 && ! engine_open_guide (&run->engine, args->guide_model,
-                                                    args_backend (args), run->run_mode,
-                                                    error)) ||
-      ! mixed_reference (&run->engine, run->image, ts->layers, ts->n, ts->weights, &reference,
-                         error))
+                             error))
     goto out;
-  engine_set_progress_range (&run->engine, 0.06, 1.0);
   if (patches)
     {
-      /* The squares come from the selection's own pixels. */
+      /* The squares come from the selection's own pixels, read once;
+       * their features only for a redraw. */
+      engine_set_progress_range (&run->engine, 0.0, 0.06);
       if (! reference_read (run->image, GIMP_DRAWABLE (ts->layers[0]), &ts->ref, error) ||
-          ! engine_synthesize_from_patches (&run->engine, reference, &params, &ts->ref, w, h,
+          (params.sigma0 > 0.0f &&
+           ! engine_reference (&run->engine, &ts->ref, &reference, error)))
+        goto out;
+      engine_set_progress_range (&run->engine, 0.06, 1.0);
+      if (! engine_synthesize_from_patches (&run->engine, reference, &params, &ts->ref, w, h,
                                             &rgb, error))
         goto out;
     }
-  else if (! engine_synthesize (&run->engine, reference, &params, w, h, &rgb, error))
-    goto out;
+  else
+    {
+      if ((args->guidance > 1.0 && ! engine_open_guide (&run->engine, args->guide_model,
+                                                        args_backend (args), run->run_mode,
+                                                        error)) ||
+          ! mixed_reference (&run->engine, run->image, ts->layers, ts->n, ts->weights,
+                             &reference, error))
+        goto out;
+      engine_set_progress_range (&run->engine, 0.06, 1.0);
+      if (! engine_synthesize (&run->engine, reference, &params, w, h, &rgb, error))
+        goto out;
+    }
   if (! (run->rgba = pixels_rgb_to_rgba (rgb, NULL, (gsize) w * (gsize) h, error)))
     goto out;
 

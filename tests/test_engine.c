@@ -1136,10 +1136,18 @@ static void test_restyle_from_patches(void **state)
     assert_int_equal(fgsd_restyle_from_patches(s, &q, 0.1f, img, w, h, src, NULL, 4, sh, b),
                      FGSD_ERR_TOO_SMALL);
     for (int i = 0; i < sw * sh; i++)
-        mask[i] = i % sw < 4 ? 1.0f : 0.0f; /* a 4-pixel strip: no 8x8 square inside */
+        mask[i] = i % sw < 3 ? 1.0f : 0.0f; /* 192 pixels: too few to be a reference */
     assert_int_equal(fgsd_restyle_from_patches(s, &q, 0.1f, img, w, h, src, mask, sw, sh, b),
                      FGSD_ERR_TOO_SMALL);
-    assert_non_null(strstr(fgsd_session_last_error(s), "selection"));
+    assert_non_null(strstr(fgsd_session_last_error(s), "selected pixels"));
+    for (int i = 0; i < sw * sh; i++)
+        mask[i] = i % 3 == 0 ? 1.0f : 0.0f; /* every third column: 1366 pixels, no 32x32
+                                               square half inside */
+    q.patch = 32;
+    assert_int_equal(fgsd_restyle_from_patches(s, &q, 0.1f, img, w, h, src, mask, sw, sh, b),
+                     FGSD_ERR_TOO_SMALL);
+    assert_non_null(strstr(fgsd_session_last_error(s), "no 32x32 square"));
+    q.patch = 8;
     mask[0] = -1.0f;
     assert_int_equal(fgsd_restyle_from_patches(s, &q, 0.1f, img, w, h, src, mask, sw, sh, b),
                      FGSD_ERR_INVALID_ARGUMENT);

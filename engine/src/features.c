@@ -32,6 +32,24 @@ static fgsd_status check_mask(fgsd_session *s, const float *mask, int w, int h)
     return FGSD_OK;
 }
 
+fgsd_status features_check_reference(fgsd_session *s, const float *rgb, int width, int height,
+                                     const float *mask)
+{
+    fgsd_status st = image_check(s, rgb, width, height, FGSD_MIN_REFERENCE_SIDE);
+    double weight;
+
+    if (!st)
+        st = check_mask(s, mask, width, height);
+    if (st)
+        return st;
+    weight = features_mask_weight(mask, width, height);
+    if (weight < FGSD_MIN_REFERENCE_PIXELS)
+        return session_fail(s, FGSD_ERR_TOO_SMALL,
+                            "the reference has %.0f selected pixels; at least %d are needed",
+                            weight, FGSD_MIN_REFERENCE_PIXELS);
+    return FGSD_OK;
+}
+
 /* Adds one pass's feature sums and weights (phi = sums / weights) over a
  * whole image to sums and weights; a pass that runs out of GPU memory is
  * repeated on the CPU. */
@@ -112,7 +130,6 @@ fgsd_status features_measure(fgsd_session *s, const float *rgb, int width, int h
 {
     const fgsd_model_info *info;
     int dim, ww, wh, kx, ky, windowed;
-    double weight;
     double *sums = NULL, *weights = NULL, *pass_sums = NULL, *pass_weights = NULL;
     float *sub = NULL, *sub_mask = NULL;
     fgsd_status st;
@@ -126,16 +143,9 @@ fgsd_status features_measure(fgsd_session *s, const float *rgb, int width, int h
     if (!info->conditioned || dim <= 0)
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
                             "this model is unconditioned: it has no features");
-    st = image_check(s, rgb, width, height, FGSD_MIN_REFERENCE_SIDE);
-    if (!st)
-        st = check_mask(s, mask, width, height);
+    st = features_check_reference(s, rgb, width, height, mask);
     if (st)
         return st;
-    weight = features_mask_weight(mask, width, height);
-    if (weight < FGSD_MIN_REFERENCE_PIXELS)
-        return session_fail(s, FGSD_ERR_TOO_SMALL,
-                            "the reference has %.0f selected pixels; at least %d are needed",
-                            weight, FGSD_MIN_REFERENCE_PIXELS);
     /* phi depends on the image's size through the zero-padded borders, and
      * the model learnt it on crops of feature_window pixels (window): a reference
      * measured whole at another size pulls samples towards the wrong means

@@ -26,6 +26,8 @@
 /* A square must lie this much inside a masked source to be used. */
 #define QUILT_MIN_COVER 0.99
 #define QUILT_MASK_DRAWS 16
+/* ... and at least this much for a masked source to be usable at all. */
+#define QUILT_MIN_USABLE 0.5
 /* Heal from the band: squares wholly inside it (summed-area rounding aside). */
 #define QUILT_HEAL_COVER (1.0 - 1e-9)
 
@@ -407,6 +409,30 @@ static fgsd_status quilt_region(fgsd_session *s, quilt *qt, const fgsd_patch_par
     return FGSD_OK;
 }
 
+/* Whether some p x p square of the source has a mean mask weight of at
+ * least cover. */
+static int any_square_covered(const quilt *qt, double cover)
+{
+    for (int y = 0; y + qt->p <= qt->sh; y++)
+        for (int x = 0; x + qt->p <= qt->sw; x++)
+            if (square_cover(qt, x, y) >= cover)
+                return 1;
+    return 0;
+}
+
+/* A masked source must hold a square at least half inside (squares less
+ * inside than min_cover are used only where none is found: a feathered
+ * selection's soft squares); else FGSD_ERR_TOO_SMALL. */
+static fgsd_status check_inside(fgsd_session *s, const quilt *qt)
+{
+    if (any_square_covered(qt, QUILT_MIN_USABLE))
+        return FGSD_OK;
+    return session_fail(s, FGSD_ERR_TOO_SMALL,
+                        "no %dx%d square lies inside the reference's selection: select a "
+                        "larger area or take smaller squares",
+                        qt->p, qt->p);
+}
+
 fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int sw, int sh,
                        const fgsd_patch_params *q, int width, int height, float *out)
 {
@@ -418,22 +444,13 @@ fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int
     st = qt.filled ? quilt_alloc(s, &qt, quilt_patch_side(q->patch, sw, sh))
                    : session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d patch start",
                                   width, height);
+    if (!st && mask)
+        st = check_inside(s, &qt);
     if (!st)
         st = quilt_region(s, &qt, q, width, height);
     free(qt.filled);
     quilt_free(&qt);
     return st;
-}
-
-/* Whether some p x p square of the source lies QUILT_MIN_COVER inside its
- * mask. */
-static int any_square_inside(const quilt *qt)
-{
-    for (int y = 0; y + qt->p <= qt->sh; y++)
-        for (int x = 0; x + qt->p <= qt->sw; x++)
-            if (square_cover(qt, x, y) >= qt->min_cover)
-                return 1;
-    return 0;
 }
 
 int quilt_transfer_side(int patch, int sw, int sh)
@@ -481,11 +498,8 @@ fgsd_status quilt_transfer(fgsd_session *s, const float *src, const float *mask,
              ? quilt_alloc(s, &qt, quilt_transfer_side(q->patch, sw, sh))
              : session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d restyle", width,
                             height);
-    if (!st && mask && !any_square_inside(&qt))
-        st = session_fail(s, FGSD_ERR_TOO_SMALL,
-                          "no %dx%d square lies inside the reference's selection: select a "
-                          "larger area or take smaller squares",
-                          qt.p, qt.p);
+    if (!st && mask)
+        st = check_inside(s, &qt);
     if (!st) {
         /* The image's light and dark moved to the source's, so that its
          * squares can follow them whatever the two images' exposure. */
@@ -520,7 +534,7 @@ fgsd_status quilt_heal(fgsd_session *s, const float *src, const float *mask, int
     qt.filled = malloc(n);
     st = qt.filled ? quilt_alloc(s, &qt, patch)
                    : session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for the patches");
-    if (!st && mask && !any_square_inside(&qt))
+    if (!st && mask && !any_square_covered(&qt, qt.min_cover))
         st = session_fail(s, FGSD_ERR_TOO_SMALL,
                           "no %dx%d square fits in the texture around the hole; widen the band "
                           "or give a reference",

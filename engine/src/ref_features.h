@@ -11,6 +11,13 @@
 fgsd_status features_measure(fgsd_session *s, const float *rgb, int width, int height,
                              const float *mask, int window, float *phi);
 
+/* A reference image and its mask (NULL = all) are what every task takes
+ * as a reference, measured or quilted: FGSD_MIN_REFERENCE_SIDE a side,
+ * finite values, mask weights in [0, 1] and FGSD_MIN_REFERENCE_PIXELS
+ * selected; else an error on s. */
+fgsd_status features_check_reference(fgsd_session *s, const float *rgb, int width, int height,
+                                     const float *mask);
+
 /* The selected pixels of a w x h mask (NULL: all w h). */
 double features_mask_weight(const float *mask, int w, int h);
 

@@ -10,6 +10,7 @@
 #include "denoise.h"
 #include "image_check.h"
 #include "quilt.h"
+#include "ref_features.h"
 #include "reference.h"
 #include "sampler.h"
 
@@ -236,7 +237,7 @@ fgsd_status fgsd_synthesize_from_patches(fgsd_session *s, const fgsd_reference *
         return FGSD_ERR_INVALID_ARGUMENT;
     st = check_common(s, reference, p, width, height, out);
     if (!st)
-        st = image_check(s, source, sw, sh, 8);
+        st = features_check_reference(s, source, sw, sh, mask);
     if (!st)
         st = check_patches(s, p, q, mask, sw, sh);
     if (!st && p->sigma0 > 0.0f)
@@ -282,9 +283,9 @@ fgsd_status fgsd_restyle_from_patches(fgsd_session *s, const fgsd_patch_params *
     if (!st)
         st = image_check(s, image, width, height, 8);
     if (!st)
-        st = image_check(s, source, sw, sh, 8);
-    if (!st) /* the source's size checked first: the mask's length is its */
-        st = quilt_check(s, q, mask, sw, sh);
+        st = features_check_reference(s, source, sw, sh, mask);
+    if (!st)
+        st = quilt_check(s, q, NULL, sw, sh);
     if (st)
         return st;
     /* out is written only on success: the squares go to a canvas of their own */

@@ -315,8 +315,11 @@ def synth_formats_and_options():
     ok(base + ["--ref", REF_B, "--ref", REF_GRAY16, "-o", tmp("multi.png")])
     ok(["synth", "--model", UNCOND, "--unconditioned", "--seed", "1", "-o", tmp("unc.png")]
        + FAST)
-    expect_error(["synth", "--model", UNCOND, "--ref", REF_A, "--seed", "1", "-o",
-                  tmp("unc2.png")] + FAST, 1, tmp("unc2.png"))
+    # An unconditioned model cannot follow a reference; the patch start needs
+    # no network and takes any model.
+    expect_error(["synth", "--model", UNCOND, "--ref", REF_A, "--seed", "1", "--start", "noise",
+                  "-o", tmp("unc2.png")] + FAST, 1, tmp("unc2.png"))
+    ok(["synth", "--model", UNCOND, "--ref", REF_A, "--seed", "1", "-o", tmp("unc3.png")])
 
 
 def has_gpu():
@@ -848,7 +851,8 @@ def cancel_at_several_points():
     with open(out, "wb") as f:
         f.write(b"keep")
     # During the features of a large reference, before the first step.
-    interrupt(["synth", "--model", MODEL, "--ref", big, "--seed", "1", "-o", out] + FAST, out)
+    interrupt(["synth", "--model", MODEL, "--ref", big, "--seed", "1", "--start", "noise", "-o",
+               out] + FAST, out)
     # features: nothing on stdout.
     stdout = interrupt(["features", "--model", MODEL, "--ref", big], None)
     assert stdout == "", stdout

@@ -15,7 +15,7 @@ the patch start's quilt of the same squares (`fgsd synth --start
 patches`); at the default 0.1 its blurred luminance follows the image's
 (correlation above 0.3, and 0.2 above the strength-1 result's).  Then the
 refusals: strength above 1, two references, --free-colour, and a selection
-too small for one square (exit 1, nothing written).  Prints TAP.
+with no square half inside it (exit 1, nothing written).  Prints TAP.
 """
 import os
 import subprocess
@@ -105,13 +105,13 @@ def main():
 
     mask = os.path.join(tmp, "mask.png")
     m = np.zeros((192, 192), dtype=np.uint8)
-    m[10:30, 10:30] = 255
+    m[10:50, 10:50] = 255
     Image.fromarray(m).save(mask)
     no = os.path.join(tmp, "no.png")
     refusals = [(["--strength", "2"], 2, "[0, 1]"),
                 (["--ref", ref_path], 2, "exactly one --ref"),
                 (["--free-colour"], 2, "--free-colour needs --start noise"),
-                (["--mask", mask, "--patch", "24"], 1, "no 24x24 square lies inside")]
+                (["--mask", mask, "--patch", "96"], 1, "no 96x96 square lies inside")]
     for args, code, text in refusals:
         p = subprocess.run([fgsd, "restyle", "-m", model, "--in", image_path, "--ref", ref_path,
                             "--start", "patches", "-q", "-o", no] + args,
