@@ -1169,6 +1169,61 @@ static void test_restyle_from_patches(void **state)
     free(b);
 }
 
+/* The preview's watch: called at step 1 and every `every` steps with the
+ * clean estimate at the canvas's size; the last one shown is the result
+ * when the run stops on a watched step; a non-zero return cancels. */
+typedef struct {
+    int calls, last_step, width, height, stop_at, not_finite;
+} watch_log;
+
+static int watch_cb(void *user, const float *rgb, int width, int height, int step)
+{
+    watch_log *l = user;
+
+    l->calls++;
+    l->last_step = step;
+    l->width = width;
+    l->height = height;
+    for (int i = 0; i < width * height * 3; i++)
+        l->not_finite += !isfinite(rgb[i]);
+    return l->stop_at && step >= l->stop_at;
+}
+
+static void test_watch(void **state)
+{
+    fixture *f = *state;
+    fgsd_session *s = new_session(f->model, 0);
+    fgsd_sampler_params p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
+    fgsd_sample_stats stats = {0};
+    float out[12 * 10 * 3], keep[12 * 10 * 3];
+    watch_log l = {0};
+
+    p.seed = 3;
+    p.max_steps = 6;
+    p.sigma_final = 1e-6f; /* run to the cap */
+    fgsd_session_set_watch(s, watch_cb, &l, 2);
+    assert_int_equal(synth_phi(s, f->model, p, NULL, 12, 10, out, &stats), FGSD_OK);
+    /* steps 1, 2, 4, ... up to the last (the tiny model's safeguard may stop early) */
+    assert_true(stats.steps >= 2);
+    assert_int_equal(l.calls, 1 + stats.steps / 2);
+    assert_int_equal(l.last_step, stats.steps - stats.steps % 2);
+    assert_int_equal(l.width, 12);
+    assert_int_equal(l.height, 10);
+    assert_int_equal(l.not_finite, 0);
+    /* a watch that says stop cancels, the output untouched */
+    memcpy(keep, out, sizeof out);
+    l = (watch_log){.stop_at = 2};
+    assert_int_equal(synth_phi(s, f->model, p, NULL, 12, 10, out, NULL), FGSD_ERR_CANCELLED);
+    assert_int_equal(l.last_step, 2);
+    assert_true(max_abs_diff(keep, out, sizeof out / sizeof *out) == 0.0);
+    /* removed: no more calls */
+    fgsd_session_set_watch(s, NULL, NULL, 1);
+    l = (watch_log){0};
+    assert_int_equal(synth_phi(s, f->model, p, NULL, 12, 10, out, NULL), FGSD_OK);
+    assert_int_equal(l.calls, 0);
+    fgsd_session_free(s);
+}
+
 static void test_bad_arguments(void **state)
 {
     fixture *f = *state;
@@ -1338,6 +1393,7 @@ int main(void)
         cmocka_unit_test(test_patch_start),
         cmocka_unit_test(test_heal_from_patches),
         cmocka_unit_test(test_restyle_from_patches),
+        cmocka_unit_test(test_watch),
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_guidance),
     };

@@ -184,6 +184,15 @@ FGSD_API const char *fgsd_session_backend_name(const fgsd_session *session);
  * freed; NULL (the default) = this session's model without its projection. */
 FGSD_API void fgsd_session_set_guide(fgsd_session *session, fgsd_session *guide);
 
+/* A watch on the sampler for a live preview: fn is called at its first
+ * step and every `every` steps after (every >= 1) with the current clean
+ * estimate D(x) (width x height RGB, valid during the call only; a
+ * coarse-to-fine level at its own size), on the caller's thread.  A
+ * non-zero return cancels, as the progress callback's.  fn NULL: none. */
+typedef int (*fgsd_watch_fn)(void *user, const float *rgb, int width, int height, int step);
+FGSD_API void fgsd_session_set_watch(fgsd_session *session, fgsd_watch_fn fn, void *user,
+                                     int every);
+
 /* ---- references: what a texture should look like ----------------------- */
 
 /* Length of phi for this model (0 for an unconditioned model). */

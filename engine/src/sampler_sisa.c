@@ -335,7 +335,8 @@ fgsd_status sisa_run(fgsd_session *s, const sisa_task *t, float *out, fgsd_sampl
         sigma = noise_estimate(st.x, st.d, t, st.n);
         if (step == 1)
             first = sigma;
-        if (session_progress(s, step, sigma, fraction_done(p, first, sigma, step))) {
+        if (session_progress(s, step, sigma, fraction_done(p, first, sigma, step)) ||
+            session_watch(s, step, st.d, t->width, t->height)) {
             rc = session_fail(s, FGSD_ERR_CANCELLED, "cancelled at step %d", step);
             goto out;
         }

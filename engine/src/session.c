@@ -48,6 +48,22 @@ void fgsd_session_set_guide(fgsd_session *s, fgsd_session *guide)
         s->guide = guide == s ? NULL : guide;
 }
 
+void fgsd_session_set_watch(fgsd_session *s, fgsd_watch_fn fn, void *user, int every)
+{
+    if (!s)
+        return;
+    s->watch = fn;
+    s->watch_user = user;
+    s->watch_every = every > 0 ? every : 1;
+}
+
+int session_watch(fgsd_session *s, int step, const float *d, int width, int height)
+{
+    if (!s->watch || (step != 1 && step % s->watch_every))
+        return 0;
+    return s->watch(s->watch_user, d, width, height, step);
+}
+
 int session_progress(fgsd_session *s, int step, float sigma, float fraction)
 {
     if (!s->opt.progress)

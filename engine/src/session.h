@@ -16,6 +16,9 @@ struct fgsd_session {
     int budget_auto;      /* the caller left memory_budget 0: a GPU's device_budget alone
                              bounds its windows, the default bounds the CPU's */
     fgsd_session *guide;  /* guidance's D0 (fgsd_session_set_guide), borrowed; NULL = own */
+    fgsd_watch_fn watch;  /* fgsd_session_set_watch */
+    void *watch_user;
+    int watch_every;
     char error[512];
     char notice[512];
 };
@@ -44,5 +47,8 @@ void session_noise(fgsd_session *s, uint64_t seed, uint32_t step, size_t n, floa
 
 /* Calls the progress callback; non-zero means the user cancelled. */
 int session_progress(fgsd_session *s, int step, float sigma, float fraction);
+
+/* Shows the watch D(x) at step (when it is due); non-zero: cancelled. */
+int session_watch(fgsd_session *s, int step, const float *d, int width, int height);
 
 #endif
