@@ -10,16 +10,36 @@
 #include "plugin.h"
 #include "run.h"
 
-/* The dialog in interactive mode; FALSE when the user cancelled it. */
+typedef struct
+{
+  const FgsdRunHooks *hooks;
+  FgsdRun            *run;
+  gpointer            state;
+} PreviewSource;
+
+static FgsdPreviewInput *
+preview_read (gpointer data, const FgsdArgs *args, GError **error)
+{
+  PreviewSource *src = data;
+
+  return src->hooks->preview_read (src->run, src->state, args, error);
+}
+
+/* The dialog in interactive mode; FALSE when the user cancelled it.  The
+ * preview's thread has ended when it returns. */
 static gboolean
 ask (const FgsdRunHooks *hooks, FgsdRun *run, gpointer state)
 {
-  gchar   *text;
-  gboolean ok;
+  PreviewSource src     = { hooks, run, state };
+  GtkWidget    *preview = NULL;
+  gchar        *text;
+  gboolean      ok;
 
   gimp_ui_init (PLUG_IN_BINARY);
   text = hooks->summary (run, state);
-  ok   = fgsd_dialog_run (run->procedure, run->config, hooks->kind, text);
+  if (hooks->preview_read && hooks->preview_render)
+    preview = preview_new (run->config, preview_read, &src, hooks->preview_render);
+  ok = fgsd_dialog_run (run->procedure, run->config, hooks->kind, text, preview);
   g_free (text);
   return ok;
 }

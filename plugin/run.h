@@ -19,6 +19,7 @@
 #include "args.h"
 #include "engine.h"
 #include "output.h"
+#include "preview.h"
 #include "procedure-kind.h"
 
 typedef struct
@@ -60,6 +61,11 @@ typedef struct
   gboolean  (*compute) (FgsdRun *run, gpointer state, GError **error);
   /* Frees the state's contents (not the block). */
   void      (*clear)   (gpointer state);
+  /* The dialog's preview (NULL: none): its input read for args on the
+   * main thread, and its drawing in the preview's thread (preview.h). */
+  FgsdPreviewInput *(*preview_read) (FgsdRun *run, gpointer state, const FgsdArgs *args,
+                                     GError **error);
+  FgsdPreviewRender  preview_render;
 } FgsdRunHooks;
 
 GimpValueArray *run_procedure (const FgsdRunHooks *hooks, GimpProcedure *procedure,

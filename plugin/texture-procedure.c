@@ -163,6 +163,83 @@ out:
   return ok;
 }
 
+/* The preview reads every layer's selection and the weights now. */
+static FgsdPreviewInput *
+texture_preview_read (FgsdRun *run, gpointer state, const FgsdArgs *args, GError **error)
+{
+  TextureState     *ts = state;
+  FgsdPreviewInput *in = g_new0 (FgsdPreviewInput, 1);
+
+  in->n_refs  = ts->n;
+  in->refs    = g_new0 (FgsdReference, ts->n);
+  in->weights = g_new (gdouble, ts->n);
+  in->width   = args->width > 0 ? args->width : gimp_image_get_width (run->image);
+  in->height  = args->height > 0 ? args->height : gimp_image_get_height (run->image);
+  if (! texture_of (run)->weights (args, ts->n, in->weights, error))
+    goto failed;
+  for (gint i = 0; i < ts->n; i++)
+    if (! reference_read (run->image, GIMP_DRAWABLE (ts->layers[i]), &in->refs[i], error))
+      goto failed;
+  return in;
+
+failed:
+  preview_input_free (in);
+  return NULL;
+}
+
+/* A corner of the texture, PREVIEW_SIDE at most, as the run draws it
+ * (synthesis at that size with the same seed); guidance is not previewed
+ * (the preview has no guide model). */
+static gboolean
+texture_preview_render (fgsd_session *s, const FgsdArgs *args, guint32 seed,
+                        const FgsdPreviewInput *in, gfloat **rgb, gint *w, gint *h,
+                        GError **error)
+{
+  FgsdArgs            a       = *args;
+  fgsd_sampler_params params;
+  fgsd_reference    **each    = g_new0 (fgsd_reference *, in->n_refs);
+  fgsd_reference     *ref     = NULL;
+  fgsd_patch_params   patch   = fgsd_patch_params_default ();
+  fgsd_status         st      = FGSD_OK;
+  gboolean            patches;
+  float              *weights = g_new (float, in->n_refs);
+
+  a.guidance = 1.0;
+  patches    = in->n_refs == 1 && ARGS_PATCH_START (&a);
+  params     = args_sampler (&a, seed);
+  *w         = MIN (in->width, PREVIEW_SIDE);
+  *h         = MIN (in->height, PREVIEW_SIDE);
+  if (! patches || params.sigma0 > 0.0f)
+    {
+      for (gint i = 0; i < in->n_refs && ! st; i++)
+        {
+          const FgsdReference *r = &in->refs[i];
+
+          weights[i] = (float) in->weights[i];
+          st = fgsd_reference_measure (s, r->rgb, r->width, r->height, r->mask, &each[i]);
+        }
+      if (! st)
+        st = fgsd_reference_blend ((const fgsd_reference *const *) each, weights, in->n_refs,
+                                   &ref);
+    }
+  *rgb = g_malloc ((gsize) *w * (gsize) *h * 3 * sizeof (gfloat));
+  patch.seed = seed;
+  if (! st && patches)
+    st = fgsd_synthesize_from_patches (s, ref, &params, &patch, in->refs[0].rgb,
+                                       in->refs[0].mask, in->refs[0].width,
+                                       in->refs[0].height, *w, *h, *rgb, NULL);
+  else if (! st)
+    st = fgsd_synthesize (s, ref, &params, *w, *h, *rgb, NULL);
+  for (gint i = 0; i < in->n_refs; i++)
+    fgsd_reference_free (each[i]);
+  g_free (each);
+  g_free (weights);
+  fgsd_reference_free (ref);
+  if (st)
+    g_clear_pointer (rgb, g_free);
+  return st ? preview_engine_failed (s, st, error) : TRUE;
+}
+
 static void
 texture_clear (gpointer state)
 {
@@ -188,6 +265,8 @@ texture_procedure_run (const FgsdTextureProcedure *tp, GimpProcedure *procedure,
     .check      = texture_check,
     .compute    = texture_compute,
     .clear      = texture_clear,
+    .preview_read   = texture_preview_read,
+    .preview_render = texture_preview_render,
   };
 
   return run_procedure (&hooks, procedure, run_mode, image, drawables, config);

@@ -211,7 +211,7 @@ fill_model (GimpProcedureDialog *dialog, GimpProcedureConfig *config)
 
 gboolean
 fgsd_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, FgsdProcedureKind kind,
-                 const gchar *summary)
+                 const gchar *summary, GtkWidget *preview)
 {
   GtkWidget           *widget;
   GimpProcedureDialog *dialog;
@@ -234,6 +234,14 @@ fgsd_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config, FgsdProc
   fill_model (dialog, config);
   gimp_procedure_dialog_fill (dialog, "summary", "result-frame", "variation-frame",
                               "sampling-frame", "model-frame", NULL);
+  if (preview)
+    {
+      /* On top, as GIMP's own filters show theirs first. */
+      GtkWidget *content = gtk_dialog_get_content_area (GTK_DIALOG (dialog));
+
+      gtk_box_pack_start (GTK_BOX (content), preview, FALSE, FALSE, 0);
+      gtk_box_reorder_child (GTK_BOX (content), preview, 0);
+    }
 
   ok = gimp_procedure_dialog_run (dialog);
   gtk_widget_destroy (widget);

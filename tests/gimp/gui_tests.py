@@ -7,6 +7,7 @@
 # under the pointer.  Environment: FGSD_TEST_DATA, FGSD_TEST_OUT,
 # FGSD_TEST_MODEL, FGSD_TEST_XHELPER, FGSD_TEST_SHOTS (non-empty: only take
 # the dialog screenshots into that folder).
+import json
 import os
 import subprocess
 import time
@@ -126,6 +127,52 @@ def test_cancel(image):
     check("gui-cancel-not-dirty", not image.is_dirty())
 
 
+def test_preview(image):
+    """The synthesize dialog's preview (issue 22): drawn at the dialog's
+    settings, drawn again after New Seed (Alt+N) with the new seed, its
+    thread ended when OK (Alt+O) closes the dialog; OK's layer is what the
+    engine draws for the same settings (the runner runs fgsd synth on the
+    exported reference and compares: check_preview).  The preview's thread
+    writes its events to $FGSD_PREVIEW_LOG."""
+    log = os.environ["FGSD_PREVIEW_LOG"]
+    layer = image.get_layers()[0]
+    n = len(image.get_layers())
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 16, 16, 96, 96)
+    proc, cfg = config("plug-in-fgsd-synthesize", image, [layer],
+                       run_mode=Gimp.RunMode.INTERACTIVE, width=96, height=80, seed=5,
+                       random_seed=False, start="patches", redraw=0.0)
+    title = "Texture from Selection"
+    shot = os.path.join(os.environ["FGSD_TEST_OUT"], "gui-preview.png")
+    script = ("'{x}' wait '{t}' 60 >/dev/null && sleep 3 && '{x}' shot '{t}' '{p}'; "
+              "'{x}' key '{t}' alt+n && sleep 3 && '{x}' key '{t}' alt+o"
+              ).format(x=XHELPER, t=title, p=shot)
+    player = subprocess.Popen(["sh", "-c", script])
+    result = proc.run(cfg)
+    player.wait()
+    if not check("gui-preview-ok", result.index(0) == Gimp.PDBStatusType.SUCCESS,
+                 str(result.index(0))):
+        return
+    check("gui-preview-layer", len(image.get_layers()) == n + 1)
+    seed = result.index(2)
+    lines = open(log).read().splitlines() if os.path.exists(log) else []
+    starts = [ln.split() for ln in lines if ln.startswith("start ")]
+    done = {ln.split()[1] for ln in lines if ln.startswith("done ")}
+    check("gui-preview-drawn", bool(starts) and starts[0][3] == "5" and starts[0][1] in done,
+          repr(lines[:6]))
+    check("gui-preview-new-seed", any(s[3] == str(seed) and s[3] != "5" and s[1] in done
+                                      for s in starts), "seed %s: %r" % (seed, lines))
+    check("gui-preview-stopped", bool(lines) and lines[-1] == "closed", repr(lines[-3:]))
+    check("gui-preview-shot", os.path.exists(shot))
+    out = os.environ["FGSD_TEST_OUT"]
+    with open(os.path.join(out, "gui-preview.rgba"), "wb") as f:
+        f.write(bytes(pixels(result.index(1))))
+    with open(os.path.join(out, "gui-preview.json"), "w") as f:
+        json.dump({"size": [96, 80], "seed": seed, "box": [16, 16, 96, 96],
+                   "image": "forest-floor.png"}, f)
+    image.remove_layer(result.index(1))
+    image.clean_all()
+
+
 def shoot(procedure, image, drawables, title, path):
     """Opens procedure's dialog, saves it as path, closes it with Escape."""
     proc, cfg = config(procedure, image, drawables, run_mode=Gimp.RunMode.INTERACTIVE,
@@ -162,7 +209,9 @@ try:
     if SHOTS:
         screenshots()
     else:
-        test_cancel(test_undo())
+        image = test_undo()
+        test_preview(image)
+        test_cancel(image)
 except Exception as e:  # report, so that the runner sees a failure
     check("gui-exception", False, repr(e))
 check("done", True, "gui")

@@ -620,11 +620,44 @@ def suite_gui(opts, tmp, results, shots=None):
     model, _ = choose_model(opts, results)
     env = {"FGSD_TEST_DATA": data, "FGSD_TEST_OUT": out, "FGSD_TEST_MODEL": model,
            "FGSD_TEST_XHELPER": os.path.abspath(opts.xhelper),
-           "FGSD_TEST_SHOTS": os.path.abspath(shots) if shots else ""}
+           "FGSD_TEST_SHOTS": os.path.abspath(shots) if shots else "",
+           "FGSD_PREVIEW_LOG": os.path.join(out, "preview.log")}
     rc, output = gimp.run("python-fu-eval", 'exec(open("%s").read())'
                           % os.path.join(HERE, "gui_tests.py"), env, gui=True)
     report_checks(results, output, "gui")
     results.check("gui-exit", rc == 0, str(rc))
+    if not shots:
+        check_preview(results, opts, model, data, out)
+
+
+def check_preview(results, opts, model, data, out):
+    """The layer made by OK in the dialog with the preview equals the
+    engine's synthesis (fgsd synth) from the same selection, seed and size."""
+    path = os.path.join(out, "gui-preview.json")
+    if not results.check("preview-result", os.path.exists(path)):
+        return
+    with open(path) as f:
+        s = json.load(f)
+    x, y, w, h = s["box"]
+    iw, ih, rgb = png_rgb(os.path.join(data, s["image"]))
+    crop = b"".join(rgb[((y + j) * iw + x) * 3:((y + j) * iw + x + w) * 3] for j in range(h))
+    ref, mask = os.path.join(out, "preview-ref.png"), os.path.join(out, "preview-mask.png")
+    png_write_rgb(ref, w, h, crop)
+    png_write_rgb(mask, w, h, b"\xff" * (w * h * 3))  # the rectangle: every pixel selected
+    engine = os.path.join(out, "preview-engine.png")
+    p = subprocess.run([opts.cli, "synth", "-q", "--model", model, "--ref", ref, "--mask", mask,
+                        "--size", "%dx%d" % tuple(s["size"]), "--seed", str(s["seed"]),
+                        "--start", "patches", "-o", engine],
+                       capture_output=True, text=True, timeout=600)
+    if not results.check("preview-engine-runs", p.returncode == 0, p.stderr.strip()):
+        return
+    _, _, want = png_rgb(engine)
+    with open(os.path.join(out, "gui-preview.rgba"), "rb") as f:
+        got = f.read()
+    got = bytes(b for i, b in enumerate(got) if i % 4 != 3)
+    diff = max(abs(a - b) for a, b in zip(got, want)) if len(got) == len(want) else 999
+    results.check("preview-ok-matches-engine", diff <= 1,
+                  "max difference %d of 255 (%d and %d bytes)" % (diff, len(got), len(want)))
 
 
 # ---- translations -------------------------------------------------------------
