@@ -117,6 +117,48 @@ out:
   return ok;
 }
 
+/* The preview's input: the reference for args, and the layer's crop of
+ * PREVIEW_SIDE at most around the selection's centre (the layer's centre
+ * when the selection is not over it), at full scale. */
+static FgsdPreviewInput *
+filter_preview_read (FgsdRun *run, gpointer state, const FgsdArgs *args, GError **error)
+{
+  FilterState      *fs     = state;
+  GimpDrawable     *layer  = GIMP_DRAWABLE (fs->layer);
+  GimpDrawable     *source = args->reference_layer ? GIMP_DRAWABLE (args->reference_layer)
+                                                   : layer;
+  FgsdPreviewInput *in     = g_new0 (FgsdPreviewInput, 1);
+  gfloat           *rgba   = NULL;
+  gint              lw     = gimp_drawable_get_width (layer);
+  gint              lh     = gimp_drawable_get_height (layer);
+  gint              w      = MIN (lw, PREVIEW_SIDE), h = MIN (lh, PREVIEW_SIDE);
+  gint              cx     = lw / 2, cy = lh / 2;
+  gint              sx, sy, sw, sh;
+
+  if (gimp_drawable_mask_intersect (layer, &sx, &sy, &sw, &sh))
+    {
+      cx = sx + sw / 2;
+      cy = sy + sh / 2;
+    }
+  in->n_refs = 1;
+  in->refs   = g_new0 (FgsdReference, 1);
+  in->width  = w;
+  in->height = h;
+  if (! plugin_check_layer (run->image, source, error) ||
+      ! reference_read (run->image, source, &in->refs[0], error) ||
+      ! (rgba = pixels_read_rgba (layer, CLAMP (cx - w / 2, 0, lw - w),
+                                  CLAMP (cy - h / 2, 0, lh - h), w, h, error)) ||
+      ! (in->image = pixels_rgba_to_rgb (rgba, (gsize) w * (gsize) h,
+                                         filter_of (run)->clamp_input, error)))
+    {
+      g_free (rgba);
+      preview_input_free (in);
+      return NULL;
+    }
+  g_free (rgba);
+  return in;
+}
+
 static void
 filter_clear (gpointer state)
 {
@@ -139,6 +181,8 @@ layer_filter_run (const FgsdLayerFilter *filter, GimpProcedure *procedure, GimpR
     .check      = filter_check,
     .compute    = filter_compute,
     .clear      = filter_clear,
+    .preview_read   = filter->preview ? filter_preview_read : NULL,
+    .preview_render = filter->preview,
   };
 
   return run_procedure (&hooks, procedure, run_mode, image, drawables, config);

@@ -15,6 +15,7 @@
 #include "dialog.h"
 #include "args.h"
 #include "engine.h"
+#include "preview.h"
 #include "reference.h"
 
 /* What compute gets: the layer, as RGBA and as RGB, with phi of the
@@ -46,6 +47,9 @@ typedef struct
   /* The result (RGB, w x h, g_malloc'd) and the new layer's name. */
   gboolean     (*compute) (const FgsdLayerJob *job, gfloat **rgb, gchar **name,
                            GError **error);
+  /* The dialog's preview of a crop of the layer (preview.h; in->refs[0] is
+   * the reference, in->image the crop); NULL: none. */
+  FgsdPreviewRender preview;
 } FgsdLayerFilter;
 
 GimpValueArray *layer_filter_run (const FgsdLayerFilter *filter, GimpProcedure *procedure,

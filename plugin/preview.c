@@ -100,6 +100,7 @@ preview_input_free (FgsdPreviewInput *in)
   g_free (in->refs);
   g_free (in->weights);
   g_free (in->image);
+  g_free (in->hole);
   g_free (in);
 }
 

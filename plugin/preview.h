@@ -30,6 +30,7 @@ typedef struct
   gint           n_refs;
   gdouble       *weights;       /* their shares (texture procedures), or NULL */
   gfloat        *image;         /* a layer filter's crop of the layer (RGB), or NULL */
+  gfloat        *hole;          /* heal: the selection over the crop, or NULL */
   gint           width, height; /* the crop's size; texture procedures: the canvas's */
 } FgsdPreviewInput;
 

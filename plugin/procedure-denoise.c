@@ -83,6 +83,37 @@ denoise (const FgsdLayerJob *job, gfloat **rgb, gchar **name, GError **error)
   return ok;
 }
 
+/* The preview: the crop denoised as the run denoises the layer (the noise
+ * level estimated on the crop when it is to be estimated). */
+static gboolean
+denoise_preview (fgsd_session *s, const FgsdArgs *args, guint32 seed,
+                 const FgsdPreviewInput *in, gfloat **rgb, gint *w, gint *h, GError **error)
+{
+  const FgsdReference *r      = &in->refs[0];
+  fgsd_reference      *ref    = NULL;
+  fgsd_sampler_params  params = args_sampler (args, seed);
+  gfloat               sigma  = (gfloat) args->noise_level;
+  fgsd_status          st;
+
+  *w   = in->width;
+  *h   = in->height;
+  *rgb = g_malloc ((gsize) *w * (gsize) *h * 3 * sizeof (gfloat));
+  st   = fgsd_reference_measure (s, r->rgb, r->width, r->height, r->mask, &ref);
+  if (! st && args->iterate && ! (sigma > 0.0f))
+    st = fgsd_estimate_sigma (s, in->image, *w, *h, &sigma);
+  if (! st && (! args->iterate || sigma <= args->final_noise))
+    st = fgsd_denoise (s, ref, in->image, *w, *h, *rgb);
+  else if (! st)
+    {
+      params.sigma0 = 0.0f;
+      st = fgsd_denoise_iterate (s, ref, &params, in->image, *w, *h, *rgb, NULL);
+    }
+  fgsd_reference_free (ref);
+  if (st)
+    g_clear_pointer (rgb, g_free);
+  return st ? preview_engine_failed (s, st, error) : TRUE;
+}
+
 static GimpValueArray *
 denoise_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
              GimpDrawable **drawables, GimpProcedureConfig *config, gpointer data)
@@ -96,6 +127,7 @@ denoise_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
     .task             = FGSD_TASK_DENOISE,
     .clamp_input      = FALSE,
     .compute          = denoise,
+    .preview          = denoise_preview,
   };
 
   return layer_filter_run (&filter, procedure, run_mode, image, drawables, config);

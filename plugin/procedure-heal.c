@@ -205,6 +205,91 @@ out:
   return ok;
 }
 
+/* The preview's input: the hole's box grown by the band, or the
+ * PREVIEW_SIDE square around the hole's centre when that is larger (the
+ * hole then partly outside it), with the selection over it and the
+ * reference layer. */
+static FgsdPreviewInput *
+heal_preview_read (FgsdRun *run, gpointer state, const FgsdArgs *args, GError **error)
+{
+  HealState        *hs    = state;
+  FgsdPreviewInput *in    = g_new0 (FgsdPreviewInput, 1);
+  gfloat           *rgba  = NULL;
+  gint              lw    = gimp_drawable_get_width (GIMP_DRAWABLE (hs->layer));
+  gint              lh    = gimp_drawable_get_height (GIMP_DRAWABLE (hs->layer));
+  gint              x0    = MAX (0, hs->box.x - args->band_width);
+  gint              y0    = MAX (0, hs->box.y - args->band_width);
+  gint              w     = MIN (lw, hs->box.x + hs->box.width + args->band_width) - x0;
+  gint              h     = MIN (lh, hs->box.y + hs->box.height + args->band_width) - y0;
+  gint              offx, offy;
+
+  if (w > PREVIEW_SIDE)
+    {
+      x0 = CLAMP (hs->box.x + hs->box.width / 2 - PREVIEW_SIDE / 2, 0, lw - PREVIEW_SIDE);
+      w  = PREVIEW_SIDE;
+    }
+  if (h > PREVIEW_SIDE)
+    {
+      y0 = CLAMP (hs->box.y + hs->box.height / 2 - PREVIEW_SIDE / 2, 0, lh - PREVIEW_SIDE);
+      h  = PREVIEW_SIDE;
+    }
+  gimp_drawable_get_offsets (GIMP_DRAWABLE (hs->layer), &offx, &offy);
+  in->width  = w;
+  in->height = h;
+  if (args->reference_layer)
+    {
+      in->n_refs = 1;
+      in->refs   = g_new0 (FgsdReference, 1);
+    }
+  if (! (rgba = pixels_read_rgba (GIMP_DRAWABLE (hs->layer), x0, y0, w, h, error)) ||
+      ! (in->image = pixels_rgba_to_rgb (rgba, (gsize) w * (gsize) h, TRUE, error)) ||
+      ! (in->hole = pixels_read_selection (run->image, x0 + offx, y0 + offy, w, h, error)) ||
+      (args->reference_layer &&
+       (! plugin_check_layer (run->image, GIMP_DRAWABLE (args->reference_layer), error) ||
+        ! reference_read_layer (GIMP_DRAWABLE (args->reference_layer), &in->refs[0], error))))
+    {
+      g_free (rgba);
+      preview_input_free (in);
+      return NULL;
+    }
+  g_free (rgba);
+  return in;
+}
+
+/* The preview: the crop healed as the run heals the layer. */
+static gboolean
+heal_preview_render (fgsd_session *s, const FgsdArgs *args, guint32 seed,
+                     const FgsdPreviewInput *in, gfloat **rgb, gint *w, gint *h,
+                     GError **error)
+{
+  const FgsdReference *r      = in->n_refs ? &in->refs[0] : NULL;
+  fgsd_reference      *ref    = NULL;
+  fgsd_patch_params    patch  = fgsd_patch_params_default ();
+  fgsd_sampler_params  params = args_sampler (args, seed);
+  fgsd_status          st     = FGSD_OK;
+
+  *w         = in->width;
+  *h         = in->height;
+  *rgb       = g_malloc ((gsize) *w * (gsize) *h * 3 * sizeof (gfloat));
+  patch.seed = seed;
+  if (args->start == ARGS_START_PATCHES)
+    st = fgsd_heal_from_patches (s, &patch, in->image, in->hole, *w, *h, args->band_width,
+                                 r ? r->rgb : NULL, r ? r->mask : NULL, r ? r->width : 0,
+                                 r ? r->height : 0, *rgb);
+  else
+    {
+      if (r)
+        st = fgsd_reference_measure (s, r->rgb, r->width, r->height, r->mask, &ref);
+      if (! st)
+        st = fgsd_heal (s, ref, &params, in->image, in->hole, *w, *h, args->band_width, *rgb,
+                        NULL);
+      fgsd_reference_free (ref);
+    }
+  if (st)
+    g_clear_pointer (rgb, g_free);
+  return st ? preview_engine_failed (s, st, error) : TRUE;
+}
+
 static void
 heal_clear (gpointer state)
 {
@@ -226,6 +311,8 @@ heal_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
     .check      = heal_check,
     .compute    = heal_compute,
     .clear      = heal_clear,
+    .preview_read   = heal_preview_read,
+    .preview_render = heal_preview_render,
   };
 
   return run_procedure (&hooks, procedure, run_mode, image, drawables, config);

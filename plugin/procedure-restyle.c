@@ -63,6 +63,36 @@ restyle (const FgsdLayerJob *job, gfloat **rgb, gchar **name, GError **error)
   return TRUE;
 }
 
+/* The preview: the crop restyled as the run restyles the layer. */
+static gboolean
+restyle_preview (fgsd_session *s, const FgsdArgs *args, guint32 seed,
+                 const FgsdPreviewInput *in, gfloat **rgb, gint *w, gint *h, GError **error)
+{
+  const FgsdReference *r     = &in->refs[0];
+  fgsd_reference      *ref   = NULL;
+  fgsd_patch_params    patch = fgsd_patch_params_default ();
+  fgsd_sampler_params  params = args_sampler (args, seed);
+  fgsd_status          st;
+
+  *w         = in->width;
+  *h         = in->height;
+  *rgb       = g_malloc ((gsize) *w * (gsize) *h * 3 * sizeof (gfloat));
+  patch.seed = seed;
+  if (args->start == ARGS_START_PATCHES)
+    st = fgsd_restyle_from_patches (s, &patch, (float) args->patch_strength, in->image, *w, *h,
+                                    r->rgb, r->mask, r->width, r->height, *rgb);
+  else
+    {
+      st = fgsd_reference_measure (s, r->rgb, r->width, r->height, r->mask, &ref);
+      if (! st)
+        st = fgsd_restyle (s, ref, &params, in->image, *w, *h, *rgb, NULL);
+      fgsd_reference_free (ref);
+    }
+  if (st)
+    g_clear_pointer (rgb, g_free);
+  return st ? preview_engine_failed (s, st, error) : TRUE;
+}
+
 static GimpValueArray *
 restyle_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
              GimpDrawable **drawables, GimpProcedureConfig *config, gpointer data)
@@ -76,6 +106,7 @@ restyle_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
     .clamp_input      = TRUE,
     .needs_phi        = needs_phi,
     .compute          = restyle,
+    .preview          = restyle_preview,
   };
 
   return layer_filter_run (&filter, procedure, run_mode, image, drawables, config);

@@ -173,6 +173,46 @@ def test_preview(image):
     image.clean_all()
 
 
+def test_preview_dialogs(image):
+    """Restyle, heal and denoise show a preview too (a crop of the layer), an
+    interpolation (the sampler, from noise) shows the sampler's clean estimate as it goes
+    (frame lines), and Cancel (Escape) leaves the image as it was with the
+    preview's thread ended."""
+    log = os.environ["FGSD_PREVIEW_LOG"]
+    layer = image.get_layers()[0]
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, 40, 40, 48, 48)
+    for procedure, title, extra in (
+            ("plug-in-fgsd-restyle", "Restyle with Texture", {}),
+            ("plug-in-fgsd-heal", "Heal Selection with Texture", {"band_width": 16}),
+            ("plug-in-fgsd-denoise", "Denoise with Reference", {}),
+            ("plug-in-fgsd-interpolate", "Texture Interpolation",
+             {"width": 64, "height": 64, "max_steps": 12, "final_noise": 0.001})):
+        # A dialog's first interactive run takes the arguments given here;
+        # later ones GIMP's last values: each procedure is opened once.
+        name = "gui-preview-" + procedure[13:]
+        drawables = image.get_layers()[:2] if "interpolate" in procedure else [layer]
+        extra = dict({"max_steps": 3}, **extra)
+        n, before = len(image.get_layers()), pixels(layer)
+        seen = len(open(log).read().splitlines()) if os.path.exists(log) else 0
+        proc, cfg = config(procedure, image, drawables, run_mode=Gimp.RunMode.INTERACTIVE,
+                           seed=9, random_seed=False, **extra)
+        script = ("'{x}' wait '{t}' 60 >/dev/null && sleep 3; '{x}' key '{t}' Escape"
+                  ).format(x=XHELPER, t=title)
+        player = subprocess.Popen(["sh", "-c", script])
+        result = proc.run(cfg)
+        player.wait()
+        lines = open(log).read().splitlines()[seen:] if os.path.exists(log) else []
+        check(name + "-cancelled", result.index(0) == Gimp.PDBStatusType.CANCEL,
+              str(result.index(0)))
+        check(name + "-drawn", any(ln.startswith("done ") for ln in lines), repr(lines))
+        check(name + "-stopped", bool(lines) and lines[-1] == "closed", repr(lines[-3:]))
+        check(name + "-unchanged", len(image.get_layers()) == n and pixels(layer) == before)
+        if "interpolate" in procedure:  # the sampler, from noise
+            check(name + "-forming", sum(ln.startswith("frame ") for ln in lines) >= 2,
+                  repr(lines))
+    image.clean_all()
+
+
 def shoot(procedure, image, drawables, title, path):
     """Opens procedure's dialog, saves it as path, closes it with Escape."""
     proc, cfg = config(procedure, image, drawables, run_mode=Gimp.RunMode.INTERACTIVE,
@@ -199,6 +239,8 @@ def screenshots():
     settle()
     shoot("plug-in-fgsd-synthesize", image, [layer], "Texture from Selection",
           os.path.join(SHOTS, "gimp-dialog-synthesize.png"))
+    shoot("plug-in-fgsd-restyle", image, [layer], "Restyle with Texture",
+          os.path.join(SHOTS, "gimp-preview-restyle.png"))
     shoot("plug-in-fgsd-denoise", image, [layer], "Denoise with Reference",
           os.path.join(SHOTS, "gimp-dialog-denoise.png"))
     shoot("plug-in-fgsd-interpolate", image, [layer, other], "Texture Interpolation",
@@ -211,6 +253,7 @@ try:
     else:
         image = test_undo()
         test_preview(image)
+        test_preview_dialogs(image)
         test_cancel(image)
 except Exception as e:  # report, so that the runner sees a failure
     check("gui-exception", False, repr(e))
