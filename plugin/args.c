@@ -275,7 +275,7 @@ add_start (GimpProcedure *procedure, FgsdProcedureKind task)
                                           "less of the selection's detail."),
                                         0.0, 4.0, FGSD_PATCH_STRENGTH, G_PARAM_READWRITE);
   else if (task == FGSD_PROC_RESTYLE)
-    gimp_procedure_add_double_argument (procedure, "patch-strength", _("_Patch strength"),
+    gimp_procedure_add_double_argument (procedure, "patch-strength", _("Patch s_trength"),
                                         _("Start from patches: how little the layer's light "
                                           "and dark count against the squares fitting each "
                                           "other. 0 follows the layer closely; 1 ignores it "

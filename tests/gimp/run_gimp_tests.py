@@ -622,6 +622,8 @@ def suite_gui(opts, tmp, results, shots=None):
            "FGSD_TEST_XHELPER": os.path.abspath(opts.xhelper),
            "FGSD_TEST_SHOTS": os.path.abspath(shots) if shots else "",
            "FGSD_PREVIEW_LOG": os.path.join(out, "preview.log")}
+    if shots:  # the previews in the pictures drawn by the shipped model
+        env["FGSD_MODEL"] = os.path.join(opts.source_root, "models", "default.fgsd")
     rc, output = gimp.run("python-fu-eval", 'exec(open("%s").read())'
                           % os.path.join(HERE, "gui_tests.py"), env, gui=True)
     report_checks(results, output, "gui")
