@@ -33,6 +33,7 @@ typedef struct
   FgsdArgs          args;       /* numbers and weights only: no objects */
   guint32           seed;
   gchar            *model_path;
+  gchar            *guide_path;  /* guidance's model, when guided */
   FgsdPreviewInput *in;
 } Request;
 
@@ -59,6 +60,9 @@ typedef struct
   fgsd_model          *model;
   fgsd_session        *session;
   gint                 backend;
+  gchar               *guide_path;
+  fgsd_model          *guide_model;
+  fgsd_session        *guide;
   gint                 job;        /* the generation being rendered */
   gint64               job_start;
 } Preview;
@@ -119,6 +123,7 @@ request_free (Request *r)
 {
   g_free (r->args.weights);
   g_free (r->model_path);
+  g_free (r->guide_path);
   preview_input_free (r->in);
   g_free (r);
 }
@@ -200,7 +205,9 @@ send_request (gpointer data)
   r->generation = g_atomic_int_get (&p->generation);
   r->seed       = args.seed;
   r->model_path = model_path_resolve (args.model, &error);
-  if (r->model_path)
+  if (r->model_path && args.guidance > 1.0)
+    r->guide_path = model_path_resolve_guide (args.guide_model, &error);
+  if (r->model_path && (r->guide_path || ! (args.guidance > 1.0)))
     r->in = p->read (p->read_data, &args, &error);
   /* The thread gets numbers: the objects stay on this thread. */
   r->args                 = args;
@@ -289,6 +296,16 @@ watch_cb (void *user, const float *rgb, int width, int height, int step)
   return 0;
 }
 
+static void
+close_guide (Preview *p)
+{
+  if (p->session)
+    fgsd_session_set_guide (p->session, NULL);
+  g_clear_pointer (&p->guide, fgsd_session_free);
+  g_clear_pointer (&p->guide_model, fgsd_model_free);
+  g_clear_pointer (&p->guide_path, g_free);
+}
+
 static gboolean
 open_engine (Preview *p, const Request *r, GError **error)
 {
@@ -298,6 +315,7 @@ open_engine (Preview *p, const Request *r, GError **error)
 
   if (p->session && p->backend == r->args.backend && ! g_strcmp0 (p->model_path, r->model_path))
     return TRUE;
+  close_guide (p);
   g_clear_pointer (&p->session, fgsd_session_free);
   g_clear_pointer (&p->model, fgsd_model_free);
   g_clear_pointer (&p->model_path, g_free);
@@ -327,6 +345,45 @@ open_engine (Preview *p, const Request *r, GError **error)
   return TRUE;
 }
 
+/* Guidance's model beside the session, as engine_open_guide does for the run. */
+static gboolean
+open_guide (Preview *p, const Request *r, GError **error)
+{
+  fgsd_session_options options = fgsd_session_options_default ();
+  fgsd_status          status;
+  char                 err[512] = "";
+
+  if (! r->guide_path)
+    {
+      fgsd_session_set_guide (p->session, NULL);
+      return TRUE;
+    }
+  if (! p->guide || g_strcmp0 (p->guide_path, r->guide_path))
+    {
+      close_guide (p);
+      status = fgsd_model_load (r->guide_path, &p->guide_model, err, sizeof err);
+      if (status != FGSD_OK)
+        {
+          g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MODEL,
+                       _("Cannot use the guide model file “%s”: %s%s%s"), r->guide_path,
+                       fgsd_status_string (status), *err ? ": " : "", err);
+          return FALSE;
+        }
+      options.backend       = args_backend (&r->args);
+      options.deterministic = 1;
+      status = fgsd_session_create (p->guide_model, &options, &p->guide, err, sizeof err);
+      if (status != FGSD_OK)
+        {
+          g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_ENGINE, "%s%s%s",
+                       fgsd_status_string (status), *err ? ": " : "", err);
+          return FALSE;
+        }
+      p->guide_path = g_strdup (r->guide_path);
+    }
+  fgsd_session_set_guide (p->session, p->guide);
+  return TRUE;
+}
+
 static void
 render (Preview *p, const Request *r)
 {
@@ -336,8 +393,8 @@ render (Preview *p, const Request *r)
 
   p->job       = r->generation;
   p->job_start = g_get_monotonic_time ();
-  preview_log (p, "start %d seed %u", r->generation, r->seed);
-  if (open_engine (p, r, &error) &&
+  preview_log (p, "start %d seed %u guided %d", r->generation, r->seed, r->guide_path != NULL);
+  if (open_engine (p, r, &error) && open_guide (p, r, &error) &&
       p->render (p->session, &r->args, r->seed, r->in, &rgb, &w, &h, &error))
     {
       gdouble s = (g_get_monotonic_time () - p->job_start) / 1e6;
@@ -384,6 +441,7 @@ thread_main (gpointer data)
         render (p, r);
       request_free (r);
     }
+  close_guide (p);
   g_clear_pointer (&p->session, fgsd_session_free);
   g_clear_pointer (&p->model, fgsd_model_free);
   g_clear_pointer (&p->model_path, g_free);

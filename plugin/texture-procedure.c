@@ -188,15 +188,14 @@ failed:
 }
 
 /* A corner of the texture, PREVIEW_SIDE at most, as the run draws it
- * (synthesis at that size with the same seed); guidance is not previewed
- * (the preview has no guide model). */
+ * (synthesis at that size with the same seed; guided with the guide model
+ * the preview thread gave the session). */
 static gboolean
 texture_preview_render (fgsd_session *s, const FgsdArgs *args, guint32 seed,
                         const FgsdPreviewInput *in, gfloat **rgb, gint *w, gint *h,
                         GError **error)
 {
-  FgsdArgs            a       = *args;
-  fgsd_sampler_params params;
+  fgsd_sampler_params params  = args_sampler (args, seed);
   fgsd_reference    **each    = g_new0 (fgsd_reference *, in->n_refs);
   fgsd_reference     *ref     = NULL;
   fgsd_patch_params   patch   = fgsd_patch_params_default ();
@@ -204,9 +203,7 @@ texture_preview_render (fgsd_session *s, const FgsdArgs *args, guint32 seed,
   gboolean            patches;
   float              *weights = g_new (float, in->n_refs);
 
-  a.guidance = 1.0;
-  patches    = in->n_refs == 1 && ARGS_PATCH_START (&a);
-  params     = args_sampler (&a, seed);
+  patches    = in->n_refs == 1 && ARGS_PATCH_START (args);
   *w         = MIN (in->width, PREVIEW_SIDE);
   *h         = MIN (in->height, PREVIEW_SIDE);
   if (! patches || params.sigma0 > 0.0f)

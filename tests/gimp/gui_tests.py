@@ -174,19 +174,22 @@ def test_preview(image):
 
 
 def test_preview_dialogs(image):
-    """Restyle, heal and denoise show a preview too (a crop of the layer), an
-    interpolation (the sampler, from noise) shows the sampler's clean estimate as it goes
+    """Restyle, heal and denoise show a preview too (a crop of the layer), a
+    guided interpolation (the sampler, from noise, with the guide model
+    $FGSD_GUIDE_MODEL) shows the sampler's clean estimate as it goes
     (frame lines), and Cancel (Escape) leaves the image as it was with the
     preview's thread ended."""
     log = os.environ["FGSD_PREVIEW_LOG"]
     layer = image.get_layers()[0]
     image.select_rectangle(Gimp.ChannelOps.REPLACE, 40, 40, 48, 48)
+    image.clean_all()  # from here on any undo step would make it dirty
     for procedure, title, extra in (
             ("plug-in-fgsd-restyle", "Restyle with Texture", {}),
             ("plug-in-fgsd-heal", "Heal Selection with Texture", {"band_width": 16}),
             ("plug-in-fgsd-denoise", "Denoise with Reference", {}),
             ("plug-in-fgsd-interpolate", "Texture Interpolation",
-             {"width": 64, "height": 64, "max_steps": 12, "final_noise": 0.001})):
+             {"width": 64, "height": 64, "max_steps": 12, "final_noise": 0.001,
+              "guidance": 1.5})):
         # A dialog's first interactive run takes the arguments given here;
         # later ones GIMP's last values: each procedure is opened once.
         name = "gui-preview-" + procedure[13:]
@@ -207,7 +210,10 @@ def test_preview_dialogs(image):
         check(name + "-drawn", any(ln.startswith("done ") for ln in lines), repr(lines))
         check(name + "-stopped", bool(lines) and lines[-1] == "closed", repr(lines[-3:]))
         check(name + "-unchanged", len(image.get_layers()) == n and pixels(layer) == before)
-        if "interpolate" in procedure:  # the sampler, from noise
+        check(name + "-no-undo-step", not image.is_dirty())
+        if "interpolate" in procedure:  # the sampler, from noise, guided
+            check(name + "-guided", any(ln.startswith("start ") and ln.endswith("guided 1")
+                                        for ln in lines), repr(lines))
             check(name + "-forming", sum(ln.startswith("frame ") for ln in lines) >= 2,
                   repr(lines))
     image.clean_all()

@@ -621,7 +621,8 @@ def suite_gui(opts, tmp, results, shots=None):
     env = {"FGSD_TEST_DATA": data, "FGSD_TEST_OUT": out, "FGSD_TEST_MODEL": model,
            "FGSD_TEST_XHELPER": os.path.abspath(opts.xhelper),
            "FGSD_TEST_SHOTS": os.path.abspath(shots) if shots else "",
-           "FGSD_PREVIEW_LOG": os.path.join(out, "preview.log")}
+           "FGSD_PREVIEW_LOG": os.path.join(out, "preview.log"),
+           "FGSD_GUIDE_MODEL": choose_guide(opts, model)}
     if shots:  # the previews in the pictures drawn by the shipped model
         env["FGSD_MODEL"] = os.path.join(opts.source_root, "models", "default.fgsd")
     rc, output = gimp.run("python-fu-eval", 'exec(open("%s").read())'
