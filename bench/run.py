@@ -8,7 +8,9 @@
     tools/devenv python3 bench/run.py --write-model OUT.fgsd [--widths 32,64,128,256]
 
 Builds nothing: it runs an existing bench_engine (--engine, else the first of
-build-bench/bench/bench_engine, build*/bench/bench_engine) and
+build-bench/bench/bench_engine, build*/bench/bench_engine that is a release
+build without sanitizers; it says which, and refuses others unless
+--allow-debug) and
 bench/bench_torch.py with this Python.  Without --model it writes a freshly
 initialised FGSDUNet (--widths, seed 0) with models/export.py into the
 engine's build folder (build-bench/bench-32-64-128-256.fgsd); speed does not
@@ -31,6 +33,11 @@ the sampler's own arithmetic are not counted.  Peak RSS is each process's
 VmHWM (the largest of its runs): it includes the runtime itself (Python
 and libtorch for PyTorch), so "before" (the peak once the model is loaded and
 the images are made, before any pass) is printed too.
+
+Then (unless --gmic-threads 0) the synthesis as a user runs it beside
+G'MIC's, in the same run: `fgsd synth` of the same build with its default
+settings and `gmic syntexturize_matchpatch`, a 512² texture from three
+unseen 256² references, --runs times each in alternating order.
 
 Scaling mode (--scaling): engine only, fgsd_sample at each of
 --scaling-sizes with --scaling-steps passes under a session memory budget of
@@ -118,14 +125,41 @@ def flops_per_pass(arch, width, height):
 
 # ---- running the two sides --------------------------------------------------
 
-def find_engine(explicit):
-    if explicit:
-        return explicit
-    cands = [os.path.join(ROOT, "build-bench", "bench", "bench_engine")]
-    cands += sorted(glob.glob(os.path.join(ROOT, "build*", "bench", "bench_engine")))
+def build_type(engine):
+    """(buildtype, sanitizers) of the meson build folder holding engine, from
+    its meson-info; (None, None) when it is not in one."""
+    folder = os.path.dirname(os.path.dirname(os.path.abspath(engine)))
+    try:
+        with open(os.path.join(folder, "meson-info", "intro-buildoptions.json")) as f:
+            opts = {o["name"]: o["value"] for o in json.load(f)}
+    except (OSError, ValueError, KeyError):
+        return None, None
+    return opts.get("buildtype"), opts.get("b_sanitize", "none")
+
+
+def find_engine(explicit, allow_debug=False):
+    """The bench_engine to time: --engine, else the first release build
+    without sanitizers among build-bench and build*/ (issue 23.4: a checkout
+    without build-bench once timed build-asan's)."""
+    cands = [explicit] if explicit else (
+        [os.path.join(ROOT, "build-bench", "bench", "bench_engine")]
+        + sorted(glob.glob(os.path.join(ROOT, "build*", "bench", "bench_engine"))))
+    seen = []
     for c in cands:
-        if os.access(c, os.X_OK):
+        if not os.access(c, os.X_OK):
+            continue
+        kind, sanitize = build_type(c)
+        seen.append("%s (%s%s)" % (c, kind or "build type unknown",
+                                   ", sanitize " + sanitize if sanitize not in (None, "none")
+                                   else ""))
+        if allow_debug or (kind == "release" and sanitize in (None, "none")):
+            print("# timing %s" % seen[-1], file=sys.stderr)
             return c
+    if seen:
+        sys.exit("run.py: no release build of bench_engine without sanitizers (found: %s); "
+                 "`tools/devenv meson setup build-bench --buildtype=release -Dgimp=disabled && "
+                 "ninja -C build-bench bench/bench_engine`, or --allow-debug to time one "
+                 "anyway" % "; ".join(seen))
     sys.exit("run.py: no bench_engine found; build it (meson benchmark target "
              "bench/bench_engine, e.g. `ninja -C build-bench bench/bench_engine`) or give --engine")
 
@@ -240,6 +274,8 @@ def compare(a, engine):
 
     print("Command: `%s`" % command_line())
     print()
+    print("Engine: `%s` (meson buildtype %s, sanitizers %s)." % ((engine,) + build_type(engine)))
+    print()
     print("Machine: %s; engine backend %s; %s; model %s, widths %s, %s; "
           "load average %.2f at start, %.2f at end; %.0f s."
           % (machine(), rows[0]["backend"],
@@ -332,6 +368,8 @@ def scaling(a, engine):
     load1 = os.getloadavg()
     print("Command: `%s`" % command_line())
     print()
+    print("Engine: `%s` (meson buildtype %s, sanitizers %s)." % ((engine,) + build_type(engine)))
+    print()
     print("Machine: %s; engine backend %s; model %s, widths %s, %s; memory budget %d MiB; "
           "%d passes per synthesis; median of %d round(s) over the sizes; "
           "load average %.2f at start, %.2f at end."
@@ -362,6 +400,59 @@ def scaling(a, engine):
     return rows
 
 
+def versus_gmic(a, engine):
+    """The product's synthesis beside G'MIC's, in this run: `fgsd synth`
+    with its defaults (the same build as engine) and `gmic ...
+    syntexturize_matchpatch`, a 512² texture from each of three unseen 256²
+    references (the split's first three), both with a.gmic_threads threads,
+    a.runs times in alternating order; wall time of each command."""
+    import shutil
+    import tempfile
+    gmic = shutil.which("gmic")
+    fgsd = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(engine))), "cli", "fgsd")
+    if not gmic or not os.access(fgsd, os.X_OK):
+        print("(no G'MIC comparison: %s)" % ("gmic not found" if not gmic else fgsd + " missing"))
+        return []
+    sys.path.insert(0, os.path.join(ROOT, "models"))
+    from artist_eval import DEFAULT_DATA, regions, to_png
+    from data import TextureData, default_split_path, load_or_make_split
+    split = load_or_make_split(os.path.abspath(DEFAULT_DATA), default_split_path())
+    data = TextureData(os.path.abspath(DEFAULT_DATA), split, roles=("unseen",))
+    rows = []
+    env = dict(os.environ, OMP_NUM_THREADS=str(a.gmic_threads))
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out.png")
+        for _, name, r, _ in regions(data, 256, 3):
+            ref = os.path.join(tmp, name + ".png")
+            to_png(r, ref)
+            cmds = {"fgsd": [fgsd, "synth", "--ref", ref, "--size", "512x512", "--seed", "1",
+                             "--threads", str(a.gmic_threads), "-q", "-o", out],
+                    "gmic": [gmic, "-v", "-", ref, "srand", "1", "syntexturize_matchpatch",
+                             "512,512", "o", out]}
+            times = {"fgsd": [], "gmic": []}
+            for run in range(a.runs):
+                for side in (("fgsd", "gmic") if run % 2 == 0 else ("gmic", "fgsd")):
+                    t0 = time.monotonic()
+                    subprocess.run(cmds[side], check=True, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+                    times[side].append(time.monotonic() - t0)
+            rows.append({"reference": name, "fgsd_s": times["fgsd"], "gmic_s": times["gmic"]})
+    print()
+    print("Synthesis as a user runs it: `%s synth --size 512x512` (defaults) against `gmic "
+          "syntexturize_matchpatch 512,512`, %d thread(s) each, 256² unseen references, %d "
+          "runs alternating; wall seconds per command (median, range):"
+          % (fgsd, a.gmic_threads, a.runs))
+    print()
+    print("| reference | fgsd s | G'MIC s | G'MIC / fgsd |")
+    print("|---|---|---|---|")
+    for r in rows:
+        f, g = statistics.median(r["fgsd_s"]), statistics.median(r["gmic_s"])
+        print("| %s | %.2f (%.2f-%.2f) | %.2f (%.2f-%.2f) | %.1f× |"
+              % (r["reference"], f, min(r["fgsd_s"]), max(r["fgsd_s"]), g, min(r["gmic_s"]),
+                 max(r["gmic_s"]), g / f))
+    return rows
+
+
 def int_list(s):
     return [int(v) for v in s.split(",") if v.strip()]
 
@@ -372,6 +463,8 @@ def main(argv=None):
     ap.add_argument("--widths", type=int_list, default=[32, 64, 128, 256],
                     help="widths of the untrained model written without --model")
     ap.add_argument("--engine", help="the bench_engine binary")
+    ap.add_argument("--allow-debug", action="store_true",
+                    help="time a bench_engine that is not a release build without sanitizers")
     ap.add_argument("--backend", default="cpu", help="engine backend (default cpu)")
     ap.add_argument("--threads", type=int_list, default=[1], help="e.g. 1,2 (default 1)")
     ap.add_argument("--sizes", type=int_list, default=[128, 256, 512],
@@ -397,6 +490,8 @@ def main(argv=None):
                     help="untimed syntheses first (default 0: the steady-state steps are "
                     "measured inside the synthesis)")
     ap.add_argument("--budget", type=int, default=512, help="MiB, scaling mode")
+    ap.add_argument("--gmic-threads", type=int, default=2,
+                    help="threads of the synthesis against G'MIC (0: skip it)")
     ap.add_argument("--json", help="also write every raw result here")
     ap.add_argument("--write-model", metavar="OUT", help="only write the untrained model")
     a = ap.parse_args(argv)
@@ -407,7 +502,7 @@ def main(argv=None):
     if a.write_model:
         write_model(a.write_model, a.widths)
         return 0
-    engine = find_engine(a.engine)
+    engine = find_engine(a.engine, a.allow_debug)
     if not a.model:
         name = "bench-%s.fgsd" % "-".join(str(w) for w in a.widths)
         a.model = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(engine))), name)
@@ -416,6 +511,8 @@ def main(argv=None):
                         "--widths", ",".join(str(w) for w in a.widths)], check=True)
         print("# wrote %s" % a.model, file=sys.stderr)
     rows = scaling(a, engine) if a.scaling else compare(a, engine)
+    if not a.scaling and a.gmic_threads > 0:
+        versus_gmic(a, engine)
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"argv": sys.argv, "machine": machine(), "rows": rows}, f, indent=1)
