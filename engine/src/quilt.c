@@ -98,6 +98,8 @@ typedef struct quilt {
     const float *src_lum;  /* transfer: the source's luminance (sw x sh), or NULL */
     const float *target_lum; /* transfer: the image's, moved to the source's mean and spread */
     double alpha;          /* transfer: the overlap's weight against the image's */
+    int *cand_x, *cand_y;  /* q->candidates: the positions tried for one square */
+    double *cand_err;      /* and their errors */
 } quilt;
 
 /* Mean mask weight of the p x p square at (x, y) of the source. */
@@ -186,7 +188,27 @@ static size_t placed_count(const quilt *qt, int x0, int y0, int w, int h)
     return n;
 }
 
-/* The source position of square (gx, gy): the best of the candidates. */
+/* Candidate k's error at square (x0, y0, w x h): the overlap's (synthesis,
+ * heal) or the transfer's mix. */
+static double candidate_error(const quilt *qt, int x0, int y0, int w, int h, int any,
+                              double overlap_scale, int px, int py)
+{
+    double err;
+
+    if (!qt->target_lum)
+        return overlap_error(qt, x0, y0, w, h, px, py);
+    err = (1.0 - qt->alpha) * correspondence_error(qt, x0, y0, w, h, px, py);
+    if (any)
+        err += qt->alpha * (overlap_error(qt, x0, y0, w, h, px, py) / overlap_scale);
+    return err;
+}
+
+/* The source position of square (gx, gy): the best of the candidates.  The
+ * positions are drawn first (with a mask: the first q->candidates inside
+ * it; the best-covered one while none is), then their errors computed, the
+ * least taken, ties to the first drawn.  One thread: scoring a square's
+ * candidates on OpenMP threads made a 4096² quilt ten times slower on a
+ * loaded 2-core machine (a barrier per square), docs/status.md. */
 static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, int cols,
                    int *bx, int *by)
 {
@@ -194,8 +216,8 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
     int w = qt->p < qt->width - x0 ? qt->p : qt->width - x0;
     int h = qt->p < qt->height - y0 ? qt->p : qt->height - y0;
     uint32_t cell = (uint32_t)gy * (uint32_t)cols + (uint32_t)gx;
-    double best = 0.0, best_cover = -1.0;
-    int have = 0, any = square_holds(qt, x0, y0, w, h, QUILT_PLACED);
+    double best_cover = -1.0;
+    int any = square_holds(qt, x0, y0, w, h, QUILT_PLACED), n = 0;
     /* Transfer: the overlap's mean error, so that alpha weighs like against like. */
     double overlap_scale =
         qt->target_lum && any ? 3.0 * (double)placed_count(qt, x0, y0, w, h) : 1.0;
@@ -203,21 +225,19 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
     /* With a mask, up to QUILT_MASK_DRAWS times as many positions are drawn
      * to find candidates inside it. */
     int draws = qt->cover ? q->candidates * QUILT_MASK_DRAWS : q->candidates;
-    int inside = 0;
 
-    for (int k = 0; k < draws && inside < q->candidates; k++) {
+    for (int k = 0; k < draws && n < q->candidates; k++) {
         uint32_t i = 2u * (cell * (uint32_t)draws + (uint32_t)k);
         int py = (int)quilt_uniform_int(q->seed, QUILT_RNG_STEP, i, (uint32_t)(qt->sh - qt->p + 1));
         int px = (int)quilt_uniform_int(q->seed, QUILT_RNG_STEP, i + 1,
                                         (uint32_t)(qt->sw - qt->p + 1));
-        double err;
 
         if (qt->cover) {
-            /* Outside the selection: usable only while nothing inside was found. */
+            /* Outside the selection: usable only while nothing inside is found. */
             double cover = square_cover(qt, px, py);
 
             if (cover < qt->min_cover) {
-                if (!have && cover > best_cover) {
+                if (!n && cover > best_cover) {
                     best_cover = cover;
                     *bx = px;
                     *by = py;
@@ -225,26 +245,25 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
                 continue;
             }
         }
-        inside++;
-        if (!any && !qt->target_lum) {
-            *bx = px;
-            *by = py;
-            return;
-        }
-        if (qt->target_lum) {
-            err = (1.0 - qt->alpha) * correspondence_error(qt, x0, y0, w, h, px, py);
-            if (any)
-                err += qt->alpha * (overlap_error(qt, x0, y0, w, h, px, py) / overlap_scale);
-        } else {
-            err = overlap_error(qt, x0, y0, w, h, px, py);
-        }
-        if (!have || err < best) {
-            have = 1;
-            best = err;
-            *bx = px;
-            *by = py;
-        }
+        qt->cand_x[n] = px;
+        qt->cand_y[n] = py;
+        n++;
+        if (!any && !qt->target_lum)
+            break; /* nothing to fit yet: the first inside */
     }
+    if (!n)
+        return;
+    for (int k = 0; n > 1 && k < n; k++)
+        qt->cand_err[k] = candidate_error(qt, x0, y0, w, h, any, overlap_scale, qt->cand_x[k],
+                                          qt->cand_y[k]);
+    *bx = qt->cand_x[0];
+    *by = qt->cand_y[0];
+    for (int k = 1; k < n; k++)
+        if (qt->cand_err[k] < qt->cand_err[0]) {
+            qt->cand_err[0] = qt->cand_err[k];
+            *bx = qt->cand_x[k];
+            *by = qt->cand_y[k];
+        }
 }
 
 /* The least-cost path through err (n rows of v): cut[i] = its column in
@@ -361,6 +380,9 @@ static fgsd_status make_cover(fgsd_session *s, quilt *qt)
 
 static void quilt_free(quilt *qt)
 {
+    free(qt->cand_x);
+    free(qt->cand_y);
+    free(qt->cand_err);
     free(qt->err);
     free(qt->cost);
     free(qt->cut);
@@ -370,7 +392,7 @@ static void quilt_free(quilt *qt)
 
 /* The buffers of a quilt with squares of side p (and the source mask's
  * table). */
-static fgsd_status quilt_alloc(fgsd_session *s, quilt *qt, int p)
+static fgsd_status quilt_alloc(fgsd_session *s, quilt *qt, int p, int candidates)
 {
     qt->p = p;
     qt->v = p / 4;
@@ -379,7 +401,11 @@ static fgsd_status quilt_alloc(fgsd_session *s, quilt *qt, int p)
     qt->cost = malloc((size_t)p * (size_t)(qt->v + 1) * sizeof(double));
     qt->cut = malloc((size_t)p * sizeof(int));
     qt->keep = malloc((size_t)p * (size_t)p);
-    if (!qt->err || !qt->cost || !qt->cut || !qt->keep)
+    qt->cand_x = malloc((size_t)candidates * sizeof(int));
+    qt->cand_y = malloc((size_t)candidates * sizeof(int));
+    qt->cand_err = malloc((size_t)candidates * sizeof(double));
+    if (!qt->err || !qt->cost || !qt->cut || !qt->keep || !qt->cand_x || !qt->cand_y ||
+        !qt->cand_err)
         return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for the patches");
     return qt->mask ? make_cover(s, qt) : FGSD_OK;
 }
@@ -441,7 +467,7 @@ fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int
     fgsd_status st;
 
     qt.filled = calloc((size_t)width * (size_t)height, 1);
-    st = qt.filled ? quilt_alloc(s, &qt, quilt_patch_side(q->patch, sw, sh))
+    st = qt.filled ? quilt_alloc(s, &qt, quilt_patch_side(q->patch, sw, sh), q->candidates)
                    : session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d patch start",
                                   width, height);
     if (!st && mask)
@@ -495,7 +521,7 @@ fgsd_status quilt_transfer(fgsd_session *s, const float *src, const float *mask,
 
     qt.filled = calloc(n, 1);
     st = qt.filled && src_lum && target_lum
-             ? quilt_alloc(s, &qt, quilt_transfer_side(q->patch, sw, sh))
+             ? quilt_alloc(s, &qt, quilt_transfer_side(q->patch, sw, sh), q->candidates)
              : session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d restyle", width,
                             height);
     if (!st && mask)
@@ -532,7 +558,7 @@ fgsd_status quilt_heal(fgsd_session *s, const float *src, const float *mask, int
     int x1, y1;
 
     qt.filled = malloc(n);
-    st = qt.filled ? quilt_alloc(s, &qt, patch)
+    st = qt.filled ? quilt_alloc(s, &qt, patch, q->candidates)
                    : session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for the patches");
     if (!st && mask && !any_square_covered(&qt, qt.min_cover))
         st = session_fail(s, FGSD_ERR_TOO_SMALL,

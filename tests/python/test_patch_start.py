@@ -47,7 +47,7 @@ def main():
                 (["--ref", ref, "--patch", "5"], "--patch is 0"),
                 (["--ref", ref, "--start", "patches", "--tileable"], "not tileable"),
                 (["--ref", ref, "--levels", "2", "--start", "patches"], "--levels needs")]
-    print("1..%d" % (len(CASES) + len(refusals)))
+    print("1..%d" % (len(CASES) + 1 + len(refusals)))
     n = failed = 0
     for w, h, patch, cand, seed in CASES:
         out = os.path.join(tmp, "q%d.pfm" % n)
@@ -63,6 +63,18 @@ def main():
         failed += not ok
         print("%s %d - %dx%d patch %d candidates %d: max |engine - torch| %.2g"
               % ("ok" if ok else "not ok", n, w, h, patch, cand, diff))
+    # The session's threads change nothing in a quilt: the same on 1 and 3.
+    same = []
+    for threads in ("1", "3"):
+        out = os.path.join(tmp, "t%s.pfm" % threads)
+        subprocess.run([fgsd, "synth", "-m", model, "--ref", ref, "--size", "300x200",
+                        "--start", "patches", "--strength", "0", "--patch", "24",
+                        "--threads", threads, "--seed", "4", "-q", "-o", out], check=True)
+        same.append(read_pfm(out))
+    n += 1
+    ok = bool(np.array_equal(same[0], same[1]))
+    failed += not ok
+    print("%s %d - the same quilt on 1 and 3 threads" % ("ok" if ok else "not ok", n))
     for args, text in refusals:
         p = subprocess.run([fgsd, "synth", "-m", model, "--size", "64x64", "-q", "-o",
                             os.path.join(tmp, "no.png")] + args,
