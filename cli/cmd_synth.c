@@ -47,13 +47,21 @@ static void print_help(int interpolate)
         printf("Usage: fgsd interpolate --ref A --ref B --weight a [OPTIONS] -o OUT\n"
                "       fgsd interpolate --ref A --weight wa --ref B --weight wb ... -o OUT\n"
                "\n"
-               "Draw a texture between several references: the sampler follows the convex\n"
-               "blend of their feature vectors.  With two references and one --weight a,\n"
-               "A weighs a and B 1 - a.  Otherwise give one --weight per --ref, in the same\n"
-               "order; they are normalised to sum to 1.\n"
+               "Draw a texture between several references.  With two references and one\n"
+               "--weight a, A weighs a and B 1 - a.  Otherwise give one --weight per --ref,\n"
+               "in the same order; they are normalised to sum to 1.\n"
                "\n"
                "  --ref IMAGE          a reference (PNG or PFM; its alpha is a mask)\n"
-               "  --weight W           weight, in [0, 1]\n");
+               "  --weight W           weight, in [0, 1]\n"
+               "  --start patches|noise  patches (default): a mixture, each reference's own\n"
+               "                       squares over its weight's share of the canvas, in\n"
+               "                       regions a few squares wide; noise: the sampler\n"
+               "                       follows the blend of their feature vectors (the\n"
+               "                       default with --tileable, --guidance or --levels)\n"
+               "  --patch N            side of the squares, >= 8; 0 (default): 3/8 of the\n"
+               "                       smallest reference's smaller side, within 8..128\n"
+               "  --candidates K       positions tried per square, 1..%d (default %d)\n",
+               FGSD_MAX_PATCH_CANDIDATES, fgsd_patch_params_default().candidates);
     else
         printf("Usage: fgsd synth --ref IMAGE [--ref IMAGE ...] [OPTIONS] -o OUT\n"
                "\n"
@@ -128,13 +136,15 @@ static int blend_weights(const synth_opts *o, const char *cmd, float *w)
     return CLI_EXIT_OK;
 }
 
-/* The start the options ask for, the default resolved. */
-static int start_of(const synth_opts *o)
+/* The start the options ask for, the default resolved: patches for one
+ * reference (synth) or an interpolation, unless the run is tileable,
+ * guided or coarse to fine. */
+static int start_of(const synth_opts *o, int interpolate)
 {
     if (o->start != START_DEFAULT)
         return o->start;
-    return o->refs.n == 1 && !o->sampler.p.tileable && !(o->guidance > 0.0f) &&
-                   o->sampler.p.levels == 1
+    return (o->refs.n == 1 || interpolate) && !o->sampler.p.tileable &&
+                   !(o->guidance > 0.0f) && o->sampler.p.levels == 1
                ? START_PATCHES
                : START_NOISE;
 }
@@ -160,9 +170,13 @@ static int check_options(const synth_opts *o, const char *cmd, int interpolate, 
         return args_usage_error(cmd, "--guidance needs a --ref (it guides towards it)");
     if (o->guide_model && !(o->guidance > 0.0f))
         return args_usage_error(cmd, "--guide-model needs --guidance W");
-    if (start_of(o) == START_PATCHES) {
-        if (o->refs.n != 1)
-            return args_usage_error(cmd, "--start patches takes exactly one --ref");
+    if (start_of(o, interpolate) == START_PATCHES) {
+        if (o->refs.n != 1 && !interpolate)
+            return args_usage_error(cmd, "--start patches takes exactly one --ref (fgsd "
+                                         "interpolate mixes several)");
+        if (interpolate && (o->strength > 0.0f))
+            return args_usage_error(cmd, "--strength needs fgsd synth: an interpolation from "
+                                         "patches is not redrawn");
         if (o->sampler.p.tileable)
             return args_usage_error(cmd, "--start patches is not tileable: use --start noise");
         if (o->guidance > 0.0f)
@@ -183,8 +197,47 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* Runs the synthesis and writes the output.  ref NULL: unconditioned. */
-static int sample_and_write(cli_engine *e, synth_opts *o, const fgsd_reference *ref)
+/* An interpolation from patches: every reference read with its selection,
+ * then mixed with weights w. */
+static int mix_patches(cli_engine *e, synth_opts *o, const float *w, float *out)
+{
+    int n = o->refs.n, ret = CLI_EXIT_OK;
+    image *img = calloc((size_t)n, sizeof(image));
+    float **sel = calloc((size_t)n, sizeof(float *));
+    fgsd_patch_source *src = calloc((size_t)n, sizeof(fgsd_patch_source));
+    fgsd_status st;
+
+    if (!img || !sel || !src) {
+        cli_error("out of memory");
+        ret = CLI_EXIT_ERROR;
+    }
+    for (int i = 0; ret == CLI_EXIT_OK && i < n; i++) {
+        ret = reference_source(o->refs.v[i], o->mask, &img[i], &sel[i]);
+        if (ret == CLI_EXIT_OK)
+            src[i] = (fgsd_patch_source){img[i].rgb, sel[i], img[i].width, img[i].height, w[i]};
+    }
+    if (ret == CLI_EXIT_OK) {
+        o->patch.seed = o->sampler.p.seed;
+        progress_phase(&e->prog, "sampling");
+        st = fgsd_interpolate_from_patches(e->session, &o->patch, src, n, o->size[0],
+                                           o->size[1], out);
+        if (st != FGSD_OK)
+            ret = cli_engine_failed(e, st, "sampling");
+    }
+    for (int i = 0; img && sel && i < n; i++) {
+        image_free(&img[i]);
+        free(sel[i]);
+    }
+    free(img);
+    free(sel);
+    free(src);
+    return ret;
+}
+
+/* Runs the synthesis and writes the output.  ref NULL: unconditioned; w:
+ * an interpolation's weights (NULL for synth). */
+static int sample_and_write(cli_engine *e, synth_opts *o, const fgsd_reference *ref,
+                            const float *w)
 {
     image_write_options wo = {.png_16bit = o->bits16};
     fgsd_sample_stats stats = {0};
@@ -202,7 +255,12 @@ static int sample_and_write(cli_engine *e, synth_opts *o, const fgsd_reference *
     o->sampler.p.free_colour = o->free_colour;
     o->sampler.p.guidance = o->guidance;
     t0 = now_s();
-    if (start_of(o) == START_PATCHES) {
+    if (w && start_of(o, 1) == START_PATCHES) {
+        ret = mix_patches(e, o, w, out.rgb);
+        if (ret != CLI_EXIT_OK)
+            goto out;
+        st = FGSD_OK;
+    } else if (start_of(o, 0) == START_PATCHES) {
         /* The image read once; its features only for a redraw. */
         fgsd_reference *redraw = NULL;
         image src;
@@ -330,14 +388,14 @@ static int run(const char *cmd, int interpolate, int argc, char **argv)
         if (ret != CLI_EXIT_OK)
             goto out;
     }
-    /* A patch start reads its one reference itself (sample_and_write). */
-    if (o.refs.n && start_of(&o) != START_PATCHES) {
+    /* A patch start reads its references itself (sample_and_write). */
+    if (o.refs.n && start_of(&o, interpolate) != START_PATCHES) {
         ret = reference_load(&e, o.refs.v, interpolate ? w : NULL, o.refs.n, o.mask, &ref);
         if (ret != CLI_EXIT_OK)
             goto out;
     }
     fgsd_session_set_guide(e.session, g.session);
-    ret = sample_and_write(&e, &o, ref);
+    ret = sample_and_write(&e, &o, ref, interpolate ? w : NULL);
     /* Said after success only, so that an error stays the one line on
      * stderr; a run that failed has nothing to repeat. */
     if (ret == CLI_EXIT_OK)

@@ -367,6 +367,87 @@ def patch_start(ref, width, height, patch, candidates, seed):
 
 
 
+MIX_STEP = 0x7FFFFFFD  # the rng step of an interpolation's field (quilt.c QUILT_MIX_STEP)
+MIX_CELL = 2
+
+
+def mix_field(seed, cols, rows):
+    """An interpolation's smooth random field over the grid of squares:
+    values every MIX_CELL squares from (seed, MIX_STEP, index), bilinear
+    between them (quilt.c mix_field)."""
+    from fgsd_rng import uniform_int
+    gc = cols // MIX_CELL + 2
+    out = np.zeros((rows, cols))
+    for y in range(rows):
+        for x in range(cols):
+            fy, fx = y / MIX_CELL, x / MIX_CELL
+            y0, x0 = int(fy), int(fx)
+            ty, tx = fy - y0, fx - x0
+            g = [uniform_int(seed, MIX_STEP, (y0 + k // 2) * gc + x0 + k % 2, 1 << 24) / float(1 << 24)
+                 for k in range(4)]
+            out[y, x] = (g[0] * (1 - tx) + g[1] * tx) * (1 - ty) + (g[2] * (1 - tx) + g[3] * tx) * ty
+    return out
+
+
+def patch_mix(refs, weights, width, height, patch, candidates, seed):
+    """Interpolation from patches (engine: fgsd_interpolate_from_patches,
+    quilt.c quilt_mix): the grid of squares (side: the least of patch_side
+    over refs) split between the refs [3,h,w] by mix_field, each getting its
+    weight's share of the squares (those of the lowest field values go to
+    the first; shares rounded half to even), then each square the best of
+    `candidates` positions of its ref at fitting the squares laid before,
+    seams cut, as patch_start.  Returns [3,H,W] float32."""
+    rs = [(r[0] if r.dim() == 4 else r).double().numpy() for r in refs]
+    p = min(patch_side(patch, r.shape[2], r.shape[1]) for r in rs)
+    v, s = p // 4, p - p // 4
+    cols = max(1, -(-(width - v) // s))
+    rows = max(1, -(-(height - v) // s))
+    f = mix_field(seed, cols, rows).ravel()
+    order = np.argsort(f, kind="stable")
+    w = np.array([float(np.float32(x)) for x in weights])
+    cum = np.cumsum(w / w.sum())
+    src = np.zeros(len(f), dtype=int)
+    start = 0
+    for k in range(len(rs)):
+        end = len(f) if k == len(rs) - 1 else int(np.round(cum[k] * len(f)))
+        src[order[start:end]] = k
+        start = max(start, end)
+    src = src.reshape(rows, cols)
+    canvas = np.zeros((3, height, width))
+    filled = np.zeros((height, width), dtype=bool)
+    for gy in range(rows):
+        for gx in range(cols):
+            r = rs[src[gy, gx]]
+            rh, rw = r.shape[-2:]
+            y0, x0 = gy * s, gx * s
+            h, ww = min(p, height - y0), min(p, width - x0)
+            placed = filled[y0:y0 + h, x0:x0 + ww]
+            here = canvas[:, y0:y0 + h, x0:x0 + ww]
+            cell = gy * cols + gx
+            best, best_err = None, None
+            for k in range(max(1, candidates)):
+                py, px = candidate_position(seed, cell * candidates + k, rh - p + 1, rw - p + 1)
+                cand = r[:, py:py + h, px:px + ww]
+                if not placed.any():
+                    best = cand
+                    break
+                err = float((((cand - here) ** 2) * placed).sum())
+                if best_err is None or err < best_err:
+                    best, best_err = cand, err
+            new = np.ones((h, ww), dtype=bool)
+            d = ((best - here) ** 2).sum(axis=0)
+            if gx and v:
+                for y, c in enumerate(_cut(d[:, :min(v, ww)])):
+                    new[y, :c] = False
+            if gy and v:
+                for x, c in enumerate(_cut(d[:min(v, h), :].T)):
+                    new[:c, x] = False
+            new |= ~placed
+            canvas[:, y0:y0 + h, x0:x0 + ww] = np.where(new, best, here)
+            filled[y0:y0 + h, x0:x0 + ww] = True
+    return torch.from_numpy(canvas.astype(np.float32))
+
+
 def luminance(x):
     """Rec. 601 luma of x [3, ...] (engine: quilt.c luma)."""
     return 0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2]

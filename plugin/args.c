@@ -249,6 +249,14 @@ add_start (GimpProcedure *procedure, FgsdProcedureKind task)
                                             "each the one that fits what is around it best; "
                                             "fast, and keeps the texture's detail. Noise: "
                                             "the diffusion sampler draws the fill.")
+                                        : task == FGSD_PROC_INTERPOLATE
+                                        ? _("Patches: a mixture, each layer's selection "
+                                            "filling its share of the canvas with its own "
+                                            "squares, in regions a few squares wide; fast, "
+                                            "and each texture keeps its detail. Noise: the "
+                                            "diffusion sampler draws one texture between "
+                                            "them. Tileable and Guidance always start from "
+                                            "noise.")
                                         : task == FGSD_PROC_RESTYLE
                                         ? _("Patches: the layer is redrawn in squares of "
                                             "the selection, each chosen to follow the "
@@ -308,7 +316,7 @@ args_add (GimpProcedure *procedure, FgsdProcedureKind task)
   add_backend_output (procedure, task);
   if (task == FGSD_PROC_SYNTHESIZE || task == FGSD_PROC_INTERPOLATE)
     add_guidance (procedure);
-  if (task == FGSD_PROC_SYNTHESIZE || task == FGSD_PROC_HEAL || task == FGSD_PROC_RESTYLE)
+  if (task != FGSD_PROC_DENOISE)
     add_start (procedure, task);
 }
 

@@ -44,14 +44,15 @@ typedef struct
   gdouble    guidance;        /* synthesize, interpolate: classifier-free guidance
                                  weight w; 1 = off */
   GFile     *guide_model;     /* its model, NULL: the installed baseline */
-  gint       start;           /* synthesize, heal, restyle: ARGS_START_*; others: noise */
+  gint       start;           /* ARGS_START_*; denoise: noise */
   gdouble    redraw;          /* synthesize from patches: the sampler's sigma0 */
   gdouble    patch_strength;  /* restyle from patches: fgsd_restyle_from_patches's
                                  strength */
 } FgsdArgs;
 
-/* Synthesis from patches of the selection (docs/design.md "Patch start"):
- * asked for, and neither tileable nor guided (those start from noise). */
+/* Synthesis or interpolation from patches of the selection(s)
+ * (docs/design.md "Patch start"): asked for, and neither tileable nor
+ * guided (those start from noise). */
 #define ARGS_PATCH_START(a) \
   ((a)->start == ARGS_START_PATCHES && ! (a)->tileable && ! ((a)->guidance > 1.0))
 

@@ -269,6 +269,32 @@ engine_synthesize_from_patches (FgsdEngine *engine, const fgsd_reference *ref,
 }
 
 gboolean
+engine_interpolate_from_patches (FgsdEngine *engine, guint32 seed, const FgsdReference *refs,
+                                 const gdouble *weights, gint n, gint w, gint h, gfloat **rgb,
+                                 GError **error)
+{
+  fgsd_patch_params  patch = fgsd_patch_params_default ();
+  fgsd_patch_source *src   = g_new0 (fgsd_patch_source, n);
+  gboolean           ok;
+
+  *rgb = alloc_rgb (w, h, error);
+  if (! *rgb)
+    {
+      g_free (src);
+      return FALSE;
+    }
+  for (gint i = 0; i < n; i++)
+    src[i] = (fgsd_patch_source) { refs[i].rgb, refs[i].mask, refs[i].width, refs[i].height,
+                                   (float) weights[i] };
+  patch.seed = seed;
+  ok = finish (engine,
+               fgsd_interpolate_from_patches (engine->session, &patch, src, n, w, h, *rgb),
+               _("Sampling"), rgb, error);
+  g_free (src);
+  return ok;
+}
+
+gboolean
 engine_restyle (FgsdEngine *engine, const fgsd_reference *ref,
                 const fgsd_sampler_params *params, const gfloat *image, gint w, gint h,
                 gfloat **rgb, GError **error)

@@ -64,6 +64,10 @@ gboolean engine_synthesize_from_patches (FgsdEngine *engine, const fgsd_referenc
                                          const fgsd_sampler_params *params,
                                          const FgsdReference *src, gint w, gint h,
                                          gfloat **rgb, GError **error);
+/* A mixture of the n selections' squares, each over its weight's share. */
+gboolean engine_interpolate_from_patches (FgsdEngine *engine, guint32 seed,
+                                          const FgsdReference *refs, const gdouble *weights,
+                                          gint n, gint w, gint h, gfloat **rgb, GError **error);
 gboolean engine_restyle    (FgsdEngine *engine, const fgsd_reference *ref,
                             const fgsd_sampler_params *params, const gfloat *image, gint w,
                             gint h, gfloat **rgb, GError **error);

@@ -107,7 +107,7 @@ texture_compute (FgsdRun *run, gpointer state, GError **error)
   gfloat             *rgb       = NULL;
   fgsd_sampler_params params;
   gboolean            ok        = FALSE;
-  gboolean            patches   = ts->n == 1 && ARGS_PATCH_START (args);
+  gboolean            patches   = ARGS_PATCH_START (args);
   gint                w         = args->width > 0 ? args->width
                                                   : gimp_image_get_width (run->image);
   gint                h         = args->height > 0 ? args->height
@@ -117,7 +117,25 @@ texture_compute (FgsdRun *run, gpointer state, GError **error)
   if (! engine_check_memory (FGSD_TASK_SYNTHESIZE, &params, w, h, ENGINE_OWN_FLOATS_SYNTH,
                              error))
     goto out;
-  if (patches)
+  if (patches && ts->n > 1)
+    {
+      /* A mixture of the selections' own squares. */
+      FgsdReference *refs = g_new0 (FgsdReference, ts->n);
+
+      ok = TRUE;
+      for (gint i = 0; ok && i < ts->n; i++)
+        ok = reference_read (run->image, GIMP_DRAWABLE (ts->layers[i]), &refs[i], error);
+      engine_set_progress_range (&run->engine, 0.0, 1.0);
+      ok = ok && engine_interpolate_from_patches (&run->engine, run->seed, refs, ts->weights,
+                                                  ts->n, w, h, &rgb, error);
+      for (gint i = 0; i < ts->n; i++)
+        reference_clear (&refs[i]);
+      g_free (refs);
+      if (! ok)
+        goto out;
+      ok = FALSE;
+    }
+  else if (patches)
     {
       /* The squares come from the selection's own pixels, read once;
        * their features only for a redraw. */
@@ -203,10 +221,10 @@ texture_preview_render (fgsd_session *s, const FgsdArgs *args, guint32 seed,
   gboolean            patches;
   float              *weights = g_new (float, in->n_refs);
 
-  patches    = in->n_refs == 1 && ARGS_PATCH_START (args);
+  patches    = ARGS_PATCH_START (args);
   *w         = MIN (in->width, PREVIEW_SIDE);
   *h         = MIN (in->height, PREVIEW_SIDE);
-  if (! patches || params.sigma0 > 0.0f)
+  if ((! patches || params.sigma0 > 0.0f) && ! (patches && in->n_refs > 1))
     {
       for (gint i = 0; i < in->n_refs && ! st; i++)
         {
@@ -221,7 +239,17 @@ texture_preview_render (fgsd_session *s, const FgsdArgs *args, guint32 seed,
     }
   *rgb = g_malloc ((gsize) *w * (gsize) *h * 3 * sizeof (gfloat));
   patch.seed = seed;
-  if (! st && patches)
+  if (! st && patches && in->n_refs > 1)
+    {
+      fgsd_patch_source *src = g_new0 (fgsd_patch_source, in->n_refs);
+
+      for (gint i = 0; i < in->n_refs; i++)
+        src[i] = (fgsd_patch_source) { in->refs[i].rgb, in->refs[i].mask, in->refs[i].width,
+                                       in->refs[i].height, (float) in->weights[i] };
+      st = fgsd_interpolate_from_patches (s, &patch, src, in->n_refs, *w, *h, *rgb);
+      g_free (src);
+    }
+  else if (! st && patches)
     st = fgsd_synthesize_from_patches (s, ref, &params, &patch, in->refs[0].rgb,
                                        in->refs[0].mask, in->refs[0].width,
                                        in->refs[0].height, *w, *h, *rgb, NULL);

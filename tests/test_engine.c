@@ -1224,6 +1224,91 @@ static void test_watch(void **state)
     fgsd_session_free(s);
 }
 
+/* Interpolation from patches: each source covers about its weight's share
+ * of the canvas (two flat colours), the seed decides where, weight 0 keeps
+ * a source out, bad settings and cancel leave the output alone. */
+static void test_interpolate_from_patches(void **state)
+{
+    fixture *f = *state;
+    int sw = 64, sh = 64, w = 240, h = 200;
+    size_t n = (size_t)w * (size_t)h * 3;
+    float *red = malloc((size_t)sw * (size_t)sh * 3 * sizeof(float));
+    float *blue = malloc((size_t)sw * (size_t)sh * 3 * sizeof(float));
+    float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+    fgsd_patch_params q = fgsd_patch_params_default();
+    fgsd_session_options o = fgsd_session_options_default();
+    fgsd_session *s = new_session(f->model, 0), *c = NULL;
+    fgsd_patch_source src[2];
+    double share;
+    char err[256];
+
+    for (int i = 0; i < sw * sh; i++) {
+        float grain = 0.01f * (float)(i % 7);
+        red[3 * i] = 0.9f - grain;
+        red[3 * i + 1] = red[3 * i + 2] = 0.1f + grain;
+        blue[3 * i] = blue[3 * i + 1] = 0.1f + grain;
+        blue[3 * i + 2] = 0.9f - grain;
+    }
+    src[0] = (fgsd_patch_source){red, NULL, sw, sh, 0.25f};
+    src[1] = (fgsd_patch_source){blue, NULL, sw, sh, 0.75f};
+    q.patch = 16;
+    q.seed = 3;
+    assert_int_equal(fgsd_interpolate_from_patches(s, &q, src, 2, w, h, a), FGSD_OK);
+    share = 0.0;
+    for (size_t i = 0; i < n; i += 3)
+        share += a[i] > 0.5f;
+    share /= (double)(n / 3);
+    assert_true(share > 0.15 && share < 0.35); /* about a quarter red */
+    assert_int_equal(fgsd_interpolate_from_patches(s, &q, src, 2, w, h, b), FGSD_OK);
+    assert_true(max_abs_diff(a, b, n) == 0.0);
+    q.seed = 4;
+    assert_int_equal(fgsd_interpolate_from_patches(s, &q, src, 2, w, h, b), FGSD_OK);
+    assert_true(max_abs_diff(a, b, n) > 0.5);
+    src[0].weight = 0.0f; /* all blue */
+    assert_int_equal(fgsd_interpolate_from_patches(s, &q, src, 2, w, h, b), FGSD_OK);
+    for (size_t i = 0; i < n; i += 3)
+        assert_true(b[i + 2] > 0.5f);
+
+    /* bad settings: an error that says which, the output untouched */
+    memcpy(b, a, n * sizeof(float));
+    src[1].weight = 0.0f;
+    assert_int_equal(fgsd_interpolate_from_patches(s, &q, src, 2, w, h, b),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(fgsd_session_last_error(s), "add up to 0"));
+    src[1].weight = -1.0f;
+    assert_int_equal(fgsd_interpolate_from_patches(s, &q, src, 2, w, h, b),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    src[1].weight = NAN;
+    assert_int_equal(fgsd_interpolate_from_patches(s, &q, src, 2, w, h, b),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    src[0].weight = src[1].weight = 0.5f;
+    assert_int_equal(fgsd_interpolate_from_patches(s, &q, src, 0, w, h, b),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_int_equal(fgsd_interpolate_from_patches(s, &q, NULL, 2, w, h, b),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    src[1].width = 16; /* too small to be a reference */
+    assert_int_equal(fgsd_interpolate_from_patches(s, &q, src, 2, w, h, b), FGSD_ERR_TOO_SMALL);
+    src[1].width = sw;
+    q.candidates = 0;
+    assert_int_equal(fgsd_interpolate_from_patches(s, &q, src, 2, w, h, b),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    q.candidates = 64;
+    assert_true(max_abs_diff(a, b, n) == 0.0);
+
+    /* cancelled halfway through the rows of squares */
+    o.backend = FGSD_BACKEND_REFERENCE;
+    o.progress = cancel_half;
+    assert_int_equal(fgsd_session_create(f->model, &o, &c, err, sizeof(err)), FGSD_OK);
+    assert_int_equal(fgsd_interpolate_from_patches(c, &q, src, 2, w, h, b), FGSD_ERR_CANCELLED);
+    assert_true(max_abs_diff(a, b, n) == 0.0);
+    fgsd_session_free(c);
+    fgsd_session_free(s);
+    free(red);
+    free(blue);
+    free(a);
+    free(b);
+}
+
 static void test_bad_arguments(void **state)
 {
     fixture *f = *state;
@@ -1394,6 +1479,7 @@ int main(void)
         cmocka_unit_test(test_heal_from_patches),
         cmocka_unit_test(test_restyle_from_patches),
         cmocka_unit_test(test_watch),
+        cmocka_unit_test(test_interpolate_from_patches),
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_guidance),
     };

@@ -85,8 +85,8 @@ fill_result (GimpProcedureDialog *dialog, GimpProcedureConfig *config, FgsdProce
       gimp_procedure_dialog_fill_box (dialog, "result-box", "reference-layer", "output", NULL);
       break;
     case FGSD_PROC_INTERPOLATE:
-      gimp_procedure_dialog_fill_box (dialog, "result-box", "weight", "weights", "width",
-                                      "height", "tileable", "output", NULL);
+      gimp_procedure_dialog_fill_box (dialog, "result-box", "start", "weight", "weights",
+                                      "width", "height", "tileable", "output", NULL);
       break;
     case FGSD_PROC_HEAL:
       gimp_procedure_dialog_fill_box (dialog, "result-box", "start", "reference-layer",

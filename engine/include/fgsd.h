@@ -382,6 +382,28 @@ FGSD_API fgsd_status fgsd_restyle(fgsd_session *session, const fgsd_reference *r
                                   const fgsd_sampler_params *params, const float *image,
                                   int width, int height, float *out, fgsd_sample_stats *stats);
 
+/* One texture of an interpolation from patches. */
+typedef struct fgsd_patch_source {
+    const float *rgb;  /* width x height RGB */
+    const float *mask; /* NULL, or per-pixel weights in [0, 1] (a selection) */
+    int width, height;
+    float weight;      /* its share of the canvas, >= 0 (normalised to sum 1) */
+} fgsd_patch_source;
+
+/* A width x height mixture of n textures from their own squares
+ * (docs/design.md "Interpolation from patches"); no network pass.  The
+ * canvas's grid of squares (side: the smallest of patch->patch or, for 0,
+ * 3/8 of each source's smaller side) is split between the sources by a
+ * smooth random field of the seed, each source getting its weight's share
+ * of the squares in regions a few squares wide; each square is then the
+ * best of patch->candidates positions in its source at fitting the squares
+ * laid before, seams cut where they differ least, as in
+ * fgsd_synthesize_from_patches. */
+FGSD_API fgsd_status fgsd_interpolate_from_patches(fgsd_session *session,
+                                                   const fgsd_patch_params *patch,
+                                                   const fgsd_patch_source *sources, int n,
+                                                   int width, int height, float *out);
+
 /* The default strength of a restyle from patches: the measured best
  * (docs/quality.md, "Restyle"). */
 #define FGSD_TRANSFER_STRENGTH 0.1f

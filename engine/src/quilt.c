@@ -38,6 +38,10 @@ enum { QUILT_EMPTY, QUILT_PLACED, QUILT_FIXED };
  * selections measured in docs/quality.md). */
 #define QUILT_AUTO_MIN 8
 #define QUILT_AUTO_MAX 128
+/* Interpolation: the field that splits the canvas between the sources has
+ * a value every QUILT_MIX_CELL squares; its rng step is below the squares'. */
+#define QUILT_MIX_CELL 2
+#define QUILT_MIX_STEP 0x7FFFFFFDu
 /* A transfer's squares follow the image's layout: 1/8 of the source's side
  * within 8..64 (16 for a 128² selection, docs/quality.md "Restyle"). */
 #define QUILT_TRANSFER_MAX 64
@@ -100,7 +104,16 @@ typedef struct quilt {
     double alpha;          /* transfer: the overlap's weight against the image's */
     int *cand_x, *cand_y;  /* q->candidates: the positions tried for one square */
     double *cand_err;      /* and their errors */
+    const struct mix_source *mix; /* interpolation: the sources, or NULL */
+    const int *square_source;     /* and each grid square's (row-major) */
 } quilt;
+
+/* An interpolation's source: its pixels, mask and mask table. */
+typedef struct mix_source {
+    const float *rgb, *mask;
+    int sw, sh;
+    double *cover;
+} mix_source;
 
 /* Mean mask weight of the p x p square at (x, y) of the source. */
 static double square_cover(const quilt *qt, int x, int y)
@@ -426,6 +439,15 @@ static fgsd_status quilt_region(fgsd_session *s, quilt *qt, const fgsd_patch_par
 
             if (!square_holds(qt, x0, y0, w, h, QUILT_EMPTY))
                 continue;
+            if (qt->mix) {
+                const mix_source *m = &qt->mix[qt->square_source[gy * cols + gx]];
+
+                qt->src = m->rgb;
+                qt->mask = m->mask;
+                qt->sw = m->sw;
+                qt->sh = m->sh;
+                qt->cover = m->cover;
+            }
             choose(qt, q, gx, gy, cols, &px, &py);
             place(qt, gx, gy, px, py);
         }
@@ -579,6 +601,148 @@ fgsd_status quilt_heal(fgsd_session *s, const float *src, const float *mask, int
     for (size_t i = 0; !st && i < n; i++)
         if (qt.filled[i] == QUILT_EMPTY)
             st = session_fail(s, FGSD_ERR_INTERNAL, "a hole pixel was left empty");
+    free(qt.filled);
+    quilt_free(&qt);
+    return st;
+}
+
+/* ---- interpolation: squares of several sources, region by region ------- */
+
+/* The grid's smooth random field: values drawn on a grid QUILT_MIX_CELL
+ * squares apart, bilinear between them (models/sisa.py mix_field). */
+static void mix_field(uint64_t seed, int cols, int rows, double *f)
+{
+    int gc = cols / QUILT_MIX_CELL + 2;
+
+    for (int y = 0; y < rows; y++)
+        for (int x = 0; x < cols; x++) {
+            double fy = (double)y / QUILT_MIX_CELL, fx = (double)x / QUILT_MIX_CELL;
+            int y0 = (int)fy, x0 = (int)fx;
+            double ty = fy - y0, tx = fx - x0, g[4];
+
+            for (int k = 0; k < 4; k++)
+                g[k] = (double)quilt_uniform_int(seed, QUILT_MIX_STEP,
+                                                 (uint32_t)((y0 + k / 2) * gc + x0 + k % 2),
+                                                 1u << 24) /
+                       (double)(1u << 24);
+            f[(size_t)y * (size_t)cols + (size_t)x] =
+                (g[0] * (1 - tx) + g[1] * tx) * (1 - ty) + (g[2] * (1 - tx) + g[3] * tx) * ty;
+        }
+}
+
+/* order[0..n) sorted by f[order[i]], ties by index (a stable merge sort:
+ * qsort has no context argument, and a global one would not be
+ * thread-safe). */
+static void sort_by_field(int *order, int *tmp, size_t n, const double *f)
+{
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n;
+            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+
+            while (i < mid && j < hi)
+                tmp[k++] = f[order[j]] < f[order[i]] ? order[j++] : order[i++];
+            while (i < mid)
+                tmp[k++] = order[i++];
+            while (j < hi)
+                tmp[k++] = order[j++];
+        }
+        memcpy(order, tmp, n * sizeof(int));
+    }
+}
+
+/* Each grid square's source: the squares in the order of the field, the
+ * first share weights[0] of them the first source's and so on (rounded
+ * half to even, as numpy), so each source gets its share of the canvas in
+ * regions a few squares wide. */
+static fgsd_status mix_assign(fgsd_session *s, uint64_t seed, const fgsd_patch_source *src,
+                              int n, int cols, int rows, int *square_source)
+{
+    size_t cells = (size_t)cols * (size_t)rows;
+    double *f = malloc(cells * sizeof(double)), total = 0.0, cum = 0.0;
+    int *order = malloc(cells * sizeof(int)), *tmp = malloc(cells * sizeof(int));
+    size_t start = 0;
+
+    if (!f || !order || !tmp) {
+        free(f);
+        free(order);
+        free(tmp);
+        return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for an interpolation");
+    }
+    mix_field(seed, cols, rows, f);
+    for (size_t i = 0; i < cells; i++)
+        order[i] = (int)i;
+    sort_by_field(order, tmp, cells, f);
+    for (int k = 0; k < n; k++)
+        total += (double)src[k].weight;
+    for (int k = 0; k < n; k++) {
+        size_t end;
+
+        cum += (double)src[k].weight / total;
+        end = k == n - 1 ? cells : (size_t)nearbyint(cum * (double)cells);
+        for (; start < end && start < cells; start++)
+            square_source[order[start]] = k;
+    }
+    free(f);
+    free(order);
+    free(tmp);
+    return FGSD_OK;
+}
+
+fgsd_status quilt_mix(fgsd_session *s, const fgsd_patch_source *src, int n,
+                      const fgsd_patch_params *q, int width, int height, float *out)
+{
+    quilt qt = {.width = width, .height = height, .canvas = out, .min_cover = QUILT_MIN_COVER,
+                .bands_only = 1};
+    mix_source *m = calloc((size_t)n, sizeof(mix_source));
+    int *square_source = NULL, p = 0;
+    fgsd_status st = FGSD_OK;
+
+    qt.filled = calloc((size_t)width * (size_t)height, 1);
+    if (!m || !qt.filled)
+        st = session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d interpolation",
+                          width, height);
+    for (int k = 0; !st && k < n; k++) {
+        int side = quilt_patch_side(q->patch, src[k].width, src[k].height);
+
+        p = k == 0 || side < p ? side : p;
+    }
+    if (!st)
+        st = quilt_alloc(s, &qt, p, q->candidates); /* no mask here: none is qt's own */
+    for (int k = 0; !st && k < n; k++) {
+        m[k] = (mix_source){src[k].rgb, src[k].mask, src[k].width, src[k].height, NULL};
+        qt.src = m[k].rgb;
+        qt.mask = m[k].mask;
+        qt.sw = m[k].sw;
+        qt.sh = m[k].sh;
+        if (qt.mask) {
+            st = make_cover(s, &qt);
+            m[k].cover = qt.cover;
+            if (!st)
+                st = check_inside(s, &qt);
+            qt.cover = NULL;
+        }
+    }
+    if (!st) {
+        int cols = width - qt.v > qt.s ? (width - qt.v + qt.s - 1) / qt.s : 1;
+        int rows = height - qt.v > qt.s ? (height - qt.v + qt.s - 1) / qt.s : 1;
+
+        square_source = malloc((size_t)cols * (size_t)rows * sizeof(int));
+        st = square_source ? mix_assign(s, q->seed, src, n, cols, rows, square_source)
+                           : session_fail(s, FGSD_ERR_NO_MEMORY,
+                                          "out of memory for an interpolation");
+    }
+    if (!st) {
+        qt.mix = m;
+        qt.square_source = square_source;
+        st = quilt_region(s, &qt, q, width, height);
+    }
+    qt.cover = NULL; /* the sources' tables, freed below */
+    for (int k = 0; m && k < n; k++)
+        free(m[k].cover);
+    free(m);
+    free(square_source);
     free(qt.filled);
     quilt_free(&qt);
     return st;

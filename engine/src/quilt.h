@@ -41,6 +41,12 @@ fgsd_status quilt_transfer(fgsd_session *s, const float *src, const float *mask,
                            const fgsd_patch_params *q, float alpha, const float *image, int width,
                            int height, float *out);
 
+/* Interpolation: out (width x height RGB) covered with squares of the n
+ * sources as described at fgsd_interpolate_from_patches.  Progress and
+ * cancel as quilt_fill. */
+fgsd_status quilt_mix(fgsd_session *s, const fgsd_patch_source *src, int n,
+                      const fgsd_patch_params *q, int width, int height, float *out);
+
 /* Heal: canvas (width x height RGB, the image) gets squares of side patch
  * from src (sw x sh, mask NULL or the pixels a square may take: the band
  * around the hole when src is the image, then whole = 1: squares wholly

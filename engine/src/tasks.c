@@ -2,6 +2,7 @@
  * The sampling tasks: synthesis (one level, or coarse to fine), restyle and
  * iterated denoising.  Each checks its arguments and fills the sisa_task
  * hooks it needs (sampler.h); healing is in heal.c. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,6 +295,47 @@ fgsd_status fgsd_restyle_from_patches(fgsd_session *s, const fgsd_patch_params *
         return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d restyle", width,
                             height);
     st = quilt_transfer(s, source, mask, sw, sh, q, strength, image, width, height, canvas);
+    if (!st)
+        memcpy(out, canvas, (size_t)width * (size_t)height * 3 * sizeof(float));
+    free(canvas);
+    return st;
+}
+
+fgsd_status fgsd_interpolate_from_patches(fgsd_session *s, const fgsd_patch_params *q,
+                                          const fgsd_patch_source *src, int n, int width,
+                                          int height, float *out)
+{
+    double total = 0.0;
+    fgsd_status st;
+    float *canvas;
+
+    if (!s)
+        return FGSD_ERR_INVALID_ARGUMENT;
+    if (!out || !src || n < 1)
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no sources or no output given");
+    st = check_size(s, width, height);
+    if (!st)
+        st = quilt_check(s, q, NULL, 0, 0);
+    for (int k = 0; !st && k < n; k++) {
+        if (!(src[k].weight >= 0.0f && src[k].weight <= FLT_MAX))
+            st = session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                              "texture %d's weight must be finite and >= 0, not %g", k + 1,
+                              (double)src[k].weight);
+        if (!st)
+            st = features_check_reference(s, src[k].rgb, src[k].width, src[k].height,
+                                          src[k].mask);
+        total += (double)src[k].weight;
+    }
+    if (!st && !(total > 0.0))
+        st = session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "the weights add up to 0");
+    if (st)
+        return st;
+    /* out is written only on success */
+    canvas = malloc((size_t)width * (size_t)height * 3 * sizeof(float));
+    if (!canvas)
+        return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d interpolation",
+                            width, height);
+    st = quilt_mix(s, src, n, q, width, height, canvas);
     if (!st)
         memcpy(out, canvas, (size_t)width * (size_t)height * 3 * sizeof(float));
     free(canvas);

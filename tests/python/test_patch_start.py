@@ -10,7 +10,9 @@ candidates.  The quilt's pixels are copies of the reference's, and both
 sides choose squares and seams from errors in double (numpy may sum a
 candidate's error in another order than C: a different choice needs two
 candidates within ~1e-15 relative, which a natural image does not give),
-so the tolerance is 1e-6: a different square or seam would differ by ~0.1.  Then the
+so the tolerance is 1e-6: a different square or seam would differ by ~0.1.
+`fgsd interpolate` (from patches, its default) must equal sisa.patch_mix
+the same way.  Then the
 command line's refusals: a patch start with two references, with
 --tileable, with --levels.  Prints TAP.
 """
@@ -27,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "models"))
 from pfm import read_pfm  # noqa: E402
-from sisa import patch_start  # noqa: E402
+from sisa import patch_mix, patch_start  # noqa: E402
 
 CASES = [  # (width, height, patch (0 = automatic), candidates, seed)
     (200, 150, 40, 8, 3),
@@ -36,6 +38,14 @@ CASES = [  # (width, height, patch (0 = automatic), candidates, seed)
     (130, 70, 64, 16, 9),
 ]
 TOLERANCE = 1e-6
+# Interpolation from patches (`fgsd interpolate`, sisa.patch_mix): (size,
+# patch, candidates, seed, weights; one per reference: bricks, then rock,
+# then forest floor for three).
+MIX_CASES = [
+    ((200, 150), 0, 64, 5, [0.3, 0.7]),
+    ((130, 170), 24, 16, 8, [0.5, 0.25, 0.25]),
+    ((90, 90), 16, 8, 2, [1.0, 0.0]),
+]
 
 
 def main():
@@ -47,7 +57,7 @@ def main():
                 (["--ref", ref, "--patch", "5"], "--patch is 0"),
                 (["--ref", ref, "--start", "patches", "--tileable"], "not tileable"),
                 (["--ref", ref, "--levels", "2", "--start", "patches"], "--levels needs")]
-    print("1..%d" % (len(CASES) + 1 + len(refusals)))
+    print("1..%d" % (len(CASES) + len(MIX_CASES) + 1 + len(refusals)))
     n = failed = 0
     for w, h, patch, cand, seed in CASES:
         out = os.path.join(tmp, "q%d.pfm" % n)
@@ -63,6 +73,26 @@ def main():
         failed += not ok
         print("%s %d - %dx%d patch %d candidates %d: max |engine - torch| %.2g"
               % ("ok" if ok else "not ok", n, w, h, patch, cand, diff))
+    samples = os.path.dirname(os.path.abspath(ref))
+    others = [os.path.join(samples, "rock.png"), os.path.join(samples, "forest-floor.png")]
+    for (w, h), patch, cand, seed, weights in MIX_CASES:
+        refs = [ref] + others[:len(weights) - 1]
+        out = os.path.join(tmp, "m%d.pfm" % n)
+        args = [fgsd, "interpolate", "-m", model, "--size", "%dx%d" % (w, h), "--patch",
+                str(patch), "--candidates", str(cand), "--seed", str(seed), "-q", "-o", out]
+        for r, wt in zip(refs, weights):
+            args += ["--ref", r, "--weight", str(wt)]
+        subprocess.run(args, check=True)
+        engine = read_pfm(out)
+        imgs = [torch.from_numpy((np.asarray(Image.open(r).convert("RGB"), dtype=np.float32)
+                                  / np.float32(255.0)).copy()).permute(2, 0, 1) for r in refs]
+        torch_m = patch_mix(imgs, weights, w, h, patch, cand, seed).permute(1, 2, 0).numpy()
+        diff = float(np.abs(engine - torch_m).max()) if engine.shape == torch_m.shape else 1.0
+        n += 1
+        ok = diff <= TOLERANCE
+        failed += not ok
+        print("%s %d - interpolate %dx%d from %d references, weights %s: max |engine - torch| "
+              "%.2g" % ("ok" if ok else "not ok", n, w, h, len(refs), weights, diff))
     # The session's threads change nothing in a quilt: the same on 1 and 3.
     same = []
     for threads in ("1", "3"):
