@@ -136,10 +136,11 @@ static int run(restyle_opts *o)
         return CLI_EXIT_ERROR;
     }
     o->sampler.p.free_colour = o->free_colour;
-    /* patches: the canvas's luminance and marks, 5 bytes a pixel */
+    /* patches: the engine's canvas, the image's luminance and marks, 17
+     * bytes a pixel */
     if (cli_check_memory("image", in.width, in.height,
                          (o->start == START_PATCHES
-                              ? (size_t)in.width * (size_t)in.height * 5
+                              ? (size_t)in.width * (size_t)in.height * 17
                               : fgsd_task_memory(FGSD_TASK_RESTYLE, &o->sampler.p, in.width,
                                                  in.height)) +
                              2 * CLI_IMAGE_BYTES(in.width, in.height)) != CLI_EXIT_OK ||
@@ -186,6 +187,9 @@ static int resolve_start(restyle_opts *o)
         if (o->free_colour)
             return args_usage_error("restyle", "--free-colour needs --start noise (patches "
                                                "take the reference's colours)");
+        if (o->sampler.p.tileable)
+            return args_usage_error("restyle", "--tileable needs --start noise (the patches "
+                                               "do not wrap)");
         if (o->patch.patch > 0 && o->patch.patch < 8)
             return args_usage_error("restyle", "--patch is 0 (automatic) or at least 8");
         if (o->strength > 1.0f)

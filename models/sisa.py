@@ -449,7 +449,7 @@ def patch_mix(refs, weights, width, height, patch, candidates, seed):
 
 
 def luminance(x):
-    """Rec. 601 luma of x [3, ...] (engine: quilt.c luma)."""
+    """Rec. 601 luma of x [3, ...] (engine: quilt.c luminance)."""
     return 0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2]
 
 

@@ -15,6 +15,7 @@
  */
 #include "plugin-config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -145,10 +146,11 @@ show_frame (gpointer data)
 
   if (! p->closed && f->generation == g_atomic_int_get (&p->generation))
     {
+      /* A message without a picture is a failure: no old picture under it. */
+      gimp_preview_area_fill (GIMP_PREVIEW_AREA (p->area), 0, 0, PREVIEW_SIDE, PREVIEW_SIDE,
+                              0x80, 0x80, 0x80);
       if (f->rgb)
         {
-          gimp_preview_area_fill (GIMP_PREVIEW_AREA (p->area), 0, 0, PREVIEW_SIDE,
-                                  PREVIEW_SIDE, 0x80, 0x80, 0x80);
           gimp_preview_area_draw (GIMP_PREVIEW_AREA (p->area), (PREVIEW_SIDE - f->w) / 2,
                                   (PREVIEW_SIDE - f->h) / 2, f->w, f->h, GIMP_RGB_IMAGE,
                                   f->rgb, f->w * 3);
@@ -178,8 +180,9 @@ post (Preview *p, gint generation, const gfloat *rgb, gint w, gint h, gchar *tex
       f->rgb = g_malloc (n);
       f->w   = w;
       f->h   = h;
-      for (gsize i = 0; i < n; i++)
-        f->rgb[i] = (guchar) (CLAMP (rgb[i], 0.0f, 1.0f) * 255.0f + 0.5f);
+      for (gsize i = 0; i < n; i++) /* a diverging step may hold NaN */
+        f->rgb[i] = isfinite (rgb[i]) ? (guchar) (CLAMP (rgb[i], 0.0f, 1.0f) * 255.0f + 0.5f)
+                                      : 0;
     }
   g_idle_add (show_frame, f);
 }
@@ -218,6 +221,8 @@ send_request (gpointer data)
   args_clear (&args);
   if (! r->in)
     {
+      gimp_preview_area_fill (GIMP_PREVIEW_AREA (p->area), 0, 0, PREVIEW_SIDE, PREVIEW_SIDE,
+                              0x80, 0x80, 0x80);
       gtk_label_set_text (GTK_LABEL (p->label), error ? error->message : "");
       preview_log (p, "unavailable %s", error ? error->message : "");
       g_clear_error (&error);
@@ -400,7 +405,11 @@ render (Preview *p, const Request *r)
       gdouble s = (g_get_monotonic_time () - p->job_start) / 1e6;
 
       post (p, r->generation, rgb, w, h,
-            g_strdup_printf (_("%d × %d, seed %u, in %.1f s"), w, h, r->seed, s));
+            r->args.random_seed
+              ? g_strdup_printf (_("%d × %d, seed %u, in %.1f s; Random seed: the result "
+                                   "will have another"),
+                                 w, h, r->seed, s)
+              : g_strdup_printf (_("%d × %d, seed %u, in %.1f s"), w, h, r->seed, s));
       preview_log (p, "done %d %d %d %.3f", r->generation, w, h, s);
     }
   else if (r->generation == g_atomic_int_get (&p->generation))

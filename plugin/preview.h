@@ -31,6 +31,7 @@ typedef struct
   gdouble       *weights;       /* their shares (texture procedures), or NULL */
   gfloat        *image;         /* a layer filter's crop of the layer (RGB), or NULL */
   gfloat        *hole;          /* heal: the selection over the crop, or NULL */
+  gint           band_width;    /* heal: the band at the crop's scale */
   gint           width, height; /* the crop's size; texture procedures: the canvas's */
 } FgsdPreviewInput;
 

@@ -205,10 +205,25 @@ out:
   return ok;
 }
 
-/* The preview's input: the hole's box grown by the band, or the
- * PREVIEW_SIDE square around the hole's centre when that is larger (the
- * hole then partly outside it), with the selection over it and the
- * reference layer. */
+/* A k-times smaller copy of the w x h image of ch channels (k x k means). */
+static gfloat *
+shrink (const gfloat *src, gint w, gint h, gint ch, gint k)
+{
+  gint    sw = w / k, sh = h / k;
+  gfloat *dst = g_new0 (gfloat, (gsize) sw * (gsize) sh * (gsize) ch);
+
+  for (gint y = 0; y < sh * k; y++)
+    for (gint x = 0; x < sw * k; x++)
+      for (gint c = 0; c < ch; c++)
+        dst[((gsize) (y / k) * (gsize) sw + (gsize) (x / k)) * (gsize) ch + (gsize) c] +=
+          src[((gsize) y * (gsize) w + (gsize) x) * (gsize) ch + (gsize) c] / (gfloat) (k * k);
+  return dst;
+}
+
+/* The preview's input: the hole's box grown by the band, with the
+ * selection over it and the reference layer; shrunk by a whole factor (and
+ * the band with it, at least 8 pixels) when that is wider than
+ * PREVIEW_SIDE, so that the whole hole and its band are seen. */
 static FgsdPreviewInput *
 heal_preview_read (FgsdRun *run, gpointer state, const FgsdArgs *args, GError **error)
 {
@@ -221,21 +236,13 @@ heal_preview_read (FgsdRun *run, gpointer state, const FgsdArgs *args, GError **
   gint              y0    = MAX (0, hs->box.y - args->band_width);
   gint              w     = MIN (lw, hs->box.x + hs->box.width + args->band_width) - x0;
   gint              h     = MIN (lh, hs->box.y + hs->box.height + args->band_width) - y0;
+  gint              k     = (MAX (w, h) + PREVIEW_SIDE - 1) / PREVIEW_SIDE;
   gint              offx, offy;
 
-  if (w > PREVIEW_SIDE)
-    {
-      x0 = CLAMP (hs->box.x + hs->box.width / 2 - PREVIEW_SIDE / 2, 0, lw - PREVIEW_SIDE);
-      w  = PREVIEW_SIDE;
-    }
-  if (h > PREVIEW_SIDE)
-    {
-      y0 = CLAMP (hs->box.y + hs->box.height / 2 - PREVIEW_SIDE / 2, 0, lh - PREVIEW_SIDE);
-      h  = PREVIEW_SIDE;
-    }
   gimp_drawable_get_offsets (GIMP_DRAWABLE (hs->layer), &offx, &offy);
-  in->width  = w;
-  in->height = h;
+  in->width      = w;
+  in->height     = h;
+  in->band_width = args->band_width;
   if (args->reference_layer)
     {
       in->n_refs = 1;
@@ -253,6 +260,19 @@ heal_preview_read (FgsdRun *run, gpointer state, const FgsdArgs *args, GError **
       return NULL;
     }
   g_free (rgba);
+  if (k > 1)
+    {
+      gfloat *image = shrink (in->image, w, h, 3, k);
+      gfloat *hole  = shrink (in->hole, w, h, 1, k);
+
+      g_free (in->image);
+      g_free (in->hole);
+      in->image      = image;
+      in->hole       = hole;
+      in->width      = w / k;
+      in->height     = h / k;
+      in->band_width = MAX (8, args->band_width / k);
+    }
   return in;
 }
 
@@ -273,7 +293,7 @@ heal_preview_render (fgsd_session *s, const FgsdArgs *args, guint32 seed,
   *rgb       = g_malloc ((gsize) *w * (gsize) *h * 3 * sizeof (gfloat));
   patch.seed = seed;
   if (args->start == ARGS_START_PATCHES)
-    st = fgsd_heal_from_patches (s, &patch, in->image, in->hole, *w, *h, args->band_width,
+    st = fgsd_heal_from_patches (s, &patch, in->image, in->hole, *w, *h, in->band_width,
                                  r ? r->rgb : NULL, r ? r->mask : NULL, r ? r->width : 0,
                                  r ? r->height : 0, *rgb);
   else
@@ -281,7 +301,7 @@ heal_preview_render (fgsd_session *s, const FgsdArgs *args, guint32 seed,
       if (r)
         st = fgsd_reference_measure (s, r->rgb, r->width, r->height, r->mask, &ref);
       if (! st)
-        st = fgsd_heal (s, ref, &params, in->image, in->hole, *w, *h, args->band_width, *rgb,
+        st = fgsd_heal (s, ref, &params, in->image, in->hole, *w, *h, in->band_width, *rgb,
                         NULL);
       fgsd_reference_free (ref);
     }

@@ -14,7 +14,7 @@
 
 /* Shows the dialog; TRUE when the user pressed OK.  summary is a line of
  * Pango markup shown on top (what the reference is); preview (NULL: none)
- * a widget shown beside the settings, destroyed with the dialog. */
+ * a widget shown above the settings, destroyed with the dialog. */
 gboolean fgsd_dialog_run (GimpProcedure *procedure, GimpProcedureConfig *config,
                           FgsdProcedureKind kind, const gchar *summary, GtkWidget *preview);
 

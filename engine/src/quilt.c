@@ -514,20 +514,27 @@ int quilt_transfer_side(int patch, int sw, int sh)
 }
 
 /* Rec. 601 luma of n RGB pixels, in double (sisa.py luminance), stored as
- * float; *mean and *std (population) of the stored values. */
-static void luminance(const float *rgb, size_t n, float *lum, double *mean, double *std)
+ * float; *mean and *std (population) of the stored values, weighted by
+ * mask where it is given (a selection: the unselected pixels do not
+ * count). */
+static void luminance(const float *rgb, const float *mask, size_t n, float *lum, double *mean,
+                      double *std)
 {
-    double sum = 0.0, sq = 0.0;
+    double sum = 0.0, sq = 0.0, weight = 0.0;
 
     for (size_t i = 0; i < n; i++) {
         lum[i] = (float)(0.299 * (double)rgb[i * 3] + 0.587 * (double)rgb[i * 3 + 1] +
                          0.114 * (double)rgb[i * 3 + 2]);
-        sum += lum[i];
+        sum += mask ? (double)mask[i] * lum[i] : (double)lum[i];
+        weight += mask ? (double)mask[i] : 1.0;
     }
-    *mean = sum / (double)n;
-    for (size_t i = 0; i < n; i++)
-        sq += ((double)lum[i] - *mean) * ((double)lum[i] - *mean);
-    *std = sqrt(sq / (double)n);
+    *mean = sum / weight;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)lum[i] - *mean;
+
+        sq += mask ? (double)mask[i] * d * d : d * d;
+    }
+    *std = sqrt(sq / weight);
 }
 
 fgsd_status quilt_transfer(fgsd_session *s, const float *src, const float *mask, int sw, int sh,
@@ -551,8 +558,8 @@ fgsd_status quilt_transfer(fgsd_session *s, const float *src, const float *mask,
     if (!st) {
         /* The image's light and dark moved to the source's, so that its
          * squares can follow them whatever the two images' exposure. */
-        luminance(src, ns, src_lum, &sm, &ss);
-        luminance(image, n, target_lum, &tm, &ts);
+        luminance(src, mask, ns, src_lum, &sm, &ss);
+        luminance(image, NULL, n, target_lum, &tm, &ts);
         ts = ts > 1e-6 ? ts : 1e-6;
         for (size_t i = 0; i < n; i++)
             target_lum[i] = (float)(((double)target_lum[i] - tm) / ts * ss + sm);

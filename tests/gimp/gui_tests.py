@@ -181,11 +181,10 @@ def test_preview_dialogs(image):
     preview's thread ended."""
     log = os.environ["FGSD_PREVIEW_LOG"]
     layer = image.get_layers()[0]
-    image.select_rectangle(Gimp.ChannelOps.REPLACE, 40, 40, 48, 48)
-    image.clean_all()  # from here on any undo step would make it dirty
     for procedure, title, extra in (
             ("plug-in-fgsd-restyle", "Restyle with Texture", {}),
-            ("plug-in-fgsd-heal", "Heal Selection with Texture", {"band_width": 16}),
+            ("plug-in-fgsd-heal", "Heal Selection with Texture", {"band_width": 16,
+                                                                  "hole": (30, 30, 130, 130)}),
             ("plug-in-fgsd-denoise", "Denoise with Reference", {}),
             ("plug-in-fgsd-interpolate", "Texture Interpolation",
              {"width": 64, "height": 64, "max_steps": 12, "final_noise": 0.001,
@@ -195,6 +194,10 @@ def test_preview_dialogs(image):
         name = "gui-preview-" + procedure[13:]
         drawables = image.get_layers()[:2] if "interpolate" in procedure else [layer]
         extra = dict({"max_steps": 3}, **extra)
+        # A hole and its band wider than the pane: previewed whole, shrunk.
+        hole = extra.pop("hole", (40, 40, 48, 48))
+        image.select_rectangle(Gimp.ChannelOps.REPLACE, *hole)
+        image.clean_all()
         n, before = len(image.get_layers()), pixels(layer)
         seen = len(open(log).read().splitlines()) if os.path.exists(log) else 0
         proc, cfg = config(procedure, image, drawables, run_mode=Gimp.RunMode.INTERACTIVE,
@@ -211,6 +214,9 @@ def test_preview_dialogs(image):
         check(name + "-stopped", bool(lines) and lines[-1] == "closed", repr(lines[-3:]))
         check(name + "-unchanged", len(image.get_layers()) == n and pixels(layer) == before)
         check(name + "-no-undo-step", not image.is_dirty())
+        if "heal" in procedure:  # 130 + 2 x 16 = 162 px shrunk by 2
+            check(name + "-shrunk", any(ln.startswith("done ") and ln.split()[2:4] == ["81", "81"]
+                                        for ln in lines), repr(lines))
         if "interpolate" in procedure:  # the sampler, from noise, guided
             check(name + "-guided", any(ln.startswith("start ") and ln.endswith("guided 1")
                                         for ln in lines), repr(lines))
