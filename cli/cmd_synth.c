@@ -53,11 +53,12 @@ static void print_help(int interpolate)
                "\n"
                "  --ref IMAGE          a reference (PNG or PFM; its alpha is a mask)\n"
                "  --weight W           weight, in [0, 1]\n"
-               "  --start patches|noise  patches (default): a mixture, each reference's own\n"
-               "                       squares over its weight's share of the canvas, in\n"
-               "                       regions a few squares wide; noise: the sampler\n"
-               "                       follows the blend of their feature vectors (the\n"
-               "                       default with --tileable, --guidance or --levels)\n"
+               "  --start noise|patches  noise (default): the sampler draws one texture\n"
+               "                       that follows the blend of their feature vectors;\n"
+               "                       patches: a mixture, each reference's own squares\n"
+               "                       over its weight's share of the canvas, in regions a\n"
+               "                       few squares wide (not with --tileable, --guidance or\n"
+               "                       --levels)\n"
                "  --patch N            side of the squares, >= 8; 0 (default): 3/8 of the\n"
                "                       smallest reference's smaller side, within 8..128\n"
                "  --candidates K       positions tried per square, 1..%d (default %d)\n",
@@ -136,14 +137,15 @@ static int blend_weights(const synth_opts *o, const char *cmd, float *w)
     return CLI_EXIT_OK;
 }
 
-/* The start the options ask for, the default resolved: patches for one
- * reference (synth) or an interpolation, unless the run is tileable,
- * guided or coarse to fine. */
+/* The start the options ask for, the default resolved: patches for synth
+ * from one reference, unless the run is tileable, guided or coarse to
+ * fine; noise for an interpolation (a texture between the references; its
+ * patches are a mixture of them, docs/quality.md "(d) Interpolation"). */
 static int start_of(const synth_opts *o, int interpolate)
 {
     if (o->start != START_DEFAULT)
         return o->start;
-    return (o->refs.n == 1 || interpolate) && !o->sampler.p.tileable &&
+    return o->refs.n == 1 && !interpolate && !o->sampler.p.tileable &&
                    !(o->guidance > 0.0f) && o->sampler.p.levels == 1
                ? START_PATCHES
                : START_NOISE;

@@ -274,7 +274,10 @@ add_start (GimpProcedure *procedure, FgsdProcedureKind task)
                                       gimp_choice_new_with_values (
                                         "patches", ARGS_START_PATCHES, _("Patches"), NULL,
                                         "noise", ARGS_START_NOISE, _("Noise"), NULL, NULL),
-                                      "patches", G_PARAM_READWRITE);
+                                      /* an interpolation is a texture between
+                                       * them; its patches are a mixture */
+                                      task == FGSD_PROC_INTERPOLATE ? "noise" : "patches",
+                                      G_PARAM_READWRITE);
   if (task == FGSD_PROC_SYNTHESIZE)
     gimp_procedure_add_double_argument (procedure, "redraw", _("_Redraw strength"),
                                         _("Start from patches: the noise the sampler "

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
  *
  * plug-in-fgsd-interpolate: a texture between two or more references.
- * "start" patches (the default): a mixture, each reference's own squares
- * over its share of the canvas (fgsd_interpolate_from_patches); noise: the
- * sampler conditioned on a convex blend of their phi's (method.md section
- * 2).  The references are the selected layers, each read inside the one current
+ * "start" noise (the default): the sampler conditioned on a convex blend
+ * of their phi's (method.md section 2); patches: a mixture, each
+ * reference's own squares over its share of the canvas
+ * (fgsd_interpolate_from_patches).  The references are the selected layers, each read inside the one current
  * selection, ordered from the top of the layer stack down whatever order
  * they are passed in: with two, the upper one is A and "weight" its share
  * (A weight + B (1 - weight)); "weights" gives one number per layer, top
@@ -85,9 +85,9 @@ procedure_interpolate_new (GimpPlugIn *plug_in)
       "decides, from the top down. With two layers and empty \"weights\", the upper one "
       "is texture A with the share \"weight\" and B has 1 - weight; \"weights\" (e.g. "
       "\"1, 2, 1\") gives one share per layer, top down, scaled to add up to 1. \"start\" "
-      "patches (the default): a mixture, each texture's own squares filling its share of "
-      "the canvas in regions a few squares wide; noise: the diffusion sampler draws one "
-      "texture whose features are the shares' blend of theirs. The result goes into a new "
+      "noise (the default): the diffusion sampler draws one texture whose features are "
+      "the shares' blend of theirs; patches: a mixture, each texture's own squares "
+      "filling its share of the canvas in regions a few squares wide. The result goes into a new "
       "layer above the top one (or a new image). Returns the new layer and the seed used."),
     PROC_INTERPOLATE);
   args_add (procedure, FGSD_PROC_INTERPOLATE);

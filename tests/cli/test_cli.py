@@ -463,21 +463,25 @@ def interpolate_blends():
     ok(["interpolate", "--ref", REF_A, "--ref", REF_B, "--weight", "0.3", "-o", tmp("i.png")]
        + base)
     assert png_info(tmp("i.png"))[:2] == (40, 24)
-    # Weight 1 on A is synth on A alone: from noise the same phi, from patches
-    # (the default) the same squares; same seed, same output.
+    # Weight 1 on A is synth on A alone: from noise (the default) the same
+    # phi, from patches the same squares; same seed, same output.
     ok(["interpolate", "--ref", REF_A, "--ref", REF_B, "--weight", "1", "--start", "noise",
         "-o", tmp("i1.png")] + base)
     ok(["synth", "--ref", REF_A, "--start", "noise", "-o", tmp("sa.png")] + base)
     assert read(tmp("i1.png")) == read(tmp("sa.png")), "weight 1 is not the first reference"
     ok(["interpolate", "--ref", REF_A, "--ref", REF_B, "--weight", "1", "--patch", "8",
-        "-o", tmp("ip1.png")] + base)
+        "--start", "patches", "-o", tmp("ip1.png")] + base)
     ok(["synth", "--ref", REF_A, "--patch", "8", "-o", tmp("sp.png")] + base)
     assert read(tmp("ip1.png")) == read(tmp("sp.png")), "patches: weight 1 is not A's quilt"
     ok(["interpolate", "--ref", REF_A, "--ref", REF_B, "--weight", "0.5", "--patch", "8",
-        "-o", tmp("ip5.png")] + base)
+        "--start", "patches", "-o", tmp("ip5.png")] + base)
     assert read(tmp("ip5.png")) != read(tmp("ip1.png")), "patches: the weight changes nothing"
     expect_error(["interpolate", "--ref", REF_A, "--ref", REF_B, "--weight", "0.5",
-                  "--strength", "0.2", "-o", tmp("ipbad.png")] + base, 2, tmp("ipbad.png"))
+                  "--start", "patches", "--strength", "0.2", "-o", tmp("ipbad.png")] + base, 2,
+                 tmp("ipbad.png"))
+    ok(["interpolate", "--ref", REF_A, "--ref", REF_B, "--weight", "0.5", "--patch", "8",
+        "-o", tmp("in5.png")] + base)
+    assert read(tmp("in5.png")) != read(tmp("ip5.png")), "noise is not the default"
     ok(["interpolate", "--ref", REF_A, "--weight", "2e-1", "--ref", REF_B, "--weight", "0.5",
         "--ref", REF_GRAY16, "--weight", "0.3", "-o", tmp("i3.png")] + base)
 

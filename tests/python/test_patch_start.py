@@ -11,7 +11,7 @@ sides choose squares and seams from errors in double (numpy may sum a
 candidate's error in another order than C: a different choice needs two
 candidates within ~1e-15 relative, which a natural image does not give),
 so the tolerance is 1e-6: a different square or seam would differ by ~0.1.
-`fgsd interpolate` (from patches, its default) must equal sisa.patch_mix
+`fgsd interpolate --start patches` must equal sisa.patch_mix
 the same way.  Then the
 command line's refusals: a patch start with two references, with
 --tileable, with --levels.  Prints TAP.
@@ -78,7 +78,8 @@ def main():
     for (w, h), patch, cand, seed, weights in MIX_CASES:
         refs = [ref] + others[:len(weights) - 1]
         out = os.path.join(tmp, "m%d.pfm" % n)
-        args = [fgsd, "interpolate", "-m", model, "--size", "%dx%d" % (w, h), "--patch",
+        args = [fgsd, "interpolate", "-m", model, "--start", "patches", "--size",
+                "%dx%d" % (w, h), "--patch",
                 str(patch), "--candidates", str(cand), "--seed", str(seed), "-q", "-o", out]
         for r, wt in zip(refs, weights):
             args += ["--ref", r, "--weight", str(wt)]
