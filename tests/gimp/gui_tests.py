@@ -202,8 +202,12 @@ def test_preview_dialogs(image):
         seen = len(open(log).read().splitlines()) if os.path.exists(log) else 0
         proc, cfg = config(procedure, image, drawables, run_mode=Gimp.RunMode.INTERACTIVE,
                            seed=9, random_seed=False, **extra)
-        script = ("'{x}' wait '{t}' 60 >/dev/null && sleep 3; '{x}' key '{t}' Escape"
-                  ).format(x=XHELPER, t=title)
+        # Escape once the preview is drawn (or failed), at most 120 s: a
+        # guided sampler on a loaded machine takes longer than a fixed wait.
+        done = "grep -c -E '^(done|failed) ' '%s' 2>/dev/null" % log
+        script = ("n0=$({d}); '{x}' wait '{t}' 60 >/dev/null; i=0; "
+                  "while [ \"$({d})\" = \"$n0\" ] && [ $i -lt 1200 ]; do sleep 0.1; "
+                  "i=$((i+1)); done; '{x}' key '{t}' Escape").format(d=done, x=XHELPER, t=title)
         player = subprocess.Popen(["sh", "-c", script])
         result = proc.run(cfg)
         player.wait()
