@@ -316,21 +316,62 @@ def patch_side(patch, sw, sh):
     return min(patch, side)
 
 
-def patch_start(ref, width, height, patch, candidates, seed):
+MASK_DRAWS = 16      # quilt.c QUILT_MASK_DRAWS: draws per candidate with a mask
+MIN_COVER = 0.99     # quilt.c QUILT_MIN_COVER: a usable square's least mean mask
+
+
+def cover_table(mask):
+    """The summed-area table of mask [h, w] in double, built as quilt.c
+    make_cover does (a running row sum added to the row above)."""
+    h, w = mask.shape
+    c = np.zeros((h + 1, w + 1))
+    for y in range(h):
+        c[y + 1, 1:] = c[y, 1:] + np.cumsum(mask[y].astype(np.float64))
+    return c
+
+
+def candidate_positions(seed, cell, candidates, ny, nx, p, cover, first_only):
+    """A square's positions, as quilt.c choose draws them: without a mask
+    (cover None) `candidates` draws; with one up to MASK_DRAWS times as
+    many, keeping the first `candidates` at least MIN_COVER inside (and,
+    while none is, the best-covered one as the fallback); first_only:
+    stop at the first usable one (nothing laid yet to fit)."""
+    draws = candidates * MASK_DRAWS if cover is not None else candidates
+    out, fallback, best_cover = [], None, -1.0
+    for k in range(draws):
+        if len(out) >= candidates:
+            break
+        py, px = candidate_position(seed, cell * draws + k, ny, nx)
+        if cover is not None:
+            c = (cover[py + p, px + p] - cover[py, px + p] - cover[py + p, px]
+                 + cover[py, px]) / (p * p)
+            if c < MIN_COVER:
+                if not out and c > best_cover:
+                    best_cover, fallback = c, (py, px)
+                continue
+        out.append((py, px))
+        if first_only:
+            break
+    return out if out else [fallback]
+
+
+def patch_start(ref, width, height, patch, candidates, seed, mask=None):
     """The patch start (issue 19): a width x height canvas quilted from
     patch x patch squares of ref [3,h,w], as engine/src/quilt.c does
     (tests/python/test_patch_start.py).  Squares on a grid of stride
     patch - patch // 4 in raster order; each is the best of `candidates`
-    positions drawn from (seed, PATCH_STEP, 2 (cell * candidates + k) [+ 1]),
-    best = the least squared difference with the canvas over its overlap
-    (double); the seam through each overlap (left, then top) is the
-    least-error path (_cut), every pixel one square's, so seams stay sharp
-    (Efros and Freeman's image quilting)."""
+    positions drawn from (seed, PATCH_STEP, 2 (cell * draws + k) [+ 1])
+    (candidate_positions; mask [h, w] float32 or None: squares mostly
+    outside it avoided), best = the least squared difference with the
+    canvas over its overlap (double); the seam through each overlap (left,
+    then top) is the least-error path (_cut), every pixel one square's, so
+    seams stay sharp (Efros and Freeman's image quilting)."""
     r = (ref[0] if ref.dim() == 4 else ref).double().numpy()
     rh, rw = r.shape[-2:]
     p = patch_side(patch, rw, rh)
     v = p // 4
     s = p - v
+    cover = cover_table(np.asarray(mask, dtype=np.float32)) if mask is not None else None
     canvas = np.zeros((3, height, width))
     filled = np.zeros((height, width), dtype=bool)
     cols = max(1, -(-(width - v) // s))
@@ -343,8 +384,8 @@ def patch_start(ref, width, height, patch, candidates, seed):
             here = canvas[:, y0:y0 + h, x0:x0 + w]
             cell = gy * cols + gx
             best, best_err = None, None
-            for k in range(max(1, candidates)):
-                py, px = candidate_position(seed, cell * candidates + k, rh - p + 1, rw - p + 1)
+            for py, px in candidate_positions(seed, cell, max(1, candidates), rh - p + 1,
+                                              rw - p + 1, p, cover, not placed.any()):
                 cand = r[:, py:py + h, px:px + w]
                 if not placed.any():
                     best = cand

@@ -28,7 +28,7 @@ from PIL import Image
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "models"))
-from pfm import read_pfm  # noqa: E402
+from pfm import read_pfm, write_pfm  # noqa: E402
 from sisa import patch_mix, patch_start  # noqa: E402
 
 CASES = [  # (width, height, patch (0 = automatic), candidates, seed)
@@ -57,7 +57,7 @@ def main():
                 (["--ref", ref, "--patch", "5"], "--patch is 0"),
                 (["--ref", ref, "--start", "patches", "--tileable"], "not tileable"),
                 (["--ref", ref, "--levels", "2", "--start", "patches"], "--levels needs")]
-    print("1..%d" % (len(CASES) + len(MIX_CASES) + 1 + len(refusals)))
+    print("1..%d" % (len(CASES) + 2 + len(MIX_CASES) + 1 + len(refusals)))
     n = failed = 0
     for w, h, patch, cand, seed in CASES:
         out = os.path.join(tmp, "q%d.pfm" % n)
@@ -73,6 +73,29 @@ def main():
         failed += not ok
         print("%s %d - %dx%d patch %d candidates %d: max |engine - torch| %.2g"
               % ("ok" if ok else "not ok", n, w, h, patch, cand, diff))
+    # A selection (a disc, values 0 and 1: exact through the command's mask
+    # reading): the masked draws (up to 16 per candidate, squares 99 %
+    # inside, the best-covered one while none is) as sisa.candidate_positions.
+    hh, ww = src.shape[:2]
+    yy, xx = np.mgrid[0:hh, 0:ww]
+    disc = (((yy - hh / 2) ** 2 + (xx - ww / 2) ** 2) < (0.42 * min(hh, ww)) ** 2)
+    disc = disc.astype(np.float32)
+    mask_file = os.path.join(tmp, "disc.pfm")
+    write_pfm(mask_file, np.repeat(disc[:, :, None], 3, axis=2))
+    for patch, cand, seed in ((32, 16, 6), (0, 64, 2)):
+        out = os.path.join(tmp, "d%d.pfm" % n)
+        subprocess.run([fgsd, "synth", "-m", model, "--ref", ref, "--mask", mask_file,
+                        "--size", "150x120", "--start", "patches", "--strength", "0",
+                        "--patch", str(patch), "--candidates", str(cand), "--seed", str(seed),
+                        "-q", "-o", out], check=True)
+        engine = read_pfm(out)
+        torch_q = patch_start(r, 150, 120, patch, cand, seed, mask=disc).permute(1, 2, 0).numpy()
+        diff = float(np.abs(engine - torch_q).max()) if engine.shape == torch_q.shape else 1.0
+        n += 1
+        ok = diff <= TOLERANCE
+        failed += not ok
+        print("%s %d - masked (a disc) 150x120 patch %d candidates %d: max |engine - torch| %.2g"
+              % ("ok" if ok else "not ok", n, patch, cand, diff))
     samples = os.path.dirname(os.path.abspath(ref))
     others = [os.path.join(samples, "rock.png"), os.path.join(samples, "forest-floor.png")]
     for (w, h), patch, cand, seed, weights in MIX_CASES:
