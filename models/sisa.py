@@ -355,6 +355,60 @@ def candidate_positions(seed, cell, candidates, ny, nx, p, cover, first_only):
     return out if out else [fallback]
 
 
+def _grid(width, height, p):
+    """(cols, rows) of the squares of side p over a width x height canvas:
+    stride p - p // 4, so neighbours overlap by p // 4 (quilt_region)."""
+    v, s = p // 4, p - p // 4
+    return max(1, -(-(width - v) // s)), max(1, -(-(height - v) // s))
+
+
+def _quilt(width, height, p, choose):
+    """The quilting loop of every patch oracle (quilt.c quilt_region and
+    place): squares of side p on _grid in raster order, each
+    choose(cell, y0, x0, h, w, placed, here) -> its pixels [3,h,w] (placed:
+    the canvas pixels drawn already, here: their values), the seam through
+    each overlap (left, then top) the least-error path (_cut), every pixel
+    one square's.  Returns [3,H,W] float32."""
+    v, s = p // 4, p - p // 4
+    cols, rows = _grid(width, height, p)
+    canvas = np.zeros((3, height, width))
+    filled = np.zeros((height, width), dtype=bool)
+    for gy in range(rows):
+        for gx in range(cols):
+            y0, x0 = gy * s, gx * s
+            h, w = min(p, height - y0), min(p, width - x0)
+            placed = filled[y0:y0 + h, x0:x0 + w]
+            here = canvas[:, y0:y0 + h, x0:x0 + w]
+            best = choose(gy * cols + gx, y0, x0, h, w, placed, here)
+            new = np.ones((h, w), dtype=bool)
+            d = ((best - here) ** 2).sum(axis=0)
+            if gx and v:
+                for y, c in enumerate(_cut(d[:, :min(v, w)])):
+                    new[y, :c] = False
+            if gy and v:
+                for x, c in enumerate(_cut(d[:min(v, h), :].T)):
+                    new[:c, x] = False
+            new |= ~placed
+            canvas[:, y0:y0 + h, x0:x0 + w] = np.where(new, best, here)
+            filled[y0:y0 + h, x0:x0 + w] = True
+    return torch.from_numpy(canvas.astype(np.float32))
+
+
+def _best_overlap(r, positions, placed, here, h, w):
+    """The square of r [3,h,w] at the first of positions with the least
+    squared difference with the canvas over its overlap (double); the first
+    position when nothing is laid yet (quilt.c choose)."""
+    best, best_err = None, None
+    for py, px in positions:
+        cand = r[:, py:py + h, px:px + w]
+        if not placed.any():
+            return cand
+        err = float((((cand - here) ** 2) * placed).sum())
+        if best_err is None or err < best_err:
+            best, best_err = cand, err
+    return best
+
+
 def patch_start(ref, width, height, patch, candidates, seed, mask=None):
     """The patch start (issue 19): a width x height canvas quilted from
     patch x patch squares of ref [3,h,w], as engine/src/quilt.c does
@@ -369,42 +423,13 @@ def patch_start(ref, width, height, patch, candidates, seed, mask=None):
     r = (ref[0] if ref.dim() == 4 else ref).double().numpy()
     rh, rw = r.shape[-2:]
     p = patch_side(patch, rw, rh)
-    v = p // 4
-    s = p - v
     cover = cover_table(np.asarray(mask, dtype=np.float32)) if mask is not None else None
-    canvas = np.zeros((3, height, width))
-    filled = np.zeros((height, width), dtype=bool)
-    cols = max(1, -(-(width - v) // s))
-    rows = max(1, -(-(height - v) // s))
-    for gy in range(rows):
-        for gx in range(cols):
-            y0, x0 = gy * s, gx * s
-            h, w = min(p, height - y0), min(p, width - x0)
-            placed = filled[y0:y0 + h, x0:x0 + w]
-            here = canvas[:, y0:y0 + h, x0:x0 + w]
-            cell = gy * cols + gx
-            best, best_err = None, None
-            for py, px in candidate_positions(seed, cell, max(1, candidates), rh - p + 1,
-                                              rw - p + 1, p, cover, not placed.any()):
-                cand = r[:, py:py + h, px:px + w]
-                if not placed.any():
-                    best = cand
-                    break
-                err = float((((cand - here) ** 2) * placed).sum())
-                if best_err is None or err < best_err:
-                    best, best_err = cand, err
-            new = np.ones((h, w), dtype=bool)
-            d = ((best - here) ** 2).sum(axis=0)
-            if gx and v:
-                for y, c in enumerate(_cut(d[:, :min(v, w)])):
-                    new[y, :c] = False
-            if gy and v:
-                for x, c in enumerate(_cut(d[:min(v, h), :].T)):
-                    new[:c, x] = False
-            new |= ~placed
-            canvas[:, y0:y0 + h, x0:x0 + w] = np.where(new, best, here)
-            filled[y0:y0 + h, x0:x0 + w] = True
-    return torch.from_numpy(canvas.astype(np.float32))
+
+    def choose(cell, y0, x0, h, w, placed, here):
+        positions = candidate_positions(seed, cell, max(1, candidates), rh - p + 1, rw - p + 1,
+                                        p, cover, not placed.any())
+        return _best_overlap(r, positions, placed, here, h, w)
+    return _quilt(width, height, p, choose)
 
 
 
@@ -440,9 +465,7 @@ def patch_mix(refs, weights, width, height, patch, candidates, seed):
     seams cut, as patch_start.  Returns [3,H,W] float32."""
     rs = [(r[0] if r.dim() == 4 else r).double().numpy() for r in refs]
     p = min(patch_side(patch, r.shape[2], r.shape[1]) for r in rs)
-    v, s = p // 4, p - p // 4
-    cols = max(1, -(-(width - v) // s))
-    rows = max(1, -(-(height - v) // s))
+    cols, rows = _grid(width, height, p)
     f = mix_field(seed, cols, rows).ravel()
     order = np.argsort(f, kind="stable")
     w = np.array([float(np.float32(x)) for x in weights])
@@ -453,40 +476,14 @@ def patch_mix(refs, weights, width, height, patch, candidates, seed):
         end = len(f) if k == len(rs) - 1 else int(np.round(cum[k] * len(f)))
         src[order[start:end]] = k
         start = max(start, end)
-    src = src.reshape(rows, cols)
-    canvas = np.zeros((3, height, width))
-    filled = np.zeros((height, width), dtype=bool)
-    for gy in range(rows):
-        for gx in range(cols):
-            r = rs[src[gy, gx]]
-            rh, rw = r.shape[-2:]
-            y0, x0 = gy * s, gx * s
-            h, ww = min(p, height - y0), min(p, width - x0)
-            placed = filled[y0:y0 + h, x0:x0 + ww]
-            here = canvas[:, y0:y0 + h, x0:x0 + ww]
-            cell = gy * cols + gx
-            best, best_err = None, None
-            for k in range(max(1, candidates)):
-                py, px = candidate_position(seed, cell * candidates + k, rh - p + 1, rw - p + 1)
-                cand = r[:, py:py + h, px:px + ww]
-                if not placed.any():
-                    best = cand
-                    break
-                err = float((((cand - here) ** 2) * placed).sum())
-                if best_err is None or err < best_err:
-                    best, best_err = cand, err
-            new = np.ones((h, ww), dtype=bool)
-            d = ((best - here) ** 2).sum(axis=0)
-            if gx and v:
-                for y, c in enumerate(_cut(d[:, :min(v, ww)])):
-                    new[y, :c] = False
-            if gy and v:
-                for x, c in enumerate(_cut(d[:min(v, h), :].T)):
-                    new[:c, x] = False
-            new |= ~placed
-            canvas[:, y0:y0 + h, x0:x0 + ww] = np.where(new, best, here)
-            filled[y0:y0 + h, x0:x0 + ww] = True
-    return torch.from_numpy(canvas.astype(np.float32))
+
+    def choose(cell, y0, x0, h, ww, placed, here):
+        r = rs[src[cell]]
+        rh, rw = r.shape[-2:]
+        positions = candidate_positions(seed, cell, max(1, candidates), rh - p + 1, rw - p + 1,
+                                        p, None, not placed.any())
+        return _best_overlap(r, positions, placed, here, h, ww)
+    return _quilt(width, height, p, choose)
 
 
 def luminance(x):
@@ -535,38 +532,16 @@ def patch_transfer(ref, target, patch, candidates, seed, alpha):
     p = transfer_side(patch, rw, rh)
     win = sliding_window_view(r, (p, p), axis=(1, 2))
     lwin = sliding_window_view(ls, (p, p))
-    v, s = p // 4, p - p // 4
-    canvas = np.zeros((3, height, width))
-    filled = np.zeros((height, width), dtype=bool)
-    cols = max(1, -(-(width - v) // s))
-    rows = max(1, -(-(height - v) // s))
-    for gy in range(rows):
-        for gx in range(cols):
-            y0, x0 = gy * s, gx * s
-            h, w = min(p, height - y0), min(p, width - x0)
-            placed = filled[y0:y0 + h, x0:x0 + w]
-            here = canvas[:, y0:y0 + h, x0:x0 + w]
-            cell = gy * cols + gx
-            pos = [candidate_position(seed, cell * candidates + k, rh - p + 1, rw - p + 1)
-                   for k in range(candidates)]
-            py = np.array([q[0] for q in pos])
-            px = np.array([q[1] for q in pos])
-            cand = win[:, py, px][:, :, :h, :w]
-            err = (1.0 - a) * ((lwin[py, px][:, :h, :w] - lt[None, y0:y0 + h, x0:x0 + w]) ** 2
-                               ).mean(axis=(1, 2))
-            if placed.any():
-                err += a * ((((cand - here[:, None]) ** 2).sum(0) * placed).sum(axis=(1, 2))
-                            / (3.0 * placed.sum()))
-            best = cand[:, int(np.argmin(err))]
-            new = np.ones((h, w), dtype=bool)
-            d = ((best - here) ** 2).sum(axis=0)
-            if gx and v:
-                for y, c in enumerate(_cut(d[:, :min(v, w)])):
-                    new[y, :c] = False
-            if gy and v:
-                for x, c in enumerate(_cut(d[:min(v, h), :].T)):
-                    new[:c, x] = False
-            new |= ~placed
-            canvas[:, y0:y0 + h, x0:x0 + w] = np.where(new, best, here)
-            filled[y0:y0 + h, x0:x0 + w] = True
-    return torch.from_numpy(canvas.astype(np.float32))
+
+    def choose(cell, y0, x0, h, w, placed, here):
+        pos = candidate_positions(seed, cell, candidates, rh - p + 1, rw - p + 1, p, None, False)
+        py = np.array([q[0] for q in pos])
+        px = np.array([q[1] for q in pos])
+        cand = win[:, py, px][:, :, :h, :w]
+        err = (1.0 - a) * ((lwin[py, px][:, :h, :w] - lt[None, y0:y0 + h, x0:x0 + w]) ** 2
+                           ).mean(axis=(1, 2))
+        if placed.any():
+            err += a * ((((cand - here[:, None]) ** 2).sum(0) * placed).sum(axis=(1, 2))
+                        / (3.0 * placed.sum()))
+        return cand[:, int(np.argmin(err))]
+    return _quilt(width, height, p, choose)
