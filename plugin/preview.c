@@ -311,53 +311,63 @@ close_guide (Preview *p)
   g_clear_pointer (&p->guide_path, g_free);
 }
 
+/* A model and a deterministic session on backend, as engine_open and
+ * engine_open_guide make the run's (the same result for the same seed);
+ * progress (NULL: none) reports to p.  cannot_use: the translated message
+ * for a model that does not load (its path, status, ": ", detail). */
 static gboolean
-open_engine (Preview *p, const Request *r, GError **error)
+load_session (Preview *p, const gchar *path, const gchar *cannot_use,
+              fgsd_backend_kind backend, fgsd_progress_fn progress, fgsd_model **model,
+              fgsd_session **session, GError **error)
 {
   fgsd_session_options options = fgsd_session_options_default ();
   fgsd_status          status;
   char                 err[512] = "";
 
-  if (p->session && p->backend == r->args.backend && ! g_strcmp0 (p->model_path, r->model_path))
-    return TRUE;
-  close_guide (p);
-  g_clear_pointer (&p->session, fgsd_session_free);
-  g_clear_pointer (&p->model, fgsd_model_free);
-  g_clear_pointer (&p->model_path, g_free);
-  status = fgsd_model_load (r->model_path, &p->model, err, sizeof err);
+  status = fgsd_model_load (path, model, err, sizeof err);
   if (status != FGSD_OK)
     {
-      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MODEL,
-                   _("Cannot use the model file “%s”: %s%s%s"), r->model_path,
+      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MODEL, cannot_use, path,
                    fgsd_status_string (status), *err ? ": " : "", err);
       return FALSE;
     }
-  /* As the run's session (engine_open): the same result for the same seed. */
-  options.backend       = args_backend (&r->args);
+  options.backend       = backend;
   options.deterministic = 1;
-  options.progress      = progress_cb;
+  options.progress      = progress;
   options.progress_user = p;
-  status = fgsd_session_create (p->model, &options, &p->session, err, sizeof err);
+  status = fgsd_session_create (*model, &options, session, err, sizeof err);
   if (status != FGSD_OK)
     {
       g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_ENGINE, "%s%s%s",
                    fgsd_status_string (status), *err ? ": " : "", err);
       return FALSE;
     }
+  return TRUE;
+}
+
+static gboolean
+open_engine (Preview *p, const Request *r, GError **error)
+{
+  if (p->session && p->backend == r->args.backend && ! g_strcmp0 (p->model_path, r->model_path))
+    return TRUE;
+  close_guide (p);
+  g_clear_pointer (&p->session, fgsd_session_free);
+  g_clear_pointer (&p->model, fgsd_model_free);
+  g_clear_pointer (&p->model_path, g_free);
+  if (! load_session (p, r->model_path, _("Cannot use the model file “%s”: %s%s%s"),
+                      args_backend (&r->args), progress_cb, &p->model, &p->session, error))
+    return FALSE;
   fgsd_session_set_watch (p->session, watch_cb, p, PREVIEW_WATCH_EVERY);
   p->model_path = g_strdup (r->model_path);
   p->backend    = r->args.backend;
   return TRUE;
 }
 
-/* Guidance's model beside the session, as engine_open_guide does for the run. */
+/* Guidance's model beside the session, as engine_open_guide does for the
+ * run: its passes are part of each step, no progress of its own. */
 static gboolean
 open_guide (Preview *p, const Request *r, GError **error)
 {
-  fgsd_session_options options = fgsd_session_options_default ();
-  fgsd_status          status;
-  char                 err[512] = "";
-
   if (! r->guide_path)
     {
       fgsd_session_set_guide (p->session, NULL);
@@ -366,23 +376,9 @@ open_guide (Preview *p, const Request *r, GError **error)
   if (! p->guide || g_strcmp0 (p->guide_path, r->guide_path))
     {
       close_guide (p);
-      status = fgsd_model_load (r->guide_path, &p->guide_model, err, sizeof err);
-      if (status != FGSD_OK)
-        {
-          g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MODEL,
-                       _("Cannot use the guide model file “%s”: %s%s%s"), r->guide_path,
-                       fgsd_status_string (status), *err ? ": " : "", err);
-          return FALSE;
-        }
-      options.backend       = args_backend (&r->args);
-      options.deterministic = 1;
-      status = fgsd_session_create (p->guide_model, &options, &p->guide, err, sizeof err);
-      if (status != FGSD_OK)
-        {
-          g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_ENGINE, "%s%s%s",
-                       fgsd_status_string (status), *err ? ": " : "", err);
-          return FALSE;
-        }
+      if (! load_session (p, r->guide_path, _("Cannot use the guide model file “%s”: %s%s%s"),
+                          args_backend (&r->args), NULL, &p->guide_model, &p->guide, error))
+        return FALSE;
       p->guide_path = g_strdup (r->guide_path);
     }
   fgsd_session_set_guide (p->session, p->guide);
