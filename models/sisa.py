@@ -394,19 +394,76 @@ def _quilt(width, height, p, choose):
     return torch.from_numpy(canvas.astype(np.float32))
 
 
-def _best_overlap(r, positions, placed, here, h, w):
-    """The square of r [3,h,w] at the first of positions with the least
-    squared difference with the canvas over its overlap (double); the first
-    position when nothing is laid yet (quilt.c choose)."""
-    best, best_err = None, None
-    for py, px in positions:
-        cand = r[:, py:py + h, px:px + w]
-        if not placed.any():
-            return cand
-        err = float((((cand - here) ** 2) * placed).sum())
-        if best_err is None or err < best_err:
-            best, best_err = cand, err
-    return best
+REUSE = 0.5          # quilt.c QUILT_REUSE: a candidate's error x (1 + REUSE x squares laid near it)
+TRANSFER_REUSE = 0.1  # quilt.c QUILT_TRANSFER_REUSE: the same for a transfer
+REFINE_ROUNDS = 8    # quilt.c QUILT_REFINE_ROUNDS: the local search's moves per distance
+
+
+def _square_cover(cover, y, x, p):
+    return (cover[y + p, x + p] - cover[y, x + p] - cover[y + p, x] + cover[y, x]) / (p * p)
+
+
+class _Spread:
+    """Synthesis, interpolation and transfer spread their squares over a
+    source [3,h,w] of rows h, columns w (quilt.c spread_error, refine,
+    mark_used): a candidate's error is multiplied by 1 + reuse (REUSE; a
+    transfer's TRANSFER_REUSE) x the squares laid from within
+    p // 2 of it, the best then moved to the least error among its eight
+    neighbours at distance max(1, p // 12), halved down to 1 (at most
+    REFINE_ROUNDS moves each, raster order, strictly lower wins, squares
+    outside r or its selection not tried)."""
+
+    def __init__(self, rows, cols, p, cover, reuse=REUSE):
+        self.p, self.cover, self.reuse = p, cover, reuse
+        self.ny, self.nx = rows - p + 1, cols - p + 1
+        self.used = np.zeros((self.ny, self.nx), dtype=np.int64)
+
+    def _weighed(self, error, y, x):
+        return error(y, x) * (1.0 + self.reuse * float(self.used[y, x]))
+
+    def _usable(self, y, x):
+        return self.cover is None or _square_cover(self.cover, y, x, self.p) >= MIN_COVER
+
+    def _refine(self, y, x, best, error):
+        d = max(1, self.p // 12)
+        while d >= 1:
+            for _ in range(REFINE_ROUNDS):
+                cy, cx, moved = y, x, False
+                for dy in (-d, 0, d):
+                    for dx in (-d, 0, d):
+                        py, px = cy + dy, cx + dx
+                        if (not dx and not dy) or px < 0 or py < 0 or px >= self.nx \
+                                or py >= self.ny or not self._usable(py, px):
+                            continue
+                        e = self._weighed(error, py, px)
+                        if e < best:
+                            best, y, x, moved = e, py, px, True
+                if not moved:
+                    break
+            d //= 2
+        return y, x
+
+    def choose(self, positions, error, fit):
+        """(row, column) chosen among positions by error(row, column) when
+        there is something to fit, else the first (candidate_positions: a
+        lone position outside the selection is the fallback, taken as is)."""
+        y, x = positions[0]
+        if fit and self._usable(y, x):
+            best = None
+            for py, px in positions:
+                e = self._weighed(error, py, px)
+                if best is None or e < best:
+                    best, y, x = e, py, px
+            y, x = self._refine(y, x, best, error)
+        r = self.p // 2
+        self.used[max(0, y - r + 1):y + r, max(0, x - r + 1):x + r] += 1
+        return y, x
+
+
+def _overlap_error(r, placed, here, h, w):
+    """error(row, column) of a square of r: its squared difference with the
+    canvas over the overlap (double; quilt.c overlap_error)."""
+    return lambda y, x: float((((r[:, y:y + h, x:x + w] - here) ** 2) * placed).sum())
 
 
 def patch_start(ref, width, height, patch, candidates, seed, mask=None):
@@ -417,18 +474,21 @@ def patch_start(ref, width, height, patch, candidates, seed, mask=None):
     positions drawn from (seed, PATCH_STEP, 2 (cell * draws + k) [+ 1])
     (candidate_positions; mask [h, w] float32 or None: squares mostly
     outside it avoided), best = the least squared difference with the
-    canvas over its overlap (double); the seam through each overlap (left,
-    then top) is the least-error path (_cut), every pixel one square's, so
-    seams stay sharp (Efros and Freeman's image quilting)."""
+    canvas over its overlap (double), spread over the source (_Spread); the
+    seam through each overlap (left, then top) is the least-error path
+    (_cut), every pixel one square's, so seams stay sharp (Efros and
+    Freeman's image quilting)."""
     r = (ref[0] if ref.dim() == 4 else ref).double().numpy()
     rh, rw = r.shape[-2:]
     p = patch_side(patch, rw, rh)
     cover = cover_table(np.asarray(mask, dtype=np.float32)) if mask is not None else None
+    spread = _Spread(rh, rw, p, cover)
 
     def choose(cell, y0, x0, h, w, placed, here):
         positions = candidate_positions(seed, cell, max(1, candidates), rh - p + 1, rw - p + 1,
                                         p, cover, not placed.any())
-        return _best_overlap(r, positions, placed, here, h, w)
+        y, x = spread.choose(positions, _overlap_error(r, placed, here, h, w), placed.any())
+        return r[:, y:y + h, x:x + w]
     return _quilt(width, height, p, choose)
 
 
@@ -462,7 +522,7 @@ def patch_mix(refs, weights, width, height, patch, candidates, seed):
     weight's share of the squares (those of the lowest field values go to
     the first; shares rounded half to even), then each square the best of
     `candidates` positions of its ref at fitting the squares laid before,
-    seams cut, as patch_start.  Returns [3,H,W] float32."""
+    spread over its ref (_Spread, one per ref), seams cut, as patch_start.  Returns [3,H,W] float32."""
     rs = [(r[0] if r.dim() == 4 else r).double().numpy() for r in refs]
     p = min(patch_side(patch, r.shape[2], r.shape[1]) for r in rs)
     cols, rows = _grid(width, height, p)
@@ -477,12 +537,16 @@ def patch_mix(refs, weights, width, height, patch, candidates, seed):
         src[order[start:end]] = k
         start = max(start, end)
 
+    spreads = [_Spread(r.shape[1], r.shape[2], p, None) for r in rs]
+
     def choose(cell, y0, x0, h, ww, placed, here):
         r = rs[src[cell]]
         rh, rw = r.shape[-2:]
         positions = candidate_positions(seed, cell, max(1, candidates), rh - p + 1, rw - p + 1,
                                         p, None, not placed.any())
-        return _best_overlap(r, positions, placed, here, h, ww)
+        y, x = spreads[src[cell]].choose(positions, _overlap_error(r, placed, here, h, ww),
+                                         placed.any())
+        return r[:, y:y + h, x:x + ww]
     return _quilt(width, height, p, choose)
 
 
@@ -516,10 +580,10 @@ def patch_transfer(ref, target, patch, candidates, seed, alpha):
     at alpha x its overlap error (mean squared RGB difference with the
     squares laid before) + (1 - alpha) x its correspondence error (mean
     squared difference of its luminance to the target's, the target's moved
-    to ref's mean and spread first); seams cut as in patch_start.  Returns
+    to ref's mean and spread first), spread over ref (_Spread); seams cut as
+    in patch_start.  Returns
     [3,H,W] float32.  (Efros and Freeman's iterated passes with shrinking
     squares measured worse on both counts: docs/quality.md "Restyle".)"""
-    from numpy.lib.stride_tricks import sliding_window_view
     r = (ref[0] if ref.dim() == 4 else ref).double().numpy()
     t = (target[0] if target.dim() == 4 else target).double().numpy()
     rh, rw = r.shape[-2:]
@@ -530,18 +594,17 @@ def patch_transfer(ref, target, patch, candidates, seed, alpha):
     lt = ((lt.astype(np.float64) - tm) / max(ts, 1e-6) * ss + sm).astype(np.float32)
     ls, lt = ls.astype(np.float64), lt.astype(np.float64)
     p = transfer_side(patch, rw, rh)
-    win = sliding_window_view(r, (p, p), axis=(1, 2))
-    lwin = sliding_window_view(ls, (p, p))
+    spread = _Spread(rh, rw, p, None, TRANSFER_REUSE)
 
     def choose(cell, y0, x0, h, w, placed, here):
         pos = candidate_positions(seed, cell, candidates, rh - p + 1, rw - p + 1, p, None, False)
-        py = np.array([q[0] for q in pos])
-        px = np.array([q[1] for q in pos])
-        cand = win[:, py, px][:, :, :h, :w]
-        err = (1.0 - a) * ((lwin[py, px][:, :h, :w] - lt[None, y0:y0 + h, x0:x0 + w]) ** 2
-                           ).mean(axis=(1, 2))
-        if placed.any():
-            err += a * ((((cand - here[:, None]) ** 2).sum(0) * placed).sum(axis=(1, 2))
-                        / (3.0 * placed.sum()))
-        return cand[:, int(np.argmin(err))]
+        target = lt[y0:y0 + h, x0:x0 + w]
+        overlap = _overlap_error(r, placed, here, h, w)
+        n = 3.0 * placed.sum()
+
+        def error(y, x):
+            e = (1.0 - a) * float(((ls[y:y + h, x:x + w] - target) ** 2).mean())
+            return e + a * (overlap(y, x) / n) if n else e
+        y, x = spread.choose(pos, error, True)
+        return r[:, y:y + h, x:x + w]
     return _quilt(width, height, p, choose)

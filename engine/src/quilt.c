@@ -12,7 +12,14 @@
  * canvas keeps what it had, so every pixel is one square's and seams stay
  * sharp.  With a mask (a selection), squares less than QUILT_MIN_COVER
  * inside it are skipped and more positions drawn (the hash's index wraps
- * past 2^32 on canvases far above 8192², which only repeats draws).  The
+ * past 2^32 on canvases far above 8192², which only repeats draws).
+ * Every quilt but heal's also spreads its squares over the source
+ * (docs/quality.md "Spread over the source"): a candidate's error is
+ * multiplied by 1 + QUILT_REUSE (a transfer: QUILT_TRANSFER_REUSE) x the
+ * number of squares laid from within
+ * p / 2 of it (so one striking spot is not laid all over the canvas), and
+ * the best is then moved to the least error among its eight neighbours at
+ * distance p / 12, p / 24, ... 1 (so a lattice's squares line up).  The
  * arithmetic is models/sisa.py patch_start's (errors and path costs in
  * double, ties to the lower index), so the two agree
  * (tests/python/test_patch_start.py). */
@@ -42,6 +49,12 @@ enum { QUILT_EMPTY, QUILT_PLACED, QUILT_FIXED };
  * a value every QUILT_MIX_CELL squares; its rng step is below the squares'. */
 #define QUILT_MIX_CELL 2
 #define QUILT_MIX_STEP 0x7FFFFFFDu
+/* Spreading: the weight of one earlier square laid from near a candidate
+ * (a transfer's lower: more would cost the image's layout, docs/quality.md
+ * "Restyle"), and the local search's rounds per distance. */
+#define QUILT_REUSE 0.5
+#define QUILT_TRANSFER_REUSE 0.1
+#define QUILT_REFINE_ROUNDS 8
 /* A transfer's squares follow the image's layout: 1/8 of the source's side
  * within 8..64 (16 for a 128² selection, docs/quality.md "Restyle"). */
 #define QUILT_TRANSFER_MAX 64
@@ -104,6 +117,9 @@ typedef struct quilt {
     double alpha;          /* transfer: the overlap's weight against the image's */
     int *cand_x, *cand_y;  /* q->candidates: the positions tried for one square */
     double *cand_err;      /* and their errors */
+    unsigned *used;        /* spreading: per source position, the squares laid within p / 2;
+                            * NULL: no spreading (heal) */
+    double reuse;          /* spreading: QUILT_REUSE or QUILT_TRANSFER_REUSE */
     const struct mix_source *mix; /* interpolation: the sources, or NULL */
     const int *square_source;     /* and each grid square's (row-major) */
 } quilt;
@@ -113,6 +129,7 @@ typedef struct mix_source {
     const float *rgb, *mask;
     int sw, sh;
     double *cover;
+    unsigned *used;
 } mix_source;
 
 /* Mean mask weight of the p x p square at (x, y) of the source. */
@@ -216,6 +233,73 @@ static double candidate_error(const quilt *qt, int x0, int y0, int w, int h, int
     return err;
 }
 
+/* Spreading: how many squares were laid from within p / 2 of (px, py). */
+static unsigned reuse_count(const quilt *qt, int px, int py)
+{
+    return qt->used[(size_t)py * (size_t)(qt->sw - qt->p + 1) + (size_t)px];
+}
+
+/* Spreading: counts the square just laid from (px, py) at every position
+ * within p / 2 of it. */
+static void mark_used(quilt *qt, int px, int py)
+{
+    int nx = qt->sw - qt->p + 1, ny = qt->sh - qt->p + 1, r = qt->p / 2;
+    int xa = px - r + 1 > 0 ? px - r + 1 : 0, xb = px + r - 1 < nx - 1 ? px + r - 1 : nx - 1;
+    int ya = py - r + 1 > 0 ? py - r + 1 : 0, yb = py + r - 1 < ny - 1 ? py + r - 1 : ny - 1;
+
+    for (int y = ya; y <= yb; y++)
+        for (int x = xa; x <= xb; x++)
+            qt->used[(size_t)y * (size_t)nx + (size_t)x]++;
+}
+
+
+/* A spread quilt's error of the source square at (px, py): the candidate's
+ * error weighed up by the squares already laid from near it. */
+static double spread_error(const quilt *qt, int x0, int y0, int w, int h, int any,
+                           double overlap_scale, int px, int py)
+{
+    return candidate_error(qt, x0, y0, w, h, any, overlap_scale, px, py) *
+           (1.0 + qt->reuse * (double)reuse_count(qt, px, py));
+}
+
+/* Moves (*bx, *by), of spread error best, to the least error among its
+ * eight neighbours at distance d (p / 12, then halved down to 1), up to
+ * QUILT_REFINE_ROUNDS moves per distance; neighbours in raster order, a
+ * strictly lower error wins; squares leaving the source or the selection
+ * are not tried. */
+static void refine(const quilt *qt, int x0, int y0, int w, int h, int any, double overlap_scale,
+                   double best, int *bx, int *by)
+{
+    int nx = qt->sw - qt->p + 1, ny = qt->sh - qt->p + 1;
+
+    for (int d = qt->p / 12 > 1 ? qt->p / 12 : 1; d >= 1; d /= 2) {
+        int moved = 1;
+
+        for (int round = 0; moved && round < QUILT_REFINE_ROUNDS; round++) {
+            int cx = *bx, cy = *by;
+
+            moved = 0;
+            for (int dy = -d; dy <= d; dy += d)
+                for (int dx = -d; dx <= d; dx += d) {
+                    int px = cx + dx, py = cy + dy;
+                    double err;
+
+                    if ((!dx && !dy) || px < 0 || py < 0 || px >= nx || py >= ny)
+                        continue;
+                    if (qt->cover && square_cover(qt, px, py) < qt->min_cover)
+                        continue;
+                    err = spread_error(qt, x0, y0, w, h, any, overlap_scale, px, py);
+                    if (err < best) {
+                        best = err;
+                        *bx = px;
+                        *by = py;
+                        moved = 1;
+                    }
+                }
+        }
+    }
+}
+
 /* The source position of square (gx, gy): the best of the candidates.  The
  * positions are drawn first (with a mask: the first q->candidates inside
  * it; the best-covered one while none is), then their errors computed, the
@@ -231,6 +315,8 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
     uint32_t cell = (uint32_t)gy * (uint32_t)cols + (uint32_t)gx;
     double best_cover = -1.0;
     int any = square_holds(qt, x0, y0, w, h, QUILT_PLACED), n = 0;
+    /* Something to fit: squares laid before, or a transfer's image. */
+    int fit = any || qt->target_lum;
     /* Transfer: the overlap's mean error, so that alpha weighs like against like. */
     double overlap_scale =
         qt->target_lum && any ? 3.0 * (double)placed_count(qt, x0, y0, w, h) : 1.0;
@@ -266,9 +352,15 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
     }
     if (!n)
         return;
-    for (int k = 0; n > 1 && k < n; k++)
-        qt->cand_err[k] = candidate_error(qt, x0, y0, w, h, any, overlap_scale, qt->cand_x[k],
-                                          qt->cand_y[k]);
+    if (qt->used && fit) {
+        for (int k = 0; k < n; k++)
+            qt->cand_err[k] = spread_error(qt, x0, y0, w, h, any, overlap_scale, qt->cand_x[k],
+                                           qt->cand_y[k]);
+    } else {
+        for (int k = 0; n > 1 && k < n; k++)
+            qt->cand_err[k] = candidate_error(qt, x0, y0, w, h, any, overlap_scale,
+                                              qt->cand_x[k], qt->cand_y[k]);
+    }
     *bx = qt->cand_x[0];
     *by = qt->cand_y[0];
     for (int k = 1; k < n; k++)
@@ -277,6 +369,8 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
             *bx = qt->cand_x[k];
             *by = qt->cand_y[k];
         }
+    if (qt->used && fit)
+        refine(qt, x0, y0, w, h, any, overlap_scale, qt->cand_err[0], bx, by);
 }
 
 /* The least-cost path through err (n rows of v): cut[i] = its column in
@@ -401,6 +495,7 @@ static void quilt_free(quilt *qt)
     free(qt->cut);
     free(qt->keep);
     free(qt->cover);
+    free(qt->used);
 }
 
 /* The buffers of a quilt with squares of side p (and the source mask's
@@ -421,6 +516,14 @@ static fgsd_status quilt_alloc(fgsd_session *s, quilt *qt, int p, int candidates
         !qt->cand_err)
         return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for the patches");
     return qt->mask ? make_cover(s, qt) : FGSD_OK;
+}
+
+/* Spreading's counts for the current source (all zero). */
+static fgsd_status alloc_used(fgsd_session *s, const quilt *qt, unsigned **used)
+{
+    *used = calloc((size_t)(qt->sw - qt->p + 1) * (size_t)(qt->sh - qt->p + 1), sizeof(unsigned));
+    return *used ? FGSD_OK
+                 : session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for the patches' counts");
 }
 
 /* Covers the rw x rh region at (qt->rx, qt->ry) with squares; those with
@@ -447,9 +550,12 @@ static fgsd_status quilt_region(fgsd_session *s, quilt *qt, const fgsd_patch_par
                 qt->sw = m->sw;
                 qt->sh = m->sh;
                 qt->cover = m->cover;
+                qt->used = m->used;
             }
             choose(qt, q, gx, gy, cols, &px, &py);
             place(qt, gx, gy, px, py);
+            if (qt->used)
+                mark_used(qt, px, py);
         }
         if (session_progress(s, 0, 0.0f, (float)(gy + 1) / (float)rows))
             return session_fail(s, FGSD_ERR_CANCELLED, "cancelled while the patches were laid");
@@ -485,7 +591,8 @@ fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int
                        const fgsd_patch_params *q, int width, int height, float *out)
 {
     quilt qt = {.src = src, .mask = mask, .sw = sw, .sh = sh, .width = width, .height = height,
-                .canvas = out, .min_cover = QUILT_MIN_COVER, .bands_only = 1};
+                .canvas = out, .min_cover = QUILT_MIN_COVER, .bands_only = 1,
+                .reuse = QUILT_REUSE};
     fgsd_status st;
 
     qt.filled = calloc((size_t)width * (size_t)height, 1);
@@ -494,6 +601,8 @@ fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int
                                   width, height);
     if (!st && mask)
         st = check_inside(s, &qt);
+    if (!st)
+        st = alloc_used(s, &qt, &qt.used);
     if (!st)
         st = quilt_region(s, &qt, q, width, height);
     free(qt.filled);
@@ -542,7 +651,8 @@ fgsd_status quilt_transfer(fgsd_session *s, const float *src, const float *mask,
                            int height, float *out)
 {
     quilt qt = {.src = src, .mask = mask, .sw = sw, .sh = sh, .width = width, .height = height,
-                .canvas = out, .min_cover = QUILT_MIN_COVER, .bands_only = 1, .alpha = alpha};
+                .canvas = out, .min_cover = QUILT_MIN_COVER, .bands_only = 1, .alpha = alpha,
+                .reuse = QUILT_TRANSFER_REUSE};
     size_t n = (size_t)width * (size_t)height, ns = (size_t)sw * (size_t)sh;
     float *src_lum = malloc(ns * sizeof(float)), *target_lum = malloc(n * sizeof(float));
     double sm, ss, tm, ts;
@@ -565,6 +675,9 @@ fgsd_status quilt_transfer(fgsd_session *s, const float *src, const float *mask,
             target_lum[i] = (float)(((double)target_lum[i] - tm) / ts * ss + sm);
         qt.src_lum = src_lum;
         qt.target_lum = target_lum;
+        st = alloc_used(s, &qt, &qt.used);
+    }
+    if (!st) {
         st = quilt_region(s, &qt, q, width, height);
     }
     free(src_lum);
@@ -701,7 +814,7 @@ fgsd_status quilt_mix(fgsd_session *s, const fgsd_patch_source *src, int n,
                       const fgsd_patch_params *q, int width, int height, float *out)
 {
     quilt qt = {.width = width, .height = height, .canvas = out, .min_cover = QUILT_MIN_COVER,
-                .bands_only = 1};
+                .bands_only = 1, .reuse = QUILT_REUSE};
     mix_source *m = calloc((size_t)n, sizeof(mix_source));
     int *square_source = NULL, p = 0;
     fgsd_status st = FGSD_OK;
@@ -718,12 +831,13 @@ fgsd_status quilt_mix(fgsd_session *s, const fgsd_patch_source *src, int n,
     if (!st)
         st = quilt_alloc(s, &qt, p, q->candidates); /* no mask here: none is qt's own */
     for (int k = 0; !st && k < n; k++) {
-        m[k] = (mix_source){src[k].rgb, src[k].mask, src[k].width, src[k].height, NULL};
+        m[k] = (mix_source){src[k].rgb, src[k].mask, src[k].width, src[k].height, NULL, NULL};
         qt.src = m[k].rgb;
         qt.mask = m[k].mask;
         qt.sw = m[k].sw;
         qt.sh = m[k].sh;
-        if (qt.mask) {
+        st = alloc_used(s, &qt, &m[k].used);
+        if (!st && qt.mask) {
             st = make_cover(s, &qt);
             m[k].cover = qt.cover;
             if (!st)
@@ -745,9 +859,12 @@ fgsd_status quilt_mix(fgsd_session *s, const fgsd_patch_source *src, int n,
         qt.square_source = square_source;
         st = quilt_region(s, &qt, q, width, height);
     }
-    qt.cover = NULL; /* the sources' tables, freed below */
-    for (int k = 0; m && k < n; k++)
+    qt.cover = NULL; /* the sources' tables and counts, freed below */
+    qt.used = NULL;
+    for (int k = 0; m && k < n; k++) {
         free(m[k].cover);
+        free(m[k].used);
+    }
     free(m);
     free(square_source);
     free(qt.filled);
