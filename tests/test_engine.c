@@ -658,7 +658,7 @@ static void test_heal_from_patches(void **state)
         step_plain /= count;
         step_blend /= count;
         step_own /= count;
-        print_message("heal edge step: squares %.4f, blended %.4f, the image's own %.4f\n",
+        print_message("# heal edge step: squares %.4f, blended %.4f, the image's own %.4f\n",
                       step_plain, step_blend, step_own);
         /* what the edge adds to the image's own step halves at least */
         assert_true(step_blend - step_own < 0.5 * (step_plain - step_own));
