@@ -226,10 +226,15 @@ static void test_channel_sums(void **state)
                 int x1 = rects[r].x1 < 0 ? w : rects[r].x1, y1 = rects[r].y1 < 0 ? h : rects[r].y1;
                 double n = (double)(x1 - x0) * (y1 - y0);
 
-                for (int weighted = 0; weighted < 2; weighted++) {
+                /* No weights; weights sent at every call; weights kept on
+                 * the device under a generation (rows y0.. of the kept
+                 * plane). */
+                for (int weighted = 0; weighted < 3; weighted++) {
                     const float *ww = weighted ? wt : NULL;
-                    assert_int_equal(cuda->channel_sums(be, t, ww, x0, y0, x1, y1, got), FGSD_OK);
-                    assert_int_equal(ref->channel_sums(rb, rt, ww, x0, y0, x1, y1, want),
+                    uint64_t gen = weighted == 2 ? 100u + (uint64_t)s : 0u;
+                    assert_int_equal(cuda->channel_sums(be, t, ww, gen, x0, y0, x1, y1, got),
+                                     FGSD_OK);
+                    assert_int_equal(ref->channel_sums(rb, rt, ww, 0, x0, y0, x1, y1, want),
                                      FGSD_OK);
                     for (int k = 0; k < c; k++)
                         if (!(fabs(got[k] - want[k]) <= n * n * DBL_EPSILON)) {
@@ -249,6 +254,51 @@ static void test_channel_sums(void **state)
     ref->destroy(rb);
 }
 
+/* A mask kept under a generation is not sent again: the same pointer and
+ * generation after the host's values changed still sum the kept copy; a
+ * new generation sends the new values; with FGSD_CUDA_MASK_CACHE=0 every
+ * call sends them.  FGSD_CUDA_DEVICE_REDUCE=0 (chunks added on the host)
+ * gives the same sums to the bit. */
+static void test_mask_generations(void **state)
+{
+    const int c = 16, h = 40, w = 24;
+    float *x = random_floats(numel(c, h, w), 1.0f, 41u);
+    float *wt = random_floats(numel(1, h, w), 1.0f, 42u);
+    backend *be = open_backend(cuda, 0, 0), *nocache, *hostsum;
+    backend_tensor *t = tensor_with(cuda, be, c, h, w, x), *t2, *t3;
+    double first[16], kept[16], fresh[16], uncached[16], host[16];
+
+    (void)state;
+    setenv("FGSD_CUDA_MASK_CACHE", "0", 1);
+    nocache = open_backend(cuda, 0, 0);
+    unsetenv("FGSD_CUDA_MASK_CACHE");
+    setenv("FGSD_CUDA_DEVICE_REDUCE", "0", 1);
+    hostsum = open_backend(cuda, 0, 0);
+    unsetenv("FGSD_CUDA_DEVICE_REDUCE");
+    t2 = tensor_with(cuda, nocache, c, h, w, x);
+    t3 = tensor_with(cuda, hostsum, c, h, w, x);
+    assert_int_equal(cuda->channel_sums(be, t, wt, 7, 0, 0, w, h, first), FGSD_OK);
+    assert_int_equal(cuda->channel_sums(hostsum, t3, wt, 7, 0, 0, w, h, host), FGSD_OK);
+    assert_memory_equal(first, host, sizeof(first));
+    assert_int_equal(cuda->channel_sums(nocache, t2, wt, 7, 0, 0, w, h, uncached), FGSD_OK);
+    for (size_t i = 0; i < (size_t)h * (size_t)w; i++)
+        wt[i] = 0.5f * wt[i] + 0.25f;
+    assert_int_equal(cuda->channel_sums(be, t, wt, 7, 0, 0, w, h, kept), FGSD_OK);
+    assert_memory_equal(first, kept, sizeof(first));
+    assert_int_equal(cuda->channel_sums(be, t, wt, 8, 0, 0, w, h, fresh), FGSD_OK);
+    assert_memory_not_equal(first, fresh, sizeof(first));
+    assert_int_equal(cuda->channel_sums(nocache, t2, wt, 7, 0, 0, w, h, uncached), FGSD_OK);
+    assert_memory_equal(fresh, uncached, sizeof(fresh));
+    cuda->tensor_free(be, t);
+    cuda->tensor_free(nocache, t2);
+    cuda->tensor_free(hostsum, t3);
+    cuda->destroy(be);
+    cuda->destroy(nocache);
+    cuda->destroy(hostsum);
+    free(x);
+    free(wt);
+}
+
 static void test_shape_errors(void **state)
 {
     backend *be = open_backend(cuda, 0, 0);
@@ -265,7 +315,7 @@ static void test_shape_errors(void **state)
     assert_true(cuda->error(be)[0] != '\0');
     assert_int_not_equal(cuda->avgpool2(be, a, b), FGSD_OK);
     assert_int_not_equal(cuda->concat(be, a, b, b), FGSD_OK);
-    assert_int_not_equal(cuda->channel_sums(be, b, NULL, 0, 0, 7, 8, sums), FGSD_OK);
+    assert_int_not_equal(cuda->channel_sums(be, b, NULL, 0, 0, 0, 7, 8, sums), FGSD_OK);
     assert_true(cuda->memory_available(be) > 0);
     cuda->tensor_free(be, a);
     cuda->tensor_free(be, b);
@@ -512,8 +562,9 @@ int main(void)
     const char *path = getenv("FGSD_CUDA_MODULE");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upload_download), cmocka_unit_test(test_exact_ops),
-        cmocka_unit_test(test_channel_sums),    cmocka_unit_test(test_shape_errors),
-        cmocka_unit_test(test_conv3x3),         cmocka_unit_test(test_convt2x2),
+        cmocka_unit_test(test_channel_sums),    cmocka_unit_test(test_mask_generations),
+        cmocka_unit_test(test_shape_errors),    cmocka_unit_test(test_conv3x3),
+        cmocka_unit_test(test_convt2x2),
         cmocka_unit_test(test_network),         cmocka_unit_test(test_sampler),
         cmocka_unit_test(test_noise),           cmocka_unit_test(test_memory_cap),
     };

@@ -224,20 +224,20 @@ static void test_ref_channel_sums_hand(void **state)
     }
     t = tensor_with(ops, be, 2, 3, 4, data);
     /* Rectangle x in [1, 3), y in [1, 3): values 5 6 / 9 10, weights 2 3 / 2 3. */
-    assert_int_equal(ops->channel_sums(be, t, weights, 1, 1, 3, 3, sums), FGSD_OK);
+    assert_int_equal(ops->channel_sums(be, t, weights, 0, 1, 1, 3, 3, sums), FGSD_OK);
     assert_true(sums[0] == 5 * 2 + 6 * 3 + 9 * 2 + 10 * 3);
     assert_true(sums[1] == 2 + 3 + 2 + 3);
-    assert_int_equal(ops->channel_sums(be, t, NULL, 1, 1, 3, 3, sums), FGSD_OK);
+    assert_int_equal(ops->channel_sums(be, t, NULL, 0, 1, 1, 3, 3, sums), FGSD_OK);
     assert_true(sums[0] == 5 + 6 + 9 + 10);
     assert_true(sums[1] == 4);
     /* The whole tensor: 0 + 1 + ... + 11. */
-    assert_int_equal(ops->channel_sums(be, t, NULL, 0, 0, 4, 3, sums), FGSD_OK);
+    assert_int_equal(ops->channel_sums(be, t, NULL, 0, 0, 0, 4, 3, sums), FGSD_OK);
     assert_true(sums[0] == 66);
     assert_true(sums[1] == 12);
     /* An empty rectangle sums to zero; one outside the tensor is refused. */
-    assert_int_equal(ops->channel_sums(be, t, weights, 2, 2, 2, 3, sums), FGSD_OK);
+    assert_int_equal(ops->channel_sums(be, t, weights, 0, 2, 2, 2, 3, sums), FGSD_OK);
     assert_true(sums[0] == 0 && sums[1] == 0);
-    assert_int_not_equal(ops->channel_sums(be, t, NULL, 0, 0, 5, 3, sums), FGSD_OK);
+    assert_int_not_equal(ops->channel_sums(be, t, NULL, 0, 0, 0, 5, 3, sums), FGSD_OK);
     ops->tensor_free(be, t);
     ops->destroy(be);
 }
@@ -507,9 +507,9 @@ static void test_channel_sums(void **state)
                     for (int weighted = 0; weighted < 2; weighted++) {
                         const float *ww = weighted ? wt : NULL;
 
-                        assert_int_equal(ops->channel_sums(be, t, ww, x0, y0, x1, y1, got),
+                        assert_int_equal(ops->channel_sums(be, t, ww, 0, x0, y0, x1, y1, got),
                                          FGSD_OK);
-                        assert_int_equal(ref->channel_sums(rb, rt, ww, x0, y0, x1, y1, want),
+                        assert_int_equal(ref->channel_sums(rb, rt, ww, 0, x0, y0, x1, y1, want),
                                          FGSD_OK);
                         for (int k = 0; k < c; k++) {
                             /* |x|, |w| <= 1, so S <= n. */
@@ -666,7 +666,7 @@ static void test_shape_errors(void **state)
         assert_true(ops->error(be)[0] != '\0');
         assert_int_not_equal(ops->avgpool2(be, a, b), FGSD_OK);
         assert_int_not_equal(ops->concat(be, a, b, b), FGSD_OK);
-        assert_int_not_equal(ops->channel_sums(be, b, NULL, 0, 0, 7, 8, sums), FGSD_OK);
+        assert_int_not_equal(ops->channel_sums(be, b, NULL, 0, 0, 0, 7, 8, sums), FGSD_OK);
         ops->tensor_free(be, a);
         ops->tensor_free(be, b);
         ops->conv_free(be, cv);

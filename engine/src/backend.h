@@ -60,9 +60,14 @@ typedef struct backend_ops {
                           backend_tensor *out);
     /* sums[c] = sum over (x, y) in [x0, x1) x [y0, y1) of t[c][y][x] * w[y][x]
      * where w is weights (H x W, planar) or 1 when weights is NULL.  Summed in
-     * double for accuracy: tiles add their partial sums. */
-    fgsd_status (*channel_sums)(backend *be, const backend_tensor *t, const float *weights, int x0,
-                                int y0, int x1, int y1, double *sums);
+     * double for accuracy: tiles add their partial sums.  weights_gen: 0, or
+     * a number the caller gives only to these weights' present contents (the
+     * mask pyramid's generation, unet.c): a later call with the same pointer
+     * and number may use a copy the backend kept (the GPU's, so that the
+     * mask is not sent again at every pass). */
+    fgsd_status (*channel_sums)(backend *be, const backend_tensor *t, const float *weights,
+                                uint64_t weights_gen, int x0, int y0, int x1, int y1,
+                                double *sums);
     /* t[c][y][x] += offsets[c] for every position. */
     fgsd_status (*add_channel)(backend *be, backend_tensor *t, const float *offsets);
 

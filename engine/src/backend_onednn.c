@@ -1130,9 +1130,12 @@ static fgsd_status onednn_add_channel(backend *be, backend_tensor *t, const floa
 /* Read in place from the blocked layout: one pass over the rectangle per
  * block of channels, each channel summed in the same order as the reference
  * backend (row by row), so the result does not depend on threads. */
+/* weights_gen: host weights are read in place, nothing to keep. */
 static fgsd_status onednn_channel_sums(backend *be, const backend_tensor *t, const float *weights,
-                                       int x0, int y0, int x1, int y1, double *sums)
+                                       uint64_t weights_gen, int x0, int y0, int x1, int y1,
+                                       double *sums)
 {
+    (void)weights_gen;
     if (x0 < 0 || y0 < 0 || x1 > t->w || y1 > t->h || x0 > x1 || y0 > y1)
         return fail(be, FGSD_ERR_INTERNAL, "channel_sums rectangle outside the tensor");
     for (int c0 = 0; c0 < t->c; c0 += t->blk) {

@@ -253,9 +253,12 @@ static fgsd_status ref_concat(backend *be, const backend_tensor *a, const backen
     return FGSD_OK;
 }
 
+/* weights_gen: host weights are read in place, nothing to keep. */
 static fgsd_status ref_channel_sums(backend *be, const backend_tensor *t, const float *weights,
-                                    int x0, int y0, int x1, int y1, double *sums)
+                                    uint64_t weights_gen, int x0, int y0, int x1, int y1,
+                                    double *sums)
 {
+    (void)weights_gen;
     if (x0 < 0 || y0 < 0 || x1 > t->w || y1 > t->h || x0 > x1 || y0 > y1)
         return fail(be, FGSD_ERR_INTERNAL, "channel_sums rectangle outside the tensor");
     for (int c = 0; c < t->c; c++) {

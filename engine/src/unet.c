@@ -3,6 +3,7 @@
  * measuring feature means and applying the projection of method.md section 2
  * (a <- a + g * (phi_ref - mean_hw(a))) at every feature block. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,8 @@
 /* Activations of one canvas size; reallocated when the size changes. */
 typedef struct level_buffers {
     backend_tensor *skip, *a, *b, *up, *cat, *pooled;
-    float *mask; /* this level's pooled mask, NULL when there is none */
+    float *mask;  /* this level's pooled mask, NULL when there is none */
+    double total; /* and its sum */
 } level_buffers;
 
 struct unet {
@@ -27,6 +29,12 @@ struct unet {
     level_buffers lv[FGSD_MAX_LEVELS + 1];
     float *offsets;    /* per-channel projection offsets, widest block */
     double *block_sums;
+    /* The mask pyramid is kept while the passes' masks stay the same (a
+     * sampler run: every pass); mask_gen numbers its contents, so that a
+     * backend may keep its own copy of a level (backend.h channel_sums). */
+    int mask_valid, mask_whole; /* built; built from no mask (all ones) */
+    uint64_t mask_gen;
+    unsigned long mask_builds;  /* for tests */
 };
 
 static fgsd_status backend_fail(unet *net, fgsd_status st, char *err, size_t errlen)
@@ -56,6 +64,7 @@ static void free_buffers(unet *net)
     ops->tensor_free(net->be, net->mid_b);
     net->in = net->result = net->mid_a = net->mid_b = NULL;
     net->width = net->height = 0;
+    net->mask_valid = 0;
 }
 
 void unet_free(unet *net)
@@ -181,12 +190,29 @@ out_fail:
     return FGSD_ERR_NO_MEMORY;
 }
 
-/* Level l's mask is the 2x2 average of level l-1's, as the image is pooled. */
+/* Numbers every pyramid built in the process, so that no two are alike
+ * even where freed and reallocated masks share an address. */
+static atomic_uint_least64_t mask_generations;
+
+/* Whether the pyramid was built from this mask (NULL: all ones). */
+static int mask_unchanged(const unet *net, const float *mask)
+{
+    size_t n0 = (size_t)net->width * (size_t)net->height;
+
+    if (!net->mask_valid || (mask == NULL) != net->mask_whole)
+        return 0;
+    return !mask || !memcmp(net->lv[0].mask, mask, n0 * sizeof(float));
+}
+
+/* Level l's mask is the 2x2 average of level l-1's, as the image is pooled;
+ * kept (with its totals) while the passes bring the same mask. */
 static void build_mask_pyramid(unet *net, const float *mask)
 {
     int L = net->model->info.levels;
     size_t n0 = (size_t)net->width * (size_t)net->height;
 
+    if (mask_unchanged(net, mask))
+        return;
     if (mask)
         memcpy(net->lv[0].mask, mask, n0 * sizeof(float));
     else
@@ -203,16 +229,18 @@ static void build_mask_pyramid(unet *net, const float *mask)
                     0.25f * (p[i] + p[i + 1] + p[i + (size_t)pw] + p[i + (size_t)pw + 1]);
             }
     }
-}
+    for (int l = 0; l <= L; l++) {
+        size_t n = (size_t)(net->width >> l) * (size_t)(net->height >> l);
+        double s = 0.0;
 
-static double mask_total(const unet *net, int level)
-{
-    size_t n = (size_t)(net->width >> level) * (size_t)(net->height >> level);
-    double s = 0.0;
-
-    for (size_t i = 0; i < n; i++)
-        s += net->lv[level].mask[i];
-    return s;
+        for (size_t i = 0; i < n; i++)
+            s += net->lv[l].mask[i];
+        net->lv[l].total = s;
+    }
+    net->mask_valid = 1;
+    net->mask_whole = !mask;
+    net->mask_gen = atomic_fetch_add(&mask_generations, 1) + 1;
+    net->mask_builds++;
 }
 
 /* Measures a feature block's output and projects it (method.md section 2). */
@@ -221,10 +249,11 @@ static fgsd_status feature_block(unet *net, const model_block *blk, backend_tens
 {
     const backend_ops *ops = net->ops;
     int wl = net->width >> blk->level, hl = net->height >> blk->level;
-    double total = mask_total(net, blk->level);
+    double total = net->lv[blk->level].total;
     fgsd_status st;
 
-    st = ops->channel_sums(net->be, t, net->lv[blk->level].mask, 0, 0, wl, hl, net->block_sums);
+    st = ops->channel_sums(net->be, t, net->lv[blk->level].mask, net->mask_gen, 0, 0, wl, hl,
+                           net->block_sums);
     if (st)
         return backend_fail(net, st, err, errlen);
     for (int c = 0; c < blk->width; c++) {
@@ -271,6 +300,11 @@ static int last_feature_block(const fgsd_model *model)
         if (model->block[b].is_feature)
             last = b;
     return last;
+}
+
+unsigned long unet_mask_builds(const unet *net)
+{
+    return net->mask_builds;
 }
 
 fgsd_status unet_run(unet *net, const unet_pass *pass, char *err, size_t errlen)

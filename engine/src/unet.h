@@ -44,6 +44,10 @@ void unet_free(unet *net);
 
 fgsd_status unet_run(unet *net, const unet_pass *pass, char *err, size_t errlen);
 
+/* How many times net built its mask pyramid (it keeps one while the
+ * passes bring the same mask and canvas size): for the tests. */
+unsigned long unet_mask_builds(const unet *net);
+
 /* Bytes of activations a pass over a width x height canvas needs. */
 size_t unet_activation_bytes(const fgsd_model *model, int width, int height);
 

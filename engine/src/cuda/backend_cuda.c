@@ -62,6 +62,16 @@ typedef struct devbuf {
     size_t size;
 } devbuf;
 
+/* A mask kept on the device (channel_sums' weights with a generation). */
+typedef struct mask_slot {
+    const float *host;
+    uint64_t gen;
+    size_t bytes;
+    unsigned long used_at; /* the least recently used slot is replaced */
+    devbuf buf;
+} mask_slot;
+#define MASK_SLOTS (FGSD_MAX_LEVELS + 1)
+
 struct backend {
     char error[512];
     fgsd_status status; /* of the failure error describes */
@@ -87,6 +97,14 @@ struct backend {
     size_t host_partial_n;
     void *pinned;       /* page-locked host staging of upload, download, noise */
     size_t pinned_size; /* 0: none (cudaMallocHost failed: pageable copies) */
+    /* Issue 24's switches, each on unless its variable says 0, so that the
+     * GPU run can time both: FGSD_CUDA_MASK_CACHE (masks kept per
+     * generation) and FGSD_CUDA_DEVICE_REDUCE (the chunks' sums added on
+     * the device, c values brought back instead of chunks x c). */
+    int mask_cache, device_reduce;
+    mask_slot masks[MASK_SLOTS];
+    unsigned long mask_clock;
+    devbuf sums;        /* device_reduce: the c reduced sums */
 };
 
 struct backend_tensor {
@@ -327,6 +345,9 @@ static void cuda_destroy(backend *be)
     devbuf_free(be, &be->stage);
     devbuf_free(be, &be->small);
     devbuf_free(be, &be->partial);
+    devbuf_free(be, &be->sums);
+    for (int k = 0; k < MASK_SLOTS; k++)
+        devbuf_free(be, &be->masks[k].buf);
     devbuf_free(be, &be->workspace);
     devbuf_free(be, &be->zero_bias);
     if (be->relu)
@@ -342,6 +363,14 @@ static void cuda_destroy(backend *be)
 
 /* Everything create needs beyond the allocation of be; on failure be->error
  * says why. */
+/* An issue-24 switch: on unless the variable is "0". */
+static int switch_on(const char *name)
+{
+    const char *v = getenv(name);
+
+    return !(v && strcmp(v, "0") == 0);
+}
+
 static fgsd_status init_device(backend *be)
 {
     int major = 0, minor = 0;
@@ -361,6 +390,8 @@ static fgsd_status init_device(backend *be)
     }
     be->profile = getenv("FGSD_CUDA_PROFILE") && strcmp(getenv("FGSD_CUDA_PROFILE"), "1") == 0;
     be->find_algo = getenv("FGSD_CUDA_ALGO") && strcmp(getenv("FGSD_CUDA_ALGO"), "find") == 0;
+    be->mask_cache = switch_on("FGSD_CUDA_MASK_CACHE");
+    be->device_reduce = switch_on("FGSD_CUDA_DEVICE_REDUCE");
     be->device = 0;
     CU(be, cudaSetDevice(be->device), "cudaSetDevice");
     CU(be, cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, be->device),
@@ -640,7 +671,7 @@ static void *pinned_buffer(backend *be, size_t bytes)
 
 /* bytes from the device buffer src to dst on the host, through the
  * page-locked buffer when there is one; waits for the stream. */
-static fgsd_status copy_to_host(backend *be, float *dst, const void *src, size_t bytes,
+static fgsd_status copy_to_host(backend *be, void *dst, const void *src, size_t bytes,
                                 const char *what)
 {
     void *pin = pinned_buffer(be, bytes);
@@ -871,11 +902,62 @@ static fgsd_status cuda_concat(backend *be, const backend_tensor *a, const backe
     return FGSD_OK;
 }
 
+/* The device copy of rows y0.. of the h x w weights: sent at every call,
+ * or (weights_gen nonzero and the cache on) kept per pointer and
+ * generation, the whole plane sent once (backend.h channel_sums). */
+static const float *device_weights(backend *be, const float *weights, uint64_t gen, int w, int h,
+                                   int y0, int rows)
+{
+    size_t full = (size_t)w * (size_t)h * sizeof(float);
+    mask_slot *slot = NULL, *victim = &be->masks[0];
+    cudaError_t e;
+
+    if (!gen || !be->mask_cache) {
+        size_t bytes = (size_t)rows * (size_t)w * sizeof(float);
+
+        if (devbuf_reserve(be, &be->small, bytes, "the mask"))
+            return NULL;
+        e = cudaMemcpyAsync(be->small.p, weights + (size_t)y0 * (size_t)w, bytes,
+                            cudaMemcpyHostToDevice, be->stream);
+        if (e != cudaSuccess) {
+            cuda_fail(be, e, "cudaMemcpyAsync (mask)");
+            return NULL;
+        }
+        return be->small.p;
+    }
+    for (int k = 0; k < MASK_SLOTS && !slot; k++) {
+        mask_slot *m = &be->masks[k];
+
+        if (m->host == weights && m->gen == gen && m->bytes == full)
+            slot = m;
+        else if (m->used_at < victim->used_at)
+            victim = m;
+    }
+    if (!slot) {
+        slot = victim;
+        slot->host = NULL; /* until the copy below is queued */
+        if (devbuf_reserve(be, &slot->buf, full, "the mask"))
+            return NULL;
+        /* From pageable memory: returns once the host's bytes are staged. */
+        e = cudaMemcpyAsync(slot->buf.p, weights, full, cudaMemcpyHostToDevice, be->stream);
+        if (e != cudaSuccess) {
+            cuda_fail(be, e, "cudaMemcpyAsync (mask)");
+            return NULL;
+        }
+        slot->host = weights;
+        slot->gen = gen;
+        slot->bytes = full;
+    }
+    slot->used_at = ++be->mask_clock;
+    return (const float *)slot->buf.p + (size_t)y0 * (size_t)w;
+}
+
 static fgsd_status cuda_channel_sums(backend *be, const backend_tensor *t, const float *weights,
-                                     int x0, int y0, int x1, int y1, double *sums)
+                                     uint64_t weights_gen, int x0, int y0, int x1, int y1,
+                                     double *sums)
 {
     int rows = y1 - y0, chunks = rows < SUM_CHUNKS ? rows : SUM_CHUNKS;
-    size_t nw = (size_t)rows * (size_t)t->w, np;
+    size_t np;
     const float *wd = NULL;
 
     if (x0 < 0 || y0 < 0 || x1 > t->w || y1 > t->h || x0 > x1 || y0 > y1)
@@ -884,6 +966,21 @@ static fgsd_status cuda_channel_sums(backend *be, const backend_tensor *t, const
     if (rows == 0 || x1 == x0)
         return FGSD_OK;
     np = (size_t)chunks * (size_t)t->c;
+    if (devbuf_reserve(be, &be->partial, np * sizeof(double), "partial sums"))
+        return be->status;
+    if (weights && !(wd = device_weights(be, weights, weights_gen, t->w, t->h, y0, rows)))
+        return be->status;
+    CU(be, cuk_channel_sums(t->d, wd, t->c, t->w, x0, y0, x1, y1, chunks, be->partial.p,
+                            be->stream),
+       "channel_sums kernel");
+    if (be->device_reduce) {
+        if (devbuf_reserve(be, &be->sums, (size_t)t->c * sizeof(double), "the sums"))
+            return be->status;
+        CU(be, cuk_reduce_chunks(be->partial.p, chunks, t->c, be->sums.p, be->stream),
+           "channel_sums reduction");
+        return copy_to_host(be, sums, be->sums.p, (size_t)t->c * sizeof(double),
+                            "cudaMemcpyAsync (sums)");
+    }
     if (np > be->host_partial_n) {
         double *h = realloc(be->host_partial, np * sizeof(double));
         if (!h)
@@ -891,19 +988,6 @@ static fgsd_status cuda_channel_sums(backend *be, const backend_tensor *t, const
         be->host_partial = h;
         be->host_partial_n = np;
     }
-    if (devbuf_reserve(be, &be->partial, np * sizeof(double), "partial sums"))
-        return be->status;
-    if (weights) {
-        if (devbuf_reserve(be, &be->small, nw * sizeof(float), "the mask"))
-            return be->status;
-        CU(be, cudaMemcpyAsync(be->small.p, weights + (size_t)y0 * (size_t)t->w, nw * sizeof(float),
-                               cudaMemcpyHostToDevice, be->stream),
-           "cudaMemcpyAsync (mask)");
-        wd = be->small.p;
-    }
-    CU(be, cuk_channel_sums(t->d, wd, t->c, t->w, x0, y0, x1, y1, chunks, be->partial.p,
-                            be->stream),
-       "channel_sums kernel");
     CU(be, cudaMemcpyAsync(be->host_partial, be->partial.p, np * sizeof(double),
                            cudaMemcpyDeviceToHost, be->stream),
        "cudaMemcpyAsync (sums)");
@@ -974,10 +1058,12 @@ static fgsd_status op_concat(backend *be, const backend_tensor *a, const backend
 }
 
 static fgsd_status op_channel_sums(backend *be, const backend_tensor *t, const float *weights,
-                                   int x0, int y0, int x1, int y1, double *sums)
+                                   uint64_t weights_gen, int x0, int y0, int x1, int y1,
+                                   double *sums)
 {
     double t0 = prof_begin(be);
-    return prof_end(be, PROF_SUMS, t0, cuda_channel_sums(be, t, weights, x0, y0, x1, y1, sums));
+    return prof_end(be, PROF_SUMS, t0,
+                    cuda_channel_sums(be, t, weights, weights_gen, x0, y0, x1, y1, sums));
 }
 
 static fgsd_status op_add_channel(backend *be, backend_tensor *t, const float *offsets)

@@ -263,6 +263,30 @@ extern "C" cudaError_t cuk_channel_sums(const float *t, const float *weights, in
     return cudaGetLastError();
 }
 
+/* out[ch] = the chunks' partial sums of channel ch added in chunk order:
+ * the host's order before, so the sums are the same to the bit. */
+static __global__ void reduce_chunks(const double *__restrict__ partial, int chunks, int c,
+                                     double *__restrict__ out)
+{
+    int ch = (int)(blockIdx.x * blockDim.x + threadIdx.x);
+
+    if (ch < c) {
+        double s = 0.0;
+        for (int k = 0; k < chunks; k++)
+            s += partial[(size_t)k * (size_t)c + (size_t)ch];
+        out[ch] = s;
+    }
+}
+
+extern "C" cudaError_t cuk_reduce_chunks(const double *partial, int chunks, int c, double *out,
+                                         cudaStream_t stream)
+{
+    if (c > 0)
+        reduce_chunks<<<(unsigned)((c + THREADS - 1) / THREADS), THREADS, 0, stream>>>(
+            partial, chunks, c, out);
+    return cudaGetLastError();
+}
+
 static __global__ void rng_normal(uint64_t key, uint32_t step, uint32_t first, size_t n,
                                   float *out)
 {

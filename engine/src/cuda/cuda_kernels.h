@@ -61,6 +61,11 @@ cudaError_t cuk_add_channel(float *t, const float *offsets, int c, size_t pixels
 cudaError_t cuk_channel_sums(const float *t, const float *weights, int c, int wd, int x0, int y0,
                              int x1, int y1, int chunks, double *partial, cudaStream_t stream);
 
+/* out[ch] = sum over k < chunks of partial[k * c + ch], added in order of k
+ * (cuk_channel_sums' chunks reduced on the device, deterministic). */
+cudaError_t cuk_reduce_chunks(const double *partial, int chunks, int c, double *out,
+                              cudaStream_t stream);
+
 /* out[i] = rng_normal(seed, step, first + i), docs/rng.md (rng_core.h). */
 cudaError_t cuk_rng_normal(uint64_t seed, uint32_t step, uint32_t first, size_t n, float *out,
                            cudaStream_t stream);
