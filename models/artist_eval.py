@@ -274,6 +274,28 @@ def regions(data, ref_size, max_unseen):
     return out
 
 
+def add_case_arguments(ap, out):
+    """The options of an evaluation on the unseen classes' squares (this
+    file, restyle_eval.py, interp_eval.py): the data and split, the
+    reference's and the result's sides, how many classes at most, the
+    output folder and the JSON summary."""
+    ap.add_argument("--data", default=DEFAULT_DATA)
+    ap.add_argument("--split", default=default_split_path())
+    ap.add_argument("--ref-size", type=int, default=128)
+    ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--max-unseen", type=int, default=None)
+    ap.add_argument("--out", default=out)
+    ap.add_argument("--json")
+
+
+def unseen_cases(args):
+    """(data, cases) of add_case_arguments' options: the unseen classes and
+    regions' squares of those with room for them."""
+    split = load_or_make_split(os.path.abspath(args.data), args.split)
+    data = TextureData(os.path.abspath(args.data), split, roles=("unseen",))
+    return data, regions(data, args.ref_size, args.max_unseen)
+
+
 def nearest_patch(x, image):
     """RMS distance from x [3,s,s] to the nearest s x s patch of image (stride 1)."""
     return td.nearest_patch_distance(x, image, [image.shape[1], image.shape[2]], stride=1)
@@ -329,19 +351,11 @@ def contact_sheet(path, cases, columns, cell=128):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("methods", nargs="+")
-    ap.add_argument("--data", default=DEFAULT_DATA)
-    ap.add_argument("--split", default=default_split_path())
-    ap.add_argument("--ref-size", type=int, default=128)
-    ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--out", default="artist-eval")
-    ap.add_argument("--json")
+    add_case_arguments(ap, "artist-eval")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--max-unseen", type=int, default=None)
     args = ap.parse_args(argv)
 
-    split = load_or_make_split(os.path.abspath(args.data), args.split)
-    data = TextureData(os.path.abspath(args.data), split, roles=("unseen",))
-    cases = regions(data, args.ref_size, args.max_unseen)
+    _, cases = unseen_cases(args)
     os.makedirs(args.out, exist_ok=True)
     results, columns = {}, []
     for text in args.methods:

@@ -29,8 +29,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from artist_eval import DEFAULT_DATA, from_png, regions, to_png  # noqa: E402
-from data import TextureData, default_split_path, load_or_make_split  # noqa: E402
+from artist_eval import add_case_arguments, from_png, to_png, unseen_cases  # noqa: E402
 import texture_descriptor as td  # noqa: E402
 
 ALPHAS = [0.0, 0.25, 0.5, 0.75, 1.0]
@@ -41,17 +40,11 @@ def main(argv=None):
     ap.add_argument("fgsd")
     ap.add_argument("model")
     ap.add_argument("starts", nargs="*", default=["patches", "noise"])
-    ap.add_argument("--data", default=DEFAULT_DATA)
     ap.add_argument("--pairs", type=int, default=20)
-    ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--ref-size", type=int, default=128)
-    ap.add_argument("--out", default="interp-eval")
-    ap.add_argument("--json")
+    add_case_arguments(ap, "interp-eval")
     args = ap.parse_args(argv)
 
-    split = load_or_make_split(os.path.abspath(args.data), default_split_path())
-    data = TextureData(os.path.abspath(args.data), split, roles=("unseen",))
-    cases = regions(data, args.ref_size, None)
+    _, cases = unseen_cases(args)
     n = len(cases)
     pairs = [(i, (i + 7) % n) for i in range(0, n, 2)][:args.pairs]
     gallery = torch.stack([td.describe(o) for _, _, _, o in cases])

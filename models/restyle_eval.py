@@ -44,8 +44,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from artist_eval import DEFAULT_DATA, contact_sheet, from_png, regions, to_png  # noqa: E402
-from data import TextureData, default_split_path, load_or_make_split  # noqa: E402
+from artist_eval import add_case_arguments, contact_sheet, from_png, to_png, unseen_cases  # noqa: E402,E501
 import sisa  # noqa: E402
 import texture_descriptor as td  # noqa: E402
 
@@ -127,18 +126,10 @@ def layout(result, image):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("methods", nargs="+")
-    ap.add_argument("--data", default=DEFAULT_DATA)
-    ap.add_argument("--split", default=default_split_path())
-    ap.add_argument("--ref-size", type=int, default=128)
-    ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--out", default="restyle-eval")
-    ap.add_argument("--json")
-    ap.add_argument("--max-unseen", type=int, default=None)
+    add_case_arguments(ap, "restyle-eval")
     args = ap.parse_args(argv)
 
-    split = load_or_make_split(os.path.abspath(args.data), args.split)
-    data = TextureData(os.path.abspath(args.data), split, roles=("unseen",))
-    cases = regions(data, args.ref_size, args.max_unseen)
+    data, cases = unseen_cases(args)
     n = len(cases)
     images = []
     for k, _, _, _ in cases:

@@ -63,26 +63,56 @@ show_notice (const gchar *notice, GimpRunMode run_mode)
 }
 
 gboolean
-engine_open (FgsdEngine *engine, GFile *model, fgsd_backend_kind backend, GimpRunMode run_mode,
-             const gchar *label, GError **error)
+engine_load_session (const gchar *path, fgsd_backend_kind backend, fgsd_progress_fn progress,
+                     gpointer progress_user, const gchar *cannot_use, const gchar *cannot_start,
+                     fgsd_model **model, fgsd_session **session, GError **error)
 {
   fgsd_session_options options = fgsd_session_options_default ();
   fgsd_status          status;
   char                 err[512] = "";
 
+  *session = NULL;
+  status   = fgsd_model_load (path, model, err, sizeof err);
+  if (status != FGSD_OK)
+    {
+      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MODEL, cannot_use, path,
+                   fgsd_status_string (status), *err ? ": " : "", err);
+      return FALSE;
+    }
+  options.backend       = backend;
+  /* The seed promises the same layer for the same settings, run after run:
+   * without this oneDNN may split a convolution's sum over threads and add
+   * the parts in the order they finish.  (It did not explain the test
+   * failure it was first made for: that was GIMP's side, docs/status.md.) */
+  options.deterministic = 1;
+  options.progress      = progress;
+  options.progress_user = progress_user;
+  status = fgsd_session_create (*model, &options, session, err, sizeof err);
+  if (status != FGSD_OK)
+    {
+      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_ENGINE, cannot_start,
+                   fgsd_status_string (status), *err ? ": " : "", err);
+      g_clear_pointer (model, fgsd_model_free);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+engine_open (FgsdEngine *engine, GFile *model, fgsd_backend_kind backend, GimpRunMode run_mode,
+             const gchar *label, GError **error)
+{
   memset (engine, 0, sizeof *engine);
   engine->label      = label;
   engine->range_end  = 1.0;
   engine->model_path = model_path_resolve (model, error);
   if (! engine->model_path)
     return FALSE;
-
-  status = fgsd_model_load (engine->model_path, &engine->model, err, sizeof err);
-  if (status != FGSD_OK)
+  if (! engine_load_session (engine->model_path, backend, on_progress, engine,
+                             _("Cannot use the model file “%s”: %s%s%s"),
+                             _("Starting the network failed: %s%s%s"), &engine->model,
+                             &engine->session, error))
     {
-      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MODEL,
-                   _("Cannot use the model file “%s”: %s%s%s"), engine->model_path,
-                   fgsd_status_string (status), *err ? ": " : "", err);
       engine_close (engine);
       return FALSE;
     }
@@ -96,24 +126,6 @@ engine_open (FgsdEngine *engine, GFile *model, fgsd_backend_kind backend, GimpRu
       engine_close (engine);
       return FALSE;
     }
-
-  options.backend       = backend;
-  /* The seed promises the same layer for the same settings, run after run:
-   * without this oneDNN may split a convolution's sum over threads and add
-   * the parts in the order they finish.  (It did not explain the test
-   * failure it was first made for: that was GIMP's side, docs/status.md.) */
-  options.deterministic = 1;
-  options.progress      = on_progress;
-  options.progress_user = engine;
-  status = fgsd_session_create (engine->model, &options, &engine->session, err, sizeof err);
-  if (status != FGSD_OK)
-    {
-      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_ENGINE,
-                   _("Starting the network failed: %s%s%s"), fgsd_status_string (status),
-                   *err ? ": " : "", err);
-      engine_close (engine);
-      return FALSE;
-    }
   show_notice (fgsd_session_notice (engine->session), run_mode);
   return TRUE;
 }
@@ -122,36 +134,19 @@ gboolean
 engine_open_guide (FgsdEngine *engine, GFile *model, fgsd_backend_kind backend,
                    GimpRunMode run_mode, GError **error)
 {
-  fgsd_session_options options = fgsd_session_options_default ();
-  gchar               *path;
-  fgsd_status          status;
-  char                 err[512] = "";
+  gchar   *path = model_path_resolve_guide (model, error);
+  gboolean ok;
 
-  path = model_path_resolve_guide (model, error);
   if (! path)
     return FALSE;
-  status = fgsd_model_load (path, &engine->guide_model, err, sizeof err);
-  if (status != FGSD_OK)
-    {
-      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MODEL,
-                   _("Cannot use the guide model file “%s”: %s%s%s"), path,
-                   fgsd_status_string (status), *err ? ": " : "", err);
-      g_free (path);
-      return FALSE;
-    }
-  g_free (path);
   /* Its passes are part of each step: no progress of their own. */
-  options.backend       = backend;
-  options.deterministic = 1;
-  status = fgsd_session_create (engine->guide_model, &options, &engine->guide, err,
-                                sizeof err);
-  if (status != FGSD_OK)
-    {
-      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_ENGINE,
-                   _("Starting the guide model failed: %s%s%s"), fgsd_status_string (status),
-                   *err ? ": " : "", err);
-      return FALSE;
-    }
+  ok = engine_load_session (path, backend, NULL, NULL,
+                            _("Cannot use the guide model file “%s”: %s%s%s"),
+                            _("Starting the guide model failed: %s%s%s"), &engine->guide_model,
+                            &engine->guide, error);
+  g_free (path);
+  if (! ok)
+    return FALSE;
   /* The main session has said the same of the backend already. */
   if (g_strcmp0 (fgsd_session_notice (engine->guide), fgsd_session_notice (engine->session)))
     show_notice (fgsd_session_notice (engine->guide), run_mode);

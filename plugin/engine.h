@@ -30,6 +30,18 @@ typedef struct
   gdouble       range_end;
 } FgsdEngine;
 
+/* A model from path and a deterministic session on backend (the same layer
+ * for the same seed, run after run and in the preview); progress (NULL:
+ * none) reports to progress_user.  cannot_use, cannot_start: translated
+ * messages for a model that does not load (path, status, ": ", detail) and
+ * a session that does not start (status, ": ", detail).  Calls no libgimp
+ * function, so the preview's thread may use it.  On failure *model and
+ * *session stay NULL. */
+gboolean engine_load_session (const gchar *path, fgsd_backend_kind backend,
+                              fgsd_progress_fn progress, gpointer progress_user,
+                              const gchar *cannot_use, const gchar *cannot_start,
+                              fgsd_model **model, fgsd_session **session, GError **error);
+
 /* Loads the model (NULL = default) and creates a session.  A backend
  * fallback notice goes to gimp_message in interactive runs, else stderr.
  * label (static, translated) prefixes the progress text. */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine.h"
 #include "model-path.h"
 #include "plugin.h"
 #include "preview.h"
@@ -311,40 +312,6 @@ close_guide (Preview *p)
   g_clear_pointer (&p->guide_path, g_free);
 }
 
-/* A model and a deterministic session on backend, as engine_open and
- * engine_open_guide make the run's (the same result for the same seed);
- * progress (NULL: none) reports to p.  cannot_use: the translated message
- * for a model that does not load (its path, status, ": ", detail). */
-static gboolean
-load_session (Preview *p, const gchar *path, const gchar *cannot_use,
-              fgsd_backend_kind backend, fgsd_progress_fn progress, fgsd_model **model,
-              fgsd_session **session, GError **error)
-{
-  fgsd_session_options options = fgsd_session_options_default ();
-  fgsd_status          status;
-  char                 err[512] = "";
-
-  status = fgsd_model_load (path, model, err, sizeof err);
-  if (status != FGSD_OK)
-    {
-      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_MODEL, cannot_use, path,
-                   fgsd_status_string (status), *err ? ": " : "", err);
-      return FALSE;
-    }
-  options.backend       = backend;
-  options.deterministic = 1;
-  options.progress      = progress;
-  options.progress_user = p;
-  status = fgsd_session_create (*model, &options, session, err, sizeof err);
-  if (status != FGSD_OK)
-    {
-      g_set_error (error, FGSD_PLUGIN_ERROR, FGSD_PLUGIN_ERROR_ENGINE, "%s%s%s",
-                   fgsd_status_string (status), *err ? ": " : "", err);
-      return FALSE;
-    }
-  return TRUE;
-}
-
 static gboolean
 open_engine (Preview *p, const Request *r, GError **error)
 {
@@ -354,8 +321,9 @@ open_engine (Preview *p, const Request *r, GError **error)
   g_clear_pointer (&p->session, fgsd_session_free);
   g_clear_pointer (&p->model, fgsd_model_free);
   g_clear_pointer (&p->model_path, g_free);
-  if (! load_session (p, r->model_path, _("Cannot use the model file “%s”: %s%s%s"),
-                      args_backend (&r->args), progress_cb, &p->model, &p->session, error))
+  if (! engine_load_session (r->model_path, args_backend (&r->args), progress_cb, p,
+                             _("Cannot use the model file “%s”: %s%s%s"), "%s%s%s", &p->model,
+                             &p->session, error))
     return FALSE;
   fgsd_session_set_watch (p->session, watch_cb, p, PREVIEW_WATCH_EVERY);
   p->model_path = g_strdup (r->model_path);
@@ -376,8 +344,9 @@ open_guide (Preview *p, const Request *r, GError **error)
   if (! p->guide || g_strcmp0 (p->guide_path, r->guide_path))
     {
       close_guide (p);
-      if (! load_session (p, r->guide_path, _("Cannot use the guide model file “%s”: %s%s%s"),
-                          args_backend (&r->args), NULL, &p->guide_model, &p->guide, error))
+      if (! engine_load_session (r->guide_path, args_backend (&r->args), NULL, NULL,
+                                 _("Cannot use the guide model file “%s”: %s%s%s"), "%s%s%s",
+                                 &p->guide_model, &p->guide, error))
         return FALSE;
       p->guide_path = g_strdup (r->guide_path);
     }

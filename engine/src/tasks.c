@@ -224,6 +224,26 @@ static fgsd_status check_patches(fgsd_session *s, const fgsd_sampler_params *p,
     return st;
 }
 
+/* A patch task's own canvas, so that out is written only on success (NULL:
+ * out of memory, said in the session). */
+static float *task_canvas(fgsd_session *s, int width, int height, const char *what)
+{
+    float *canvas = malloc((size_t)width * (size_t)height * 3 * sizeof(float));
+
+    if (!canvas)
+        session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d %s", width, height, what);
+    return canvas;
+}
+
+/* Ends a patch task: its canvas copied to out when st is FGSD_OK, then freed. */
+static fgsd_status task_deliver(fgsd_status st, float *canvas, float *out, int width, int height)
+{
+    if (!st)
+        memcpy(out, canvas, (size_t)width * (size_t)height * 3 * sizeof(float));
+    free(canvas);
+    return st;
+}
+
 fgsd_status fgsd_synthesize_from_patches(fgsd_session *s, const fgsd_reference *reference,
                                          const fgsd_sampler_params *p,
                                          const fgsd_patch_params *q, const float *source,
@@ -245,20 +265,18 @@ fgsd_status fgsd_synthesize_from_patches(fgsd_session *s, const fgsd_reference *
         st = denoise_plan_check(s, width, height, 0);
     if (st)
         return st;
-    quilted = malloc((size_t)width * (size_t)height * 3 * sizeof(float));
-    if (!quilted)
-        return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d patch start",
-                            width, height);
+    if (!(quilted = task_canvas(s, width, height, "patch start")))
+        return FGSD_ERR_NO_MEMORY;
     st = quilt_fill(s, source, mask, sw, sh, q, width, height, quilted);
-    if (!st && p->sigma0 > 0.0f)
+    if (!st && p->sigma0 > 0.0f) {
+        /* the redraw draws into out, as fgsd_restyle does */
         st = from_image(s, reference, p, quilted, width, height, p->sigma0, out, stats);
-    else if (!st) {
-        memcpy(out, quilted, (size_t)width * (size_t)height * 3 * sizeof(float));
-        if (stats)
-            *stats = none;
+        free(quilted);
+        return st;
     }
-    free(quilted);
-    return st;
+    if (!st && stats)
+        *stats = none;
+    return task_deliver(st, quilted, out, width, height);
 }
 
 fgsd_status fgsd_restyle_from_patches(fgsd_session *s, const fgsd_patch_params *q, float strength,
@@ -289,16 +307,10 @@ fgsd_status fgsd_restyle_from_patches(fgsd_session *s, const fgsd_patch_params *
         st = quilt_check(s, q, NULL, sw, sh);
     if (st)
         return st;
-    /* out is written only on success: the squares go to a canvas of their own */
-    canvas = malloc((size_t)width * (size_t)height * 3 * sizeof(float));
-    if (!canvas)
-        return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d restyle", width,
-                            height);
+    if (!(canvas = task_canvas(s, width, height, "restyle")))
+        return FGSD_ERR_NO_MEMORY;
     st = quilt_transfer(s, source, mask, sw, sh, q, strength, image, width, height, canvas);
-    if (!st)
-        memcpy(out, canvas, (size_t)width * (size_t)height * 3 * sizeof(float));
-    free(canvas);
-    return st;
+    return task_deliver(st, canvas, out, width, height);
 }
 
 fgsd_status fgsd_interpolate_from_patches(fgsd_session *s, const fgsd_patch_params *q,
@@ -330,14 +342,8 @@ fgsd_status fgsd_interpolate_from_patches(fgsd_session *s, const fgsd_patch_para
         st = session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "the weights add up to 0");
     if (st)
         return st;
-    /* out is written only on success */
-    canvas = malloc((size_t)width * (size_t)height * 3 * sizeof(float));
-    if (!canvas)
-        return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d interpolation",
-                            width, height);
-    st = quilt_mix(s, src, n, q, width, height, canvas);
-    if (!st)
-        memcpy(out, canvas, (size_t)width * (size_t)height * 3 * sizeof(float));
-    free(canvas);
-    return st;
+    if (!(canvas = task_canvas(s, width, height, "interpolation")))
+        return FGSD_ERR_NO_MEMORY;
+    return task_deliver(quilt_mix(s, src, n, q, width, height, canvas), canvas, out, width,
+                        height);
 }
