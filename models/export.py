@@ -219,9 +219,10 @@ def recipe_from_checkpoint(ckpt, which="last"):
     recipe.update({"algorithm": "Algorithm 4 (unconditioned)" if cfg.get("unconditioned")
                    else "Algorithm 2 (feature-guided)",
                    "optimiser": "Adam",
-                   "loss": ("mean (sigma z - f(x + sigma z))^2 / max(sigma, 0.01)^2"
-                            if cfg.get("loss_weight") == "relative"
-                            else "mean (sigma z - f(x + sigma z))^2"),
+                   "loss": {"relative": "mean (sigma z - f(x + sigma z))^2 / max(sigma, 0.01)^2",
+                            "edm": "mean (sigma z - f(x + sigma z))^2 (1 + (0.25 / max(sigma, "
+                                   "0.01))^2)"}.get(cfg.get("loss_weight"),
+                                                   "mean (sigma z - f(x + sigma z))^2"),
                    "steps": int(ckpt["step"]), "train_seconds": round(float(ckpt["elapsed"]), 1),
                    # Counted since train.py ran on several processes; before, step x batch.
                    "samples": int(ckpt.get("samples",

@@ -10,7 +10,8 @@ crop x' of the same image (same flip/rotation); the loss is
 w(sigma) mean((sigma z - f(x_sigma; phi(x')))^2) with f the residual output
 and w = 1 (--loss-weight none, the paper's) or w = 1 / max(sigma, 0.01)^2
 (--loss-weight relative: every noise level counts by its error relative to
-the noise).  docs/quality.md has what each recipe measured: relative
+the noise) or w = 1 + (0.25 / max(sigma, 0.01))^2 (--loss-weight edm:
+Karras et al. 2022's weight of the denoiser's error, between the two).  docs/quality.md has what each recipe measured: relative
 weighting with log-uniform sigma bought low-noise PSNR with the high-noise
 end and made the sampler stop early on noise, so the default stays the
 paper's loss.
@@ -107,7 +108,7 @@ def parse_args(argv):
     ap.add_argument("--warmup", type=int, default=100, help="linear lr warm-up steps")
     ap.add_argument("--sigma-dist", choices=("uniform", "square", "loguniform"), default=None,
                     help="noise-level distribution (default uniform)")
-    ap.add_argument("--loss-weight", choices=("none", "relative"), default=None,
+    ap.add_argument("--loss-weight", choices=("none", "relative", "edm"), default=None,
                     help="per-sample loss weight (default none)")
     ap.add_argument("--cond-drop", type=float, default=0.0,
                     help="Algorithm 2: probability that a sample is trained without its "
@@ -231,6 +232,7 @@ def trim_log(path, step):
 
 
 SIGMA_MIN = 0.01   # floor of the log-uniform draw and of the relative weight
+SIGMA_DATA = 0.25  # --loss-weight edm: the data's spread (EDM's 0.5 on [-1, 1])
 
 
 def draw_sigma(cfg, rng, n):
@@ -244,8 +246,11 @@ def draw_sigma(cfg, rng, n):
 
 
 def loss_weight(cfg, sigma):
-    if cfg.get("loss_weight", "none") == "relative":
+    kind = cfg.get("loss_weight", "none")
+    if kind == "relative":
         return 1.0 / sigma.clamp(min=SIGMA_MIN) ** 2
+    if kind == "edm":
+        return 1.0 + (SIGMA_DATA / sigma.clamp(min=SIGMA_MIN)) ** 2
     return torch.ones_like(sigma)
 
 
