@@ -405,13 +405,13 @@ def _square_cover(cover, y, x, p):
 
 class _Spread:
     """Synthesis, interpolation and transfer spread their squares over a
-    source [3,h,w] of rows h, columns w (quilt.c spread_error, refine,
-    mark_used): a candidate's error is multiplied by 1 + reuse (REUSE; a
-    transfer's TRANSFER_REUSE) x the squares laid from within
-    p // 2 of it, the best then moved to the least error among its eight
-    neighbours at distance max(1, p // 12), halved down to 1 (at most
-    REFINE_ROUNDS moves each, raster order, strictly lower wins, squares
-    outside r or its selection not tried)."""
+    source of rows x cols pixels (quilt.c spread_error, refine, mark_used):
+    a candidate's error is multiplied by 1 + reuse (REUSE; a transfer's
+    TRANSFER_REUSE) x the squares laid from within p // 2 of it, the best
+    then moved to the least error among its eight neighbours at distance
+    max(1, p // 12), halved down to 1 (at most REFINE_ROUNDS moves each,
+    raster order, strictly lower wins, squares outside the source or its
+    selection not tried)."""
 
     def __init__(self, rows, cols, p, cover, reuse=REUSE):
         self.p, self.cover, self.reuse = p, cover, reuse
@@ -522,7 +522,8 @@ def patch_mix(refs, weights, width, height, patch, candidates, seed):
     weight's share of the squares (those of the lowest field values go to
     the first; shares rounded half to even), then each square the best of
     `candidates` positions of its ref at fitting the squares laid before,
-    spread over its ref (_Spread, one per ref), seams cut, as patch_start.  Returns [3,H,W] float32."""
+    spread over its ref (_Spread, one per ref), seams cut, as patch_start.
+    Returns [3,H,W] float32."""
     rs = [(r[0] if r.dim() == 4 else r).double().numpy() for r in refs]
     p = min(patch_side(patch, r.shape[2], r.shape[1]) for r in rs)
     cols, rows = _grid(width, height, p)

@@ -16,10 +16,10 @@
  * Every quilt but heal's also spreads its squares over the source
  * (docs/quality.md "Spread over the source"): a candidate's error is
  * multiplied by 1 + QUILT_REUSE (a transfer: QUILT_TRANSFER_REUSE) x the
- * number of squares laid from within
- * p / 2 of it (so one striking spot is not laid all over the canvas), and
- * the best is then moved to the least error among its eight neighbours at
- * distance p / 12, p / 24, ... 1 (so a lattice's squares line up).  The
+ * number of squares laid from within p / 2 of it (so one striking spot is
+ * not laid all over the canvas), and the best is then moved to the least
+ * error among its eight neighbours at distance p / 12, p / 24, ... 1 (so a
+ * lattice's squares line up).  The
  * arithmetic is models/sisa.py patch_start's (errors and path costs in
  * double, ties to the lower index), so the two agree
  * (tests/python/test_patch_start.py). */
@@ -252,7 +252,6 @@ static void mark_used(quilt *qt, int px, int py)
             qt->used[(size_t)y * (size_t)nx + (size_t)x]++;
 }
 
-
 /* A spread quilt's error of the source square at (px, py): the candidate's
  * error weighed up by the squares already laid from near it. */
 static double spread_error(const quilt *qt, int x0, int y0, int w, int h, int any,
@@ -302,8 +301,9 @@ static void refine(const quilt *qt, int x0, int y0, int w, int h, int any, doubl
 
 /* The source position of square (gx, gy): the best of the candidates.  The
  * positions are drawn first (with a mask: the first q->candidates inside
- * it; the best-covered one while none is), then their errors computed, the
- * least taken, ties to the first drawn.  One thread: scoring a square's
+ * it; the best-covered one while none is), then their errors computed
+ * (spread_error where the quilt spreads), the least taken, ties to the
+ * first drawn, and, spreading, moved by refine.  One thread: scoring a square's
  * candidates on OpenMP threads made a 4096² quilt ten times slower on a
  * loaded 2-core machine (a barrier per square), docs/status.md. */
 static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, int cols,
@@ -347,7 +347,7 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
         qt->cand_x[n] = px;
         qt->cand_y[n] = py;
         n++;
-        if (!any && !qt->target_lum)
+        if (!fit)
             break; /* nothing to fit yet: the first inside */
     }
     if (!n)
@@ -677,9 +677,8 @@ fgsd_status quilt_transfer(fgsd_session *s, const float *src, const float *mask,
         qt.target_lum = target_lum;
         st = alloc_used(s, &qt, &qt.used);
     }
-    if (!st) {
+    if (!st)
         st = quilt_region(s, &qt, q, width, height);
-    }
     free(src_lum);
     free(target_lum);
     free(qt.filled);
