@@ -379,6 +379,7 @@ static int run(const char *cmd, int interpolate, int argc, char **argv)
     ret = cli_engine_open(&e, &o.engine);
     if (ret != CLI_EXIT_OK)
         return ret;
+    e.reference_scales = o.sampler.p.levels; /* coarse to fine: one phi per level */
     if (o.guide_model) {
         /* The guide runs with the same engine settings, silently: its
          * passes are part of the sampler's steps. */

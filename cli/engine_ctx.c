@@ -74,6 +74,7 @@ int cli_engine_open(cli_engine *e, const cli_engine_opts *o)
     memset(e, 0, sizeof *e);
     e->verbose = o->verbose;
     e->quiet = o->quiet;
+    e->reference_scales = 1;
     progress_init(&e->prog, o->quiet);
     e->model_path = model_path_resolve(o->model, &source);
     if (!e->model_path)

@@ -62,6 +62,7 @@ typedef struct cli_engine {
     char notice[512]; /* the last notice shown, to show each only once */
     int verbose;
     int quiet;
+    int reference_scales; /* scales a reference is measured at: 1, synth --levels N */
 } cli_engine;
 
 /* Loads the model and creates the session.  The struct must stay where it

@@ -76,7 +76,8 @@ int reference_measure(cli_engine *e, const char *path, const image *ref, const f
         return CLI_EXIT_ERROR;
     }
     progress_phase(&e->prog, "features");
-    st = fgsd_reference_measure(e->session, ref->rgb, ref->width, ref->height, sel, out);
+    st = fgsd_reference_measure_scales(e->session, ref->rgb, ref->width, ref->height, sel,
+                                       e->reference_scales, out);
     if (st != FGSD_OK) {
         char what[600];
         snprintf(what, sizeof what, "features of '%s'", path);

@@ -176,8 +176,9 @@ gboolean
 engine_reference (FgsdEngine *engine, const FgsdReference *ref, fgsd_reference **out,
                   GError **error)
 {
-  fgsd_status status = fgsd_reference_measure (engine->session, ref->rgb, ref->width,
-                                               ref->height, ref->mask, out);
+  /* One scale: the plug-in's sampler runs at one level. */
+  fgsd_status status = fgsd_reference_measure_scales (engine->session, ref->rgb, ref->width,
+                                                      ref->height, ref->mask, 1, out);
 
   if (status != FGSD_OK)
     {

@@ -98,7 +98,7 @@ denoise_preview (fgsd_session *s, const FgsdArgs *args, guint32 seed,
   *w   = in->width;
   *h   = in->height;
   *rgb = g_malloc ((gsize) *w * (gsize) *h * 3 * sizeof (gfloat));
-  st   = fgsd_reference_measure (s, r->rgb, r->width, r->height, r->mask, &ref);
+  st   = fgsd_reference_measure_scales (s, r->rgb, r->width, r->height, r->mask, 1, &ref);
   if (! st && args->iterate && ! (sigma > 0.0f))
     st = fgsd_estimate_sigma (s, in->image, *w, *h, &sigma);
   if (! st && (! args->iterate || sigma <= args->final_noise))

@@ -299,7 +299,7 @@ heal_preview_render (fgsd_session *s, const FgsdArgs *args, guint32 seed,
   else
     {
       if (r)
-        st = fgsd_reference_measure (s, r->rgb, r->width, r->height, r->mask, &ref);
+        st = fgsd_reference_measure_scales (s, r->rgb, r->width, r->height, r->mask, 1, &ref);
       if (! st)
         st = fgsd_heal (s, ref, &params, in->image, in->hole, *w, *h, in->band_width, *rgb,
                         NULL);

@@ -83,7 +83,7 @@ restyle_preview (fgsd_session *s, const FgsdArgs *args, guint32 seed,
                                     r->rgb, r->mask, r->width, r->height, *rgb);
   else
     {
-      st = fgsd_reference_measure (s, r->rgb, r->width, r->height, r->mask, &ref);
+      st = fgsd_reference_measure_scales (s, r->rgb, r->width, r->height, r->mask, 1, &ref);
       if (! st)
         st = fgsd_restyle (s, ref, &params, in->image, *w, *h, *rgb, NULL);
       fgsd_reference_free (ref);

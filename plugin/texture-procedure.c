@@ -231,7 +231,8 @@ texture_preview_render (fgsd_session *s, const FgsdArgs *args, guint32 seed,
           const FgsdReference *r = &in->refs[i];
 
           weights[i] = (float) in->weights[i];
-          st = fgsd_reference_measure (s, r->rgb, r->width, r->height, r->mask, &each[i]);
+          st = fgsd_reference_measure_scales (s, r->rgb, r->width, r->height, r->mask, 1,
+                                                 &each[i]);
         }
       if (! st)
         st = fgsd_reference_blend ((const fgsd_reference *const *) each, weights, in->n_refs,

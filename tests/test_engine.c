@@ -781,6 +781,39 @@ static fgsd_model *window_model(const char *window)
 
 /* A model with feature_window measures a larger reference as the mean of
  * its windows' phi, weighted by their selected pixels (features.c). */
+/* A reference measured at fewer scales holds those scales' phi and colour
+ * to the bit as the whole measure does, and no more. */
+static void test_reference_scales(void **state)
+{
+    fixture *f = *state;
+    int w = 128, h = 128, dim = fgsd_model_feature_dim(f->model);
+    float *img = random_image(w, h, 23), all_colour[3], colour[3];
+    fgsd_session *s = new_session(f->model, 0);
+    fgsd_reference *all = NULL, *r = NULL;
+
+    assert_int_equal(fgsd_reference_measure(s, img, w, h, NULL, &all), FGSD_OK);
+    assert_true(fgsd_reference_levels(all) >= 3);
+    fgsd_reference_colour(all, all_colour);
+    for (int scales = 1; scales <= 2; scales++) {
+        assert_int_equal(fgsd_reference_measure_scales(s, img, w, h, NULL, scales, &r), FGSD_OK);
+        assert_int_equal(fgsd_reference_levels(r), scales);
+        for (int l = 0; l < scales; l++)
+            assert_memory_equal(fgsd_reference_features(r, l), fgsd_reference_features(all, l),
+                                (size_t)dim * sizeof(float));
+        assert_null(fgsd_reference_features(r, scales));
+        fgsd_reference_colour(r, colour);
+        assert_memory_equal(colour, all_colour, sizeof(colour));
+        fgsd_reference_free(r);
+    }
+    /* Below 1: every scale, as fgsd_reference_measure. */
+    assert_int_equal(fgsd_reference_measure_scales(s, img, w, h, NULL, 0, &r), FGSD_OK);
+    assert_int_equal(fgsd_reference_levels(r), fgsd_reference_levels(all));
+    fgsd_reference_free(r);
+    fgsd_reference_free(all);
+    fgsd_session_free(s);
+    free(img);
+}
+
 static void test_features_window(void **state)
 {
     fixture *f = *state;
@@ -1470,6 +1503,7 @@ int main(void)
         cmocka_unit_test(test_heal_keeps_known_pixels),
         cmocka_unit_test(test_heal_band),
         cmocka_unit_test(test_heal),
+        cmocka_unit_test(test_reference_scales),
         cmocka_unit_test(test_features_window),
         cmocka_unit_test(test_features_window_sample),
         cmocka_unit_test(test_task_memory),

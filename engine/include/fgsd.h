@@ -215,6 +215,13 @@ FGSD_API fgsd_status fgsd_reference_measure(fgsd_session *session, const float *
                                             int height, const float *mask,
                                             fgsd_reference **reference);
 
+/* fgsd_reference_measure at the first `scales` scales only (below 1: all of
+ * them): a sampler of L coarse-to-fine levels uses L, every other task 1,
+ * and each scale costs network passes (about a third more work for all). */
+FGSD_API fgsd_status fgsd_reference_measure_scales(fgsd_session *session, const float *rgb,
+                                                   int width, int height, const float *mask,
+                                                   int scales, fgsd_reference **reference);
+
 /* The convex blend sum_i weights[i] refs[i] of phi and colour at every scale
  * all of them have: interpolation between textures, or with equal weights
  * the class centroid of several references.  Weights finite, >= 0, not all

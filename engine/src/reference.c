@@ -70,6 +70,13 @@ static fgsd_reference *reference_new(int dim)
 fgsd_status fgsd_reference_measure(fgsd_session *s, const float *rgb, int width, int height,
                                    const float *mask, fgsd_reference **reference)
 {
+    return fgsd_reference_measure_scales(s, rgb, width, height, mask, 0, reference);
+}
+
+fgsd_status fgsd_reference_measure_scales(fgsd_session *s, const float *rgb, int width,
+                                          int height, const float *mask, int scales,
+                                          fgsd_reference **reference)
+{
     const fgsd_model_info *info;
     fgsd_reference *r = NULL;
     float *img = NULL, *msk = NULL, *next = NULL, *next_mask = NULL;
@@ -94,7 +101,7 @@ fgsd_status fgsd_reference_measure(fgsd_session *s, const float *rgb, int width,
     r->levels = 1;
     img = (float *)rgb;
     msk = (float *)mask;
-    while (r->levels < FGSD_MAX_SAMPLER_LEVELS) {
+    while (r->levels < FGSD_MAX_SAMPLER_LEVELS && (scales <= 0 || r->levels < scales)) {
         int hw = w / 2, hh = h / 2;
 
         next = malloc((size_t)hw * (size_t)hh * 3 * sizeof(float) + 1);
