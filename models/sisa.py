@@ -330,6 +330,12 @@ def cover_table(mask):
     return c
 
 
+def _square_cover(cover, y, x, p):
+    """Mean mask weight of the p x p square at (y, x) from cover_table's
+    table (quilt.c square_cover)."""
+    return (cover[y + p, x + p] - cover[y, x + p] - cover[y + p, x] + cover[y, x]) / (p * p)
+
+
 def candidate_positions(seed, cell, candidates, ny, nx, p, cover, first_only):
     """A square's positions, as quilt.c choose draws them: without a mask
     (cover None) `candidates` draws; with one up to MASK_DRAWS times as
@@ -343,8 +349,7 @@ def candidate_positions(seed, cell, candidates, ny, nx, p, cover, first_only):
             break
         py, px = candidate_position(seed, cell * draws + k, ny, nx)
         if cover is not None:
-            c = (cover[py + p, px + p] - cover[py, px + p] - cover[py + p, px]
-                 + cover[py, px]) / (p * p)
+            c = _square_cover(cover, py, px, p)
             if c < MIN_COVER:
                 if not out and c > best_cover:
                     best_cover, fallback = c, (py, px)
@@ -397,10 +402,6 @@ def _quilt(width, height, p, choose):
 REUSE = 0.5          # quilt.c QUILT_REUSE: a candidate's error x (1 + REUSE x squares laid near it)
 TRANSFER_REUSE = 0.1  # quilt.c QUILT_TRANSFER_REUSE: the same for a transfer
 REFINE_ROUNDS = 8    # quilt.c QUILT_REFINE_ROUNDS: the local search's moves per distance
-
-
-def _square_cover(cover, y, x, p):
-    return (cover[y + p, x + p] - cover[y, x + p] - cover[y + p, x] + cover[y, x]) / (p * p)
 
 
 class _Spread:

@@ -15,6 +15,8 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, "..", "..", "bench", "gpu_summary.py")
+sys.path.insert(0, HERE)
+from tap import report  # noqa: E402
 
 
 def line(**kw):
@@ -62,10 +64,7 @@ def main():
                                  "FGSD_CUDA_MASK_CACHE=1": 0.7},
          "each switch setting's synthesis: %r" % s["switches_512_s"]),
     ]
-    print("1..%d" % len(checks))
-    for i, (ok, text) in enumerate(checks, 1):
-        print("%s %d - %s" % ("ok" if ok else "not ok", i, text))
-    return 0 if all(ok for ok, _ in checks) else 1
+    return report(checks)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "models"))
 from pfm import read_pfm, write_pfm  # noqa: E402
 from sisa import luminance, patch_transfer  # noqa: E402
+from tap import report  # noqa: E402
 
 CASES = [  # (image crop w, h, patch (0 = automatic), candidates, strength, seed)
     (192, 192, 0, 64, 0.1, 3),
@@ -120,10 +121,7 @@ def main():
         checks.append((p.returncode == code and text in p.stderr and not os.path.exists(no),
                        "refused (%s): exit %d, %s" % (text, p.returncode, p.stderr.strip())))
 
-    print("1..%d" % len(checks))
-    for i, (ok, text) in enumerate(checks, 1):
-        print("%s %d - %s" % ("ok" if ok else "not ok", i, text))
-    return 0 if all(ok for ok, _ in checks) else 1
+    return report(checks)
 
 
 if __name__ == "__main__":

@@ -361,8 +361,6 @@ static void cuda_destroy(backend *be)
     free(be);
 }
 
-/* Everything create needs beyond the allocation of be; on failure be->error
- * says why. */
 /* An issue-24 switch: on unless the variable is "0". */
 static int switch_on(const char *name)
 {
@@ -371,6 +369,8 @@ static int switch_on(const char *name)
     return !(v && strcmp(v, "0") == 0);
 }
 
+/* Everything create needs beyond the allocation of be; on failure be->error
+ * says why. */
 static fgsd_status init_device(backend *be)
 {
     int major = 0, minor = 0;
