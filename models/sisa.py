@@ -461,6 +461,65 @@ class _Spread:
         return y, x
 
 
+SCREEN = 16  # quilt.c QUILT_SCREEN: positions screened per candidate kept
+BLOCK = 4    # quilt.c QUILT_BLOCK: the screen's block side
+
+
+def box_means(r):
+    """Means of every BLOCK x BLOCK square of r [3,h,w] (double), at each
+    top-left corner: [3, h - BLOCK + 1, w - BLOCK + 1], the 16 values added
+    row by row in order, stored as float32 (quilt.c box_means)."""
+    h, w = r.shape[1] - BLOCK + 1, r.shape[2] - BLOCK + 1
+    acc = np.zeros((3, h, w))
+    for dy in range(BLOCK):
+        for dx in range(BLOCK):
+            acc = acc + r[:, dy:dy + h, dx:dx + w]
+    return (acc / float(BLOCK * BLOCK)).astype(np.float32).astype(np.float64)
+
+
+def _screen(box, positions, placed, here, keep):
+    """The `keep` positions of least coarse error, ties to the earlier drawn
+    (quilt.c screen): the square's BLOCK x BLOCK blocks wholly drawn
+    already, each its canvas mean against the source's box mean at the
+    same place, squared differences added block by block in raster order,
+    channels in order.  No such block: the first `keep` drawn."""
+    h, w = placed.shape
+    blocks = []
+    for i in range(h // BLOCK):
+        for j in range(w // BLOCK):
+            y, x = i * BLOCK, j * BLOCK
+            if placed[y:y + BLOCK, x:x + BLOCK].all():
+                acc = np.zeros(3)
+                for dy in range(BLOCK):
+                    for dx in range(BLOCK):
+                        acc = acc + here[:, y + dy, x + dx]
+                blocks.append((y, x, acc / float(BLOCK * BLOCK)))
+    if not blocks or len(positions) <= keep:
+        return positions[:keep]
+    py = np.array([p[0] for p in positions])
+    px = np.array([p[1] for p in positions])
+    err = np.zeros(len(positions))
+    for y, x, mean in blocks:
+        for c in range(3):
+            d = box[c, py + y, px + x] - mean[c]
+            err = err + d * d
+    order = np.argsort(err, kind="stable")[:keep]
+    return [positions[k] for k in order]
+
+
+def _screened_positions(seed, cell, candidates, ny, nx, p, cover, box, placed, here):
+    """A spread quilt's candidates for one square (quilt.c choose): with
+    something laid to fit, SCREEN times as many positions drawn
+    (candidate_positions) and the `candidates` of least coarse error kept
+    (_screen), so that a lattice's few aligned positions are among them;
+    else the first drawn."""
+    fit = bool(placed.any())
+    keep = max(1, candidates)
+    positions = candidate_positions(seed, cell, keep * (SCREEN if fit else 1), ny, nx, p, cover,
+                                    not fit)
+    return _screen(box, positions, placed, here, keep) if fit else positions
+
+
 def _overlap_error(r, placed, here, h, w):
     """error(row, column) of a square of r: its squared difference with the
     canvas over the overlap (double; quilt.c overlap_error)."""
@@ -474,7 +533,8 @@ def patch_start(ref, width, height, patch, candidates, seed, mask=None):
     patch - patch // 4 in raster order; each is the best of `candidates`
     positions drawn from (seed, PATCH_STEP, 2 (cell * draws + k) [+ 1])
     (candidate_positions; mask [h, w] float32 or None: squares mostly
-    outside it avoided), best = the least squared difference with the
+    outside it avoided; with squares laid to fit, screened from SCREEN
+    times as many by _screen), best = the least squared difference with the
     canvas over its overlap (double), spread over the source (_Spread); the
     seam through each overlap (left, then top) is the least-error path
     (_cut), every pixel one square's, so seams stay sharp (Efros and
@@ -484,10 +544,11 @@ def patch_start(ref, width, height, patch, candidates, seed, mask=None):
     p = patch_side(patch, rw, rh)
     cover = cover_table(np.asarray(mask, dtype=np.float32)) if mask is not None else None
     spread = _Spread(rh, rw, p, cover)
+    box = box_means(r)
 
     def choose(cell, y0, x0, h, w, placed, here):
-        positions = candidate_positions(seed, cell, max(1, candidates), rh - p + 1, rw - p + 1,
-                                        p, cover, not placed.any())
+        positions = _screened_positions(seed, cell, candidates, rh - p + 1, rw - p + 1, p,
+                                        cover, box, placed, here)
         y, x = spread.choose(positions, _overlap_error(r, placed, here, h, w), placed.any())
         return r[:, y:y + h, x:x + w]
     return _quilt(width, height, p, choose)
@@ -522,7 +583,8 @@ def patch_mix(refs, weights, width, height, patch, candidates, seed):
     over refs) split between the refs [3,h,w] by mix_field, each getting its
     weight's share of the squares (those of the lowest field values go to
     the first; shares rounded half to even), then each square the best of
-    `candidates` positions of its ref at fitting the squares laid before,
+    `candidates` positions of its ref (screened as patch_start's) at
+    fitting the squares laid before,
     spread over its ref (_Spread, one per ref), seams cut, as patch_start.
     Returns [3,H,W] float32."""
     rs = [(r[0] if r.dim() == 4 else r).double().numpy() for r in refs]
@@ -540,12 +602,13 @@ def patch_mix(refs, weights, width, height, patch, candidates, seed):
         start = max(start, end)
 
     spreads = [_Spread(r.shape[1], r.shape[2], p, None) for r in rs]
+    boxes = [box_means(r) for r in rs]
 
     def choose(cell, y0, x0, h, ww, placed, here):
         r = rs[src[cell]]
         rh, rw = r.shape[-2:]
-        positions = candidate_positions(seed, cell, max(1, candidates), rh - p + 1, rw - p + 1,
-                                        p, None, not placed.any())
+        positions = _screened_positions(seed, cell, candidates, rh - p + 1, rw - p + 1, p, None,
+                                        boxes[src[cell]], placed, here)
         y, x = spreads[src[cell]].choose(positions, _overlap_error(r, placed, here, h, ww),
                                          placed.any())
         return r[:, y:y + h, x:x + ww]

@@ -353,7 +353,9 @@ typedef struct fgsd_patch_params {
     int patch;      /* side of the squares taken from the source: 0
                        (default) = 3/8 of the source's smaller side, within
                        8..128; else >= 8 (at most that side) */
-    int candidates; /* source positions tried per square, 1..4096; the one
+    int candidates; /* source positions tried per square, 1..4096 (a
+                       synthesis or interpolation screens 16 times as many
+                       by block means to find them); the one
                        that fits its placed neighbours best is used, the
                        seams cut along the least difference; default 64 */
     uint64_t seed;  /* same seed -> same squares */

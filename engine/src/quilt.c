@@ -19,7 +19,10 @@
  * number of squares laid from within p / 2 of it (so one striking spot is
  * not laid all over the canvas), and the best is then moved to the least
  * error among its eight neighbours at distance p / 12, p / 24, ... 1 (so a
- * lattice's squares line up).  The
+ * lattice's squares line up).  Synthesis and interpolation also screen:
+ * where squares are laid to fit, QUILT_SCREEN times as many positions are
+ * drawn and the q->candidates of least coarse_error (4x4 block means of
+ * the source against the canvas's drawn blocks) kept (screen).  The
  * arithmetic is models/sisa.py patch_start's (errors and path costs in
  * double, ties to the lower index), so the two agree
  * (tests/python/test_patch_start.py). */
@@ -58,6 +61,13 @@ enum { QUILT_EMPTY, QUILT_PLACED, QUILT_FIXED };
 /* A transfer's squares follow the image's layout: 1/8 of the source's side
  * within 8..64 (16 for a 128² selection, docs/quality.md "Restyle"). */
 #define QUILT_TRANSFER_MAX 64
+/* Screening (synthesis and interpolation): with squares laid to fit,
+ * QUILT_SCREEN times as many positions are drawn and the candidates kept
+ * are those whose QUILT_BLOCK-pixel block means fit the canvas's best, so
+ * that a lattice's few aligned positions are among them (docs/quality.md
+ * "Screened candidates"). */
+#define QUILT_SCREEN 16
+#define QUILT_BLOCK 4
 
 uint32_t quilt_uniform_int(uint64_t seed, uint32_t step, uint32_t index, uint32_t n)
 {
@@ -115,11 +125,18 @@ typedef struct quilt {
     const float *src_lum;  /* transfer: the source's luminance (sw x sh), or NULL */
     const float *target_lum; /* transfer: the image's, moved to the source's mean and spread */
     double alpha;          /* transfer: the overlap's weight against the image's */
-    int *cand_x, *cand_y;  /* q->candidates: the positions tried for one square */
-    double *cand_err;      /* and their errors */
+    int *cand_x, *cand_y;  /* the positions drawn for one square (q->candidates, screening
+                            * QUILT_SCREEN times as many) */
+    double *cand_err;      /* and the errors of those tried */
     unsigned *used;        /* spreading: per source position, the squares laid within p / 2;
                             * NULL: no spreading (heal) */
     double reuse;          /* spreading: QUILT_REUSE or QUILT_TRANSFER_REUSE */
+    const float *box;      /* screening: the source's QUILT_BLOCK box means (box_means),
+                            * or NULL: no screening (transfer, heal) */
+    double *screen_err;    /* screening: per drawn position, its coarse error */
+    int *screen_order, *screen_tmp; /* and the positions sorted by it */
+    double *block_mean;    /* the square's blocks wholly drawn: their canvas means (RGB) */
+    int *block_at;         /* and their top-left corners (x, y) in the square */
     const struct mix_source *mix; /* interpolation: the sources, or NULL */
     const int *square_source;     /* and each grid square's (row-major) */
 } quilt;
@@ -130,6 +147,7 @@ typedef struct mix_source {
     int sw, sh;
     double *cover;
     unsigned *used;
+    float *box;
 } mix_source;
 
 /* Mean mask weight of the p x p square at (x, y) of the source. */
@@ -299,9 +317,136 @@ static void refine(const quilt *qt, int x0, int y0, int w, int h, int any, doubl
     }
 }
 
+/* order[0..n) sorted by f[order[i]], ties by index (a stable merge sort:
+ * qsort has no context argument, and a global one would not be
+ * thread-safe). */
+static void sort_by_field(int *order, int *tmp, size_t n, const double *f)
+{
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n;
+            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+
+            while (i < mid && j < hi)
+                tmp[k++] = f[order[j]] < f[order[i]] ? order[j++] : order[i++];
+            while (i < mid)
+                tmp[k++] = order[i++];
+            while (j < hi)
+                tmp[k++] = order[j++];
+        }
+        memcpy(order, tmp, n * sizeof(int));
+    }
+}
+
+/* Screening: the means of every QUILT_BLOCK x QUILT_BLOCK square of src
+ * (sw x sh RGB) at each top-left corner, (sw - QUILT_BLOCK + 1) x (sh -
+ * QUILT_BLOCK + 1) RGB, added in double row by row (sisa.py box_means);
+ * NULL: out of memory, said in the session. */
+static float *box_means(fgsd_session *s, const float *src, int sw, int sh)
+{
+    int bw = sw - QUILT_BLOCK + 1, bh = sh - QUILT_BLOCK + 1;
+    float *box = malloc((size_t)bw * (size_t)bh * 3 * sizeof(float));
+
+    if (!box) {
+        session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for the patches' screen");
+        return NULL;
+    }
+    for (int y = 0; y < bh; y++)
+        for (int x = 0; x < bw; x++)
+            for (int c = 0; c < 3; c++) {
+                double acc = 0.0;
+
+                for (int dy = 0; dy < QUILT_BLOCK; dy++)
+                    for (int dx = 0; dx < QUILT_BLOCK; dx++)
+                        acc += (double)src[((size_t)(y + dy) * (size_t)sw + (size_t)(x + dx)) * 3 +
+                                           (size_t)c];
+                box[((size_t)y * (size_t)bw + (size_t)x) * 3 + (size_t)c] =
+                    (float)(acc / (double)(QUILT_BLOCK * QUILT_BLOCK));
+            }
+    return box;
+}
+
+/* Screening: the blocks of the w x h square at (x0, y0) whose pixels are
+ * all drawn, in raster order: their corners and canvas means into
+ * block_at and block_mean; returns their number. */
+static int drawn_blocks(const quilt *qt, int x0, int y0, int w, int h)
+{
+    int nb = 0;
+
+    for (int i = 0; i + QUILT_BLOCK <= h; i += QUILT_BLOCK)
+        for (int j = 0; j + QUILT_BLOCK <= w; j += QUILT_BLOCK) {
+            double acc[3] = {0.0, 0.0, 0.0};
+            int whole = 1;
+
+            for (int dy = 0; whole && dy < QUILT_BLOCK; dy++)
+                for (int dx = 0; whole && dx < QUILT_BLOCK; dx++) {
+                    size_t at = (size_t)(y0 + i + dy) * (size_t)qt->width + (size_t)(x0 + j + dx);
+
+                    whole = qt->filled[at] != QUILT_EMPTY;
+                    for (int c = 0; whole && c < 3; c++)
+                        acc[c] += (double)qt->canvas[at * 3 + (size_t)c];
+                }
+            if (!whole)
+                continue;
+            qt->block_at[2 * nb] = j;
+            qt->block_at[2 * nb + 1] = i;
+            for (int c = 0; c < 3; c++)
+                qt->block_mean[3 * nb + c] = acc[c] / (double)(QUILT_BLOCK * QUILT_BLOCK);
+            nb++;
+        }
+    return nb;
+}
+
+/* Screening: the squared difference of the source square at (px, py) with
+ * the canvas over the nb drawn blocks, box mean against canvas mean, block
+ * by block, channels in order. */
+static double coarse_error(const quilt *qt, int nb, int px, int py)
+{
+    size_t bw = (size_t)(qt->sw - QUILT_BLOCK + 1);
+    double e = 0.0;
+
+    for (int b = 0; b < nb; b++) {
+        const float *m = qt->box + ((size_t)(py + qt->block_at[2 * b + 1]) * bw +
+                                    (size_t)(px + qt->block_at[2 * b])) * 3;
+
+        for (int c = 0; c < 3; c++) {
+            double d = (double)m[c] - qt->block_mean[3 * b + c];
+
+            e += d * d;
+        }
+    }
+    return e;
+}
+
+/* Screening: keeps, first in cand_x / cand_y, the keep of the n drawn
+ * positions of least coarse_error, in that order (ties to the earlier
+ * drawn); with n <= keep or no block drawn the first keep as drawn.
+ * Returns how many are kept. */
+static int screen(const quilt *qt, int x0, int y0, int w, int h, int n, int keep)
+{
+    int nb = n > keep ? drawn_blocks(qt, x0, y0, w, h) : 0;
+
+    if (!nb)
+        return n < keep ? n : keep;
+    for (int k = 0; k < n; k++) {
+        qt->screen_err[k] = coarse_error(qt, nb, qt->cand_x[k], qt->cand_y[k]);
+        qt->screen_order[k] = k;
+    }
+    sort_by_field(qt->screen_order, qt->screen_tmp, (size_t)n, qt->screen_err);
+    for (int k = 0; k < keep; k++)
+        qt->screen_tmp[k] = qt->cand_x[qt->screen_order[k]];
+    for (int k = 0; k < keep; k++)
+        qt->screen_order[k] = qt->cand_y[qt->screen_order[k]];
+    memcpy(qt->cand_x, qt->screen_tmp, (size_t)keep * sizeof(int));
+    memcpy(qt->cand_y, qt->screen_order, (size_t)keep * sizeof(int));
+    return keep;
+}
+
 /* The source position of square (gx, gy): the best of the candidates.  The
  * positions are drawn first (with a mask: the first q->candidates inside
- * it; the best-covered one while none is), then their errors computed
+ * it; the best-covered one while none is; screening, QUILT_SCREEN times as
+ * many narrowed to q->candidates by screen), then their errors computed
  * (spread_error where the quilt spreads), the least taken, ties to the
  * first drawn, and, spreading, moved by refine.  One thread: scoring a square's
  * candidates on OpenMP threads made a 4096² quilt ten times slower on a
@@ -321,11 +466,14 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
     double overlap_scale =
         qt->target_lum && any ? 3.0 * (double)placed_count(qt, x0, y0, w, h) : 1.0;
 
-    /* With a mask, up to QUILT_MASK_DRAWS times as many positions are drawn
-     * to find candidates inside it. */
-    int draws = qt->cover ? q->candidates * QUILT_MASK_DRAWS : q->candidates;
+    /* Screening needs squares laid to fit; with a mask, up to
+     * QUILT_MASK_DRAWS times as many positions are drawn to find candidates
+     * inside it. */
+    int screening = qt->box && any;
+    int want = screening ? q->candidates * QUILT_SCREEN : q->candidates;
+    int draws = qt->cover ? want * QUILT_MASK_DRAWS : want;
 
-    for (int k = 0; k < draws && n < q->candidates; k++) {
+    for (int k = 0; k < draws && n < want; k++) {
         uint32_t i = 2u * (cell * (uint32_t)draws + (uint32_t)k);
         int py = (int)quilt_uniform_int(q->seed, QUILT_RNG_STEP, i, (uint32_t)(qt->sh - qt->p + 1));
         int px = (int)quilt_uniform_int(q->seed, QUILT_RNG_STEP, i + 1,
@@ -352,6 +500,8 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
     }
     if (!n)
         return;
+    if (screening)
+        n = screen(qt, x0, y0, w, h, n, q->candidates);
     if (qt->used && fit) {
         for (int k = 0; k < n; k++)
             qt->cand_err[k] = spread_error(qt, x0, y0, w, h, any, overlap_scale, qt->cand_x[k],
@@ -490,6 +640,11 @@ static void quilt_free(quilt *qt)
     free(qt->cand_x);
     free(qt->cand_y);
     free(qt->cand_err);
+    free(qt->screen_err);
+    free(qt->screen_order);
+    free(qt->screen_tmp);
+    free(qt->block_mean);
+    free(qt->block_at);
     free(qt->err);
     free(qt->cost);
     free(qt->cut);
@@ -499,9 +654,13 @@ static void quilt_free(quilt *qt)
 }
 
 /* The buffers of a quilt with squares of side p (and the source mask's
- * table). */
+ * table); those of screening too, for up to QUILT_SCREEN x candidates
+ * positions. */
 static fgsd_status quilt_alloc(fgsd_session *s, quilt *qt, int p, int candidates)
 {
+    size_t drawn = (size_t)candidates * QUILT_SCREEN;
+    size_t blocks = (size_t)(p / QUILT_BLOCK) * (size_t)(p / QUILT_BLOCK) + 1;
+
     qt->p = p;
     qt->v = p / 4;
     qt->s = p - qt->v;
@@ -509,11 +668,17 @@ static fgsd_status quilt_alloc(fgsd_session *s, quilt *qt, int p, int candidates
     qt->cost = malloc((size_t)p * (size_t)(qt->v + 1) * sizeof(double));
     qt->cut = malloc((size_t)p * sizeof(int));
     qt->keep = malloc((size_t)p * (size_t)p);
-    qt->cand_x = malloc((size_t)candidates * sizeof(int));
-    qt->cand_y = malloc((size_t)candidates * sizeof(int));
+    qt->cand_x = malloc(drawn * sizeof(int));
+    qt->cand_y = malloc(drawn * sizeof(int));
     qt->cand_err = malloc((size_t)candidates * sizeof(double));
+    qt->screen_err = malloc(drawn * sizeof(double));
+    qt->screen_order = malloc(drawn * sizeof(int));
+    qt->screen_tmp = malloc(drawn * sizeof(int));
+    qt->block_mean = malloc(blocks * 3 * sizeof(double));
+    qt->block_at = malloc(blocks * 2 * sizeof(int));
     if (!qt->err || !qt->cost || !qt->cut || !qt->keep || !qt->cand_x || !qt->cand_y ||
-        !qt->cand_err)
+        !qt->cand_err || !qt->screen_err || !qt->screen_order || !qt->screen_tmp ||
+        !qt->block_mean || !qt->block_at)
         return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for the patches");
     return qt->mask ? make_cover(s, qt) : FGSD_OK;
 }
@@ -551,6 +716,7 @@ static fgsd_status quilt_region(fgsd_session *s, quilt *qt, const fgsd_patch_par
                 qt->sh = m->sh;
                 qt->cover = m->cover;
                 qt->used = m->used;
+                qt->box = m->box;
             }
             choose(qt, q, gx, gy, cols, &px, &py);
             place(qt, gx, gy, px, py);
@@ -593,6 +759,7 @@ fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int
     quilt qt = {.src = src, .mask = mask, .sw = sw, .sh = sh, .width = width, .height = height,
                 .canvas = out, .min_cover = QUILT_MIN_COVER, .bands_only = 1,
                 .reuse = QUILT_REUSE};
+    float *box = NULL;
     fgsd_status st;
 
     qt.filled = calloc((size_t)width * (size_t)height, 1);
@@ -603,8 +770,12 @@ fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int
         st = check_inside(s, &qt);
     if (!st)
         st = alloc_used(s, &qt, &qt.used);
+    if (!st && !(box = box_means(s, src, sw, sh)))
+        st = FGSD_ERR_NO_MEMORY;
+    qt.box = box;
     if (!st)
         st = quilt_region(s, &qt, q, width, height);
+    free(box);
     free(qt.filled);
     quilt_free(&qt);
     return st;
@@ -749,28 +920,6 @@ static void mix_field(uint64_t seed, int cols, int rows, double *f)
         }
 }
 
-/* order[0..n) sorted by f[order[i]], ties by index (a stable merge sort:
- * qsort has no context argument, and a global one would not be
- * thread-safe). */
-static void sort_by_field(int *order, int *tmp, size_t n, const double *f)
-{
-    for (size_t width = 1; width < n; width *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * width) {
-            size_t mid = lo + width < n ? lo + width : n;
-            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
-            size_t i = lo, j = mid, k = lo;
-
-            while (i < mid && j < hi)
-                tmp[k++] = f[order[j]] < f[order[i]] ? order[j++] : order[i++];
-            while (i < mid)
-                tmp[k++] = order[i++];
-            while (j < hi)
-                tmp[k++] = order[j++];
-        }
-        memcpy(order, tmp, n * sizeof(int));
-    }
-}
-
 /* Each grid square's source: the squares in the order of the field, the
  * first share weights[0] of them the first source's and so on (rounded
  * half to even, as numpy), so each source gets its share of the canvas in
@@ -830,12 +979,15 @@ fgsd_status quilt_mix(fgsd_session *s, const fgsd_patch_source *src, int n,
     if (!st)
         st = quilt_alloc(s, &qt, p, q->candidates); /* no mask here: none is qt's own */
     for (int k = 0; !st && k < n; k++) {
-        m[k] = (mix_source){src[k].rgb, src[k].mask, src[k].width, src[k].height, NULL, NULL};
+        m[k] = (mix_source){src[k].rgb, src[k].mask, src[k].width, src[k].height, NULL, NULL,
+                            NULL};
         qt.src = m[k].rgb;
         qt.mask = m[k].mask;
         qt.sw = m[k].sw;
         qt.sh = m[k].sh;
         st = alloc_used(s, &qt, &m[k].used);
+        if (!st && !(m[k].box = box_means(s, m[k].rgb, m[k].sw, m[k].sh)))
+            st = FGSD_ERR_NO_MEMORY;
         if (!st && qt.mask) {
             st = make_cover(s, &qt);
             m[k].cover = qt.cover;
@@ -863,6 +1015,7 @@ fgsd_status quilt_mix(fgsd_session *s, const fgsd_patch_source *src, int n,
     for (int k = 0; m && k < n; k++) {
         free(m[k].cover);
         free(m[k].used);
+        free(m[k].box);
     }
     free(m);
     free(square_source);
