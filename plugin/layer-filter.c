@@ -19,6 +19,8 @@ typedef struct
   GimpLayer     *layer;
   GimpDrawable  *source; /* the reference layer */
   FgsdReference  ref;
+  gboolean       have_luma; /* the preview's: the layer's luma, read once */
+  gdouble        luma_mean, luma_std;
 } FilterState;
 
 static const FgsdLayerFilter *
@@ -156,6 +158,13 @@ filter_preview_read (FgsdRun *run, gpointer state, const FgsdArgs *args, GError 
       return NULL;
     }
   g_free (rgba);
+  if (! fs->have_luma)
+    {
+      pixels_luma_stats (layer, filter_of (run)->clamp_input, &fs->luma_mean, &fs->luma_std);
+      fs->have_luma = TRUE;
+    }
+  in->layer_luma_mean = fs->luma_mean;
+  in->layer_luma_std  = fs->luma_std;
   return in;
 }
 

@@ -7,6 +7,8 @@
  */
 #include "plugin-config.h"
 
+#include <math.h>
+
 #include "pixels.h"
 #include "plugin.h"
 
@@ -74,6 +76,37 @@ pixels_read_selection (GimpImage *image, gint x, gint y, gint w, gint h, GError 
                    GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
   g_object_unref (buffer);
   return mask;
+}
+
+void
+pixels_luma_stats (GimpDrawable *drawable, gboolean clamp, gdouble *mean, gdouble *std)
+{
+  GeglBuffer         *buffer = gimp_drawable_get_buffer (drawable);
+  GeglBufferIterator *it;
+  gdouble             sum = 0.0, sq = 0.0, n = 0.0;
+
+  it = gegl_buffer_iterator_new (buffer, gegl_buffer_get_extent (buffer), 0,
+                                 pixels_format (drawable), GEGL_ACCESS_READ, GEGL_ABYSS_NONE, 1);
+  while (gegl_buffer_iterator_next (it))
+    {
+      const gfloat *px = it->items[0].data;
+
+      for (gint i = 0; i < it->length; i++, px += 4)
+        {
+          gdouble r = clamp ? CLAMP (px[0], 0.0f, 1.0f) : px[0];
+          gdouble g = clamp ? CLAMP (px[1], 0.0f, 1.0f) : px[1];
+          gdouble b = clamp ? CLAMP (px[2], 0.0f, 1.0f) : px[2];
+          gdouble y = (gfloat) (0.299 * r + 0.587 * g + 0.114 * b);
+
+          sum += y;
+          sq  += y * y;
+        }
+      n += it->length;
+    }
+  g_object_unref (buffer);
+  *mean = n > 0.0 ? sum / n : 0.0;
+  /* one pass: the engine's two passes differ in the last digits only */
+  *std = n > 0.0 ? sqrt (MAX (sq / n - *mean * *mean, 0.0)) : 0.0;
 }
 
 void

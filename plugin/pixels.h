@@ -24,6 +24,13 @@ gfloat     *pixels_read_rgba (GimpDrawable *drawable, gint x, gint y, gint w, gi
 gfloat     *pixels_read_selection (GimpImage *image, gint x, gint y, gint w, gint h,
                                    GError **error);
 
+/* The Rec. 601 luma mean and population standard deviation of all of
+ * drawable (as the engine measures an image it restyles; clamp: each
+ * channel clamped to [0, 1] first, as the run reads the layer), read tile
+ * by tile. */
+void        pixels_luma_stats (GimpDrawable *drawable, gboolean clamp, gdouble *mean,
+                               gdouble *std);
+
 /* Writes RGBA float (in the format of like) to all of drawable. */
 void        pixels_write_rgba (GimpDrawable *drawable, GimpDrawable *like, const gfloat *rgba);
 

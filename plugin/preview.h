@@ -33,6 +33,8 @@ typedef struct
   gfloat        *hole;          /* heal: the selection over the crop, or NULL */
   gint           band_width;    /* heal: the band at the crop's scale */
   gint           width, height; /* the crop's size; texture procedures: the canvas's */
+  gdouble        layer_luma_mean, layer_luma_std; /* a layer filter's whole layer
+                                                     (pixels_luma_stats) */
 } FgsdPreviewInput;
 
 void preview_input_free (FgsdPreviewInput *in);

@@ -63,7 +63,9 @@ restyle (const FgsdLayerJob *job, gfloat **rgb, gchar **name, GError **error)
   return TRUE;
 }
 
-/* The preview: the crop restyled as the run restyles the layer. */
+/* The preview: the crop restyled as the run restyles the layer (from
+ * patches, its light and dark measured on the whole layer, so that the
+ * crop gets the run's tones). */
 static gboolean
 restyle_preview (fgsd_session *s, const FgsdArgs *args, guint32 seed,
                  const FgsdPreviewInput *in, gfloat **rgb, gint *w, gint *h, GError **error)
@@ -79,8 +81,9 @@ restyle_preview (fgsd_session *s, const FgsdArgs *args, guint32 seed,
   *rgb       = g_malloc ((gsize) *w * (gsize) *h * 3 * sizeof (gfloat));
   patch.seed = seed;
   if (args->start == ARGS_START_PATCHES)
-    st = fgsd_restyle_from_patches (s, &patch, (float) args->patch_strength, in->image, *w, *h,
-                                    r->rgb, r->mask, r->width, r->height, *rgb);
+    st = fgsd_restyle_part_from_patches (s, &patch, (float) args->patch_strength, in->image, *w,
+                                         *h, in->layer_luma_mean, in->layer_luma_std, r->rgb,
+                                         r->mask, r->width, r->height, *rgb);
   else
     {
       st = fgsd_reference_measure_scales (s, r->rgb, r->width, r->height, r->mask, 1, &ref);

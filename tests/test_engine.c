@@ -1260,6 +1260,93 @@ static void test_watch(void **state)
 /* Interpolation from patches: each source covers about its weight's share
  * of the canvas (two flat colours), the seed decides where, weight 0 keeps
  * a source out, bad settings and cancel leave the output alone. */
+/* The luma mean and population spread of n RGB pixels, as quilt.c's
+ * luminance measures an image (each value stored as float). */
+static void luma_stats(const float *rgb, size_t n, double *mean, double *std)
+{
+    double sum = 0.0, sq = 0.0;
+
+    for (size_t i = 0; i < n; i++)
+        sum += (float)(0.299 * (double)rgb[3 * i] + 0.587 * (double)rgb[3 * i + 1] +
+                       0.114 * (double)rgb[3 * i + 2]);
+    *mean = sum / (double)n;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)(float)(0.299 * (double)rgb[3 * i] + 0.587 * (double)rgb[3 * i + 1] +
+                                   0.114 * (double)rgb[3 * i + 2]) -
+                   *mean;
+
+        sq += d * d;
+    }
+    *std = sqrt(sq / (double)n);
+}
+
+/* A part of an image restyled with the whole image's tones (the preview's
+ * crop): with the image's own statistics it is fgsd_restyle_from_patches
+ * exactly; a dark part of a half-bright image gets dark squares. */
+static void test_restyle_part_from_patches(void **state)
+{
+    fixture *f = *state;
+    int sw = 64, sh = 64, w = 96, h = 64, pw = 48;
+    size_t n = (size_t)w * (size_t)h * 3, np = (size_t)pw * (size_t)h * 3;
+    float *src = malloc((size_t)sw * (size_t)sh * 3 * sizeof(float));
+    float *img = malloc(n * sizeof(float)), *a = malloc(n * sizeof(float));
+    float *b = malloc(n * sizeof(float)), *part = malloc(np * sizeof(float));
+    fgsd_patch_params q = fgsd_patch_params_default();
+    fgsd_session *s = new_session(f->model, 0);
+    double mean, std, red = 0.0;
+
+    /* source: top half dark blue, bottom half bright yellow; the image:
+     * its left half bright, its right half dark grey */
+    for (int y = 0; y < sh; y++)
+        for (int x = 0; x < sw; x++) {
+            size_t i = (size_t)y * (size_t)sw + (size_t)x;
+            int bright = y >= sh / 2;
+
+            src[3 * i] = (bright ? 0.9f : 0.1f) + 0.02f * (float)((x * 7 + y * 13) % 5);
+            src[3 * i + 1] = bright ? 0.9f : 0.1f;
+            src[3 * i + 2] = bright ? 0.1f : 0.5f;
+        }
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int ch = 0; ch < 3; ch++)
+                img[((size_t)y * (size_t)w + (size_t)x) * 3 + (size_t)ch] = x < w / 2 ? 0.8f : 0.3f;
+    q.patch = 8;
+    q.seed = 3;
+    luma_stats(img, (size_t)w * (size_t)h, &mean, &std);
+    assert_int_equal(fgsd_restyle_from_patches(s, &q, 0.1f, img, w, h, src, NULL, sw, sh, a),
+                     FGSD_OK);
+    assert_int_equal(fgsd_restyle_part_from_patches(s, &q, 0.1f, img, w, h, mean, std, src, NULL,
+                                                    sw, sh, b),
+                     FGSD_OK);
+    assert_true(max_abs_diff(a, b, n) == 0.0);
+    /* the dark right half alone, with the whole image's tones: dark squares */
+    for (int y = 0; y < h; y++)
+        memcpy(part + (size_t)y * (size_t)pw * 3, img + ((size_t)y * (size_t)w + (size_t)(w - pw)) * 3,
+               (size_t)pw * 3 * sizeof(float));
+    assert_int_equal(fgsd_restyle_part_from_patches(s, &q, 0.1f, part, pw, h, mean, std, src, NULL,
+                                                    sw, sh, b),
+                     FGSD_OK);
+    for (size_t i = 0; i < np; i += 3)
+        red += b[i];
+    assert_true(red / (double)(np / 3) < 0.25);
+    /* a spread that is not one: refused, the output untouched */
+    memcpy(a, b, np * sizeof(float));
+    assert_int_equal(fgsd_restyle_part_from_patches(s, &q, 0.1f, part, pw, h, mean, -1.0, src,
+                                                    NULL, sw, sh, b),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(fgsd_session_last_error(s), "spread"));
+    assert_int_equal(fgsd_restyle_part_from_patches(s, &q, 0.1f, part, pw, h, NAN, std, src, NULL,
+                                                    sw, sh, b),
+                     FGSD_ERR_INVALID_ARGUMENT);
+    assert_true(max_abs_diff(a, b, np) == 0.0);
+    fgsd_session_free(s);
+    free(src);
+    free(img);
+    free(a);
+    free(b);
+    free(part);
+}
+
 static void test_interpolate_from_patches(void **state)
 {
     fixture *f = *state;
@@ -1511,6 +1598,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_patch_start),
         cmocka_unit_test(test_heal_from_patches),
+        cmocka_unit_test(test_restyle_part_from_patches),
         cmocka_unit_test(test_restyle_from_patches),
         cmocka_unit_test(test_watch),
         cmocka_unit_test(test_interpolate_from_patches),

@@ -434,6 +434,19 @@ FGSD_API fgsd_status fgsd_restyle_from_patches(fgsd_session *session,
                                                const float *source, const float *mask, int sw,
                                                int sh, float *out);
 
+/* fgsd_restyle_from_patches on a part of a larger image (a preview's
+ * crop): the part's luminance is moved to the source's with the whole
+ * image's luma mean and spread (Rec. 601, 0.299 R + 0.587 G + 0.114 B; the
+ * population standard deviation) instead of its own, so that the part
+ * follows the tones the whole image's restyle gives it. */
+FGSD_API fgsd_status fgsd_restyle_part_from_patches(fgsd_session *session,
+                                                    const fgsd_patch_params *patch,
+                                                    float strength, const float *image, int width,
+                                                    int height, double whole_mean,
+                                                    double whole_std, const float *source,
+                                                    const float *mask, int sw, int sh,
+                                                    float *out);
+
 /* Denoises by running the sampler from the noisy image itself (no noise
  * added: params->sigma0 is not used), reference NULL = unconditioned;
  * unless free_colour, the image's low frequencies stay. */

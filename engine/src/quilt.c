@@ -819,7 +819,7 @@ static void luminance(const float *rgb, const float *mask, size_t n, float *lum,
 
 fgsd_status quilt_transfer(fgsd_session *s, const float *src, const float *mask, int sw, int sh,
                            const fgsd_patch_params *q, float alpha, const float *image, int width,
-                           int height, float *out)
+                           int height, const double *tone, float *out)
 {
     quilt qt = {.src = src, .mask = mask, .sw = sw, .sh = sh, .width = width, .height = height,
                 .canvas = out, .min_cover = QUILT_MIN_COVER, .bands_only = 1, .alpha = alpha,
@@ -841,6 +841,11 @@ fgsd_status quilt_transfer(fgsd_session *s, const float *src, const float *mask,
          * squares can follow them whatever the two images' exposure. */
         luminance(src, mask, ns, src_lum, &sm, &ss);
         luminance(image, NULL, n, target_lum, &tm, &ts);
+        if (tone) {
+            /* a part of a larger image: that image's light and dark */
+            tm = tone[0];
+            ts = tone[1];
+        }
         ts = ts > 1e-6 ? ts : 1e-6;
         for (size_t i = 0; i < n; i++)
             target_lum[i] = (float)(((double)target_lum[i] - tm) / ts * ss + sm);

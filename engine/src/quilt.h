@@ -36,10 +36,12 @@ int quilt_transfer_side(int patch, int sw, int sh);
 /* out (width x height RGB) <- image redrawn in squares of src (sw x sh,
  * mask as quilt_fill) as described at fgsd_restyle_from_patches; alpha
  * in [0, 1] weighs the squares' fit to each other against their luminance's
- * fit to the image's.  Progress and cancel as quilt_fill. */
+ * fit to the image's; tone NULL, or the luma mean and spread to move the
+ * image's luminance with instead of its own (fgsd_restyle_part_from_patches).
+ * Progress and cancel as quilt_fill. */
 fgsd_status quilt_transfer(fgsd_session *s, const float *src, const float *mask, int sw, int sh,
                            const fgsd_patch_params *q, float alpha, const float *image, int width,
-                           int height, float *out);
+                           int height, const double *tone, float *out);
 
 /* Interpolation: out (width x height RGB) covered with squares of the n
  * sources as described at fgsd_interpolate_from_patches.  Progress and

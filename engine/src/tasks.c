@@ -279,16 +279,23 @@ fgsd_status fgsd_synthesize_from_patches(fgsd_session *s, const fgsd_reference *
     return task_deliver(st, quilted, out, width, height);
 }
 
-fgsd_status fgsd_restyle_from_patches(fgsd_session *s, const fgsd_patch_params *q, float strength,
-                                      const float *image, int width, int height,
-                                      const float *source, const float *mask, int sw, int sh,
-                                      float *out)
+/* A restyle from patches; tone NULL, or the luma mean and spread of the
+ * whole image that image is a part of. */
+static fgsd_status restyle_patches(fgsd_session *s, const fgsd_patch_params *q, float strength,
+                                   const float *image, int width, int height, const double *tone,
+                                   const float *source, const float *mask, int sw, int sh,
+                                   float *out)
 {
     fgsd_status st;
     float *canvas;
 
     if (!s)
         return FGSD_ERR_INVALID_ARGUMENT;
+    if (tone && !(isfinite(tone[0]) && isfinite(tone[1]) && tone[1] >= 0.0))
+        return session_fail(s, FGSD_ERR_INVALID_ARGUMENT,
+                            "the whole image's luminance needs a finite mean and a spread >= 0, "
+                            "not %g and %g",
+                            tone[0], tone[1]);
     if (!out)
         return session_fail(s, FGSD_ERR_INVALID_ARGUMENT, "no output buffer given");
     if (out == image)
@@ -309,8 +316,27 @@ fgsd_status fgsd_restyle_from_patches(fgsd_session *s, const fgsd_patch_params *
         return st;
     if (!(canvas = task_canvas(s, width, height, "restyle")))
         return FGSD_ERR_NO_MEMORY;
-    st = quilt_transfer(s, source, mask, sw, sh, q, strength, image, width, height, canvas);
+    st = quilt_transfer(s, source, mask, sw, sh, q, strength, image, width, height, tone, canvas);
     return task_deliver(st, canvas, out, width, height);
+}
+
+fgsd_status fgsd_restyle_from_patches(fgsd_session *s, const fgsd_patch_params *q, float strength,
+                                      const float *image, int width, int height,
+                                      const float *source, const float *mask, int sw, int sh,
+                                      float *out)
+{
+    return restyle_patches(s, q, strength, image, width, height, NULL, source, mask, sw, sh, out);
+}
+
+fgsd_status fgsd_restyle_part_from_patches(fgsd_session *s, const fgsd_patch_params *q,
+                                           float strength, const float *image, int width,
+                                           int height, double whole_mean, double whole_std,
+                                           const float *source, const float *mask, int sw, int sh,
+                                           float *out)
+{
+    double tone[2] = {whole_mean, whole_std};
+
+    return restyle_patches(s, q, strength, image, width, height, tone, source, mask, sw, sh, out);
 }
 
 fgsd_status fgsd_interpolate_from_patches(fgsd_session *s, const fgsd_patch_params *q,
