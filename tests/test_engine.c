@@ -925,8 +925,8 @@ static void test_features_window_sample(void **state)
     free(img);
 }
 
-/* fgsd_task_memory counts each task's full-size buffers: the sampler's four
- * RGB images, the colour lock's channel, guidance's D0, the levels' two
+/* fgsd_task_memory counts each task's full-size buffers: the sampler's three
+ * RGB images and its noise's channel, the colour lock's channel, guidance's D0, the levels' two
  * images, heal's region; fgsd_memory_available reads this machine. */
 static void test_task_memory(void **state)
 {
@@ -935,18 +935,18 @@ static void test_task_memory(void **state)
     int limited = -1;
 
     (void)state;
-    assert_int_equal(fgsd_task_memory(FGSD_TASK_SYNTHESIZE, &p, 100, 50), px * 13 * f);
+    assert_int_equal(fgsd_task_memory(FGSD_TASK_SYNTHESIZE, &p, 100, 50), px * 11 * f);
     p.free_colour = 1;
-    assert_int_equal(fgsd_task_memory(FGSD_TASK_SYNTHESIZE, &p, 100, 50), px * 12 * f);
+    assert_int_equal(fgsd_task_memory(FGSD_TASK_SYNTHESIZE, &p, 100, 50), px * 10 * f);
     p.free_colour = 0;
     p.guidance = 1.5f;
-    assert_int_equal(fgsd_task_memory(FGSD_TASK_SYNTHESIZE, &p, 100, 50), px * 16 * f);
+    assert_int_equal(fgsd_task_memory(FGSD_TASK_SYNTHESIZE, &p, 100, 50), px * 14 * f);
     p.guidance = 0.0f;
     p.levels = 2;
     assert_int_equal(fgsd_task_memory(FGSD_TASK_SYNTHESIZE, &p, 100, 50),
-                     (size_t)((double)px * 16.75 * (double)f));
-    assert_int_equal(fgsd_task_memory(FGSD_TASK_RESTYLE, &p, 100, 50), px * 13 * f);
-    assert_int_equal(fgsd_task_memory(FGSD_TASK_HEAL, NULL, 100, 50), px * 21 * f);
+                     (size_t)((double)px * 14.75 * (double)f));
+    assert_int_equal(fgsd_task_memory(FGSD_TASK_RESTYLE, &p, 100, 50), px * 11 * f);
+    assert_int_equal(fgsd_task_memory(FGSD_TASK_HEAL, NULL, 100, 50), px * 19 * f);
     assert_true(fgsd_memory_available(&limited) > 0);
     assert_true(limited == 0 || limited == 1);
 }

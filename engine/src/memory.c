@@ -14,11 +14,13 @@
 
 size_t fgsd_task_memory(fgsd_task task, const fgsd_sampler_params *params, int width, int height)
 {
-    /* Full-size float images of the sampler (sampler_sisa.c): x, D(x), z,
-     * the best D(x); one channel for the colour lock's low-pass; D0 with
-     * guidance.  Activations are not counted: they stay within the
-     * session's memory budget (tiles). */
-    double floats = 4.0 * 3.0;
+    /* Full-size float images of the sampler (sampler_sisa.c): x, D(x), the
+     * best D(x), one channel of the noise; one channel for the colour
+     * lock's low-pass; D0 with guidance.  (A backend that draws the noise
+     * on its device keeps the whole draw on the host too: 3 more.)
+     * Activations are not counted: they stay within the session's memory
+     * budget (tiles). */
+    double floats = 3.0 * 3.0 + 1.0;
     int keep_low = !params || !params->free_colour;
 
     if (keep_low)

@@ -22,21 +22,26 @@ void rng_normal_fill(uint64_t seed, uint32_t step, uint32_t first, size_t n, flo
         out[i] = rng_core_normal(key, step, first + (uint32_t)i);
 }
 
-void rng_normal_fill_threads(uint64_t seed, uint32_t step, uint32_t first, size_t n, float *out,
-                             int threads)
+void rng_normal_fill_strided(uint64_t seed, uint32_t step, uint32_t first, uint32_t stride,
+                             size_t n, float *out, int threads)
 {
-#ifdef _OPENMP
     uint64_t key = rng_core_key(seed);
     long long count = (long long)n;
 
+#ifdef _OPENMP
     if (threads <= 0)
         threads = omp_get_max_threads();
-    /* Below a 64² image the threads cost more than they save. */
+    /* Below a 64² image's values the threads cost more than they save. */
 #pragma omp parallel for num_threads(threads) schedule(static) if (count >= 3 * 64 * 64)
-    for (long long i = 0; i < count; i++)
-        out[i] = rng_core_normal(key, step, first + (uint32_t)i);
 #else
     (void)threads;
-    rng_normal_fill(seed, step, first, n, out);
 #endif
+    for (long long i = 0; i < count; i++)
+        out[i] = rng_core_normal(key, step, first + stride * (uint32_t)i);
+}
+
+void rng_normal_fill_threads(uint64_t seed, uint32_t step, uint32_t first, size_t n, float *out,
+                             int threads)
+{
+    rng_normal_fill_strided(seed, step, first, 1, n, out, threads);
 }

@@ -20,4 +20,10 @@ void rng_normal_fill(uint64_t seed, uint32_t step, uint32_t first, size_t n, flo
 void rng_normal_fill_threads(uint64_t seed, uint32_t step, uint32_t first, size_t n, float *out,
                              int threads);
 
+/* out[i] = rng_normal(seed, step, first + stride i) for i in [0, n), on
+ * threads as rng_normal_fill_threads: one channel of an interleaved
+ * image's noise (first = the channel, stride = 3). */
+void rng_normal_fill_strided(uint64_t seed, uint32_t step, uint32_t first, uint32_t stride,
+                             size_t n, float *out, int threads);
+
 #endif

@@ -10,7 +10,10 @@
  *   x  <- x - h f + gamma z_t
  * The noise z_t is rng step t (z_0 draws the start), indexed by absolute
  * pixel position, so tiling and threads never change it.  The loop runs on
- * host arrays; one network pass per step.
+ * host arrays; one network pass per step.  The noise is drawn and used one
+ * channel at a time (a backend that draws it on the device draws it whole
+ * and the channels are taken from there), so that a large canvas keeps
+ * one channel of it, not three (docs/benchmarks.md, 8192²).
  *
  * Colour (not in the paper, docs/design.md "Colour"): with the task's
  * keep_low hook the low frequencies of x stay those of its start (a flat
@@ -107,14 +110,17 @@ fgsd_status sampler_check_params(fgsd_session *s, const fgsd_sampler_params *p)
     return FGSD_OK;
 }
 
-/* x <- m (known + s z) + (1 - m) x where the known-pixel mask m is not 0. */
-static void hold_known(float *x, const sisa_task *t, double s, const float *z, size_t n)
+/* Channel c of x (interleaved RGB, np pixels) <- m (known + s z) + (1 - m) x
+ * where the known-pixel mask m is not 0; z: that channel's noise (NULL:
+ * none, s = 0). */
+static void hold_known(float *x, const sisa_task *t, double s, const float *z, size_t np, int c)
 {
-    for (size_t i = 0; i < n; i++) {
-        double m = t->known_mask[i / 3];
+    for (size_t i = 0; i < np; i++) {
+        double m = t->known_mask[i];
+        size_t j = 3 * i + (size_t)c;
 
         if (m > 0.0)
-            x[i] = (float)(m * ((double)t->known[i] + s * z[i]) + (1.0 - m) * x[i]);
+            x[j] = (float)(m * ((double)t->known[j] + (z ? s * z[i] : 0.0)) + (1.0 - m) * x[j]);
     }
 }
 
@@ -208,7 +214,9 @@ static void add_lowpass(float *v, float sign, const float *a, const float *b, in
 typedef struct sisa_state {
     size_t n;           /* floats of an image */
     int k;              /* the colour lock's box width (0: no lock) */
-    float *x, *d, *z, *best, *d0, *buf;
+    float *x, *d, *best, *d0, *buf;
+    float *z;           /* a step's whole noise, where the backend draws it; else NULL */
+    float *zc;          /* one channel of a step's noise (width x height) */
     double *line;
     denoise_ctx ctx, gctx;
     fgsd_session *guide; /* D0's session (guided runs) */
@@ -221,10 +229,27 @@ static void state_free(sisa_state *st)
     free(st->x);
     free(st->d);
     free(st->z);
+    free(st->zc);
     free(st->best);
     free(st->d0);
     free(st->buf);
     free(st->line);
+}
+
+/* Everything but d, freed before the result is copied out, so that the
+ * caller's image never adds to the loop's peak. */
+static void state_shrink(sisa_state *st)
+{
+    float **bufs[] = {&st->x, &st->z, &st->zc, &st->best, &st->d0, &st->buf};
+
+    denoise_ctx_free(&st->ctx);
+    denoise_ctx_free(&st->gctx);
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
+        free(*bufs[i]);
+        *bufs[i] = NULL;
+    }
+    free(st->line);
+    st->line = NULL;
 }
 
 static fgsd_status state_init(fgsd_session *s, const sisa_task *t, sisa_state *st)
@@ -244,7 +269,9 @@ static fgsd_status state_init(fgsd_session *s, const sisa_task *t, sisa_state *s
     st->gctx.max_window = st->guide->opt.max_tile;
     st->x = malloc(st->n * sizeof(float));
     st->d = malloc(st->n * sizeof(float));
-    st->z = malloc(st->n * sizeof(float));
+    if (s->ops->normal_noise)
+        st->z = malloc(st->n * sizeof(float));
+    st->zc = malloc(st->n / 3 * sizeof(float));
     st->best = malloc(st->n * sizeof(float));
     if (guided)
         st->d0 = malloc(st->n * sizeof(float));
@@ -254,29 +281,58 @@ static fgsd_status state_init(fgsd_session *s, const sisa_task *t, sisa_state *s
         st->buf = malloc((size_t)t->width * (size_t)t->height * sizeof(float));
         st->line = malloc((size_t)side * sizeof(double));
     }
-    if (!st->x || !st->d || !st->z || !st->best || (guided && !st->d0) ||
+    if (!st->x || !st->d || (s->ops->normal_noise && !st->z) || !st->zc || !st->best ||
+        (guided && !st->d0) ||
         (t->keep_low && (!st->buf || !st->line)))
         return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d image", t->width,
                             t->height);
     return FGSD_OK;
 }
 
-/* Noise z_step, without its low frequencies under the colour lock. */
+/* Where the backend draws the noise: all of z_step at once, on the device. */
 static void draw_noise(fgsd_session *s, const sisa_task *t, sisa_state *st, uint32_t step)
 {
-    session_noise(s, t->seed, step, st->n, st->z);
-    if (st->k)
-        add_lowpass(st->z, -1.0f, st->z, NULL, t->width, t->height, st->k, st->buf, st->line);
+    if (st->z)
+        session_noise(s, t->seed, step, st->n, st->z);
+}
+
+/* st->zc <- channel c of z_step (rng indices 3 i + c: the values of the
+ * whole draw), without its low frequencies under the colour lock. */
+static void noise_channel(fgsd_session *s, const sisa_task *t, sisa_state *st, uint32_t step,
+                          int c)
+{
+    size_t np = st->n / 3;
+
+    if (st->z) {
+        for (size_t i = 0; i < np; i++)
+            st->zc[i] = st->z[3 * i + (size_t)c];
+    } else {
+        rng_normal_fill_strided(t->seed, step, (uint32_t)c, 3, np, st->zc, s->opt.threads);
+    }
+    if (st->k) {
+        memcpy(st->buf, st->zc, np * sizeof(float));
+        lowpass(st->buf, t->width, t->height, st->k, st->line);
+        for (size_t i = 0; i < np; i++)
+            st->zc[i] -= st->buf[i];
+    }
 }
 
 /* x = start + sigma0 z_0, the known pixels held. */
 static void start(fgsd_session *s, const sisa_task *t, sisa_state *st)
 {
+    size_t np = st->n / 3;
+
     draw_noise(s, t, st, 0);
-    for (size_t i = 0; i < st->n; i++)
-        st->x[i] = (t->init ? t->init[i] : t->colour[i % 3]) + t->sigma0 * st->z[i];
-    if (t->known)
-        hold_known(st->x, t, t->sigma0, st->z, st->n);
+    for (int c = 0; c < 3; c++) {
+        noise_channel(s, t, st, 0, c);
+        for (size_t i = 0; i < np; i++) {
+            size_t j = 3 * i + (size_t)c;
+
+            st->x[j] = (t->init ? t->init[j] : t->colour[c]) + t->sigma0 * st->zc[i];
+        }
+        if (t->known)
+            hold_known(st->x, t, t->sigma0, st->zc, np, c);
+    }
 }
 
 /* d = D(x): the network pass, guidance's mix, the colour lock. */
@@ -311,10 +367,16 @@ static void update(fgsd_session *s, const sisa_task *t, sisa_state *st, int step
 
     g = sigma * sqrt(g > 0.0 ? g : 0.0);
     draw_noise(s, t, st, (uint32_t)step);
-    for (size_t i = 0; i < st->n; i++)
-        st->x[i] = (float)(st->x[i] - h * ((double)st->x[i] - st->d[i]) + g * st->z[i]);
-    if (t->known)
-        hold_known(st->x, t, sigma * (1.0 - p->beta * h), st->z, st->n);
+    for (int c = 0; c < 3; c++) {
+        noise_channel(s, t, st, (uint32_t)step, c);
+        for (size_t i = 0; i < st->n / 3; i++) {
+            size_t j = 3 * i + (size_t)c;
+
+            st->x[j] = (float)(st->x[j] - h * ((double)st->x[j] - st->d[j]) + g * st->zc[i]);
+        }
+        if (t->known)
+            hold_known(st->x, t, sigma * (1.0 - p->beta * h), st->zc, st->n / 3, c);
+    }
 }
 
 fgsd_status sisa_run(fgsd_session *s, const sisa_task *t, float *out, fgsd_sample_stats *stats)
@@ -362,13 +424,15 @@ fgsd_status sisa_run(fgsd_session *s, const sisa_task *t, float *out, fgsd_sampl
         update(s, t, &st, step, sigma);
     }
     if (t->known)
-        hold_known(st.d, t, 0.0, st.z, st.n);
-    memcpy(out, st.d, st.n * sizeof(float));
+        for (int c = 0; c < 3; c++)
+            hold_known(st.d, t, 0.0, NULL, st.n / 3, c);
     if (stats) {
         stats->steps = step;
         stats->final_sigma = sigma;
         stats->tiles = st.ctx.tiles;
     }
+    state_shrink(&st);
+    memcpy(out, st.d, st.n * sizeof(float));
 out:
     state_free(&st);
     return rc;
