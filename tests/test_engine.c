@@ -166,8 +166,8 @@ static void test_tiled_pass_is_exact(void **state)
     free(phi);
 }
 
-/* The noise is a function of its index alone: drawn on several threads it
- * equals the one-thread draw bit for bit, whatever the thread count. */
+/* The noise is a function of its index alone: drawn on several threads, or
+ * one channel at a time, it equals the one-thread draw bit for bit. */
 static void test_noise_threads(void **state)
 {
     size_t n = 3 * 173 * 101;
@@ -183,6 +183,15 @@ static void test_noise_threads(void **state)
     }
     rng_normal_fill_threads(42, 9, 5, 7, b, 2); /* below the threshold: one thread */
     assert_memory_equal(a, b, 7 * sizeof(float));
+    /* one channel of an interleaved image (the sampler's draw): every third
+     * value of the whole draw, on any thread count */
+    for (int c = 0; c < 3; c++)
+        for (int threads = 1; threads <= 3; threads += 2) {
+            memset(b, 0, n * sizeof(float));
+            rng_normal_fill_strided(42, 9, 5 + (uint32_t)c, 3, n / 3, b, threads);
+            for (size_t i = 0; i < n / 3; i++)
+                assert_true(memcmp(&b[i], &a[3 * i + (size_t)c], sizeof(float)) == 0);
+        }
     free(a);
     free(b);
 }
