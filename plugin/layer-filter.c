@@ -158,7 +158,8 @@ filter_preview_read (FgsdRun *run, gpointer state, const FgsdArgs *args, GError 
       return NULL;
     }
   g_free (rgba);
-  if (! fs->have_luma)
+  if (filter_of (run)->needs_layer_luma && filter_of (run)->needs_layer_luma (args) &&
+      ! fs->have_luma)
     {
       pixels_luma_stats (layer, filter_of (run)->clamp_input, &fs->luma_mean, &fs->luma_std);
       fs->have_luma = TRUE;

@@ -44,6 +44,9 @@ typedef struct
   gboolean       clamp_input;    /* clamp the layer's values to [0, 1] first */
   /* Whether compute needs phi for these settings; NULL: always. */
   gboolean     (*needs_phi) (const FgsdArgs *args);
+  /* Whether the preview needs the whole layer's luma statistics
+   * (FgsdPreviewInput.layer_luma_*) for these settings; NULL: never. */
+  gboolean     (*needs_layer_luma) (const FgsdArgs *args);
   /* The result (RGB, w x h, g_malloc'd) and the new layer's name. */
   gboolean     (*compute) (const FgsdLayerJob *job, gfloat **rgb, gchar **name,
                            GError **error);

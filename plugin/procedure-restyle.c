@@ -36,6 +36,13 @@ needs_phi (const FgsdArgs *args)
   return args->start != ARGS_START_PATCHES;
 }
 
+/* The preview's restyle from patches follows the whole layer's tones. */
+static gboolean
+needs_layer_luma (const FgsdArgs *args)
+{
+  return args->start == ARGS_START_PATCHES;
+}
+
 static gboolean
 restyle (const FgsdLayerJob *job, gfloat **rgb, gchar **name, GError **error)
 {
@@ -108,6 +115,7 @@ restyle_run (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
     .task             = FGSD_TASK_RESTYLE,
     .clamp_input      = TRUE,
     .needs_phi        = needs_phi,
+    .needs_layer_luma = needs_layer_luma,
     .compute          = restyle,
     .preview          = restyle_preview,
   };
