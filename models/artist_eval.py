@@ -61,9 +61,14 @@ DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".
 COPY_CROP = 64
 
 
-def to_png(x, path):
+def to_image(x):
+    """x [3,h,w] in [0, 1] as an 8-bit PIL image (rounded)."""
     a = (x.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(1, 2, 0).numpy()
-    Image.fromarray(np.ascontiguousarray(a)).save(path)
+    return Image.fromarray(np.ascontiguousarray(a))
+
+
+def to_png(x, path):
+    to_image(x).save(path)
 
 
 def from_png(path):
@@ -185,6 +190,9 @@ class CliMethod:
 
     def __init__(self, fgsd, model, opts, threads):
         self.cmd = [fgsd, "synth", "--model", model, "--threads", str(threads)]
+        opts = dict(opts)
+        # seed=S: another draw per class (S = 1 is the classes' usual seeds)
+        self.seed_offset = 1000 * (int(opts.pop("seed", 1)) - 1)
         for k, v in opts.items():
             self.cmd += ["--" + k.replace("_", "-")] + ([v] if v else [])
         self.steps = []
@@ -194,7 +202,8 @@ class CliMethod:
             rp, op = os.path.join(tmp, "ref.png"), os.path.join(tmp, "out.png")
             to_png(ref, rp)
             subprocess.run(self.cmd + ["--ref", rp, "--size", "%dx%d" % (size, size),
-                                       "--seed", str(index + 1), "-o", op, "-q"],
+                                       "--seed", str(index + 1 + self.seed_offset), "-o", op,
+                                       "-q"],
                            check=True, stdout=subprocess.DEVNULL)
             return from_png(op)
 

@@ -367,13 +367,14 @@ def _grid(width, height, p):
     return max(1, -(-(width - v) // s)), max(1, -(-(height - v) // s))
 
 
-def _quilt(width, height, p, choose):
+def _quilt(width, height, p, choose, written=None):
     """The quilting loop of every patch oracle (quilt.c quilt_region and
     place): squares of side p on _grid in raster order, each
     choose(cell, y0, x0, h, w, placed, here) -> its pixels [3,h,w] (placed:
     the canvas pixels drawn already, here: their values), the seam through
     each overlap (left, then top) the least-error path (_cut), every pixel
-    one square's.  Returns [3,H,W] float32."""
+    one square's; written(new) (or None) is told which of the square's
+    pixels were written [h,w] bool.  Returns [3,H,W] float32."""
     v, s = p // 4, p - p // 4
     cols, rows = _grid(width, height, p)
     canvas = np.zeros((3, height, width))
@@ -394,9 +395,49 @@ def _quilt(width, height, p, choose):
                 for x, c in enumerate(_cut(d[:min(v, h), :].T)):
                     new[:c, x] = False
             new |= ~placed
+            if written is not None:
+                written(new)
             canvas[:, y0:y0 + h, x0:x0 + w] = np.where(new, best, here)
             filled[y0:y0 + h, x0:x0 + w] = True
     return torch.from_numpy(canvas.astype(np.float32))
+
+
+OCCUR = 1.0  # quilt_occur.h QUILT_OCCUR: the occurrence term's weight
+
+
+class _Occurrence:
+    """A quilt's occurrence map (engine/src/quilt_occur.c): how often each
+    pixel of the source r [3,h,w] (mask [h,w] or None) has been written, a
+    candidate's term weight x n x the counts over its p x p square, weight
+    = OCCUR x the variance (channels summed, over the selection) / the
+    share (canvas_px / the selection's area) / p^2; sums in the engine's
+    order (np.cumsum adds in sequence)."""
+
+    def __init__(self, r, mask, p, canvas_px):
+        h, w = r.shape[1:]
+        wts = np.ones((h, w)) if mask is None else np.asarray(mask, np.float32).astype(np.float64)
+        hwc = r.transpose(1, 2, 0)
+        area = np.cumsum(wts.ravel())[-1]
+        mean = np.array([np.cumsum((wts * hwc[:, :, c]).ravel())[-1] for c in range(3)]) / area
+        d = hwc - mean
+        sq = np.cumsum((wts[:, :, None] * d * d).ravel())[-1]
+        share = canvas_px / area if canvas_px > 0 else 1.0
+        self.weight = OCCUR * (sq / area) / share / (float(p) * float(p))
+        self.p = p
+        self.count = np.zeros((h, w), dtype=np.int64)
+        self.sat = np.zeros((h + 1, w + 1), dtype=np.int64)
+
+    def cost(self, y, x, n):
+        """The term of the squares at rows y, columns x (ints or arrays)."""
+        t, p = self.sat, self.p
+        used = (t[y + p, x + p] - t[y, x + p] - t[y + p, x] + t[y, x]).astype(np.float64)
+        return self.weight * float(n) * used
+
+    def add(self, y, x, new):
+        """The square laid from (y, x) wrote its pixels where new [h,w] holds."""
+        h, w = new.shape
+        self.count[y:y + h, x:x + w] += new
+        self.sat[1:, 1:] = self.count.cumsum(axis=0).cumsum(axis=1)
 
 
 REUSE = 0.5          # quilt.c QUILT_REUSE: a candidate's error x (1 + REUSE x squares laid near it)
@@ -414,13 +455,15 @@ class _Spread:
     raster order, strictly lower wins, squares outside the source or its
     selection not tried)."""
 
-    def __init__(self, rows, cols, p, cover, reuse=REUSE):
-        self.p, self.cover, self.reuse = p, cover, reuse
+    def __init__(self, rows, cols, p, cover, reuse=REUSE, occur=None):
+        self.p, self.cover, self.reuse, self.occur = p, cover, reuse, occur
         self.ny, self.nx = rows - p + 1, cols - p + 1
         self.used = np.zeros((self.ny, self.nx), dtype=np.int64)
+        self.fit_px = 0.0
 
     def _weighed(self, error, y, x):
-        return error(y, x) * (1.0 + self.reuse * float(self.used[y, x]))
+        e = error(y, x) * (1.0 + self.reuse * float(self.used[y, x]))
+        return e + float(self.occur.cost(y, x, self.fit_px)) if self.occur else e
 
     def _usable(self, y, x):
         return self.cover is None or _square_cover(self.cover, y, x, self.p) >= MIN_COVER
@@ -444,10 +487,12 @@ class _Spread:
             d //= 2
         return y, x
 
-    def choose(self, positions, error, fit):
-        """(row, column) chosen among positions by error(row, column) when
-        there is something to fit, else the first (candidate_positions: a
-        lone position outside the selection is the fallback, taken as is)."""
+    def choose(self, positions, error, fit, fit_px=0.0):
+        """(row, column) chosen among positions by error(row, column) (and,
+        with an occurrence map, its term over fit_px pixels) when there is
+        something to fit, else the first (candidate_positions: a lone
+        position outside the selection is the fallback, taken as is)."""
+        self.fit_px = fit_px
         y, x = positions[0]
         if fit and self._usable(y, x):
             best = None
@@ -477,12 +522,13 @@ def box_means(r):
     return (acc / float(BLOCK * BLOCK)).astype(np.float32).astype(np.float64)
 
 
-def _screen(box, positions, placed, here, keep):
+def _screen(box, positions, placed, here, keep, occur=None):
     """The `keep` positions of least coarse error, ties to the earlier drawn
     (quilt.c screen): the square's BLOCK x BLOCK blocks wholly drawn
     already, each its canvas mean against the source's box mean at the
     same place, squared differences added block by block in raster order,
-    channels in order.  No such block: the first `keep` drawn."""
+    channels in order, plus the occurrence term (_Occurrence, or None)
+    over as many pixels as blocks.  No such block: the first `keep` drawn."""
     h, w = placed.shape
     blocks = []
     for i in range(h // BLOCK):
@@ -503,11 +549,13 @@ def _screen(box, positions, placed, here, keep):
         for c in range(3):
             d = box[c, py + y, px + x] - mean[c]
             err = err + d * d
+    if occur is not None:
+        err = err + occur.cost(py, px, len(blocks))
     order = np.argsort(err, kind="stable")[:keep]
     return [positions[k] for k in order]
 
 
-def _screened_positions(seed, cell, candidates, ny, nx, p, cover, box, placed, here):
+def _screened_positions(seed, cell, candidates, ny, nx, p, cover, box, placed, here, occur=None):
     """A spread quilt's candidates for one square (quilt.c choose): with
     something laid to fit, SCREEN times as many positions drawn
     (candidate_positions) and the `candidates` of least coarse error kept
@@ -517,7 +565,7 @@ def _screened_positions(seed, cell, candidates, ny, nx, p, cover, box, placed, h
     keep = max(1, candidates)
     positions = candidate_positions(seed, cell, keep * (SCREEN if fit else 1), ny, nx, p, cover,
                                     not fit)
-    return _screen(box, positions, placed, here, keep) if fit else positions
+    return _screen(box, positions, placed, here, keep, occur) if fit else positions
 
 
 def _overlap_error(r, placed, here, h, w):
@@ -543,15 +591,19 @@ def patch_start(ref, width, height, patch, candidates, seed, mask=None):
     rh, rw = r.shape[-2:]
     p = patch_side(patch, rw, rh)
     cover = cover_table(np.asarray(mask, dtype=np.float32)) if mask is not None else None
-    spread = _Spread(rh, rw, p, cover)
+    occur = _Occurrence(r, mask, p, float(width) * float(height))
+    spread = _Spread(rh, rw, p, cover, occur=occur)
     box = box_means(r)
+    at = []
 
     def choose(cell, y0, x0, h, w, placed, here):
         positions = _screened_positions(seed, cell, candidates, rh - p + 1, rw - p + 1, p,
-                                        cover, box, placed, here)
-        y, x = spread.choose(positions, _overlap_error(r, placed, here, h, w), placed.any())
+                                        cover, box, placed, here, occur)
+        y, x = spread.choose(positions, _overlap_error(r, placed, here, h, w), placed.any(),
+                             float(placed.sum()))
+        at[:] = [y, x]
         return r[:, y:y + h, x:x + w]
-    return _quilt(width, height, p, choose)
+    return _quilt(width, height, p, choose, lambda new: occur.add(at[0], at[1], new))
 
 
 
@@ -601,18 +653,24 @@ def patch_mix(refs, weights, width, height, patch, candidates, seed):
         src[order[start:end]] = k
         start = max(start, end)
 
-    spreads = [_Spread(r.shape[1], r.shape[2], p, None) for r in rs]
+    # each ref's occurrences against its share of the squares
+    occurs = [_Occurrence(r, None, p, float(width) * float(height) * float((src == k).sum())
+                          / float(len(f))) for k, r in enumerate(rs)]
+    spreads = [_Spread(r.shape[1], r.shape[2], p, None, occur=o) for r, o in zip(rs, occurs)]
     boxes = [box_means(r) for r in rs]
+    at = []
 
     def choose(cell, y0, x0, h, ww, placed, here):
-        r = rs[src[cell]]
+        k = src[cell]
+        r = rs[k]
         rh, rw = r.shape[-2:]
         positions = _screened_positions(seed, cell, candidates, rh - p + 1, rw - p + 1, p, None,
-                                        boxes[src[cell]], placed, here)
-        y, x = spreads[src[cell]].choose(positions, _overlap_error(r, placed, here, h, ww),
-                                         placed.any())
+                                        boxes[k], placed, here, occurs[k])
+        y, x = spreads[k].choose(positions, _overlap_error(r, placed, here, h, ww), placed.any(),
+                                 float(placed.sum()))
+        at[:] = [k, y, x]
         return r[:, y:y + h, x:x + ww]
-    return _quilt(width, height, p, choose)
+    return _quilt(width, height, p, choose, lambda new: occurs[at[0]].add(at[1], at[2], new))
 
 
 def luminance(x):

@@ -22,15 +22,17 @@
  * lattice's squares line up).  Synthesis and interpolation also screen:
  * where squares are laid to fit, QUILT_SCREEN times as many positions are
  * drawn and the q->candidates of least coarse_error (4x4 block means of
- * the source against the canvas's drawn blocks) kept (screen).  The
- * arithmetic is models/sisa.py patch_start's (errors and path costs in
- * double, ties to the lower index), so the two agree
- * (tests/python/test_patch_start.py). */
+ * the source against the canvas's drawn blocks) kept (screen); both also
+ * add an occurrence term (quilt_occur.h: a square whose pixels were
+ * written more than their share pays for it).  The arithmetic is
+ * models/sisa.py patch_start's (errors and path costs in double, ties to
+ * the lower index), so the two agree (tests/python/test_patch_start.py). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "quilt.h"
+#include "quilt_occur.h"
 #include "rng_core.h"
 
 /* A square must lie this much inside a masked source to be used. */
@@ -137,7 +139,8 @@ typedef struct quilt {
     int *screen_order, *screen_tmp; /* and the positions sorted by it */
     double *block_mean;    /* the square's blocks wholly drawn: their canvas means (RGB) */
     int *block_at;         /* and their top-left corners (x, y) in the square */
-    const struct mix_source *mix; /* interpolation: the sources, or NULL */
+    quilt_occur *occur;    /* synthesis, interpolation: the source's occurrence map, or NULL */
+    struct mix_source *mix; /* interpolation: the sources, or NULL */
     const int *square_source;     /* and each grid square's (row-major) */
 } quilt;
 
@@ -148,6 +151,7 @@ typedef struct mix_source {
     double *cover;
     unsigned *used;
     float *box;
+    quilt_occur occur;
 } mix_source;
 
 /* Mean mask weight of the p x p square at (x, y) of the source. */
@@ -236,18 +240,26 @@ static size_t placed_count(const quilt *qt, int x0, int y0, int w, int h)
     return n;
 }
 
-/* Candidate k's error at square (x0, y0, w x h): the overlap's (synthesis,
- * heal) or the transfer's mix. */
-static double candidate_error(const quilt *qt, int x0, int y0, int w, int h, int any,
-                              double overlap_scale, int px, int py)
+/* The canvas square whose source position is being chosen. */
+typedef struct square {
+    int x0, y0, w, h;
+    int any;              /* it holds pixels drawn or held already */
+    double overlap_scale; /* transfer: 3 x those pixels (the overlap's mean error) */
+    double fit_px;        /* occurrence: those pixels (placed_count) */
+} square;
+
+/* A candidate's error at square sq: the overlap's (synthesis, heal) or the
+ * transfer's mix. */
+static double candidate_error(const quilt *qt, const square *sq, int px, int py)
 {
     double err;
 
     if (!qt->target_lum)
-        return overlap_error(qt, x0, y0, w, h, px, py);
-    err = (1.0 - qt->alpha) * correspondence_error(qt, x0, y0, w, h, px, py);
-    if (any)
-        err += qt->alpha * (overlap_error(qt, x0, y0, w, h, px, py) / overlap_scale);
+        return overlap_error(qt, sq->x0, sq->y0, sq->w, sq->h, px, py);
+    err = (1.0 - qt->alpha) * correspondence_error(qt, sq->x0, sq->y0, sq->w, sq->h, px, py);
+    if (sq->any)
+        err += qt->alpha *
+               (overlap_error(qt, sq->x0, sq->y0, sq->w, sq->h, px, py) / sq->overlap_scale);
     return err;
 }
 
@@ -271,12 +283,16 @@ static void mark_used(quilt *qt, int px, int py)
 }
 
 /* A spread quilt's error of the source square at (px, py): the candidate's
- * error weighed up by the squares already laid from near it. */
-static double spread_error(const quilt *qt, int x0, int y0, int w, int h, int any,
-                           double overlap_scale, int px, int py)
+ * error weighed up by the squares already laid from near it, plus, with
+ * an occurrence map, what its pixels' use costs. */
+static double spread_error(const quilt *qt, const square *sq, int px, int py)
 {
-    return candidate_error(qt, x0, y0, w, h, any, overlap_scale, px, py) *
-           (1.0 + qt->reuse * (double)reuse_count(qt, px, py));
+    double err = candidate_error(qt, sq, px, py) *
+                 (1.0 + qt->reuse * (double)reuse_count(qt, px, py));
+
+    if (qt->occur)
+        err += quilt_occur_cost(qt->occur, px, py, qt->p, sq->fit_px);
+    return err;
 }
 
 /* Moves (*bx, *by), of spread error best, to the least error among its
@@ -284,8 +300,7 @@ static double spread_error(const quilt *qt, int x0, int y0, int w, int h, int an
  * QUILT_REFINE_ROUNDS moves per distance; neighbours in raster order, a
  * strictly lower error wins; squares leaving the source or the selection
  * are not tried. */
-static void refine(const quilt *qt, int x0, int y0, int w, int h, int any, double overlap_scale,
-                   double best, int *bx, int *by)
+static void refine(const quilt *qt, const square *sq, double best, int *bx, int *by)
 {
     int nx = qt->sw - qt->p + 1, ny = qt->sh - qt->p + 1;
 
@@ -305,7 +320,7 @@ static void refine(const quilt *qt, int x0, int y0, int w, int h, int any, doubl
                         continue;
                     if (qt->cover && square_cover(qt, px, py) < qt->min_cover)
                         continue;
-                    err = spread_error(qt, x0, y0, w, h, any, overlap_scale, px, py);
+                    err = spread_error(qt, sq, px, py);
                     if (err < best) {
                         best = err;
                         *bx = px;
@@ -431,6 +446,10 @@ static int screen(const quilt *qt, int x0, int y0, int w, int h, int n, int keep
         return n < keep ? n : keep;
     for (int k = 0; k < n; k++) {
         qt->screen_err[k] = coarse_error(qt, nb, qt->cand_x[k], qt->cand_y[k]);
+        /* a block's error is a mean's: its use counted once per block */
+        if (qt->occur)
+            qt->screen_err[k] +=
+                quilt_occur_cost(qt->occur, qt->cand_x[k], qt->cand_y[k], qt->p, (double)nb);
         qt->screen_order[k] = k;
     }
     sort_by_field(qt->screen_order, qt->screen_tmp, (size_t)n, qt->screen_err);
@@ -462,9 +481,10 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
     int any = square_holds(qt, x0, y0, w, h, QUILT_PLACED), n = 0;
     /* Something to fit: squares laid before, or a transfer's image. */
     int fit = any || qt->target_lum;
+    double fit_px = any && (qt->target_lum || qt->occur) ? (double)placed_count(qt, x0, y0, w, h)
+                                                         : 0.0;
     /* Transfer: the overlap's mean error, so that alpha weighs like against like. */
-    double overlap_scale =
-        qt->target_lum && any ? 3.0 * (double)placed_count(qt, x0, y0, w, h) : 1.0;
+    square sq = {x0, y0, w, h, any, qt->target_lum && any ? 3.0 * fit_px : 1.0, fit_px};
 
     /* Screening needs squares laid to fit; with a mask, up to
      * QUILT_MASK_DRAWS times as many positions are drawn to find candidates
@@ -504,12 +524,10 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
         n = screen(qt, x0, y0, w, h, n, q->candidates);
     if (qt->used && fit) {
         for (int k = 0; k < n; k++)
-            qt->cand_err[k] = spread_error(qt, x0, y0, w, h, any, overlap_scale, qt->cand_x[k],
-                                           qt->cand_y[k]);
+            qt->cand_err[k] = spread_error(qt, &sq, qt->cand_x[k], qt->cand_y[k]);
     } else {
         for (int k = 0; n > 1 && k < n; k++)
-            qt->cand_err[k] = candidate_error(qt, x0, y0, w, h, any, overlap_scale,
-                                              qt->cand_x[k], qt->cand_y[k]);
+            qt->cand_err[k] = candidate_error(qt, &sq, qt->cand_x[k], qt->cand_y[k]);
     }
     *bx = qt->cand_x[0];
     *by = qt->cand_y[0];
@@ -520,7 +538,7 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
             *by = qt->cand_y[k];
         }
     if (qt->used && fit)
-        refine(qt, x0, y0, w, h, any, overlap_scale, qt->cand_err[0], bx, by);
+        refine(qt, &sq, qt->cand_err[0], bx, by);
 }
 
 /* The least-cost path through err (n rows of v): cut[i] = its column in
@@ -613,7 +631,11 @@ static void place(quilt *qt, int gx, int gy, int px, int py)
                 continue;
             memcpy(qt->canvas + at * 3, sp, 3 * sizeof(float));
             qt->filled[at] = QUILT_PLACED;
+            if (qt->occur)
+                quilt_occur_count(qt->occur, px + x, py + y);
         }
+    if (qt->occur)
+        quilt_occur_update(qt->occur, px, py);
 }
 
 static fgsd_status make_cover(fgsd_session *s, quilt *qt)
@@ -708,7 +730,7 @@ static fgsd_status quilt_region(fgsd_session *s, quilt *qt, const fgsd_patch_par
             if (!square_holds(qt, x0, y0, w, h, QUILT_EMPTY))
                 continue;
             if (qt->mix) {
-                const mix_source *m = &qt->mix[qt->square_source[gy * cols + gx]];
+                mix_source *m = &qt->mix[qt->square_source[gy * cols + gx]];
 
                 qt->src = m->rgb;
                 qt->mask = m->mask;
@@ -717,6 +739,7 @@ static fgsd_status quilt_region(fgsd_session *s, quilt *qt, const fgsd_patch_par
                 qt->cover = m->cover;
                 qt->used = m->used;
                 qt->box = m->box;
+                qt->occur = &m->occur;
             }
             choose(qt, q, gx, gy, cols, &px, &py);
             place(qt, gx, gy, px, py);
@@ -759,6 +782,7 @@ fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int
     quilt qt = {.src = src, .mask = mask, .sw = sw, .sh = sh, .width = width, .height = height,
                 .canvas = out, .min_cover = QUILT_MIN_COVER, .bands_only = 1,
                 .reuse = QUILT_REUSE};
+    quilt_occur occur = {0};
     float *box = NULL;
     fgsd_status st;
 
@@ -774,7 +798,11 @@ fgsd_status quilt_fill(fgsd_session *s, const float *src, const float *mask, int
         st = FGSD_ERR_NO_MEMORY;
     qt.box = box;
     if (!st)
+        st = quilt_occur_init(s, &occur, src, mask, sw, sh, qt.p, (double)width * (double)height);
+    qt.occur = &occur;
+    if (!st)
         st = quilt_region(s, &qt, q, width, height);
+    quilt_occur_free(&occur);
     free(box);
     free(qt.filled);
     quilt_free(&qt);
@@ -984,8 +1012,8 @@ fgsd_status quilt_mix(fgsd_session *s, const fgsd_patch_source *src, int n,
     if (!st)
         st = quilt_alloc(s, &qt, p, q->candidates); /* no mask here: none is qt's own */
     for (int k = 0; !st && k < n; k++) {
-        m[k] = (mix_source){src[k].rgb, src[k].mask, src[k].width, src[k].height, NULL, NULL,
-                            NULL};
+        m[k] = (mix_source){.rgb = src[k].rgb, .mask = src[k].mask, .sw = src[k].width,
+                            .sh = src[k].height};
         qt.src = m[k].rgb;
         qt.mask = m[k].mask;
         qt.sw = m[k].sw;
@@ -1009,6 +1037,15 @@ fgsd_status quilt_mix(fgsd_session *s, const fgsd_patch_source *src, int n,
         st = square_source ? mix_assign(s, q->seed, src, n, cols, rows, square_source)
                            : session_fail(s, FGSD_ERR_NO_MEMORY,
                                           "out of memory for an interpolation");
+        /* each source's occurrences against its share of the squares */
+        for (int k = 0; !st && k < n; k++) {
+            size_t cells = (size_t)cols * (size_t)rows, mine = 0;
+
+            for (size_t i = 0; i < cells; i++)
+                mine += square_source[i] == k;
+            st = quilt_occur_init(s, &m[k].occur, m[k].rgb, m[k].mask, m[k].sw, m[k].sh, p,
+                                  (double)width * (double)height * (double)mine / (double)cells);
+        }
     }
     if (!st) {
         qt.mix = m;
@@ -1021,6 +1058,7 @@ fgsd_status quilt_mix(fgsd_session *s, const fgsd_patch_source *src, int n,
         free(m[k].cover);
         free(m[k].used);
         free(m[k].box);
+        quilt_occur_free(&m[k].occur);
     }
     free(m);
     free(square_source);
