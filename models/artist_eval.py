@@ -360,7 +360,7 @@ def contact_sheet(path, cases, columns, cell=128):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("methods", nargs="+")
-    add_case_arguments(ap, "artist-eval")
+    add_case_arguments(ap, "eval-out/artist-eval")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
 

@@ -41,7 +41,7 @@ def main(argv=None):
     ap.add_argument("model")
     ap.add_argument("starts", nargs="*", default=["patches", "noise"])
     ap.add_argument("--pairs", type=int, default=20)
-    add_case_arguments(ap, "interp-eval")
+    add_case_arguments(ap, "eval-out/interp-eval")
     args = ap.parse_args(argv)
 
     _, cases = unseen_cases(args)

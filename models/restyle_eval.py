@@ -126,7 +126,7 @@ def layout(result, image):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("methods", nargs="+")
-    add_case_arguments(ap, "restyle-eval")
+    add_case_arguments(ap, "eval-out/restyle-eval")
     args = ap.parse_args(argv)
 
     data, cases = unseen_cases(args)

@@ -703,8 +703,9 @@ def patch_transfer(ref, target, patch, candidates, seed, alpha):
     at alpha x its overlap error (mean squared RGB difference with the
     squares laid before) + (1 - alpha) x its correspondence error (mean
     squared difference of its luminance to the target's, the target's moved
-    to ref's mean and spread first), spread over ref (_Spread); seams cut as
-    in patch_start.  Returns
+    to ref's mean and spread first), spread over ref (_Spread) with the
+    occurrence term over 1/3 pixel (_Occurrence: the errors here are means
+    per pixel and channel); seams cut as in patch_start.  Returns
     [3,H,W] float32.  (Efros and Freeman's iterated passes with shrinking
     squares measured worse on both counts: docs/quality.md "Restyle".)"""
     r = (ref[0] if ref.dim() == 4 else ref).double().numpy()
@@ -717,7 +718,9 @@ def patch_transfer(ref, target, patch, candidates, seed, alpha):
     lt = ((lt.astype(np.float64) - tm) / max(ts, 1e-6) * ss + sm).astype(np.float32)
     ls, lt = ls.astype(np.float64), lt.astype(np.float64)
     p = transfer_side(patch, rw, rh)
-    spread = _Spread(rh, rw, p, None, TRANSFER_REUSE)
+    occur = _Occurrence(r, None, p, float(width) * float(height))
+    spread = _Spread(rh, rw, p, None, TRANSFER_REUSE, occur)
+    at = []
 
     def choose(cell, y0, x0, h, w, placed, here):
         pos = candidate_positions(seed, cell, candidates, rh - p + 1, rw - p + 1, p, None, False)
@@ -728,6 +731,8 @@ def patch_transfer(ref, target, patch, candidates, seed, alpha):
         def error(y, x):
             e = (1.0 - a) * float(((ls[y:y + h, x:x + w] - target) ** 2).mean())
             return e + a * (overlap(y, x) / n) if n else e
-        y, x = spread.choose(pos, error, True)
+        # the errors are means per pixel and channel: the term over 1/3 pixel
+        y, x = spread.choose(pos, error, True, 1.0 / 3.0)
+        at[:] = [y, x]
         return r[:, y:y + h, x:x + w]
-    return _quilt(width, height, p, choose)
+    return _quilt(width, height, p, choose, lambda new: occur.add(at[0], at[1], new))

@@ -22,9 +22,9 @@
  * lattice's squares line up).  Synthesis and interpolation also screen:
  * where squares are laid to fit, QUILT_SCREEN times as many positions are
  * drawn and the q->candidates of least coarse_error (4x4 block means of
- * the source against the canvas's drawn blocks) kept (screen); both also
- * add an occurrence term (quilt_occur.h: a square whose pixels were
- * written more than their share pays for it).  The arithmetic is
+ * the source against the canvas's drawn blocks) kept (screen).  Every
+ * quilt but heal's adds an occurrence term (quilt_occur.h: a square whose
+ * pixels were written more than their share pays for it).  The arithmetic is
  * models/sisa.py patch_start's (errors and path costs in double, ties to
  * the lower index), so the two agree (tests/python/test_patch_start.py). */
 #include <math.h>
@@ -245,7 +245,8 @@ typedef struct square {
     int x0, y0, w, h;
     int any;              /* it holds pixels drawn or held already */
     double overlap_scale; /* transfer: 3 x those pixels (the overlap's mean error) */
-    double fit_px;        /* occurrence: those pixels (placed_count) */
+    double occur_px;      /* the occurrence term's pixels: those (placed_count), or a
+                           * transfer's 1/3 (its errors are means per pixel and channel) */
 } square;
 
 /* A candidate's error at square sq: the overlap's (synthesis, heal) or the
@@ -291,7 +292,7 @@ static double spread_error(const quilt *qt, const square *sq, int px, int py)
                  (1.0 + qt->reuse * (double)reuse_count(qt, px, py));
 
     if (qt->occur)
-        err += quilt_occur_cost(qt->occur, px, py, qt->p, sq->fit_px);
+        err += quilt_occur_cost(qt->occur, px, py, qt->p, sq->occur_px);
     return err;
 }
 
@@ -481,10 +482,11 @@ static void choose(const quilt *qt, const fgsd_patch_params *q, int gx, int gy, 
     int any = square_holds(qt, x0, y0, w, h, QUILT_PLACED), n = 0;
     /* Something to fit: squares laid before, or a transfer's image. */
     int fit = any || qt->target_lum;
-    double fit_px = any && (qt->target_lum || qt->occur) ? (double)placed_count(qt, x0, y0, w, h)
+    double placed = any && (qt->target_lum || qt->occur) ? (double)placed_count(qt, x0, y0, w, h)
                                                          : 0.0;
     /* Transfer: the overlap's mean error, so that alpha weighs like against like. */
-    square sq = {x0, y0, w, h, any, qt->target_lum && any ? 3.0 * fit_px : 1.0, fit_px};
+    square sq = {x0, y0, w, h, any, qt->target_lum && any ? 3.0 * placed : 1.0,
+                 qt->target_lum ? 1.0 / 3.0 : placed};
 
     /* Screening needs squares laid to fit; with a mask, up to
      * QUILT_MASK_DRAWS times as many positions are drawn to find candidates
@@ -852,6 +854,7 @@ fgsd_status quilt_transfer(fgsd_session *s, const float *src, const float *mask,
     quilt qt = {.src = src, .mask = mask, .sw = sw, .sh = sh, .width = width, .height = height,
                 .canvas = out, .min_cover = QUILT_MIN_COVER, .bands_only = 1, .alpha = alpha,
                 .reuse = QUILT_TRANSFER_REUSE};
+    quilt_occur occur = {0};
     size_t n = (size_t)width * (size_t)height, ns = (size_t)sw * (size_t)sh;
     float *src_lum = malloc(ns * sizeof(float)), *target_lum = malloc(n * sizeof(float));
     double sm, ss, tm, ts;
@@ -882,7 +885,11 @@ fgsd_status quilt_transfer(fgsd_session *s, const float *src, const float *mask,
         st = alloc_used(s, &qt, &qt.used);
     }
     if (!st)
+        st = quilt_occur_init(s, &occur, src, mask, sw, sh, qt.p, (double)width * (double)height);
+    qt.occur = &occur;
+    if (!st)
         st = quilt_region(s, &qt, q, width, height);
+    quilt_occur_free(&occur);
     free(src_lum);
     free(target_lum);
     free(qt.filled);
