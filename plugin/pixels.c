@@ -9,6 +9,8 @@
 
 #include <math.h>
 
+#include <fgsd.h>
+
 #include "pixels.h"
 #include "plugin.h"
 
@@ -93,10 +95,10 @@ pixels_luma_stats (GimpDrawable *drawable, gboolean clamp, gdouble *mean, gdoubl
 
       for (gint i = 0; i < it->length; i++, px += 4)
         {
-          gdouble r = clamp ? CLAMP (px[0], 0.0f, 1.0f) : px[0];
-          gdouble g = clamp ? CLAMP (px[1], 0.0f, 1.0f) : px[1];
-          gdouble b = clamp ? CLAMP (px[2], 0.0f, 1.0f) : px[2];
-          gdouble y = (gfloat) (0.299 * r + 0.587 * g + 0.114 * b);
+          gfloat  r = clamp ? CLAMP (px[0], 0.0f, 1.0f) : px[0];
+          gfloat  g = clamp ? CLAMP (px[1], 0.0f, 1.0f) : px[1];
+          gfloat  b = clamp ? CLAMP (px[2], 0.0f, 1.0f) : px[2];
+          gdouble y = fgsd_luma (r, g, b);
 
           sum += y;
           sq  += y * y;

@@ -1266,9 +1266,6 @@ static void test_watch(void **state)
     fgsd_session_free(s);
 }
 
-/* Interpolation from patches: each source covers about its weight's share
- * of the canvas (two flat colours), the seed decides where, weight 0 keeps
- * a source out, bad settings and cancel leave the output alone. */
 /* The luma mean and population spread of n RGB pixels, as quilt.c's
  * luminance measures an image (each value stored as float). */
 static void luma_stats(const float *rgb, size_t n, double *mean, double *std)
@@ -1321,6 +1318,12 @@ static void test_restyle_part_from_patches(void **state)
                 img[((size_t)y * (size_t)w + (size_t)x) * 3 + (size_t)ch] = x < w / 2 ? 0.8f : 0.3f;
     q.patch = 8;
     q.seed = 3;
+    /* the public luma is the weights the tones are measured with */
+    assert_true(fgsd_luma(1.0f, 0.0f, 0.0f) == 0.299f);
+    assert_true(fgsd_luma(0.0f, 1.0f, 0.0f) == 0.587f);
+    assert_true(fgsd_luma(0.0f, 0.0f, 1.0f) == 0.114f);
+    assert_true(fgsd_luma(0.8f, 0.3f, 0.1f) ==
+                (float)(0.299 * (double)0.8f + 0.587 * (double)0.3f + 0.114 * (double)0.1f));
     luma_stats(img, (size_t)w * (size_t)h, &mean, &std);
     assert_int_equal(fgsd_restyle_from_patches(s, &q, 0.1f, img, w, h, src, NULL, sw, sh, a),
                      FGSD_OK);
@@ -1356,6 +1359,9 @@ static void test_restyle_part_from_patches(void **state)
     free(part);
 }
 
+/* Interpolation from patches: each source covers about its weight's share
+ * of the canvas (two flat colours), the seed decides where, weight 0 keeps
+ * a source out, bad settings and cancel leave the output alone. */
 static void test_interpolate_from_patches(void **state)
 {
     fixture *f = *state;

@@ -447,6 +447,11 @@ FGSD_API fgsd_status fgsd_restyle_part_from_patches(fgsd_session *session,
                                                     const float *mask, int sw, int sh,
                                                     float *out);
 
+/* The luma restyle follows: Rec. 601, 0.299 r + 0.587 g + 0.114 b in
+ * double, rounded to float (for a caller that measures an image's tones
+ * for fgsd_restyle_part_from_patches itself). */
+FGSD_API float fgsd_luma(float r, float g, float b);
+
 /* Denoises by running the sampler from the noisy image itself (no noise
  * added: params->sigma0 is not used), reference NULL = unconditioned;
  * unless free_colour, the image's low frequencies stay. */

@@ -823,6 +823,11 @@ int quilt_transfer_side(int patch, int sw, int sh)
     return patch < side ? patch : side;
 }
 
+float fgsd_luma(float r, float g, float b)
+{
+    return (float)(0.299 * (double)r + 0.587 * (double)g + 0.114 * (double)b);
+}
+
 /* Rec. 601 luma of n RGB pixels, in double (sisa.py luminance), stored as
  * float; *mean and *std (population) of the stored values, weighted by
  * mask where it is given (a selection: the unselected pixels do not
@@ -833,8 +838,7 @@ static void luminance(const float *rgb, const float *mask, size_t n, float *lum,
     double sum = 0.0, sq = 0.0, weight = 0.0;
 
     for (size_t i = 0; i < n; i++) {
-        lum[i] = (float)(0.299 * (double)rgb[i * 3] + 0.587 * (double)rgb[i * 3 + 1] +
-                         0.114 * (double)rgb[i * 3 + 2]);
+        lum[i] = fgsd_luma(rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2]);
         sum += mask ? (double)mask[i] * lum[i] : (double)lum[i];
         weight += mask ? (double)mask[i] : 1.0;
     }
