@@ -19,7 +19,9 @@ draws a size x size texture T from R:
                                candidates, sigma0 (the start's noise; 0 =
                                the quilt alone), cut (1, default: seams cut
                                along the least error; 0: cross-faded)
-  cli:FGSD:MODEL[,opts]        the engine through its command line (fgsd synth)
+  cli:FGSD:MODEL[,opts]        the engine through its command line (fgsd synth;
+                               keys become its options, but seed=S: another
+                               draw per class, S = 1 the usual seeds)
   gmic                         G'MIC's syntexturize_matchpatch (Debian gmic)
   tile, noise                  baselines: the reference repeated (a copy), and
                                noise around its colour (no texture)
