@@ -12,7 +12,7 @@ fgsd_status quilt_occur_init(fgsd_session *s, quilt_occur *o, const float *src, 
 
     o->sw = sw;
     o->sh = sh;
-    o->count = calloc(n, sizeof(double));
+    o->count = calloc(n, sizeof(unsigned));
     o->sat = calloc(((size_t)sw + 1) * ((size_t)sh + 1), sizeof(double));
     if (!o->count || !o->sat)
         return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for the patches' counts");
@@ -64,7 +64,7 @@ void quilt_occur_update(quilt_occur *o, int px, int py)
                      o->sat[(size_t)y * stride + (size_t)px];
 
         for (int x = px; x < o->sw; x++) {
-            row += o->count[(size_t)y * (size_t)o->sw + (size_t)x];
+            row += (double)o->count[(size_t)y * (size_t)o->sw + (size_t)x];
             o->sat[(size_t)(y + 1) * stride + (size_t)(x + 1)] =
                 o->sat[(size_t)y * stride + (size_t)(x + 1)] + row;
         }
@@ -75,5 +75,6 @@ void quilt_occur_free(quilt_occur *o)
 {
     free(o->count);
     free(o->sat);
-    o->count = o->sat = NULL;
+    o->count = NULL;
+    o->sat = NULL;
 }

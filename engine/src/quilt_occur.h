@@ -18,7 +18,7 @@
 
 typedef struct quilt_occur {
     int sw, sh;
-    double *count; /* sw x sh: times each source pixel was written */
+    unsigned *count; /* sw x sh: times each source pixel was written */
     double *sat;   /* (sw + 1) x (sh + 1): count's summed-area table */
     double weight; /* QUILT_OCCUR x the variance summed over channels / share / p^2 */
 } quilt_occur;
@@ -37,7 +37,7 @@ double quilt_occur_cost(const quilt_occur *o, int px, int py, int p, double n);
  * by quilt_occur_update. */
 static inline void quilt_occur_count(quilt_occur *o, int x, int y)
 {
-    o->count[(size_t)y * (size_t)o->sw + (size_t)x] += 1.0;
+    o->count[(size_t)y * (size_t)o->sw + (size_t)x]++;
 }
 
 /* The table after writes at or right of and below (px, py). */
