@@ -34,6 +34,7 @@
 #include "quilt.h"
 #include "quilt_occur.h"
 #include "rng_core.h"
+#include "sat.h"
 
 /* A square must lie this much inside a masked source to be used. */
 #define QUILT_MIN_COVER 0.99
@@ -157,13 +158,7 @@ typedef struct mix_source {
 /* Mean mask weight of the p x p square at (x, y) of the source. */
 static double square_cover(const quilt *qt, int x, int y)
 {
-    size_t stride = (size_t)qt->sw + 1;
-    const double *c = qt->cover;
-    double sum = c[(size_t)(y + qt->p) * stride + (size_t)(x + qt->p)] -
-                 c[(size_t)y * stride + (size_t)(x + qt->p)] -
-                 c[(size_t)(y + qt->p) * stride + (size_t)x] + c[(size_t)y * stride + (size_t)x];
-
-    return sum / ((double)qt->p * qt->p);
+    return sat_square_sum(qt->cover, qt->sw, x, y, qt->p) / ((double)qt->p * qt->p);
 }
 
 /* Squared difference of the h x w source square at (px, py) with the

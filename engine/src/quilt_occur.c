@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "quilt_occur.h"
+#include "sat.h"
 
 fgsd_status quilt_occur_init(fgsd_session *s, quilt_occur *o, const float *src, const float *mask,
                              int sw, int sh, int p, double canvas_px)
@@ -43,13 +44,7 @@ fgsd_status quilt_occur_init(fgsd_session *s, quilt_occur *o, const float *src, 
 
 double quilt_occur_cost(const quilt_occur *o, int px, int py, int p, double n)
 {
-    size_t stride = (size_t)o->sw + 1;
-    const double *t = o->sat;
-    double used = t[(size_t)(py + p) * stride + (size_t)(px + p)] -
-                  t[(size_t)py * stride + (size_t)(px + p)] -
-                  t[(size_t)(py + p) * stride + (size_t)px] + t[(size_t)py * stride + (size_t)px];
-
-    return o->weight * n * used;
+    return o->weight * n * sat_square_sum(o->sat, o->sw, px, py, p);
 }
 
 /* Counts are whole numbers, so the table is exact in double whatever the
