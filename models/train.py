@@ -5,7 +5,8 @@
 
 Each sample: a crop x of a training texture, sigma ~ U[0, 1] (or u^2 with
 --sigma-dist square, as the reference code, or log-uniform on [0.01, 1] with
---sigma-dist loguniform), x_sigma = x + sigma z, and for Algorithm 2 another
+--sigma-dist loguniform, or half of the draws each of u^2 and u with
+--sigma-dist mixed), x_sigma = x + sigma z, and for Algorithm 2 another
 crop x' of the same image (same flip/rotation); the loss is
 w(sigma) mean((sigma z - f(x_sigma; phi(x')))^2) with f the residual output
 and w = 1 (--loss-weight none, the paper's) or w = 1 / max(sigma, 0.01)^2
@@ -106,7 +107,7 @@ def parse_args(argv):
                          "or halve every --halve-every steps")
     ap.add_argument("--halve-every", type=int, default=10000)
     ap.add_argument("--warmup", type=int, default=100, help="linear lr warm-up steps")
-    ap.add_argument("--sigma-dist", choices=("uniform", "square", "loguniform"), default=None,
+    ap.add_argument("--sigma-dist", choices=("uniform", "square", "loguniform", "mixed"), default=None,
                     help="noise-level distribution (default uniform)")
     ap.add_argument("--loss-weight", choices=("none", "relative", "edm"), default=None,
                     help="per-sample loss weight (default none)")
@@ -242,6 +243,11 @@ def draw_sigma(cfg, rng, n):
         return u * u
     if dist == "loguniform":
         return SIGMA_MIN ** (1.0 - u)
+    if dist == "mixed":
+        # u^2 (the shipped recipe's low-noise weight) for half of the draws,
+        # u for the other half: more high noise without giving up the low.
+        square = torch.from_numpy(rng.random(n) < 0.5)
+        return torch.where(square, u * u, u)
     return u
 
 

@@ -284,6 +284,10 @@ class TrainScriptTest(unittest.TestCase):
         self.assertAlmostEqual(float((s < 0.1).float().mean()), 0.5, delta=0.02)
         u = train.draw_sigma({"sigma_dist": "uniform"}, rng, 20000)
         self.assertAlmostEqual(float((u < 0.1).float().mean()), 0.1, delta=0.01)
+        # mixed: P(sigma < 0.01) = (0.1 + 0.01) / 2, P(sigma < 0.25) = (0.5 + 0.25) / 2.
+        m = train.draw_sigma({"sigma_dist": "mixed"}, rng, 20000)
+        self.assertAlmostEqual(float((m < 0.01).float().mean()), 0.055, delta=0.008)
+        self.assertAlmostEqual(float((m < 0.25).float().mean()), 0.375, delta=0.015)
         sig = torch.tensor([0.001, 0.01, 0.1, 1.0])
         w = train.loss_weight({"loss_weight": "relative"}, sig)
         self.assertTrue(torch.allclose(w, torch.tensor([1e4, 1e4, 100.0, 1.0])))
