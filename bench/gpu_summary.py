@@ -12,6 +12,9 @@ summary.json holds:
                       pass over the engine's (default settings: cuDNN's
                       algorithms by heuristics, every switch on), medians
                       over the rounds, for each size both measured
+  pass_speedup_fp32_op_by_op
+                      the same for the engine's pass queued op by op
+                      (FGSD_CUDA_GRAPHS=0), beside the default's CUDA graph
   pass_speedup_bf16   the same at bf16 where both sides have a bf16 pass
                       (the engine has none yet: then {})
   synth_512_s         the engine's 512² synthesis, default settings (median)
@@ -72,6 +75,9 @@ def summarize(rs, device, date):
             return default_engine(r) if impl == "engine" else r.get("impl") == impl
         return keep
     fp32 = speedups(medians(rs, denoise("torch", "fp32")), medians(rs, denoise("engine", "fp32")))
+    op_by_op = speedups(medians(rs, denoise("torch", "fp32")),
+                        medians(rs, lambda r: r.get("what") == "denoise" and r.get("impl") == "engine"
+                                and r.get("switches") == "FGSD_CUDA_GRAPHS=0"))
     bf16 = speedups(medians(rs, denoise("torch", "bf16")), medians(rs, denoise("engine", "bf16")))
     synth = [r for r in rs if r.get("what") == "sample" and r.get("width") == 512]
     default = [r for r in synth if default_engine(r)]
@@ -83,6 +89,7 @@ def summarize(rs, device, date):
         "device": device,
         "date": date,
         "pass_speedup_fp32": fp32,
+        "pass_speedup_fp32_op_by_op": op_by_op,
         "pass_speedup_bf16": bf16,
         "synth_512_s": (round(statistics.median(float(r["median_s"]) for r in default), 4)
                         if default else None),

@@ -28,6 +28,7 @@
 #include "cuda/cuda_module.h"
 #include "tiny_model.h"
 #include "op_check.h"
+#include "unet.h"
 
 
 /* One denoiser pass conditioned on phi (NULL: none), through a reference. */
@@ -45,6 +46,7 @@ static fgsd_status denoise_phi(fgsd_session *s, const float *x, int w, int h, co
 }
 
 static const backend_ops *cuda; /* set once in main, before the tests */
+static const fgsd_cuda_module *module;
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -400,6 +402,125 @@ static void test_network(void **state)
     fgsd_model_free(m);
 }
 
+/* ---- a pass as one CUDA graph (issue 24) ------------------------------------------- */
+
+static backend *open_switched(const char *var)
+{
+    backend *be;
+
+    if (var)
+        setenv(var, "0", 1);
+    be = open_backend(cuda, 0, 1); /* deterministic: the same algorithms everywhere */
+    if (var)
+        unsetenv(var);
+    return be;
+}
+
+typedef struct pass_result {
+    float *out;
+    double *sums, *weights;
+} pass_result;
+
+static pass_result run_one(unet *net, unet_pass p, int dim)
+{
+    char err[512] = "";
+    pass_result r = {calloc(numel(3, p.height, p.width), sizeof(float)),
+                     calloc((size_t)dim, sizeof(double)), calloc((size_t)dim, sizeof(double))};
+
+    assert_true(r.out && r.sums && r.weights);
+    p.out = r.out;
+    p.sums = r.sums;
+    p.weights = r.weights;
+    if (unet_run(net, &p, err, sizeof(err)) != FGSD_OK)
+        print_error("pass: %s\n", err);
+    return r;
+}
+
+static void assert_same_result(pass_result a, pass_result b, size_t n, int dim)
+{
+    assert_memory_equal(a.out, b.out, n * sizeof(float));
+    assert_memory_equal(a.sums, b.sums, (size_t)dim * sizeof(double));
+    assert_memory_equal(a.weights, b.weights, (size_t)dim * sizeof(double));
+}
+
+static void result_free(pass_result r)
+{
+    free(r.out);
+    free(r.sums);
+    free(r.weights);
+}
+
+/* With the projection on the device (FGSD_CUDA_DEVICE_PROJECT) and whole
+ * passes replayed as CUDA graphs (FGSD_CUDA_GRAPHS), outputs, sums and
+ * weights equal the op-by-op path's to the bit over a sampler's passes (the
+ * first queued op by op, the second captured, later ones launched), a
+ * reference's features between them (the graph of the sampler's pass is
+ * kept), a tiled stage with fixed means and no mask, and a whole tile. */
+static void test_pass_graphs(void **state)
+{
+    fgsd_model *m = tiny_model();
+    int w = 96, h = 64, dim = fgsd_model_feature_dim(m);
+    size_t n = numel(3, h, w), np = (size_t)w * (size_t)h;
+    backend *bi = open_switched("FGSD_CUDA_DEVICE_PROJECT"), *bo = open_switched("FGSD_CUDA_GRAPHS");
+    backend *bg = open_switched(NULL);
+    backend *bes[3] = {bi, bo, bg};
+    unet *net[3] = {NULL, NULL, NULL};
+    float *x[3], *mask = random_floats(np, 0.5f, 63u), *phi = random_floats((size_t)dim, 0.5f, 64u);
+    float *means = random_floats((size_t)dim, 0.3f, 65u);
+    unet_pass passes[7];
+    fgsd_cuda_pass_stats si, so, sg;
+    char err[512] = "";
+
+    (void)state;
+    for (int k = 0; k < 3; k++) {
+        x[k] = random_floats(n, 0.5f, 60u + (uint64_t)k);
+        assert_int_equal(unet_create(m, cuda, bes[k], &net[k], err, sizeof(err)), FGSD_OK);
+    }
+    for (size_t i = 0; i < np; i++)
+        mask[i] += 0.5f;
+    for (int k = 0; k < 7; k++)
+        passes[k] = (unet_pass){.input = x[k % 3], .width = w, .height = h, .mask = mask,
+                                .phi_ref = phi};
+    passes[3].phi_ref = NULL; /* a reference's features, the same mask */
+    passes[3].features_only = 1;
+    passes[5].mask = NULL; /* a tiled pass's stage (a new mask pyramid) */
+    passes[5].fixed_means = means;
+    passes[5].blocks = 3;
+    passes[6].mask = NULL; /* a whole tile with fixed means */
+    passes[6].fixed_means = means;
+    for (int k = 0; k < 7; k++) {
+        pass_result r[3];
+        for (int b = 0; b < 3; b++)
+            r[b] = run_one(net[b], passes[k], dim);
+        assert_same_result(r[0], r[1], n, dim);
+        assert_same_result(r[0], r[2], n, dim);
+        for (int b = 0; b < 3; b++)
+            result_free(r[b]);
+    }
+    module->pass_stats(bi, &si);
+    module->pass_stats(bo, &so);
+    module->pass_stats(bg, &sg);
+    printf("graphs: %lu passes deferred, %lu op by op, %lu captured, %lu launched, %lu failed\n",
+           sg.deferred, sg.op_by_op, sg.captured, sg.launched, sg.capture_failed);
+    assert_int_equal(si.deferred, 0);
+    assert_int_equal(so.deferred, 7);
+    assert_int_equal(so.captured + so.launched, 0);
+    assert_int_equal(sg.deferred, 7);
+    assert_int_equal(sg.capture_failed, 0);
+    /* Passes 0-2 and 4 are alike: captured at 1, launched at 1, 2 and 4. */
+    assert_int_equal(sg.captured, 1);
+    assert_int_equal(sg.launched, 3);
+    for (int k = 0; k < 3; k++) {
+        unet_free(net[k]);
+        cuda->destroy(bes[k]);
+        free(x[k]);
+    }
+    free(mask);
+    free(phi);
+    free(means);
+    fgsd_model_free(m);
+}
+
 /* The same seed draws the same noise on both backends; a few steps of the
  * sampler stay within 1e-3 of the largest value. */
 static void test_sampler(void **state)
@@ -567,6 +688,7 @@ int main(void)
         cmocka_unit_test(test_convt2x2),
         cmocka_unit_test(test_network),         cmocka_unit_test(test_sampler),
         cmocka_unit_test(test_noise),           cmocka_unit_test(test_memory_cap),
+        cmocka_unit_test(test_pass_graphs),
     };
     const fgsd_cuda_module *mod;
     fgsd_cuda_entry_fn entry;
@@ -599,6 +721,7 @@ int main(void)
         return 77;
     }
     cuda = mod->ops;
+    module = mod;
     if (cuda->create(&cfg, &be, err, sizeof(err)) != FGSD_OK) {
         printf("FAIL: %d CUDA device(s), but the backend does not start: %s\n", devices, err);
         return 1;

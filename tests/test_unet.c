@@ -2,7 +2,14 @@
  * The graph runner keeps the mask pyramid (and its totals) while the passes
  * bring the same mask (issue 24: a sampler run's passes all do), and builds
  * it again the moment the mask changes, in place or by pointer, or the
- * canvas does: every output equals a fresh runner's to the bit. */
+ * canvas does: every output equals a fresh runner's to the bit.
+ *
+ * And the deferred pass (backend.h pass_begin, what the CUDA backend runs
+ * as one CUDA graph): on a backend that takes passes deferred, every op
+ * recorded and run only at pass_end, the runner's outputs, sums and weights
+ * equal the immediate path's to the bit, it reads no sums or downloads
+ * before pass_end, and a failed op still ends the pass. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -141,10 +148,285 @@ static void test_mask_pyramid_kept(void **state)
     free(b_copy);
 }
 
+/* ---- a backend that defers every pass, on the reference backend ---- */
+
+enum { REC_UPLOAD, REC_CONV, REC_POOL, REC_CONCAT, REC_PROJECT, REC_DOWNLOAD };
+
+typedef struct rec_op {
+    int kind;
+    const backend_conv *conv;
+    const backend_tensor *a, *b;
+    backend_tensor *t;
+    const float *src, *weights, *gain, *phi, *means;
+    float *dst;
+    uint64_t gen;
+    double total;
+    double *sums;
+} rec_op;
+
+static struct {
+    rec_op op[256];
+    int n, in_pass, passes, fail_at; /* fail_at: record index whose op fails, -1 none */
+} rec;
+
+static backend_ops deferring_ops;
+
+/* The shapes of the tensors the wrapper made (backend_tensor is opaque). */
+static struct shape {
+    const backend_tensor *t;
+    int c, h, w;
+} shapes[512];
+static int n_shapes;
+
+static backend_tensor *d_tensor_new(backend *be, int c, int h, int w)
+{
+    backend_tensor *t = backend_ref_ops.tensor_new(be, c, h, w);
+
+    assert_true(n_shapes < (int)(sizeof(shapes) / sizeof(shapes[0])));
+    shapes[n_shapes++] = (struct shape){t, c, h, w};
+    return t;
+}
+
+static const struct shape *shape_of(const backend_tensor *t)
+{
+    for (int i = n_shapes - 1; i >= 0; i--)
+        if (shapes[i].t == t)
+            return &shapes[i];
+    fail_msg("a tensor the wrapper did not make");
+    return NULL;
+}
+
+static int d_pass_begin(backend *be)
+{
+    (void)be;
+    assert_false(rec.in_pass);
+    rec.in_pass = 1;
+    rec.n = 0;
+    return 1;
+}
+
+static fgsd_status record(const rec_op *op)
+{
+    assert_true(rec.in_pass);
+    assert_true(rec.n < (int)(sizeof(rec.op) / sizeof(rec.op[0])));
+    rec.op[rec.n] = *op;
+    return rec.n++ == rec.fail_at ? FGSD_ERR_BACKEND : FGSD_OK;
+}
+
+static fgsd_status d_upload(backend *be, backend_tensor *t, const float *chw)
+{
+    (void)be;
+    return record(&(rec_op){.kind = REC_UPLOAD, .t = t, .src = chw});
+}
+
+static fgsd_status d_conv(backend *be, const backend_conv *c, const backend_tensor *in,
+                          backend_tensor *out)
+{
+    (void)be;
+    return record(&(rec_op){.kind = REC_CONV, .conv = c, .a = in, .t = out});
+}
+
+static fgsd_status d_pool(backend *be, const backend_tensor *in, backend_tensor *out)
+{
+    (void)be;
+    return record(&(rec_op){.kind = REC_POOL, .a = in, .t = out});
+}
+
+static fgsd_status d_concat(backend *be, const backend_tensor *a, const backend_tensor *b,
+                            backend_tensor *out)
+{
+    (void)be;
+    return record(&(rec_op){.kind = REC_CONCAT, .a = a, .b = b, .t = out});
+}
+
+/* The host ops cannot run in a deferred pass. */
+static fgsd_status d_channel_sums(backend *be, const backend_tensor *t, const float *w,
+                                  uint64_t gen, int x0, int y0, int x1, int y1, double *sums)
+{
+    assert_false(rec.in_pass);
+    return backend_ref_ops.channel_sums(be, t, w, gen, x0, y0, x1, y1, sums);
+}
+
+static fgsd_status d_add_channel(backend *be, backend_tensor *t, const float *offsets)
+{
+    assert_false(rec.in_pass);
+    return backend_ref_ops.add_channel(be, t, offsets);
+}
+
+/* Results reach the host at pass_end: until then they hold NaN. */
+static fgsd_status d_project(backend *be, backend_tensor *t, const float *weights, uint64_t gen,
+                             double total, const float *gain, const float *phi,
+                             const float *means, double *sums)
+{
+    (void)be;
+    for (int c = 0; sums && c < shape_of(t)->c; c++)
+        sums[c] = NAN;
+    return record(&(rec_op){.kind = REC_PROJECT, .t = t, .weights = weights, .gen = gen,
+                            .total = total, .gain = gain, .phi = phi, .means = means,
+                            .sums = sums});
+}
+
+static fgsd_status d_download(backend *be, const backend_tensor *t, float *chw)
+{
+    const struct shape *sh = shape_of(t);
+
+    (void)be;
+    for (size_t i = 0; i < numel(sh->c, sh->h, sh->w); i++)
+        chw[i] = NAN;
+    return record(&(rec_op){.kind = REC_DOWNLOAD, .a = t, .dst = chw});
+}
+
+/* backend.h channel_project's arithmetic, on the reference backend. */
+static fgsd_status run_project(backend *be, const rec_op *op)
+{
+    const struct shape *t = shape_of(op->t);
+    double sums[256];
+    float offsets[256];
+    fgsd_status st;
+
+    assert_true(t->c <= 256);
+    st = backend_ref_ops.channel_sums(be, op->t, op->weights, op->gen, 0, 0, t->w, t->h, sums);
+    if (st)
+        return st;
+    if (op->sums)
+        memcpy(op->sums, sums, (size_t)t->c * sizeof(double));
+    if (!op->phi)
+        return FGSD_OK;
+    for (int c = 0; c < t->c; c++) {
+        double mean = op->means ? op->means[c] : (op->total > 0.0 ? sums[c] / op->total : 0.0);
+        double g = op->gain ? op->gain[c] : 1.0;
+        offsets[c] = (float)(g * (op->phi[c] - mean));
+    }
+    return backend_ref_ops.add_channel(be, op->t, offsets);
+}
+
+static fgsd_status d_pass_end(backend *be)
+{
+    fgsd_status st = FGSD_OK;
+
+    assert_true(rec.in_pass);
+    rec.in_pass = 0;
+    rec.passes++;
+    for (int i = 0; i < rec.n && !st && i != rec.fail_at; i++) {
+        const rec_op *op = &rec.op[i];
+        switch (op->kind) {
+        case REC_UPLOAD: st = backend_ref_ops.upload(be, op->t, op->src); break;
+        case REC_CONV: st = backend_ref_ops.conv(be, op->conv, op->a, op->t); break;
+        case REC_POOL: st = backend_ref_ops.avgpool2(be, op->a, op->t); break;
+        case REC_CONCAT: st = backend_ref_ops.concat(be, op->a, op->b, op->t); break;
+        case REC_PROJECT: st = run_project(be, op); break;
+        default: st = backend_ref_ops.download(be, op->a, op->dst); break;
+        }
+    }
+    return st;
+}
+
+static const backend_ops *deferring(void)
+{
+    deferring_ops = backend_ref_ops;
+    deferring_ops.tensor_new = d_tensor_new;
+    deferring_ops.upload = d_upload;
+    deferring_ops.conv = d_conv;
+    deferring_ops.avgpool2 = d_pool;
+    deferring_ops.concat = d_concat;
+    deferring_ops.channel_sums = d_channel_sums;
+    deferring_ops.add_channel = d_add_channel;
+    deferring_ops.download = d_download;
+    deferring_ops.pass_begin = d_pass_begin;
+    deferring_ops.pass_end = d_pass_end;
+    deferring_ops.channel_project = d_project;
+    rec.fail_at = -1;
+    return &deferring_ops;
+}
+
+/* One pass of each runner: out (when a whole pass), sums and weights equal. */
+static void assert_same_pass(unet *imm, unet *def, unet_pass p, int dim)
+{
+    char err[256];
+    size_t n = numel(3, p.height, p.width);
+    float *out_i = calloc(n, sizeof(float)), *out_d = calloc(n, sizeof(float));
+    double *s_i = calloc((size_t)dim, sizeof(double)), *s_d = calloc((size_t)dim, sizeof(double));
+    double *w_i = calloc((size_t)dim, sizeof(double)), *w_d = calloc((size_t)dim, sizeof(double));
+    int passes = rec.passes;
+
+    assert_true(out_i && out_d && s_i && s_d && w_i && w_d);
+    p.out = out_i;
+    p.sums = s_i;
+    p.weights = w_i;
+    assert_int_equal(unet_run(imm, &p, err, sizeof(err)), FGSD_OK);
+    p.out = out_d;
+    p.sums = s_d;
+    p.weights = w_d;
+    assert_int_equal(unet_run(def, &p, err, sizeof(err)), FGSD_OK);
+    assert_int_equal(rec.passes, passes + 1);
+    assert_memory_equal(out_i, out_d, n * sizeof(float));
+    assert_memory_equal(s_i, s_d, (size_t)dim * sizeof(double));
+    assert_memory_equal(w_i, w_d, (size_t)dim * sizeof(double));
+    free(out_i);
+    free(out_d);
+    free(s_i);
+    free(s_d);
+    free(w_i);
+    free(w_d);
+}
+
+static void test_deferred_pass(void **state)
+{
+    const fixture *f = *state;
+    const backend_ops *dops = deferring();
+    char err[256];
+    unet *imm = NULL, *def = NULL;
+    int w = 32, h = 24;
+    size_t n = numel(3, h, w), np = (size_t)w * (size_t)h;
+    float *x = random_floats(n, 0.5f, 11u), *x2 = random_floats(n, 0.5f, 12u);
+    float *mask = mask_of(np, 13u), *means = random_floats((size_t)f->dim, 0.3f, 14u);
+    unet_pass p = {.input = x, .width = w, .height = h, .mask = mask, .phi_ref = f->phi};
+
+    assert_int_equal(unet_create(f->model, &backend_ref_ops, f->be, &imm, err, sizeof(err)),
+                     FGSD_OK);
+    assert_int_equal(unet_create(f->model, dops, f->be, &def, err, sizeof(err)), FGSD_OK);
+    /* A whole pass, twice with another input (a sampler's steps). */
+    assert_same_pass(imm, def, p, f->dim);
+    p.input = x2;
+    assert_same_pass(imm, def, p, f->dim);
+    /* A reference's features (no projection, sums only). */
+    p.phi_ref = NULL;
+    p.features_only = 1;
+    assert_same_pass(imm, def, p, f->dim);
+    /* A tiled pass's stage: fixed means, the first blocks, no mask. */
+    p.phi_ref = f->phi;
+    p.features_only = 0;
+    p.fixed_means = means;
+    p.blocks = 3;
+    p.mask = NULL;
+    assert_same_pass(imm, def, p, f->dim);
+    /* Whole, with fixed means. */
+    p.blocks = 0;
+    assert_same_pass(imm, def, p, f->dim);
+    /* A failing op (the fifth recorded): its status comes back, the pass
+     * is ended, and the next pass runs. */
+    rec.fail_at = 4;
+    p.out = calloc(n, sizeof(float));
+    assert_non_null(p.out);
+    assert_int_equal(unet_run(def, &p, err, sizeof(err)), FGSD_ERR_BACKEND);
+    assert_false(rec.in_pass);
+    free(p.out);
+    p.out = NULL;
+    rec.fail_at = -1;
+    assert_same_pass(imm, def, p, f->dim);
+    unet_free(imm);
+    unet_free(def);
+    free(x);
+    free(x2);
+    free(mask);
+    free(means);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mask_pyramid_kept),
+        cmocka_unit_test(test_deferred_pass),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

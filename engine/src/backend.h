@@ -81,6 +81,31 @@ typedef struct backend_ops {
      * 512² image takes a fraction of a millisecond instead of tens on one
      * core.  NULL: the caller draws on the CPU (rng_normal_fill). */
     fgsd_status (*normal_noise)(backend *be, uint64_t seed, uint32_t step, size_t n, float *out);
+
+    /* Optional, the three or none (NULL on the host backends): a pass the
+     * backend sees whole, as ggml's graph_compute does, so that a GPU can
+     * run it as one CUDA graph with no host round trip inside.
+     *
+     * pass_begin returns 1 when the backend takes the coming pass deferred
+     * and 0 when it runs ops as they come (a switch, the profiler).  In a
+     * deferred pass the caller measures and projects with channel_project
+     * (not channel_sums and add_channel); the ops may only be queued, and
+     * pass_end runs them and returns the first failure: only then are
+     * downloads and channel_project's sums on the host, and the arrays the
+     * ops were given must stay valid until it returns.  pass_end ends the
+     * pass whatever happened, so call it after a failed op too. */
+    int (*pass_begin)(backend *be);
+    fgsd_status (*pass_end)(backend *be);
+    /* A feature block measured and projected where t lives: with S[c] the
+     * sums channel_sums gives over the whole tensor (weights, weights_gen as
+     * there), mean = means ? means[c] : (total > 0 ? S[c] / total : 0), and
+     * when phi is not NULL
+     *     t[c] += (float)(g * (phi[c] - mean)),  g = gain ? gain[c] : 1,
+     * in double, as unet.c's host path computes it (equal to the bit).
+     * sums (may be NULL) receives S. */
+    fgsd_status (*channel_project)(backend *be, backend_tensor *t, const float *weights,
+                                   uint64_t weights_gen, double total, const float *gain,
+                                   const float *phi, const float *means, double *sums);
 } backend_ops;
 
 extern const backend_ops backend_ref_ops;

@@ -28,7 +28,7 @@ struct unet {
     backend_tensor *in, *result, *mid_a, *mid_b;
     level_buffers lv[FGSD_MAX_LEVELS + 1];
     float *offsets;    /* per-channel projection offsets, widest block */
-    double *block_sums;
+    double *block_sums; /* per feature channel, as phi */
     /* The mask pyramid is kept while the passes' masks stay the same (a
      * sampler run: every pass); mask_gen numbers its contents, so that a
      * backend may keep its own copy of a level (backend.h channel_sums). */
@@ -87,7 +87,7 @@ fgsd_status unet_create(const fgsd_model *model, const backend_ops *ops, backend
                         char *err, size_t errlen)
 {
     unet *net = calloc(1, sizeof(*net));
-    int widest = 0;
+    int widest = 0, phi_end = 0;
     fgsd_status st;
 
     *out = NULL;
@@ -102,6 +102,8 @@ fgsd_status unet_create(const fgsd_model *model, const backend_ops *ops, backend
         const model_block *blk = &model->block[b];
         if (blk->width > widest)
             widest = blk->width;
+        if (blk->is_feature && blk->phi_offset + blk->width > phi_end)
+            phi_end = blk->phi_offset + blk->width;
         for (int j = 0; j < blk->n_convs; j++) {
             net->conv[b][j] = ops->conv_prepare(be, &blk->conv[j], 1);
             if (!net->conv[b][j])
@@ -117,7 +119,7 @@ fgsd_status unet_create(const fgsd_model *model, const backend_ops *ops, backend
     if (!net->out)
         goto out_backend;
     net->offsets = calloc((size_t)widest, sizeof(float));
-    net->block_sums = calloc((size_t)widest, sizeof(double));
+    net->block_sums = calloc((size_t)phi_end + 1, sizeof(double));
     if (!net->offsets || !net->block_sums) {
         unet_free(net);
         snprintf(err, errlen, "out of memory");
@@ -243,30 +245,41 @@ static void build_mask_pyramid(unet *net, const float *mask)
     net->mask_builds++;
 }
 
-/* Measures a feature block's output and projects it (method.md section 2). */
+/* Measures a feature block's output and projects it (method.md section 2).
+ * Deferred (backend.h pass_begin): the backend does both where the tensor
+ * lives and the block's sums reach net->block_sums at pass_end. */
 static fgsd_status feature_block(unet *net, const model_block *blk, backend_tensor *t,
-                                 const unet_pass *pass, char *err, size_t errlen)
+                                 const unet_pass *pass, int deferred, char *err, size_t errlen)
 {
     const backend_ops *ops = net->ops;
     int wl = net->width >> blk->level, hl = net->height >> blk->level;
     double total = net->lv[blk->level].total;
+    double *sums = net->block_sums + blk->phi_offset;
     fgsd_status st;
 
+    if (pass->weights)
+        for (int c = 0; c < blk->width; c++)
+            pass->weights[blk->phi_offset + c] += total;
+    if (deferred) {
+        st = ops->channel_project(net->be, t, net->lv[blk->level].mask, net->mask_gen, total,
+                                  blk->gain,
+                                  pass->phi_ref ? pass->phi_ref + blk->phi_offset : NULL,
+                                  pass->fixed_means ? pass->fixed_means + blk->phi_offset : NULL,
+                                  pass->sums ? sums : NULL);
+        return st ? backend_fail(net, st, err, errlen) : FGSD_OK;
+    }
     st = ops->channel_sums(net->be, t, net->lv[blk->level].mask, net->mask_gen, 0, 0, wl, hl,
-                           net->block_sums);
+                           sums);
     if (st)
         return backend_fail(net, st, err, errlen);
-    for (int c = 0; c < blk->width; c++) {
-        if (pass->sums)
-            pass->sums[blk->phi_offset + c] += net->block_sums[c];
-        if (pass->weights)
-            pass->weights[blk->phi_offset + c] += total;
-    }
+    if (pass->sums)
+        for (int c = 0; c < blk->width; c++)
+            pass->sums[blk->phi_offset + c] += sums[c];
     if (!pass->phi_ref)
         return FGSD_OK;
     for (int c = 0; c < blk->width; c++) {
         double mean = pass->fixed_means ? pass->fixed_means[blk->phi_offset + c]
-                                        : (total > 0.0 ? net->block_sums[c] / total : 0.0);
+                                        : (total > 0.0 ? sums[c] / total : 0.0);
         double g = blk->gain ? blk->gain[c] : 1.0;
         net->offsets[c] = (float)(g * (pass->phi_ref[blk->phi_offset + c] - mean));
     }
@@ -307,35 +320,18 @@ unsigned long unet_mask_builds(const unet *net)
     return net->mask_builds;
 }
 
-fgsd_status unet_run(unet *net, const unet_pass *pass, char *err, size_t errlen)
+/* The blocks of a pass from upload to download; stop: the last block. */
+static fgsd_status run_blocks(unet *net, const unet_pass *pass, int stop, int partial,
+                              int deferred, char *err, size_t errlen)
 {
     const fgsd_model *model = net->model;
     const backend_ops *ops = net->ops;
-    int m = model->info.size_multiple;
-    int partial = pass->features_only || pass->blocks > 0;
-    int stop = pass->blocks > 0 ? pass->blocks - 1
-               : pass->features_only ? last_feature_block(model) : model->n_blocks;
     const backend_tensor *cur;
     fgsd_status st;
 
-    if (pass->width <= 0 || pass->height <= 0 || pass->width % m || pass->height % m) {
-        snprintf(err, errlen, "internal: canvas %dx%d is not a multiple of %d", pass->width,
-                 pass->height, m);
-        return FGSD_ERR_INTERNAL;
-    }
-    if (net->width != pass->width || net->height != pass->height) {
-        st = alloc_buffers(net, pass->width, pass->height);
-        if (st) {
-            snprintf(err, errlen, "out of memory for a %dx%d canvas (%s)", pass->width,
-                     pass->height, ops->error(net->be));
-            return st;
-        }
-    }
-    build_mask_pyramid(net, pass->mask);
     st = ops->upload(net->be, net->in, pass->input);
     if (st)
         return backend_fail(net, st, err, errlen);
-
     cur = net->in;
     for (int b = 0; b < model->n_blocks && b <= stop; b++) {
         const model_block *blk = &model->block[b];
@@ -360,7 +356,7 @@ fgsd_status unet_run(unet *net, const unet_pass *pass, char *err, size_t errlen)
         if (st)
             return st;
         if (blk->is_feature) {
-            st = feature_block(net, blk, outt, pass, err, errlen);
+            st = feature_block(net, blk, outt, pass, deferred, err, errlen);
             if (st)
                 return st;
         }
@@ -378,4 +374,47 @@ fgsd_status unet_run(unet *net, const unet_pass *pass, char *err, size_t errlen)
     if (!st)
         st = ops->download(net->be, net->result, pass->out);
     return st ? backend_fail(net, st, err, errlen) : FGSD_OK;
+}
+
+fgsd_status unet_run(unet *net, const unet_pass *pass, char *err, size_t errlen)
+{
+    const fgsd_model *model = net->model;
+    const backend_ops *ops = net->ops;
+    int m = model->info.size_multiple;
+    int partial = pass->features_only || pass->blocks > 0;
+    int stop = pass->blocks > 0 ? pass->blocks - 1
+               : pass->features_only ? last_feature_block(model) : model->n_blocks;
+    int deferred;
+    fgsd_status st, end;
+
+    if (pass->width <= 0 || pass->height <= 0 || pass->width % m || pass->height % m) {
+        snprintf(err, errlen, "internal: canvas %dx%d is not a multiple of %d", pass->width,
+                 pass->height, m);
+        return FGSD_ERR_INTERNAL;
+    }
+    if (net->width != pass->width || net->height != pass->height) {
+        st = alloc_buffers(net, pass->width, pass->height);
+        if (st) {
+            snprintf(err, errlen, "out of memory for a %dx%d canvas (%s)", pass->width,
+                     pass->height, ops->error(net->be));
+            return st;
+        }
+    }
+    build_mask_pyramid(net, pass->mask);
+    deferred = ops->pass_begin && ops->pass_begin(net->be);
+    st = run_blocks(net, pass, stop, partial, deferred, err, errlen);
+    if (!deferred)
+        return st;
+    end = ops->pass_end(net->be);
+    if (st)
+        return st;
+    if (end)
+        return backend_fail(net, end, err, errlen);
+    /* The deferred sums are on the host now. */
+    for (int b = 0; pass->sums && b < model->n_blocks && b <= stop; b++) {
+        const model_block *blk = &model->block[b];
+        for (int c = 0; blk->is_feature && c < blk->width; c++)
+            pass->sums[blk->phi_offset + c] += net->block_sums[blk->phi_offset + c];
+    }
+    return FGSD_OK;
 }

@@ -30,6 +30,8 @@ def main():
         rows += [line(algo="heuristic", impl="engine", what="denoise", width=256, median_s=e256),
                  line(algo="find", impl="engine", what="denoise", width=256, median_s=0.001),
                  line(algo="heuristic", impl="engine", what="denoise", width=512, median_s=e512),
+                 line(switches="FGSD_CUDA_GRAPHS=0", impl="engine", what="denoise", width=512,
+                      median_s=2 * e512),
                  line(impl="torch", what="denoise", width=256, precision="fp32", median_s=t256),
                  line(impl="torch", what="denoise", width=512, precision="fp32", median_s=t512),
                  line(impl="torch", what="denoise", width=512, precision="bf16", median_s=0.5)]
@@ -54,6 +56,8 @@ def main():
         # medians over the two rounds: engine 2 and 5, PyTorch 3 and 7.5
         (s["pass_speedup_fp32"] == {"256": 1.5, "512": 1.5},
          "fp32 speed-ups from the default engine lines: %r" % s["pass_speedup_fp32"]),
+        (s["pass_speedup_fp32_op_by_op"] == {"512": 0.75},
+         "fp32 speed-ups of the pass op by op: %r" % s["pass_speedup_fp32_op_by_op"]),
         (s["pass_speedup_bf16"] == {}, "no bf16 ratio without an engine bf16 pass: %r"
          % s["pass_speedup_bf16"]),
         # the default synthesis: the heuristic line and the switches-on line

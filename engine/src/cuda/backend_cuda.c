@@ -36,108 +36,17 @@
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 
-#include "backend.h"
+#include "cuda_backend.h"
 #include "cuda_kernels.h"
 #include "cuda_module.h"
-
-/* Rows per partial sum of channel_sums: enough blocks to fill a GPU, few
- * enough partials to add on the host. */
-#define SUM_CHUNKS 512
-
-/* Numerical mode of the convolutions.  Only fp32 exists; the half modes
- * (tensor cores, NHWC fp16/bf16 activations with fp32 accumulation) will add
- * a data type to the descriptors and conversions at upload/download. */
-typedef enum cuda_precision { PRECISION_FP32 } cuda_precision;
-
-/* Kinds of op that FGSD_CUDA_PROFILE times. */
-enum { PROF_CONV3, PROF_CONVT, PROF_POOL, PROF_CONCAT, PROF_SUMS, PROF_ADDCH, PROF_UPLOAD,
-       PROF_DOWNLOAD, PROF_NOISE, PROF_KINDS };
 
 static const char *const prof_names[PROF_KINDS] = {
     "conv3x3", "convt2x2", "avgpool2", "concat", "channel_sums", "add_channel",
     "upload", "download", "noise"};
 
-typedef struct devbuf {
-    void *p;
-    size_t size;
-} devbuf;
-
-/* A mask kept on the device (channel_sums' weights with a generation). */
-typedef struct mask_slot {
-    const float *host;
-    uint64_t gen;
-    size_t bytes;
-    unsigned long used_at; /* the least recently used slot is replaced */
-    devbuf buf;
-} mask_slot;
-#define MASK_SLOTS (FGSD_MAX_LEVELS + 1)
-
-struct backend {
-    char error[512];
-    fgsd_status status; /* of the failure error describes */
-    int device;
-    int deterministic;
-    int direct_conv;    /* FGSD_CUDA_CONV=direct: the plain kernel, not cuDNN */
-    cuda_precision precision;
-    cudaStream_t stream;
-    cudnnHandle_t dnn;
-    cudnnActivationDescriptor_t relu;
-    devbuf stage;       /* upload/download staging, planar CHW */
-    devbuf small;       /* channel_sums weights, add_channel offsets */
-    devbuf partial;     /* channel_sums partial sums */
-    devbuf workspace;   /* cuDNN */
-    devbuf zero_bias;   /* the fused op needs a bias; bias-free convs use zeros */
-    size_t used;        /* bytes this backend has cudaMalloc'ed */
-    size_t cap;         /* FGSD_CUDA_MEMORY_CAP_MIB in bytes; 0: none */
-    int find_algo;      /* FGSD_CUDA_ALGO=find */
-    int profile;        /* FGSD_CUDA_PROFILE=1 */
-    double prof_s[PROF_KINDS];
-    long prof_n[PROF_KINDS];
-    double *host_partial;
-    size_t host_partial_n;
-    void *pinned;       /* page-locked host staging of upload, download, noise */
-    size_t pinned_size; /* 0: none (cudaMallocHost failed: pageable copies) */
-    /* Issue 24's switches, each on unless its variable says 0, so that the
-     * GPU run can time both: FGSD_CUDA_MASK_CACHE (masks kept per
-     * generation) and FGSD_CUDA_DEVICE_REDUCE (the chunks' sums added on
-     * the device, c values brought back instead of chunks x c). */
-    int mask_cache, device_reduce;
-    mask_slot masks[MASK_SLOTS];
-    unsigned long mask_clock;
-    devbuf sums;        /* device_reduce: the c reduced sums */
-};
-
-struct backend_tensor {
-    int c, h, w;
-    float *d;
-};
-
-/* cuDNN's choice for one input size, found on first use at that size. */
-typedef struct conv_plan {
-    int h, w;           /* 0: none yet */
-    int algo;           /* cudnnConvolutionFwdAlgo_t, or -1: direct kernel */
-    int fused;          /* bias + ReLU inside cuDNN */
-    size_t workspace;
-    cudnnTensorDescriptor_t x, y;
-} conv_plan;
-
-struct backend_conv {
-    int cin, cout, transposed, relu;
-    float *w;           /* 3x3: [cout][3][3][cin]; 2x2: [ky*2+kx][cin][cout] */
-    float *bias;        /* NULL when the model has none */
-    size_t w_bytes, bias_bytes;
-    cudnnFilterDescriptor_t filter;
-    cudnnConvolutionDescriptor_t desc;
-    cudnnTensorDescriptor_t bias_desc;
-    conv_plan plan;
-};
-
 /* ---- errors --------------------------------------------------------------- */
 
-static fgsd_status fail(backend *be, fgsd_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static fgsd_status fail(backend *be, fgsd_status st, const char *fmt, ...)
+fgsd_status fail(backend *be, fgsd_status st, const char *fmt, ...)
 {
     va_list ap;
     int n = snprintf(be->error, sizeof(be->error), "CUDA backend: ");
@@ -152,7 +61,7 @@ static fgsd_status fail(backend *be, fgsd_status st, const char *fmt, ...)
 /* A CUDA runtime failure: out of memory is FGSD_ERR_NO_MEMORY (the caller
  * may tile smaller), anything else FGSD_ERR_BACKEND.  Clears the runtime's
  * last error, so the next launch check does not report this one again. */
-static fgsd_status cuda_fail(backend *be, cudaError_t e, const char *what)
+fgsd_status cuda_fail(backend *be, cudaError_t e, const char *what)
 {
     fgsd_status st = e == cudaErrorMemoryAllocation ? FGSD_ERR_NO_MEMORY : FGSD_ERR_BACKEND;
 
@@ -170,26 +79,12 @@ static fgsd_status cuda_fail(backend *be, cudaError_t e, const char *what)
     return fail(be, st, "%s: %s", what, cudaGetErrorString(e));
 }
 
-static fgsd_status dnn_fail(backend *be, cudnnStatus_t s, const char *what)
+fgsd_status dnn_fail(backend *be, cudnnStatus_t s, const char *what)
 {
     fgsd_status st = s == CUDNN_STATUS_ALLOC_FAILED ? FGSD_ERR_NO_MEMORY : FGSD_ERR_BACKEND;
 
     return fail(be, st, "cuDNN %s: %s", what, cudnnGetErrorString(s));
 }
-
-#define CU(be, call, what)                                                                       \
-    do {                                                                                         \
-        cudaError_t e_ = (call);                                                                 \
-        if (e_ != cudaSuccess)                                                                   \
-            return cuda_fail(be, e_, what);                                                      \
-    } while (0)
-
-#define DNN(be, call, what)                                                                      \
-    do {                                                                                         \
-        cudnnStatus_t s_ = (call);                                                               \
-        if (s_ != CUDNN_STATUS_SUCCESS)                                                          \
-            return dnn_fail(be, s_, what);                                                       \
-    } while (0)
 
 /* ---- device buffers ----------------------------------------------------------- */
 
@@ -215,13 +110,16 @@ static void dev_free(backend *be, void *p, size_t bytes)
     be->used -= bytes;
 }
 
-static fgsd_status devbuf_reserve(backend *be, devbuf *b, size_t bytes, const char *what)
+fgsd_status devbuf_reserve(backend *be, devbuf *b, size_t bytes, const char *what)
 {
     void *p = NULL;
     cudaError_t e;
 
     if (b->size >= bytes)
         return FGSD_OK;
+    if (be->pass.capturing)
+        return fail(be, FGSD_ERR_BACKEND, "%s would grow inside a CUDA graph's capture", what);
+    be->epoch++; /* graphs that captured the old buffer are stale */
     /* Work queued on the stream may still read the old buffer. */
     CU(be, cudaStreamSynchronize(be->stream), "cudaStreamSynchronize");
     dev_free(be, b->p, b->size);
@@ -340,6 +238,9 @@ static void cuda_destroy(backend *be)
         cudaStreamSynchronize(be->stream);
     if (be->profile)
         prof_print(be);
+    cuda_pass_free(be);
+    devbuf_free(be, &be->pass.slab_dev);
+    devbuf_free(be, &be->offsets);
     if (be->pinned)
         cudaFreeHost(be->pinned);
     devbuf_free(be, &be->stage);
@@ -392,6 +293,9 @@ static fgsd_status init_device(backend *be)
     be->find_algo = getenv("FGSD_CUDA_ALGO") && strcmp(getenv("FGSD_CUDA_ALGO"), "find") == 0;
     be->mask_cache = switch_on("FGSD_CUDA_MASK_CACHE");
     be->device_reduce = switch_on("FGSD_CUDA_DEVICE_REDUCE");
+    be->deferred_passes = switch_on("FGSD_CUDA_DEVICE_PROJECT");
+    be->graphs = switch_on("FGSD_CUDA_GRAPHS");
+    be->stats = getenv("FGSD_CUDA_STATS") && strcmp(getenv("FGSD_CUDA_STATS"), "1") == 0;
     be->device = 0;
     CU(be, cudaSetDevice(be->device), "cudaSetDevice");
     CU(be, cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, be->device),
@@ -474,10 +378,12 @@ static size_t cuda_memory_available(backend *be)
 
 static void conv_destroy(backend *be, backend_conv *c)
 {
-    if (c->plan.x)
-        cudnnDestroyTensorDescriptor(c->plan.x);
-    if (c->plan.y)
-        cudnnDestroyTensorDescriptor(c->plan.y);
+    for (int k = 0; k < CONV_PLANS; k++) {
+        if (c->plan[k].x)
+            cudnnDestroyTensorDescriptor(c->plan[k].x);
+        if (c->plan[k].y)
+            cudnnDestroyTensorDescriptor(c->plan[k].y);
+    }
     if (c->bias_desc)
         cudnnDestroyTensorDescriptor(c->bias_desc);
     if (c->filter)
@@ -548,8 +454,6 @@ static fgsd_status conv_descriptors(backend *be, backend_conv *c)
     DNN(be, cudnnSetTensor4dDescriptor(c->bias_desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1,
                                        c->cout, 1, 1),
         "cudnnSetTensor4dDescriptor");
-    DNN(be, cudnnCreateTensorDescriptor(&c->plan.x), "cudnnCreateTensorDescriptor");
-    DNN(be, cudnnCreateTensorDescriptor(&c->plan.y), "cudnnCreateTensorDescriptor");
     return FGSD_OK;
 }
 
@@ -648,7 +552,7 @@ static void cuda_tensor_free(backend *be, backend_tensor *t)
  * of the pass), page-locked ones at the bus's speed.  The caller waits for
  * the stream before it touches the buffer again.  Without one (the host is
  * short of page-locked memory) the copies go straight to pageable memory. */
-static void *pinned_buffer(backend *be, size_t bytes)
+void *pinned_buffer(backend *be, size_t bytes)
 {
     void *p = NULL;
 
@@ -752,16 +656,19 @@ static fgsd_status finish_plain(backend *be, const backend_conv *c, backend_tens
  * first that runs within memory wins and is kept for this size.  In
  * deterministic mode only deterministic ones count; in fp32 mode none that
  * uses tensor-op math.  The direct kernel is the last resort. */
-static fgsd_status plan_and_run(backend *be, backend_conv *c, const backend_tensor *in,
-                                backend_tensor *out)
+static fgsd_status plan_and_run(backend *be, backend_conv *c, conv_plan *p,
+                                const backend_tensor *in, backend_tensor *out)
 {
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-    conv_plan *p = &c->plan;
     int found = 0, ws_oom = 0;
     cudnnStatus_t last = CUDNN_STATUS_SUCCESS;
     fgsd_status st;
 
     p->h = p->w = 0;
+    if (!p->x)
+        DNN(be, cudnnCreateTensorDescriptor(&p->x), "cudnnCreateTensorDescriptor");
+    if (!p->y)
+        DNN(be, cudnnCreateTensorDescriptor(&p->y), "cudnnCreateTensorDescriptor");
     DNN(be, cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, c->cin, in->h,
                                        in->w),
         "cudnnSetTensor4dDescriptor");
@@ -840,14 +747,41 @@ static fgsd_status plan_and_run(backend *be, backend_conv *c, const backend_tens
     return FGSD_OK;
 }
 
+/* The plan for this input size, or NULL. */
+static conv_plan *find_plan(backend_conv *c, int h, int w)
+{
+    for (int k = 0; k < CONV_PLANS; k++)
+        if (c->plan[k].h == h && c->plan[k].w == w) {
+            c->plan[k].used_at = ++c->plan_clock;
+            return &c->plan[k];
+        }
+    return NULL;
+}
+
+/* The slot a new size's plan takes: an empty one, or the least recently
+ * used. */
+static conv_plan *plan_slot(backend_conv *c)
+{
+    conv_plan *v = &c->plan[0];
+
+    for (int k = 1; k < CONV_PLANS && v->h; k++)
+        if (!c->plan[k].h || c->plan[k].used_at < v->used_at)
+            v = &c->plan[k];
+    v->used_at = ++c->plan_clock;
+    return v;
+}
+
 static fgsd_status conv3x3(backend *be, backend_conv *c, const backend_tensor *in,
                            backend_tensor *out)
 {
-    conv_plan *p = &c->plan;
+    conv_plan *p = find_plan(c, in->h, in->w);
     cudnnStatus_t s;
 
-    if (p->h != in->h || p->w != in->w)
-        return plan_and_run(be, c, in, out);
+    if (!p && be->pass.capturing)
+        return fail(be, FGSD_ERR_BACKEND, "a convolution at %dx%d not planned before a capture",
+                    in->w, in->h);
+    if (!p)
+        return plan_and_run(be, c, plan_slot(c), in, out);
     if (p->algo < 0) {
         CU(be, cuk_conv3x3(in->d, c->w, c->bias, out->d, c->cin, c->cout, in->h, in->w, c->relu,
                            be->stream),
@@ -864,7 +798,7 @@ static fgsd_status conv3x3(backend *be, backend_conv *c, const backend_tensor *i
     return p->fused ? FGSD_OK : finish_plain(be, c, out);
 }
 
-static fgsd_status cuda_conv(backend *be, const backend_conv *cc, const backend_tensor *in,
+fgsd_status cuda_conv(backend *be, const backend_conv *cc, const backend_tensor *in,
                              backend_tensor *out)
 {
     backend_conv *c = (backend_conv *)cc; /* the plan cache is the backend's own */
@@ -884,7 +818,7 @@ static fgsd_status cuda_conv(backend *be, const backend_conv *cc, const backend_
 
 /* ---- the other ops ------------------------------------------------------------------------------ */
 
-static fgsd_status cuda_avgpool2(backend *be, const backend_tensor *in, backend_tensor *out)
+fgsd_status cuda_avgpool2(backend *be, const backend_tensor *in, backend_tensor *out)
 {
     if (out->c != in->c || out->h * 2 != in->h || out->w * 2 != in->w)
         return fail(be, FGSD_ERR_INTERNAL, "pool shape mismatch");
@@ -892,7 +826,7 @@ static fgsd_status cuda_avgpool2(backend *be, const backend_tensor *in, backend_
     return FGSD_OK;
 }
 
-static fgsd_status cuda_concat(backend *be, const backend_tensor *a, const backend_tensor *b,
+fgsd_status cuda_concat(backend *be, const backend_tensor *a, const backend_tensor *b,
                                backend_tensor *out)
 {
     if (a->h != b->h || a->w != b->w || out->h != a->h || out->w != a->w ||
@@ -905,7 +839,7 @@ static fgsd_status cuda_concat(backend *be, const backend_tensor *a, const backe
 /* The device copy of rows y0.. of the h x w weights: sent at every call,
  * or (weights_gen nonzero and the cache on) kept per pointer and
  * generation, the whole plane sent once (backend.h channel_sums). */
-static const float *device_weights(backend *be, const float *weights, uint64_t gen, int w, int h,
+const float *device_weights(backend *be, const float *weights, uint64_t gen, int w, int h,
                                    int y0, int rows)
 {
     size_t full = (size_t)w * (size_t)h * sizeof(float);
@@ -1027,33 +961,53 @@ static fgsd_status cuda_normal_noise(backend *be, uint64_t seed, uint32_t step, 
  * op's own call is an argument, so it runs between the two time stamps). */
 static fgsd_status op_upload(backend *be, backend_tensor *t, const float *chw)
 {
-    double t0 = prof_begin(be);
+    double t0;
+
+    if (be->pass.open)
+        return pass_record_upload(be, t, chw);
+    t0 = prof_begin(be);
     return prof_end(be, PROF_UPLOAD, t0, cuda_upload(be, t, chw));
 }
 
 static fgsd_status op_download(backend *be, const backend_tensor *t, float *chw)
 {
-    double t0 = prof_begin(be);
+    double t0;
+
+    if (be->pass.open)
+        return pass_record_download(be, t, chw);
+    t0 = prof_begin(be);
     return prof_end(be, PROF_DOWNLOAD, t0, cuda_download(be, t, chw));
 }
 
 static fgsd_status op_conv(backend *be, const backend_conv *c, const backend_tensor *in,
                            backend_tensor *out)
 {
-    double t0 = prof_begin(be);
+    double t0;
+
+    if (be->pass.open)
+        return pass_record_conv(be, c, in, out);
+    t0 = prof_begin(be);
     return prof_end(be, c->transposed ? PROF_CONVT : PROF_CONV3, t0, cuda_conv(be, c, in, out));
 }
 
 static fgsd_status op_avgpool2(backend *be, const backend_tensor *in, backend_tensor *out)
 {
-    double t0 = prof_begin(be);
+    double t0;
+
+    if (be->pass.open)
+        return pass_record_pool(be, in, out);
+    t0 = prof_begin(be);
     return prof_end(be, PROF_POOL, t0, cuda_avgpool2(be, in, out));
 }
 
 static fgsd_status op_concat(backend *be, const backend_tensor *a, const backend_tensor *b,
                              backend_tensor *out)
 {
-    double t0 = prof_begin(be);
+    double t0;
+
+    if (be->pass.open)
+        return pass_record_concat(be, a, b, out);
+    t0 = prof_begin(be);
     return prof_end(be, PROF_CONCAT, t0, cuda_concat(be, a, b, out));
 }
 
@@ -1061,14 +1015,22 @@ static fgsd_status op_channel_sums(backend *be, const backend_tensor *t, const f
                                    uint64_t weights_gen, int x0, int y0, int x1, int y1,
                                    double *sums)
 {
-    double t0 = prof_begin(be);
+    double t0;
+
+    if (be->pass.open) /* they hand values to the host now: backend.h */
+        return fail(be, FGSD_ERR_INTERNAL, "channel_sums inside a deferred pass");
+    t0 = prof_begin(be);
     return prof_end(be, PROF_SUMS, t0,
                     cuda_channel_sums(be, t, weights, weights_gen, x0, y0, x1, y1, sums));
 }
 
 static fgsd_status op_add_channel(backend *be, backend_tensor *t, const float *offsets)
 {
-    double t0 = prof_begin(be);
+    double t0;
+
+    if (be->pass.open)
+        return fail(be, FGSD_ERR_INTERNAL, "add_channel inside a deferred pass");
+    t0 = prof_begin(be);
     return prof_end(be, PROF_ADDCH, t0, cuda_add_channel(be, t, offsets));
 }
 
@@ -1098,13 +1060,26 @@ static const backend_ops cuda_ops = {
     .add_channel = op_add_channel,
     .memory_available = cuda_memory_available,
     .normal_noise = op_normal_noise,
+    .pass_begin = cuda_pass_begin,
+    .pass_end = cuda_pass_end,
+    .channel_project = cuda_channel_project,
 };
+
+static void pass_stats(backend *be, fgsd_cuda_pass_stats *out)
+{
+    out->deferred = be->pass.deferred;
+    out->op_by_op = be->pass.eager;
+    out->captured = be->pass.captured;
+    out->launched = be->pass.launched;
+    out->capture_failed = be->pass.capture_failed;
+}
 
 static const fgsd_cuda_module module = {
     .abi = FGSD_CUDA_ABI,
     .ops_size = sizeof(backend_ops),
     .ops = &cuda_ops,
     .probe = cuda_probe,
+    .pass_stats = pass_stats,
 };
 
 __attribute__((visibility("default"))) const fgsd_cuda_module *fgsd_cuda_module_get(int abi);

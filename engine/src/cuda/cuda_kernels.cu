@@ -287,6 +287,42 @@ extern "C" cudaError_t cuk_reduce_chunks(const double *partial, int chunks, int 
     return cudaGetLastError();
 }
 
+/* channel_project (backend.h): the chunks reduced as reduce_chunks does,
+ * then unet.c's offset arithmetic in double, so both equal the host path's
+ * to the bit.  params: the total (a double), then gain, phi and means (c
+ * floats each). */
+static __global__ void project(const double *__restrict__ partial, int chunks, int c,
+                               const unsigned char *__restrict__ params, int flags,
+                               float *__restrict__ offsets, double *__restrict__ sums)
+{
+    int ch = (int)(blockIdx.x * blockDim.x + threadIdx.x);
+
+    if (ch < c) {
+        const float *gain = (const float *)(params + sizeof(double));
+        const float *phi = gain + c, *means = phi + c;
+        double total = *(const double *)params;
+        double s = 0.0, mean, g;
+
+        for (int k = 0; k < chunks; k++)
+            s += partial[(size_t)k * (size_t)c + (size_t)ch];
+        sums[ch] = s;
+        if (!(flags & CUK_PROJECT_PHI))
+            return;
+        mean = (flags & CUK_PROJECT_MEANS) ? (double)means[ch] : (total > 0.0 ? s / total : 0.0);
+        g = (flags & CUK_PROJECT_GAIN) ? (double)gain[ch] : 1.0;
+        offsets[ch] = (float)(g * ((double)phi[ch] - mean));
+    }
+}
+
+extern "C" cudaError_t cuk_project(const double *partial, int chunks, int c, const void *params,
+                                   int flags, float *offsets, double *sums, cudaStream_t stream)
+{
+    if (c > 0)
+        project<<<(unsigned)((c + THREADS - 1) / THREADS), THREADS, 0, stream>>>(
+            partial, chunks, c, (const unsigned char *)params, flags, offsets, sums);
+    return cudaGetLastError();
+}
+
 static __global__ void rng_normal(uint64_t key, uint32_t step, uint32_t first, size_t n,
                                   float *out)
 {

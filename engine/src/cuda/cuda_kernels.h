@@ -66,6 +66,16 @@ cudaError_t cuk_channel_sums(const float *t, const float *weights, int c, int wd
 cudaError_t cuk_reduce_chunks(const double *partial, int chunks, int c, double *out,
                               cudaStream_t stream);
 
+/* channel_project's second half (backend.h): sums[ch] = the chunks of
+ * cuk_channel_sums added as cuk_reduce_chunks adds them; with
+ * CUK_PROJECT_PHI, offsets[ch] = (float)(g * (phi - mean)) in double, mean
+ * = means[ch] (CUK_PROJECT_MEANS) or sums[ch] / total (0 when total is not
+ * positive), g = gain[ch] (CUK_PROJECT_GAIN) or 1.  params (device): the
+ * total as a double, then gain, phi and means, c floats each. */
+enum { CUK_PROJECT_GAIN = 1, CUK_PROJECT_PHI = 2, CUK_PROJECT_MEANS = 4 };
+cudaError_t cuk_project(const double *partial, int chunks, int c, const void *params, int flags,
+                        float *offsets, double *sums, cudaStream_t stream);
+
 /* out[i] = rng_normal(seed, step, first + i), docs/rng.md (rng_core.h). */
 cudaError_t cuk_rng_normal(uint64_t seed, uint32_t step, uint32_t first, size_t n, float *out,
                            cudaStream_t stream);

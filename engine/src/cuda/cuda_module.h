@@ -11,10 +11,20 @@
 
 /* Bump on any change to backend_ops, backend_config, model_conv or the
  * struct below: a module built against another version is refused. */
-#define FGSD_CUDA_ABI 3
+#define FGSD_CUDA_ABI 4
 
 #define FGSD_CUDA_ENTRY "fgsd_cuda_module_get"
 #define FGSD_CUDA_MODULE_NAME "libfgsd-cuda.so"
+
+/* How a backend's deferred passes ran (docs/cuda.md "A pass as one CUDA
+ * graph"): for the tests and the GPU run's log. */
+typedef struct fgsd_cuda_pass_stats {
+    unsigned long deferred;       /* passes run whole */
+    unsigned long op_by_op;       /* of them, queued op by op */
+    unsigned long captured;       /* graphs captured */
+    unsigned long launched;       /* passes run as a graph launch */
+    unsigned long capture_failed; /* captures that failed (then op by op) */
+} fgsd_cuda_pass_stats;
 
 typedef struct fgsd_cuda_module {
     int abi;                 /* FGSD_CUDA_ABI of the module's build */
@@ -25,6 +35,7 @@ typedef struct fgsd_cuda_module {
      * CUDA runtime failed otherwise (driver too old for the runtime, ...).
      * err says why when <= 0. */
     int (*probe)(char *err, size_t errlen);
+    void (*pass_stats)(backend *be, fgsd_cuda_pass_stats *out);
 } fgsd_cuda_module;
 
 /* The module's entry point: its description when abi equals the module's

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * The CUDA backend's own declarations, shared by its ops (backend_cuda.c)
+ * and its deferred passes and CUDA graphs (cuda_pass.c). */
+#ifndef FGSD_CUDA_BACKEND_H
+#define FGSD_CUDA_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include "backend.h"
+
+/* Rows per partial sum of channel_sums: enough blocks to fill a GPU, few
+ * enough partials to add on the host. */
+#define SUM_CHUNKS 512
+
+/* Numerical mode of the convolutions.  Only fp32 exists; the half modes
+ * (tensor cores, NHWC fp16/bf16 activations with fp32 accumulation) will add
+ * a data type to the descriptors and conversions at upload/download. */
+typedef enum cuda_precision { PRECISION_FP32 } cuda_precision;
+
+/* Kinds of op that FGSD_CUDA_PROFILE times. */
+enum { PROF_CONV3, PROF_CONVT, PROF_POOL, PROF_CONCAT, PROF_SUMS, PROF_ADDCH, PROF_UPLOAD,
+       PROF_DOWNLOAD, PROF_NOISE, PROF_KINDS };
+
+typedef struct devbuf {
+    void *p;
+    size_t size;
+} devbuf;
+
+#include "cuda_pass.h"
+
+/* A mask kept on the device (channel_sums' weights with a generation). */
+typedef struct mask_slot {
+    const float *host;
+    uint64_t gen;
+    size_t bytes;
+    unsigned long used_at; /* the least recently used slot is replaced */
+    devbuf buf;
+} mask_slot;
+#define MASK_SLOTS (FGSD_MAX_LEVELS + 1)
+
+struct backend {
+    char error[512];
+    fgsd_status status; /* of the failure error describes */
+    int device;
+    int deterministic;
+    int direct_conv;    /* FGSD_CUDA_CONV=direct: the plain kernel, not cuDNN */
+    cuda_precision precision;
+    cudaStream_t stream;
+    cudnnHandle_t dnn;
+    cudnnActivationDescriptor_t relu;
+    devbuf stage;       /* upload/download staging, planar CHW */
+    devbuf small;       /* channel_sums weights, add_channel offsets */
+    devbuf partial;     /* channel_sums partial sums */
+    devbuf workspace;   /* cuDNN */
+    devbuf zero_bias;   /* the fused op needs a bias; bias-free convs use zeros */
+    size_t used;        /* bytes this backend has cudaMalloc'ed */
+    size_t cap;         /* FGSD_CUDA_MEMORY_CAP_MIB in bytes; 0: none */
+    int find_algo;      /* FGSD_CUDA_ALGO=find */
+    int profile;        /* FGSD_CUDA_PROFILE=1 */
+    double prof_s[PROF_KINDS];
+    long prof_n[PROF_KINDS];
+    double *host_partial;
+    size_t host_partial_n;
+    void *pinned;       /* page-locked host staging of upload, download, noise */
+    size_t pinned_size; /* 0: none (cudaMallocHost failed: pageable copies) */
+    /* Issue 24's switches, each on unless its variable says 0, so that the
+     * GPU run can time both: FGSD_CUDA_MASK_CACHE (masks kept per
+     * generation) and FGSD_CUDA_DEVICE_REDUCE (the chunks' sums added on
+     * the device, c values brought back instead of chunks x c). */
+    int mask_cache, device_reduce;
+    mask_slot masks[MASK_SLOTS];
+    unsigned long mask_clock;
+    devbuf sums;        /* device_reduce, channel_project: the c reduced sums */
+    devbuf offsets;     /* channel_project: the c offsets */
+    /* Bumped whenever a buffer that a CUDA graph may have captured moves
+     * (devbuf_reserve, the pass slabs): graphs of an older epoch are
+     * never launched. */
+    unsigned long epoch;
+    /* Deferred passes and their CUDA graphs (cuda_pass.c), switched by
+     * FGSD_CUDA_DEVICE_PROJECT and FGSD_CUDA_GRAPHS. */
+    int deferred_passes, graphs;
+    int stats;          /* FGSD_CUDA_STATS=1: the passes' counts at the end */
+    cuda_pass pass;
+};
+
+#define CONV_PLANS 4
+
+struct backend_tensor {
+    int c, h, w;
+    float *d;
+};
+
+/* cuDNN's choice for one input size, found on first use at that size and
+ * kept beside the plans of other sizes (a tiled canvas alternates window
+ * sizes; a CUDA graph's capture may not plan). */
+typedef struct conv_plan {
+    int h, w;           /* 0: none yet */
+    unsigned long used_at;
+    int algo;           /* cudnnConvolutionFwdAlgo_t, or -1: direct kernel */
+    int fused;          /* bias + ReLU inside cuDNN */
+    size_t workspace;
+    cudnnTensorDescriptor_t x, y;
+} conv_plan;
+
+struct backend_conv {
+    int cin, cout, transposed, relu;
+    float *w;           /* 3x3: [cout][3][3][cin]; 2x2: [ky*2+kx][cin][cout] */
+    float *bias;        /* NULL when the model has none */
+    size_t w_bytes, bias_bytes;
+    cudnnFilterDescriptor_t filter;
+    cudnnConvolutionDescriptor_t desc;
+    cudnnTensorDescriptor_t bias_desc;
+    conv_plan plan[CONV_PLANS];
+    unsigned long plan_clock;
+};
+
+/* ---- backend_cuda.c, for cuda_pass.c -------------------------------------- */
+
+fgsd_status fail(backend *be, fgsd_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A CUDA runtime failure: out of memory is FGSD_ERR_NO_MEMORY. */
+fgsd_status cuda_fail(backend *be, cudaError_t e, const char *what);
+fgsd_status dnn_fail(backend *be, cudnnStatus_t s, const char *what);
+/* b holds at least bytes (grown, never shrunk; a move bumps be->epoch). */
+fgsd_status devbuf_reserve(backend *be, devbuf *b, size_t bytes, const char *what);
+/* The device copy of a numbered mask (backend.h channel_sums), rows
+ * y0 .. y0 + rows - 1 of the w x h plane; NULL when it failed. */
+const float *device_weights(backend *be, const float *weights, uint64_t gen, int w, int h,
+                            int y0, int rows);
+/* The ops as they run at once (outside a deferred pass, or when it runs). */
+fgsd_status cuda_conv(backend *be, const backend_conv *c, const backend_tensor *in,
+                      backend_tensor *out);
+fgsd_status cuda_avgpool2(backend *be, const backend_tensor *in, backend_tensor *out);
+fgsd_status cuda_concat(backend *be, const backend_tensor *a, const backend_tensor *b,
+                        backend_tensor *out);
+
+#define CU(be, call, what)                                                                       \
+    do {                                                                                         \
+        cudaError_t e_ = (call);                                                                 \
+        if (e_ != cudaSuccess)                                                                   \
+            return cuda_fail(be, e_, what);                                                      \
+    } while (0)
+
+#define DNN(be, call, what)                                                                      \
+    do {                                                                                         \
+        cudnnStatus_t s_ = (call);                                                               \
+        if (s_ != CUDNN_STATUS_SUCCESS)                                                          \
+            return dnn_fail(be, s_, what);                                                       \
+    } while (0)
+
+#endif
