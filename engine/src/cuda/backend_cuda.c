@@ -652,8 +652,92 @@ static fgsd_status finish_plain(backend *be, const backend_conv *c, backend_tens
     return FGSD_OK;
 }
 
+/* Whether the mode allows the algorithm: in deterministic mode only
+ * deterministic ones, in fp32 mode none that uses tensor-op math. */
+static int usable(const backend *be, const cudnnConvolutionFwdAlgoPerf_t *perf)
+{
+    if (perf->status != CUDNN_STATUS_SUCCESS)
+        return 0;
+    if (be->deterministic && perf->determinism != CUDNN_DETERMINISTIC)
+        return 0;
+    return !(be->precision == PRECISION_FP32 && perf->mathType != CUDNN_DEFAULT_MATH &&
+             perf->mathType != CUDNN_FMA_MATH);
+}
+
+#define TIMED_REPS 3
+
+/* One timing of the exact call a plan would make (the fused op, or the
+ * plain one and the bias kernel), TIMED_REPS times between two events after
+ * a warm-up; a negative time when it does not run. */
+static float time_call(backend *be, const backend_conv *c, const conv_plan *p, int algo,
+                       int fused, size_t ws, const backend_tensor *in, backend_tensor *out,
+                       cudaEvent_t e0, cudaEvent_t e1)
+{
+    float ms = -1.0f;
+    int ok = run_cudnn(be, c, p, algo, fused, ws, in, out) == CUDNN_STATUS_SUCCESS &&
+             cudaEventRecord(e0, be->stream) == cudaSuccess;
+
+    for (int r = 0; r < TIMED_REPS && ok; r++) {
+        ok = run_cudnn(be, c, p, algo, fused, ws, in, out) == CUDNN_STATUS_SUCCESS;
+        if (ok && !fused)
+            ok = cuk_bias_act(out->d, c->bias, c->cout, pixels(out), c->relu, be->stream) ==
+                 cudaSuccess;
+    }
+    if (!ok || cudaEventRecord(e1, be->stream) != cudaSuccess ||
+        cudaEventSynchronize(e1) != cudaSuccess || cudaEventElapsedTime(&ms, e0, e1) != cudaSuccess)
+        ms = -1.0f;
+    (void)cudaGetLastError();
+    return ms < 0.0f ? -1.0f : ms / TIMED_REPS;
+}
+
+/* FGSD_CUDA_ALGO=find (issue 24.4): cuDNN's Find times the plain
+ * convolution, but the call that runs may be the fused one or the plain one
+ * with the bias kernel after it.  Each usable algorithm's calls are timed
+ * on these tensors and the fastest becomes p's; 0 when none ran (the
+ * caller then goes on as with the heuristics). */
+static int time_exact_calls(backend *be, backend_conv *c, conv_plan *p,
+                            const cudnnConvolutionFwdAlgoPerf_t *perf, int found,
+                            const backend_tensor *in, backend_tensor *out)
+{
+    cudaEvent_t e0 = NULL, e1 = NULL;
+    float best = -1.0f;
+
+    if (cudaEventCreate(&e0) != cudaSuccess || cudaEventCreate(&e1) != cudaSuccess)
+        found = 0;
+    for (int i = 0; i < found; i++) {
+        size_t ws = 0;
+
+        if (!usable(be, &perf[i]) ||
+            cudnnGetConvolutionForwardWorkspaceSize(be->dnn, p->x, c->filter, c->desc, p->y,
+                                                    perf[i].algo, &ws) != CUDNN_STATUS_SUCCESS ||
+            devbuf_reserve(be, &be->workspace, ws, "the cuDNN workspace"))
+            continue;
+        for (int fused = c->relu ? 1 : 0; fused >= 0; fused--) {
+            float ms = time_call(be, c, p, (int)perf[i].algo, fused, ws, in, out, e0, e1);
+
+            if (ms >= 0.0f && (best < 0.0f || ms < best)) {
+                best = ms;
+                p->algo = (int)perf[i].algo;
+                p->fused = fused;
+                p->workspace = ws;
+            }
+        }
+    }
+    if (e0)
+        cudaEventDestroy(e0);
+    if (e1)
+        cudaEventDestroy(e1);
+    (void)cudaGetLastError();
+    if (best >= 0.0f && be->profile)
+        fprintf(stderr, "fgsd cuda plan: conv3x3 %d->%d at %dx%d: algo %d%s (the exact call "
+                "timed), %.3f ms, workspace %zu KiB\n", c->cin, c->cout, in->w, in->h, p->algo,
+                p->fused ? " fused" : "", (double)best, p->workspace >> 10);
+    return best >= 0.0f;
+}
+
 /* First run at a new size: cuDNN's heuristics rank the algorithms; the
- * first that runs within memory wins and is kept for this size.  In
+ * first that runs within memory wins and is kept for this size (with
+ * FGSD_CUDA_ALGO=find, the fastest exact call, time_exact_calls).  In
  * deterministic mode only deterministic ones count; in fp32 mode none that
  * uses tensor-op math.  The direct kernel is the last resort. */
 static fgsd_status plan_and_run(backend *be, backend_conv *c, conv_plan *p,
@@ -689,6 +773,15 @@ static fgsd_status plan_and_run(backend *be, backend_conv *c, conv_plan *p,
         (void)cudaGetLastError(); /* e.g. no memory to time them: the heuristics */
         found = 0;
     }
+    if (!be->direct_conv && found && time_exact_calls(be, c, p, perf, found, in, out)) {
+        cudnnStatus_t s = run_cudnn(be, c, p, p->algo, p->fused, p->workspace, in, out);
+
+        if (s != CUDNN_STATUS_SUCCESS)
+            return dnn_fail(be, s, "convolution");
+        p->h = in->h;
+        p->w = in->w;
+        return p->fused ? FGSD_OK : finish_plain(be, c, out);
+    }
     if (!be->direct_conv && !found)
         DNN(be, cudnnGetConvolutionForwardAlgorithm_v7(be->dnn, p->x, c->filter, c->desc, p->y,
                                                        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &found,
@@ -697,12 +790,7 @@ static fgsd_status plan_and_run(backend *be, backend_conv *c, conv_plan *p,
     for (int i = 0; i < found; i++) {
         size_t ws = 0;
 
-        if (perf[i].status != CUDNN_STATUS_SUCCESS)
-            continue;
-        if (be->deterministic && perf[i].determinism != CUDNN_DETERMINISTIC)
-            continue;
-        if (be->precision == PRECISION_FP32 && perf[i].mathType != CUDNN_DEFAULT_MATH &&
-            perf[i].mathType != CUDNN_FMA_MATH)
+        if (!usable(be, &perf[i]))
             continue;
         if (cudnnGetConvolutionForwardWorkspaceSize(be->dnn, p->x, c->filter, c->desc, p->y,
                                                     perf[i].algo, &ws) != CUDNN_STATUS_SUCCESS)
