@@ -2,14 +2,17 @@
  * The CUDA + cuDNN backend (docs/cuda.md), built into its own module
  * libfgsd-cuda.so that session.c loads with dlopen.
  *
- * Tensors live on the GPU as NHWC fp32.  3x3 convolutions run in cuDNN
- * (legacy convolution API, NHWC, cross-correlation as PyTorch), ReLU and
- * bias fused into cudnnConvolutionBiasActivationForward where cuDNN runs it;
+ * Tensors live on the GPU as NHWC fp32 (or bf16 with FGSD_CUDA_PRECISION=
+ * bf16).  3x3 convolutions run in cuDNN (legacy convolution API, NHWC,
+ * cross-correlation as PyTorch), ReLU and bias fused into
+ * cudnnConvolutionBiasActivationForward where cuDNN runs it (fp32);
  * everything else is a kernel of cuda_kernels.cu.  fp32 mode uses
  * CUDNN_FMA_MATH, which excludes TF32 tensor-core kernels, so results agree
  * with backend_ref.c within fp32 rounding (tests/test_cuda.c states the
- * bounds).  Every call queues on one stream; only download and channel_sums
- * wait for it, as they hand values to the host.
+ * bounds); bf16 mode uses tensor cores with fp32 accumulation.  Every call
+ * queues on one stream; only download and channel_sums wait for it, as they
+ * hand values to the host; a deferred pass (cuda_pass.c) waits once, at
+ * its end.
  *
  * Device memory: tensors and weights are cudaMalloc'ed once (the graph
  * runner allocates per canvas size); staging buffers and the cuDNN
@@ -277,6 +280,7 @@ static fgsd_status init_device(backend *be)
     int major = 0, minor = 0;
     size_t ver = cudnnGetVersion();
     const char *conv = getenv("FGSD_CUDA_CONV");
+    const char *prec = getenv("FGSD_CUDA_PRECISION");
 
     const char *cap = getenv("FGSD_CUDA_MEMORY_CAP_MIB");
 
@@ -315,14 +319,17 @@ static fgsd_status init_device(backend *be)
      * no code for this GPU (compute capability below the build's list). */
     if (devbuf_reserve(be, &be->small, 256, "a staging buffer"))
         return be->status;
-    if (cuk_add_channel(be->small.p, be->small.p, 1, 1, be->stream) != cudaSuccess ||
+    if (cuk_add_channel(be->small.p, CUK_F32, be->small.p, 1, 1, be->stream) != cudaSuccess ||
         cudaStreamSynchronize(be->stream) != cudaSuccess) {
         (void)cudaGetLastError();
         return fail(be, FGSD_ERR_BACKEND, "no kernel of this build runs on this GPU (sm_%d%d)",
                     major, minor);
     }
     be->direct_conv = conv && strcmp(conv, "direct") == 0;
-    be->precision = PRECISION_FP32;
+    if (prec && *prec && strcmp(prec, "fp32") != 0 && strcmp(prec, "bf16") != 0)
+        return fail(be, FGSD_ERR_INVALID_ARGUMENT,
+                    "FGSD_CUDA_PRECISION must be fp32 or bf16, not \"%s\"", prec);
+    be->precision = prec && strcmp(prec, "bf16") == 0 ? PRECISION_BF16 : PRECISION_FP32;
     return FGSD_OK;
 }
 
@@ -391,6 +398,7 @@ static void conv_destroy(backend *be, backend_conv *c)
     if (c->desc)
         cudnnDestroyConvolutionDescriptor(c->desc);
     dev_free(be, c->w, c->w_bytes);
+    dev_free(be, c->w_bf16, c->w_bf16_bytes);
     dev_free(be, c->bias, c->bias_bytes);
     free(c);
 }
@@ -438,18 +446,47 @@ static fgsd_status upload_floats(backend *be, float **dst, size_t *bytes, const 
     return FGSD_OK;
 }
 
+/* cuDNN's type of the activations and filters in this mode. */
+static cudnnDataType_t dnn_type(const backend *be)
+{
+    return be->precision == PRECISION_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+}
+
+/* The bf16 mode's copy of a 3x3 filter for cuDNN (the direct kernel keeps
+ * reading the float one). */
+static fgsd_status bf16_filter(backend *be, backend_conv *c, size_t n)
+{
+    void *p = NULL;
+    cudaError_t e;
+
+    c->w_bf16_bytes = (n ? n : 1) * 2;
+    e = dev_alloc(be, &p, c->w_bf16_bytes);
+    if (e != cudaSuccess) {
+        c->w_bf16_bytes = 0;
+        return cuda_fail(be, e, "weights");
+    }
+    c->w_bf16 = p;
+    CU(be, cuk_to_bf16(c->w, c->w_bf16, n, be->stream), "bf16 weights");
+    CU(be, cudaStreamSynchronize(be->stream), "bf16 weights");
+    return FGSD_OK;
+}
+
 static fgsd_status conv_descriptors(backend *be, backend_conv *c)
 {
     DNN(be, cudnnCreateFilterDescriptor(&c->filter), "cudnnCreateFilterDescriptor");
-    DNN(be, cudnnSetFilter4dDescriptor(c->filter, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NHWC, c->cout,
+    DNN(be, cudnnSetFilter4dDescriptor(c->filter, dnn_type(be), CUDNN_TENSOR_NHWC, c->cout,
                                        c->cin, 3, 3),
         "cudnnSetFilter4dDescriptor");
     DNN(be, cudnnCreateConvolutionDescriptor(&c->desc), "cudnnCreateConvolutionDescriptor");
     DNN(be, cudnnSetConvolution2dDescriptor(c->desc, 1, 1, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION,
                                             CUDNN_DATA_FLOAT),
         "cudnnSetConvolution2dDescriptor");
-    /* fp32 mode: FMA kernels only, no TF32 (which rounds inputs to 10 bits). */
-    DNN(be, cudnnSetConvolutionMathType(c->desc, CUDNN_FMA_MATH), "cudnnSetConvolutionMathType");
+    /* fp32 mode: FMA kernels only, no TF32 (which rounds inputs to 10 bits);
+     * bf16: tensor cores, accumulating in fp32 (the descriptor's type). */
+    DNN(be, cudnnSetConvolutionMathType(c->desc, be->precision == PRECISION_BF16
+                                                     ? CUDNN_TENSOR_OP_MATH
+                                                     : CUDNN_FMA_MATH),
+        "cudnnSetConvolutionMathType");
     DNN(be, cudnnCreateTensorDescriptor(&c->bias_desc), "cudnnCreateTensorDescriptor");
     DNN(be, cudnnSetTensor4dDescriptor(c->bias_desc, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1,
                                        c->cout, 1, 1),
@@ -486,6 +523,8 @@ static backend_conv *cuda_conv_prepare(backend *be, const model_conv *m, int rel
     free(w);
     if (!st && m->bias)
         st = upload_floats(be, &c->bias, &c->bias_bytes, m->bias, (size_t)m->cout, "bias");
+    if (!st && !m->transposed && be->precision == PRECISION_BF16)
+        st = bf16_filter(be, c, (size_t)m->cin * (size_t)m->cout * 9);
     if (!st && !m->transposed)
         st = conv_descriptors(be, c);
     if (st) {
@@ -504,9 +543,9 @@ static size_t numel(const backend_tensor *t)
 
 /* The device allocation of t (at least one float, as cudaMalloc(0) is not
  * portable). */
-static size_t tensor_bytes(const backend_tensor *t)
+static size_t tensor_bytes(const backend *be, const backend_tensor *t)
 {
-    return (numel(t) ? numel(t) : 1) * sizeof(float);
+    return (numel(t) ? numel(t) : 1) * ACT_BYTES(be);
 }
 
 static size_t pixels(const backend_tensor *t)
@@ -528,7 +567,7 @@ static backend_tensor *cuda_tensor_new(backend *be, int c, int h, int w)
     t->c = c;
     t->h = h;
     t->w = w;
-    e = dev_alloc(be, &p, tensor_bytes(t));
+    e = dev_alloc(be, &p, tensor_bytes(be, t));
     if (e != cudaSuccess) {
         snprintf(what, sizeof(what), "a %dx%dx%d feature map", c, h, w);
         cuda_fail(be, e, what);
@@ -543,7 +582,7 @@ static void cuda_tensor_free(backend *be, backend_tensor *t)
 {
     if (!t)
         return;
-    dev_free(be, t->d, tensor_bytes(t));
+    dev_free(be, t->d, tensor_bytes(be, t));
     free(t);
 }
 
@@ -605,7 +644,8 @@ static fgsd_status cuda_upload(backend *be, backend_tensor *t, const float *chw)
     CU(be, cudaMemcpyAsync(be->stage.p, pin ? pin : (const void *)chw, bytes,
                            cudaMemcpyHostToDevice, be->stream),
        "cudaMemcpyAsync (upload)");
-    CU(be, cuk_chw_to_nhwc(be->stage.p, t->d, t->c, t->h, t->w, be->stream), "upload kernel");
+    CU(be, cuk_chw_to_nhwc(be->stage.p, t->d, ACT_TYPE(be), t->c, t->h, t->w, be->stream),
+       "upload kernel");
     return FGSD_OK;
 }
 
@@ -615,7 +655,8 @@ static fgsd_status cuda_download(backend *be, const backend_tensor *t, float *ch
 
     if (devbuf_reserve(be, &be->stage, bytes, "the download buffer"))
         return be->status;
-    CU(be, cuk_nhwc_to_chw(t->d, be->stage.p, t->c, t->h, t->w, be->stream), "download kernel");
+    CU(be, cuk_nhwc_to_chw(t->d, ACT_TYPE(be), be->stage.p, t->c, t->h, t->w, be->stream),
+       "download kernel");
     return copy_to_host(be, chw, be->stage.p, bytes, "download");
 }
 
@@ -628,13 +669,14 @@ static cudnnStatus_t run_cudnn(backend *be, const backend_conv *c, const conv_pl
 {
     float one = 1.0f, zero = 0.0f;
     cudnnConvolutionFwdAlgo_t a = (cudnnConvolutionFwdAlgo_t)algo;
+    const void *filter = be->precision == PRECISION_BF16 ? c->w_bf16 : (const void *)c->w;
 
     if (fused)
         return cudnnConvolutionBiasActivationForward(
-            be->dnn, &one, p->x, in->d, c->filter, c->w, c->desc, a, be->workspace.p, ws, &zero,
+            be->dnn, &one, p->x, in->d, c->filter, filter, c->desc, a, be->workspace.p, ws, &zero,
             p->y, out->d, c->bias_desc, c->bias ? (const void *)c->bias : be->zero_bias.p,
             be->relu, p->y, out->d);
-    return cudnnConvolutionForward(be->dnn, &one, p->x, in->d, c->filter, c->w, c->desc, a,
+    return cudnnConvolutionForward(be->dnn, &one, p->x, in->d, c->filter, filter, c->desc, a,
                                    be->workspace.p, ws, &zero, p->y, out->d);
 }
 
@@ -647,7 +689,7 @@ static int retryable(cudnnStatus_t s)
 /* Bias and ReLU after a plain convolution. */
 static fgsd_status finish_plain(backend *be, const backend_conv *c, backend_tensor *out)
 {
-    CU(be, cuk_bias_act(out->d, c->bias, c->cout, pixels(out), c->relu, be->stream),
+    CU(be, cuk_bias_act(out->d, ACT_TYPE(be), c->bias, c->cout, pixels(out), c->relu, be->stream),
        "bias kernel");
     return FGSD_OK;
 }
@@ -662,6 +704,13 @@ static int usable(const backend *be, const cudnnConvolutionFwdAlgoPerf_t *perf)
         return 0;
     return !(be->precision == PRECISION_FP32 && perf->mathType != CUDNN_DEFAULT_MATH &&
              perf->mathType != CUDNN_FMA_MATH);
+}
+
+/* The first fused try: bias and ReLU inside cuDNN in fp32 only (its bf16
+ * bias types differ between versions; the bias kernel follows instead). */
+static int fused_first(const backend *be, const backend_conv *c)
+{
+    return c->relu && be->precision == PRECISION_FP32;
 }
 
 #define TIMED_REPS 3
@@ -680,8 +729,8 @@ static float time_call(backend *be, const backend_conv *c, const conv_plan *p, i
     for (int r = 0; r < TIMED_REPS && ok; r++) {
         ok = run_cudnn(be, c, p, algo, fused, ws, in, out) == CUDNN_STATUS_SUCCESS;
         if (ok && !fused)
-            ok = cuk_bias_act(out->d, c->bias, c->cout, pixels(out), c->relu, be->stream) ==
-                 cudaSuccess;
+            ok = cuk_bias_act(out->d, ACT_TYPE(be), c->bias, c->cout, pixels(out), c->relu,
+                              be->stream) == cudaSuccess;
     }
     if (!ok || cudaEventRecord(e1, be->stream) != cudaSuccess ||
         cudaEventSynchronize(e1) != cudaSuccess || cudaEventElapsedTime(&ms, e0, e1) != cudaSuccess)
@@ -712,7 +761,7 @@ static int time_exact_calls(backend *be, backend_conv *c, conv_plan *p,
                                                     perf[i].algo, &ws) != CUDNN_STATUS_SUCCESS ||
             devbuf_reserve(be, &be->workspace, ws, "the cuDNN workspace"))
             continue;
-        for (int fused = c->relu ? 1 : 0; fused >= 0; fused--) {
+        for (int fused = fused_first(be, c); fused >= 0; fused--) {
             float ms = time_call(be, c, p, (int)perf[i].algo, fused, ws, in, out, e0, e1);
 
             if (ms >= 0.0f && (best < 0.0f || ms < best)) {
@@ -753,10 +802,10 @@ static fgsd_status plan_and_run(backend *be, backend_conv *c, conv_plan *p,
         DNN(be, cudnnCreateTensorDescriptor(&p->x), "cudnnCreateTensorDescriptor");
     if (!p->y)
         DNN(be, cudnnCreateTensorDescriptor(&p->y), "cudnnCreateTensorDescriptor");
-    DNN(be, cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, c->cin, in->h,
+    DNN(be, cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NHWC, dnn_type(be), 1, c->cin, in->h,
                                        in->w),
         "cudnnSetTensor4dDescriptor");
-    DNN(be, cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, 1, c->cout,
+    DNN(be, cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NHWC, dnn_type(be), 1, c->cout,
                                        out->h, out->w),
         "cudnnSetTensor4dDescriptor");
     if (c->relu && !c->bias) {
@@ -799,7 +848,7 @@ static fgsd_status plan_and_run(backend *be, backend_conv *c, conv_plan *p,
             ws_oom = 1;
             continue; /* another algorithm may need less */
         }
-        for (int fused = c->relu ? 1 : 0; fused >= 0; fused--) {
+        for (int fused = fused_first(be, c); fused >= 0; fused--) {
             last = run_cudnn(be, c, p, (int)perf[i].algo, fused, ws, in, out);
             if (last == CUDNN_STATUS_SUCCESS) {
                 p->algo = (int)perf[i].algo;
@@ -829,7 +878,7 @@ static fgsd_status plan_and_run(backend *be, backend_conv *c, conv_plan *p,
     if (be->profile)
         fprintf(stderr, "fgsd cuda plan: conv3x3 %d->%d at %dx%d: the direct kernel\n", c->cin,
                 c->cout, in->w, in->h);
-    CU(be, cuk_conv3x3(in->d, c->w, c->bias, out->d, c->cin, c->cout, in->h, in->w, c->relu,
+    CU(be, cuk_conv3x3(in->d, c->w, c->bias, out->d, ACT_TYPE(be), c->cin, c->cout, in->h, in->w, c->relu,
                        be->stream),
        "conv3x3 kernel");
     return FGSD_OK;
@@ -871,7 +920,7 @@ static fgsd_status conv3x3(backend *be, backend_conv *c, const backend_tensor *i
     if (!p)
         return plan_and_run(be, c, plan_slot(c), in, out);
     if (p->algo < 0) {
-        CU(be, cuk_conv3x3(in->d, c->w, c->bias, out->d, c->cin, c->cout, in->h, in->w, c->relu,
+        CU(be, cuk_conv3x3(in->d, c->w, c->bias, out->d, ACT_TYPE(be), c->cin, c->cout, in->h, in->w, c->relu,
                            be->stream),
            "conv3x3 kernel");
         return FGSD_OK;
@@ -896,7 +945,7 @@ fgsd_status cuda_conv(backend *be, const backend_conv *cc, const backend_tensor 
         out->w != in->w * scale)
         return fail(be, FGSD_ERR_INTERNAL, "conv shape mismatch");
     if (c->transposed) {
-        CU(be, cuk_convt2x2(in->d, c->w, c->bias, out->d, c->cin, c->cout, in->h, in->w, c->relu,
+        CU(be, cuk_convt2x2(in->d, c->w, c->bias, out->d, ACT_TYPE(be), c->cin, c->cout, in->h, in->w, c->relu,
                             be->stream),
            "convt2x2 kernel");
         return FGSD_OK;
@@ -910,7 +959,7 @@ fgsd_status cuda_avgpool2(backend *be, const backend_tensor *in, backend_tensor 
 {
     if (out->c != in->c || out->h * 2 != in->h || out->w * 2 != in->w)
         return fail(be, FGSD_ERR_INTERNAL, "pool shape mismatch");
-    CU(be, cuk_avgpool2(in->d, out->d, out->c, out->h, out->w, be->stream), "avgpool2 kernel");
+    CU(be, cuk_avgpool2(in->d, out->d, ACT_TYPE(be), out->c, out->h, out->w, be->stream), "avgpool2 kernel");
     return FGSD_OK;
 }
 
@@ -920,7 +969,7 @@ fgsd_status cuda_concat(backend *be, const backend_tensor *a, const backend_tens
     if (a->h != b->h || a->w != b->w || out->h != a->h || out->w != a->w ||
         out->c != a->c + b->c)
         return fail(be, FGSD_ERR_INTERNAL, "concat shape mismatch");
-    CU(be, cuk_concat(a->d, b->d, out->d, a->c, b->c, pixels(out), be->stream), "concat kernel");
+    CU(be, cuk_concat(a->d, b->d, out->d, ACT_TYPE(be), a->c, b->c, pixels(out), be->stream), "concat kernel");
     return FGSD_OK;
 }
 
@@ -992,7 +1041,7 @@ static fgsd_status cuda_channel_sums(backend *be, const backend_tensor *t, const
         return be->status;
     if (weights && !(wd = device_weights(be, weights, weights_gen, t->w, t->h, y0, rows)))
         return be->status;
-    CU(be, cuk_channel_sums(t->d, wd, t->c, t->w, x0, y0, x1, y1, chunks, be->partial.p,
+    CU(be, cuk_channel_sums(t->d, ACT_TYPE(be), wd, t->c, t->w, x0, y0, x1, y1, chunks, be->partial.p,
                             be->stream),
        "channel_sums kernel");
     if (be->device_reduce) {
@@ -1028,7 +1077,8 @@ static fgsd_status cuda_add_channel(backend *be, backend_tensor *t, const float 
         return be->status;
     CU(be, cudaMemcpyAsync(be->small.p, offsets, bytes, cudaMemcpyHostToDevice, be->stream),
        "cudaMemcpyAsync (offsets)");
-    CU(be, cuk_add_channel(t->d, be->small.p, t->c, pixels(t), be->stream), "add_channel kernel");
+    CU(be, cuk_add_channel(t->d, ACT_TYPE(be), be->small.p, t->c, pixels(t), be->stream),
+       "add_channel kernel");
     return FGSD_OK;
 }
 

@@ -11,15 +11,20 @@
 #include <cudnn.h>
 
 #include "backend.h"
+#include "cuda_kernels.h"
 
 /* Rows per partial sum of channel_sums: enough blocks to fill a GPU, few
  * enough partials to add on the host. */
 #define SUM_CHUNKS 512
 
-/* Numerical mode of the convolutions.  Only fp32 exists; the half modes
- * (tensor cores, NHWC fp16/bf16 activations with fp32 accumulation) will add
- * a data type to the descriptors and conversions at upload/download. */
-typedef enum cuda_precision { PRECISION_FP32 } cuda_precision;
+/* Numerical mode (FGSD_CUDA_PRECISION): fp32 (FMA kernels only, equal to
+ * the CPU within fp32 rounding), or bf16 activations and cuDNN filters
+ * with fp32 accumulation on tensor cores (a looser tolerance, measured). */
+typedef enum cuda_precision { PRECISION_FP32, PRECISION_BF16 } cuda_precision;
+
+/* The activations' element type and size in this mode. */
+#define ACT_TYPE(be) ((be)->precision == PRECISION_BF16 ? CUK_BF16 : CUK_F32)
+#define ACT_BYTES(be) ((be)->precision == PRECISION_BF16 ? (size_t)2 : sizeof(float))
 
 /* Kinds of op that FGSD_CUDA_PROFILE times. */
 enum { PROF_CONV3, PROF_CONVT, PROF_POOL, PROF_CONCAT, PROF_SUMS, PROF_ADDCH, PROF_UPLOAD,
@@ -91,7 +96,7 @@ struct backend {
 
 struct backend_tensor {
     int c, h, w;
-    float *d;
+    void *d; /* ACT_TYPE elements */
 };
 
 /* cuDNN's choice for one input size, found on first use at that size and
@@ -110,7 +115,8 @@ struct backend_conv {
     int cin, cout, transposed, relu;
     float *w;           /* 3x3: [cout][3][3][cin]; 2x2: [ky*2+kx][cin][cout] */
     float *bias;        /* NULL when the model has none */
-    size_t w_bytes, bias_bytes;
+    void *w_bf16;       /* the bf16 mode's cuDNN filter (3x3 only) */
+    size_t w_bytes, bias_bytes, w_bf16_bytes;
     cudnnFilterDescriptor_t filter;
     cudnnConvolutionDescriptor_t desc;
     cudnnTensorDescriptor_t bias_desc;

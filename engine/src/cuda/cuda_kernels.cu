@@ -4,6 +4,8 @@
  * backend_ref.c's arithmetic: fp32, and where the reference is exact (pool,
  * concat, per-channel add) they use round-to-nearest intrinsics so that the
  * compiler cannot contract or reorder, and the results are bit-identical. */
+#include <cuda_bf16.h>
+
 #include "cuda_kernels.h"
 #include "../rng_core.h"
 
@@ -24,43 +26,86 @@ static unsigned blocks_for(size_t n)
     for (size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x; i < (n);                      \
          i += (size_t)blockDim.x * gridDim.x)
 
-static __global__ void chw_to_nhwc(const float *__restrict__ src, float *__restrict__ dst, int c,
-                                   size_t plane, size_t n)
+/* Activations are float or bf16 (the backend's precision); every kernel
+ * computes in float and rounds once when it stores a bf16 value, so the
+ * float versions do exactly what they did before there was a choice. */
+static __device__ __forceinline__ float ld(float v) { return v; }
+static __device__ __forceinline__ float ld(__nv_bfloat16 v) { return __bfloat162float(v); }
+template <typename T> static __device__ __forceinline__ T st(float v);
+template <> __device__ __forceinline__ float st<float>(float v) { return v; }
+template <> __device__ __forceinline__ __nv_bfloat16 st<__nv_bfloat16>(float v)
 {
+    return __float2bfloat16_rn(v);
+}
+
+/* Launches kernel<float> or kernel<__nv_bfloat16> by the activations' type. */
+#define BY_TYPE(type, kernel, grid, ...)                                                          \
+    do {                                                                                         \
+        if ((type) == CUK_BF16)                                                                  \
+            kernel<__nv_bfloat16><<<(grid), THREADS, 0, stream>>>(__VA_ARGS__);                  \
+        else                                                                                     \
+            kernel<float><<<(grid), THREADS, 0, stream>>>(__VA_ARGS__);                          \
+    } while (0)
+
+template <typename T>
+static __global__ void chw_to_nhwc(const float *__restrict__ src, void *dst_, int c, size_t plane,
+                                   size_t n)
+{
+    T *__restrict__ dst = (T *)dst_;
+
     GRID_STRIDE(i, n)
     {
         size_t p = i / (size_t)c, ch = i % (size_t)c;
-        dst[i] = src[ch * plane + p];
+        dst[i] = st<T>(src[ch * plane + p]);
     }
 }
 
-static __global__ void nhwc_to_chw(const float *__restrict__ src, float *__restrict__ dst, int c,
-                                   size_t plane, size_t n)
+template <typename T>
+static __global__ void nhwc_to_chw(const void *src_, float *__restrict__ dst, int c, size_t plane,
+                                   size_t n)
 {
+    const T *__restrict__ src = (const T *)src_;
+
     GRID_STRIDE(i, n)
     {
         size_t ch = i / plane, p = i % plane;
-        dst[i] = src[p * (size_t)c + ch];
+        dst[i] = ld(src[p * (size_t)c + ch]);
     }
 }
 
-extern "C" cudaError_t cuk_chw_to_nhwc(const float *src, float *dst, int c, int h, int w,
-                                       cudaStream_t stream)
+extern "C" cudaError_t cuk_chw_to_nhwc(const float *src, void *dst, cuk_type type, int c, int h,
+                                       int w, cudaStream_t stream)
 {
     size_t plane = (size_t)h * (size_t)w, n = plane * (size_t)c;
 
     if (n)
-        chw_to_nhwc<<<blocks_for(n), THREADS, 0, stream>>>(src, dst, c, plane, n);
+        BY_TYPE(type, chw_to_nhwc, blocks_for(n), src, dst, c, plane, n);
     return cudaGetLastError();
 }
 
-extern "C" cudaError_t cuk_nhwc_to_chw(const float *src, float *dst, int c, int h, int w,
-                                       cudaStream_t stream)
+extern "C" cudaError_t cuk_nhwc_to_chw(const void *src, cuk_type type, float *dst, int c, int h,
+                                       int w, cudaStream_t stream)
 {
     size_t plane = (size_t)h * (size_t)w, n = plane * (size_t)c;
 
     if (n)
-        nhwc_to_chw<<<blocks_for(n), THREADS, 0, stream>>>(src, dst, c, plane, n);
+        BY_TYPE(type, nhwc_to_chw, blocks_for(n), src, dst, c, plane, n);
+    return cudaGetLastError();
+}
+
+static __global__ void to_bf16(const float *__restrict__ src, __nv_bfloat16 *__restrict__ dst,
+                               size_t n)
+{
+    GRID_STRIDE(i, n)
+    {
+        dst[i] = __float2bfloat16_rn(src[i]);
+    }
+}
+
+extern "C" cudaError_t cuk_to_bf16(const float *src, void *dst, size_t n, cudaStream_t stream)
+{
+    if (n)
+        to_bf16<<<blocks_for(n), THREADS, 0, stream>>>(src, (__nv_bfloat16 *)dst, n);
     return cudaGetLastError();
 }
 
@@ -73,31 +118,38 @@ static __device__ float bias_relu(float v, const float *bias, size_t o, int relu
     return v;
 }
 
-static __global__ void bias_act(float *y, const float *__restrict__ bias, int c, size_t n,
+template <typename T>
+static __global__ void bias_act(void *y_, const float *__restrict__ bias, int c, size_t n,
                                 int relu)
 {
+    T *y = (T *)y_;
+
     GRID_STRIDE(i, n)
     {
-        y[i] = bias_relu(y[i], bias, i % (size_t)c, relu);
+        y[i] = st<T>(bias_relu(ld(y[i]), bias, i % (size_t)c, relu));
     }
 }
 
-extern "C" cudaError_t cuk_bias_act(float *y, const float *bias, int c, size_t pixels, int relu,
-                                    cudaStream_t stream)
+extern "C" cudaError_t cuk_bias_act(void *y, cuk_type type, const float *bias, int c,
+                                    size_t pixels, int relu, cudaStream_t stream)
 {
     size_t n = pixels * (size_t)c;
 
     if (n && (bias || relu))
-        bias_act<<<blocks_for(n), THREADS, 0, stream>>>(y, bias, c, n, relu);
+        BY_TYPE(type, bias_act, blocks_for(n), y, bias, c, n, relu);
     return cudaGetLastError();
 }
 
 /* One thread per output value; consecutive threads take consecutive output
  * channels, so weight reads are coalesced and input reads broadcast. */
-static __global__ void conv3x3(const float *__restrict__ in, const float *__restrict__ w,
-                               const float *__restrict__ bias, float *__restrict__ out, int cin,
-                               int cout, int h, int wd, int relu, size_t n)
+template <typename T>
+static __global__ void conv3x3(const void *in_, const float *__restrict__ w,
+                               const float *__restrict__ bias, void *out_, int cin, int cout,
+                               int h, int wd, int relu, size_t n)
 {
+    const T *__restrict__ in = (const T *)in_;
+    T *__restrict__ out = (T *)out_;
+
     GRID_STRIDE(i, n)
     {
         size_t o = i % (size_t)cout, p = i / (size_t)cout;
@@ -112,87 +164,97 @@ static __global__ void conv3x3(const float *__restrict__ in, const float *__rest
                 int ix = x + kx - 1;
                 if (ix < 0 || ix >= wd)
                     continue;
-                const float *src = in + ((size_t)iy * (size_t)wd + (size_t)ix) * (size_t)cin;
+                const T *src = in + ((size_t)iy * (size_t)wd + (size_t)ix) * (size_t)cin;
                 const float *wk = w + ((o * 3 + (size_t)ky) * 3 + (size_t)kx) * (size_t)cin;
                 for (int ci = 0; ci < cin; ci++)
-                    acc = fmaf(src[ci], wk[ci], acc);
+                    acc = fmaf(ld(src[ci]), wk[ci], acc);
             }
         }
-        out[i] = bias_relu(acc, bias, o, relu);
+        out[i] = st<T>(bias_relu(acc, bias, o, relu));
     }
 }
 
-extern "C" cudaError_t cuk_conv3x3(const float *in, const float *w, const float *bias, float *out,
-                                   int cin, int cout, int h, int wd, int relu, cudaStream_t stream)
+extern "C" cudaError_t cuk_conv3x3(const void *in, const float *w, const float *bias, void *out,
+                                   cuk_type type, int cin, int cout, int h, int wd, int relu,
+                                   cudaStream_t stream)
 {
     size_t n = (size_t)h * (size_t)wd * (size_t)cout;
 
     if (n)
-        conv3x3<<<blocks_for(n), THREADS, 0, stream>>>(in, w, bias, out, cin, cout, h, wd, relu,
-                                                        n);
+        BY_TYPE(type, conv3x3, blocks_for(n), in, w, bias, out, cin, cout, h, wd, relu, n);
     return cudaGetLastError();
 }
 
 /* Each input pixel paints a 2x2 output patch (backend_ref.c convt2x2); one
  * thread per output value, output channel fastest. */
-static __global__ void convt2x2(const float *__restrict__ in, const float *__restrict__ w,
-                                const float *__restrict__ bias, float *__restrict__ out, int cin,
-                                int cout, int wd, int relu, size_t n)
+template <typename T>
+static __global__ void convt2x2(const void *in_, const float *__restrict__ w,
+                                const float *__restrict__ bias, void *out_, int cin, int cout,
+                                int wd, int relu, size_t n)
 {
+    const T *__restrict__ in = (const T *)in_;
+    T *__restrict__ out = (T *)out_;
+
     GRID_STRIDE(i, n)
     {
         size_t o = i % (size_t)cout, p = i / (size_t)cout, ow = 2 * (size_t)wd;
         size_t ox = p % ow, oy = p / ow;
         size_t k = (oy & 1) * 2 + (ox & 1);
-        const float *src = in + ((oy >> 1) * (size_t)wd + (ox >> 1)) * (size_t)cin;
+        const T *src = in + ((oy >> 1) * (size_t)wd + (ox >> 1)) * (size_t)cin;
         const float *wk = w + k * (size_t)cin * (size_t)cout + o;
         float acc = 0.0f;
 
         for (int ci = 0; ci < cin; ci++)
-            acc = fmaf(src[ci], wk[(size_t)ci * (size_t)cout], acc);
-        out[i] = bias_relu(acc, bias, o, relu);
+            acc = fmaf(ld(src[ci]), wk[(size_t)ci * (size_t)cout], acc);
+        out[i] = st<T>(bias_relu(acc, bias, o, relu));
     }
 }
 
-extern "C" cudaError_t cuk_convt2x2(const float *in, const float *w, const float *bias,
-                                    float *out, int cin, int cout, int h, int wd, int relu,
+extern "C" cudaError_t cuk_convt2x2(const void *in, const float *w, const float *bias, void *out,
+                                    cuk_type type, int cin, int cout, int h, int wd, int relu,
                                     cudaStream_t stream)
 {
     size_t n = 4 * (size_t)h * (size_t)wd * (size_t)cout;
 
     if (n)
-        convt2x2<<<blocks_for(n), THREADS, 0, stream>>>(in, w, bias, out, cin, cout, wd, relu, n);
+        BY_TYPE(type, convt2x2, blocks_for(n), in, w, bias, out, cin, cout, wd, relu, n);
     return cudaGetLastError();
 }
 
-static __global__ void avgpool2(const float *__restrict__ in, float *__restrict__ out, int c,
-                                int ow, size_t n)
+template <typename T>
+static __global__ void avgpool2(const void *in_, void *out_, int c, int ow, size_t n)
 {
+    const T *__restrict__ in = (const T *)in_;
+    T *__restrict__ out = (T *)out_;
+
     GRID_STRIDE(i, n)
     {
         size_t ch = i % (size_t)c, p = i / (size_t)c;
         size_t x = p % (size_t)ow, y = p / (size_t)ow, iw = 2 * (size_t)ow;
-        const float *r0 = in + ((2 * y) * iw + 2 * x) * (size_t)c + ch;
-        const float *r1 = r0 + iw * (size_t)c;
-        float s = __fadd_rn(__fadd_rn(__fadd_rn(r0[0], r0[c]), r1[0]), r1[c]);
+        const T *r0 = in + ((2 * y) * iw + 2 * x) * (size_t)c + ch;
+        const T *r1 = r0 + iw * (size_t)c;
+        float s = __fadd_rn(__fadd_rn(__fadd_rn(ld(r0[0]), ld(r0[c])), ld(r1[0])), ld(r1[c]));
 
-        out[i] = __fmul_rn(0.25f, s);
+        out[i] = st<T>(__fmul_rn(0.25f, s));
     }
 }
 
-extern "C" cudaError_t cuk_avgpool2(const float *in, float *out, int c, int oh, int ow,
-                                    cudaStream_t stream)
+extern "C" cudaError_t cuk_avgpool2(const void *in, void *out, cuk_type type, int c, int oh,
+                                    int ow, cudaStream_t stream)
 {
     size_t n = (size_t)oh * (size_t)ow * (size_t)c;
 
     if (n)
-        avgpool2<<<blocks_for(n), THREADS, 0, stream>>>(in, out, c, ow, n);
+        BY_TYPE(type, avgpool2, blocks_for(n), in, out, c, ow, n);
     return cudaGetLastError();
 }
 
-static __global__ void concat(const float *__restrict__ a, const float *__restrict__ b,
-                              float *__restrict__ out, int ca, int cb, size_t n)
+template <typename T>
+static __global__ void concat(const void *a_, const void *b_, void *out_, int ca, int cb,
+                              size_t n)
 {
+    const T *__restrict__ a = (const T *)a_, *__restrict__ b = (const T *)b_;
+    T *__restrict__ out = (T *)out_;
     size_t c = (size_t)ca + (size_t)cb;
 
     GRID_STRIDE(i, n)
@@ -202,40 +264,45 @@ static __global__ void concat(const float *__restrict__ a, const float *__restri
     }
 }
 
-extern "C" cudaError_t cuk_concat(const float *a, const float *b, float *out, int ca, int cb,
-                                  size_t pixels, cudaStream_t stream)
+extern "C" cudaError_t cuk_concat(const void *a, const void *b, void *out, cuk_type type, int ca,
+                                  int cb, size_t pixels, cudaStream_t stream)
 {
     size_t n = pixels * ((size_t)ca + (size_t)cb);
 
     if (n)
-        concat<<<blocks_for(n), THREADS, 0, stream>>>(a, b, out, ca, cb, n);
+        BY_TYPE(type, concat, blocks_for(n), a, b, out, ca, cb, n);
     return cudaGetLastError();
 }
 
-static __global__ void add_channel(float *t, const float *__restrict__ offsets, int c, size_t n)
+template <typename T>
+static __global__ void add_channel(void *t_, const float *__restrict__ offsets, int c, size_t n)
 {
+    T *t = (T *)t_;
+
     GRID_STRIDE(i, n)
     {
-        t[i] = __fadd_rn(t[i], offsets[i % (size_t)c]);
+        t[i] = st<T>(__fadd_rn(ld(t[i]), offsets[i % (size_t)c]));
     }
 }
 
-extern "C" cudaError_t cuk_add_channel(float *t, const float *offsets, int c, size_t pixels,
-                                       cudaStream_t stream)
+extern "C" cudaError_t cuk_add_channel(void *t, cuk_type type, const float *offsets, int c,
+                                       size_t pixels, cudaStream_t stream)
 {
     size_t n = pixels * (size_t)c;
 
     if (n)
-        add_channel<<<blocks_for(n), THREADS, 0, stream>>>(t, offsets, c, n);
+        BY_TYPE(type, add_channel, blocks_for(n), t, offsets, c, n);
     return cudaGetLastError();
 }
 
 /* Block k sums rows [ya, yb) of its chunk; thread ch walks the chunk's
  * pixels in row-major order for its channels (reads coalesced across ch). */
-static __global__ void channel_sums(const float *__restrict__ t, const float *__restrict__ wt,
-                                    int c, int wd, int x0, int y0, int x1, int y1, int chunks,
+template <typename T>
+static __global__ void channel_sums(const void *t_, const float *__restrict__ wt, int c, int wd,
+                                    int x0, int y0, int x1, int y1, int chunks,
                                     double *__restrict__ partial)
 {
+    const T *__restrict__ t = (const T *)t_;
     long long rows = y1 - y0, k = blockIdx.x;
     int ya = y0 + (int)(k * rows / chunks), yb = y0 + (int)((k + 1) * rows / chunks);
 
@@ -244,22 +311,27 @@ static __global__ void channel_sums(const float *__restrict__ t, const float *__
         for (int y = ya; y < yb; y++)
             for (int x = x0; x < x1; x++) {
                 double w = wt ? (double)wt[(size_t)(y - y0) * (size_t)wd + (size_t)x] : 1.0;
-                s += w * (double)t[((size_t)y * (size_t)wd + (size_t)x) * (size_t)c + (size_t)ch];
+                s += w * (double)ld(t[((size_t)y * (size_t)wd + (size_t)x) * (size_t)c +
+                                      (size_t)ch]);
             }
         partial[(size_t)k * (size_t)c + (size_t)ch] = s;
     }
 }
 
-extern "C" cudaError_t cuk_channel_sums(const float *t, const float *weights, int c, int wd,
-                                        int x0, int y0, int x1, int y1, int chunks,
+extern "C" cudaError_t cuk_channel_sums(const void *t, cuk_type type, const float *weights, int c,
+                                        int wd, int x0, int y0, int x1, int y1, int chunks,
                                         double *partial, cudaStream_t stream)
 {
     int threads = c < THREADS ? (c + 31) / 32 * 32 : THREADS;
 
-    if (chunks > 0 && c > 0)
-        channel_sums<<<(unsigned)chunks, (unsigned)threads, 0, stream>>>(t, weights, c, wd, x0,
-                                                                         y0, x1, y1, chunks,
-                                                                         partial);
+    if (chunks > 0 && c > 0) {
+        if (type == CUK_BF16)
+            channel_sums<__nv_bfloat16><<<(unsigned)chunks, (unsigned)threads, 0, stream>>>(
+                t, weights, c, wd, x0, y0, x1, y1, chunks, partial);
+        else
+            channel_sums<float><<<(unsigned)chunks, (unsigned)threads, 0, stream>>>(
+                t, weights, c, wd, x0, y0, x1, y1, chunks, partial);
+    }
     return cudaGetLastError();
 }
 

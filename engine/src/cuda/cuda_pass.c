@@ -315,7 +315,7 @@ static fgsd_status run_project(backend *be, const pass_op *op)
     int chunks = t.h < SUM_CHUNKS ? t.h : SUM_CHUNKS;
     unsigned char *dev_in = (unsigned char *)p->slab_dev.p + op->in_off;
 
-    CU(be, cuk_channel_sums(t.d, op->mask, t.c, t.w, 0, 0, t.w, t.h, chunks, be->partial.p,
+    CU(be, cuk_channel_sums(t.d, ACT_TYPE(be), op->mask, t.c, t.w, 0, 0, t.w, t.h, chunks, be->partial.p,
                             be->stream),
        "channel_sums kernel");
     CU(be, cudaMemcpyAsync(dev_in, (unsigned char *)p->slab_host + op->in_off, op->in_bytes,
@@ -325,7 +325,7 @@ static fgsd_status run_project(backend *be, const pass_op *op)
                        be->sums.p, be->stream),
        "projection kernel");
     if (op->flags & PROJECT_PHI)
-        CU(be, cuk_add_channel(t.d, be->offsets.p, t.c, (size_t)t.h * (size_t)t.w, be->stream),
+        CU(be, cuk_add_channel(t.d, ACT_TYPE(be), be->offsets.p, t.c, (size_t)t.h * (size_t)t.w, be->stream),
            "add_channel kernel");
     if (op->flags & PROJECT_SUMS)
         CU(be, cudaMemcpyAsync((unsigned char *)p->slab_host + op->out_off, be->sums.p,
@@ -350,7 +350,7 @@ static fgsd_status run_ops(backend *be)
             CU(be, cudaMemcpyAsync(be->stage.p, slab + op->in_off, op->in_bytes,
                                    cudaMemcpyHostToDevice, be->stream),
                "cudaMemcpyAsync (upload)");
-            CU(be, cuk_chw_to_nhwc(be->stage.p, t.d, t.c, t.h, t.w, be->stream), "upload kernel");
+            CU(be, cuk_chw_to_nhwc(be->stage.p, t.d, ACT_TYPE(be), t.c, t.h, t.w, be->stream), "upload kernel");
             break;
         case PASS_CONV:
             st = cuda_conv(be, op->conv, &a, &t);
@@ -365,7 +365,7 @@ static fgsd_status run_ops(backend *be)
             st = run_project(be, op);
             break;
         default: /* PASS_DOWNLOAD */
-            CU(be, cuk_nhwc_to_chw(a.d, be->stage.p, a.c, a.h, a.w, be->stream),
+            CU(be, cuk_nhwc_to_chw(a.d, ACT_TYPE(be), be->stage.p, a.c, a.h, a.w, be->stream),
                "download kernel");
             CU(be, cudaMemcpyAsync(slab + op->out_off, be->stage.p, op->out_bytes,
                                    cudaMemcpyDeviceToHost, be->stream),

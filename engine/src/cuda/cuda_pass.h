@@ -22,7 +22,7 @@
 
 typedef struct tensor_ref {
     int c, h, w;
-    float *d;
+    void *d;
 } tensor_ref;
 
 enum { PASS_UPLOAD, PASS_CONV, PASS_POOL, PASS_CONCAT, PASS_PROJECT, PASS_DOWNLOAD };
