@@ -21,6 +21,9 @@ oneDNN convolutions then run on NHWC instead of NCHW (usually faster on CPU;
 the sampler's noise stays NCHW, PyTorch converts).  --device cuda runs
 --denoise on the GPU in fp32 with TF32 off and cuDNN autotuning on, and
 synchronises before each time stamp (tools/gpu-pack's device run);
+--cuda-graph (with --device cuda) captures that pass once into a CUDA
+graph after the warm-up and times its replays: PyTorch's floor without
+launch overhead, beside the eager pass (issue 24);
 --bf16 runs --denoise's network under torch.autocast in bfloat16 (the GPU's
 "bf16 channels_last" column; on the CPU oneDNN's bf16 kernels, AMX where the
 CPU has it).
@@ -111,6 +114,8 @@ def main(argv=None):
     ap.add_argument("--device", default="cpu",
                     help="cpu or cuda (cuda: --denoise only; fp32 with TF32 off, as the "
                          "engine's cuDNN path computes)")
+    ap.add_argument("--cuda-graph", action="store_true",
+                    help="--device cuda: time replays of the pass captured as a CUDA graph")
     ap.add_argument("--bf16", action="store_true",
                     help="autocast the network to bfloat16 (--denoise; on the CPU oneDNN's "
                          "bf16 kernels, AMX where the CPU has it)")
@@ -121,6 +126,9 @@ def main(argv=None):
         return 2
     if cuda and args.denoise is None:
         print("bench_torch: --device cuda times --denoise only", file=sys.stderr)
+        return 2
+    if args.cuda_graph and not cuda:
+        print("bench_torch: --cuda-graph needs --device cuda", file=sys.stderr)
         return 2
     if cuda:
         torch.backends.cudnn.allow_tf32 = False
@@ -164,14 +172,36 @@ def main(argv=None):
             return 1
     rss_before = peak_rss_kib()
 
+    def forward():
+        if args.bf16:
+            # The autocast cache must be off while a graph is captured.
+            with torch.autocast(args.device, dtype=torch.bfloat16,
+                                cache_enabled=not args.cuda_graph):
+                y = model(x, phi)
+            return x - y.float()
+        return x - model(x, phi)
+
+    graph = None
+    if args.cuda_graph:
+        # PyTorch's recipe: warm up on a side stream, then capture; replays
+        # rerun the pass on the same (static) input and output tensors.
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.inference_mode(), torch.cuda.stream(side):
+            for _ in range(3):
+                forward()
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.inference_mode(), torch.cuda.graph(graph):
+            static_out = forward()
+
     def call():
         if denoise:
-            if args.bf16:
-                with torch.autocast(args.device, dtype=torch.bfloat16):
-                    y = model(x, phi)
-                d = x - y.float()
+            if graph is not None:
+                graph.replay()
+                d = static_out
             else:
-                d = x - model(x, phi)
+                d = forward()
             if cuda:
                 torch.cuda.synchronize()  # the time of the work, not of its launch
             return d
@@ -212,9 +242,12 @@ def main(argv=None):
     res = {
         "impl": "torch", "what": "denoise" if denoise else "sample",
         "width": width, "height": height, "threads": args.threads,
-        "backend": "torch %s%s%s" % (torch.__version__,
-                                      ", channels_last" if args.channels_last else "",
-                                      ", cuda" if cuda else ""),
+        "backend": "torch %s%s%s%s" % (torch.__version__,
+                                        ", channels_last" if args.channels_last else "",
+                                        ", cuda" if cuda else "",
+                                        ", CUDA graph" if graph is not None else ""),
+        "layout": "nhwc" if args.channels_last else "nchw",
+        "graph": graph is not None,
         "precision": "bf16" if args.bf16 else "fp32",
         "conditioned": phi is not None, "steps": 1 if denoise else args.steps,
         "budget_mib": 0, "tiles": 1, "reps": args.reps,

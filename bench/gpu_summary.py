@@ -1,20 +1,24 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The summary of a GPU run (issue 24): OUT/summary.json from what
-tools/gpu-pack's run.sh wrote into OUT (bench.jsonl, device.txt).
+tools/gpu-pack's run.sh wrote into OUT (bench.jsonl, log.txt).
 
     python3 bench/gpu_summary.py OUT [--date YYYY-MM-DD]
 
 summary.json holds:
-  device              the first line of device.txt (nvidia-smi -L)
+  device              the first line of log.txt (nvidia-smi -L)
   date                --date, or today
   pass_speedup_fp32   {"256": t, ...}: PyTorch eager fp32's time for one
-                      pass over the engine's (default settings: cuDNN's
+                      pass (the faster of its NCHW and channels_last
+                      passes) over the engine's (default settings: cuDNN's
                       algorithms by heuristics, every switch on), medians
                       over the rounds, for each size both measured
   pass_speedup_fp32_op_by_op
                       the same for the engine's pass queued op by op
                       (FGSD_CUDA_GRAPHS=0), beside the default's CUDA graph
+  pass_vs_graph_fp32, pass_vs_graph_bf16
+                      the same against PyTorch's pass replayed as a CUDA
+                      graph (its floor without launch overhead)
   pass_speedup_bf16   the same at bf16 where both sides have a bf16 pass
                       (the engine has none yet: then {})
   synth_512_s         the engine's 512² synthesis, default settings (median)
@@ -67,18 +71,27 @@ def speedups(torch_t, engine_t):
             for w in sorted(torch_t) if w in engine_t and engine_t[w] > 0}
 
 
+def torch_pass(rs, precision, graph):
+    """{width: PyTorch's time}: the faster layout's median, eager or replayed."""
+    best = {}
+    for layout in ("nchw", "nhwc"):
+        t = medians(rs, lambda r: r.get("impl") == "torch" and r.get("what") == "denoise"
+                    and r.get("precision", "fp32") == precision
+                    and r.get("layout", "nchw") == layout and bool(r.get("graph")) == graph)
+        for w, v in t.items():
+            best[w] = min(v, best.get(w, v))
+    return best
+
+
 def summarize(rs, device, date):
-    def denoise(impl, precision):
-        def keep(r):
-            if r.get("what") != "denoise" or r.get("precision", "fp32") != precision:
-                return False
-            return default_engine(r) if impl == "engine" else r.get("impl") == impl
-        return keep
-    fp32 = speedups(medians(rs, denoise("torch", "fp32")), medians(rs, denoise("engine", "fp32")))
-    op_by_op = speedups(medians(rs, denoise("torch", "fp32")),
+    def engine(precision):
+        return lambda r: (r.get("what") == "denoise" and default_engine(r)
+                          and r.get("precision", "fp32") == precision)
+    fp32 = speedups(torch_pass(rs, "fp32", False), medians(rs, engine("fp32")))
+    op_by_op = speedups(torch_pass(rs, "fp32", False),
                         medians(rs, lambda r: r.get("what") == "denoise" and r.get("impl") == "engine"
                                 and r.get("switches") == "FGSD_CUDA_GRAPHS=0"))
-    bf16 = speedups(medians(rs, denoise("torch", "bf16")), medians(rs, denoise("engine", "bf16")))
+    bf16 = speedups(torch_pass(rs, "bf16", False), medians(rs, engine("bf16")))
     synth = [r for r in rs if r.get("what") == "sample" and r.get("width") == 512]
     default = [r for r in synth if default_engine(r)]
     switches = {}
@@ -91,6 +104,8 @@ def summarize(rs, device, date):
         "pass_speedup_fp32": fp32,
         "pass_speedup_fp32_op_by_op": op_by_op,
         "pass_speedup_bf16": bf16,
+        "pass_vs_graph_fp32": speedups(torch_pass(rs, "fp32", True), medians(rs, engine("fp32"))),
+        "pass_vs_graph_bf16": speedups(torch_pass(rs, "bf16", True), medians(rs, engine("bf16"))),
         "synth_512_s": (round(statistics.median(float(r["median_s"]) for r in default), 4)
                         if default else None),
         "synth_512_steps": int(default[0]["steps"]) if default else None,
@@ -104,10 +119,12 @@ def main(argv=None):
     ap.add_argument("--date", default=datetime.date.today().isoformat())
     args = ap.parse_args(argv)
     device = ""
-    path = os.path.join(args.out, "device.txt")
-    if os.path.exists(path):
-        with open(path) as f:
-            device = f.readline().strip()
+    # The device's name heads log.txt (device.txt in runs before session 19).
+    for name in ("log.txt", "device.txt"):
+        path = os.path.join(args.out, name)
+        if os.path.exists(path) and not device:
+            with open(path) as f:
+                device = f.readline().strip()
     summary = summarize(records(os.path.join(args.out, "bench.jsonl")), device, args.date)
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
