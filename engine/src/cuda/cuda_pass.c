@@ -53,7 +53,6 @@ int cuda_pass_begin(backend *be)
     p->status = FGSD_OK;
     p->n = 0;
     p->slab = 0;
-    p->mask_clock_at_begin = be->mask_clock;
     return 1;
 }
 
@@ -193,9 +192,11 @@ static int pass_masks_kept(const backend *be)
         const pass_op *op = &p->ops[i];
         int kept = !op->mask;
 
+        /* A slot refilled for another mask keeps its address: compare what
+         * it holds. */
         for (int k = 0; k < MASK_SLOTS && !kept; k++)
             kept = be->masks[k].buf.p == (const void *)op->mask &&
-                   be->masks[k].used_at > p->mask_clock_at_begin;
+                   be->masks[k].host == op->mask_host && be->masks[k].gen == op->mask_gen;
         if (!kept)
             return 0;
     }
@@ -230,6 +231,8 @@ fgsd_status cuda_channel_project(backend *be, backend_tensor *t, const float *we
         return be->pass.status;
     op->t = ref_of(t);
     op->mask = wd;
+    op->mask_host = wd ? weights : NULL;
+    op->mask_gen = wd ? weights_gen : 0;
     op->flags = (gain ? PROJECT_GAIN : 0) | (phi ? PROJECT_PHI : 0) | (means ? PROJECT_MEANS : 0) |
                 (sums ? PROJECT_SUMS : 0);
     op->in_bytes = sizeof(double) + 3 * c * sizeof(float);

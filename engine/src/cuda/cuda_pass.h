@@ -42,6 +42,8 @@ typedef struct pass_op {
     /* The host's side, not compared. */
     const void *src;           /* PASS_UPLOAD: the image */
     const float *gain, *phi, *means;
+    const float *mask_host;    /* PASS_PROJECT: the mask the device copy holds */
+    uint64_t mask_gen;
     double total;
     void *dst;                 /* PASS_DOWNLOAD: the image; PASS_PROJECT: the sums */
 } pass_op;
@@ -67,7 +69,6 @@ typedef struct cuda_pass {
     pass_op *ops;
     int n, cap;
     size_t slab;            /* bytes the records use in the slab */
-    unsigned long mask_clock_at_begin;
     void *slab_host;        /* page-locked (pageable when the host has none to give) */
     size_t slab_host_size;
     int slab_pageable;      /* then passes run op by op and never as graphs */
