@@ -413,6 +413,59 @@ static void test_concat(void **state)
     }
 }
 
+/* tensor_view (backend.h): channels [c0, c0 + c) of a parent as a tensor of
+ * their own.  Where a backend gives them (the planar reference always;
+ * oneDNN in its blocked layouts, for whole blocks, not in NHWC), uploading
+ * a and b into the two halves of a 2c parent makes the parent their
+ * concatenation, and the views read back what went in. */
+static void test_tensor_view(void **state)
+{
+    static const int halves[] = {16, 32, 5};
+
+    (void)state;
+    for (int i = 0; i < N_BACKENDS; i++) {
+        const backend_ops *ops = BACKENDS[i].ops;
+        backend *be = open_case(&BACKENDS[i]);
+
+        assert_non_null(ops->tensor_view);
+        for (int k = 0; k < 3; k++) {
+            int c = halves[k], h = 9, w = 13;
+            size_t n = numel(c, h, w);
+            float *a = random_floats(n, 1.0f, 70u + (uint64_t)k);
+            float *b = random_floats(n, 1.0f, 80u + (uint64_t)k);
+            float *want = malloc(2 * n * sizeof(float)), *got;
+            backend_tensor *cat = tensor_with(ops, be, 2 * c, h, w, NULL);
+            backend_tensor *va = ops->tensor_view(be, cat, 0, c);
+            backend_tensor *vb = ops->tensor_view(be, cat, c, c);
+
+            assert_non_null(want);
+            if (ops == &backend_ref_ops) {
+                assert_non_null(va);
+                assert_non_null(vb);
+            }
+            if (va && vb) {
+                memcpy(want, a, n * sizeof(float));
+                memcpy(want + n, b, n * sizeof(float));
+                assert_int_equal(ops->upload(be, va, a), FGSD_OK);
+                assert_int_equal(ops->upload(be, vb, b), FGSD_OK);
+                got = download(ops, be, cat, 2 * c, h, w);
+                assert_int_equal(compare(ops->name, got, want, NULL, 2 * n, 0.0), 0);
+                free(got);
+                got = download(ops, be, vb, c, h, w);
+                assert_int_equal(compare(ops->name, got, b, NULL, n, 0.0), 0);
+                free(got);
+            }
+            ops->tensor_free(be, va);
+            ops->tensor_free(be, vb);
+            ops->tensor_free(be, cat);
+            free(a);
+            free(b);
+            free(want);
+        }
+        ops->destroy(be);
+    }
+}
+
 static void test_upload_download(void **state)
 {
     (void)state;
@@ -796,7 +849,7 @@ int main(void)
         cmocka_unit_test(test_ref_concat_hand),
         cmocka_unit_test(test_ref_channel_sums_hand),
         cmocka_unit_test(test_ref_add_channel_hand),
-        cmocka_unit_test(test_upload_download),
+        cmocka_unit_test(test_tensor_view), cmocka_unit_test(test_upload_download),
         cmocka_unit_test(test_many_shapes),
         cmocka_unit_test(test_conv3x3),
         cmocka_unit_test(test_convt2x2),

@@ -187,6 +187,22 @@ static backend_tensor *d_tensor_new(backend *be, int c, int h, int w)
     return t;
 }
 
+static backend_tensor *d_tensor_view(backend *be, backend_tensor *parent, int c0, int c)
+{
+    backend_tensor *t = backend_ref_ops.tensor_view(be, parent, c0, c);
+
+    assert_true(n_shapes < (int)(sizeof(shapes) / sizeof(shapes[0])));
+    if (t) {
+        const struct shape *p = NULL;
+        for (int i = n_shapes - 1; i >= 0 && !p; i--)
+            if (shapes[i].t == parent)
+                p = &shapes[i];
+        assert_non_null(p);
+        shapes[n_shapes++] = (struct shape){t, c, p->h, p->w};
+    }
+    return t;
+}
+
 static const struct shape *shape_of(const backend_tensor *t)
 {
     for (int i = n_shapes - 1; i >= 0; i--)
@@ -325,6 +341,7 @@ static const backend_ops *deferring(void)
 {
     deferring_ops = backend_ref_ops;
     deferring_ops.tensor_new = d_tensor_new;
+    deferring_ops.tensor_view = d_tensor_view;
     deferring_ops.upload = d_upload;
     deferring_ops.conv = d_conv;
     deferring_ops.avgpool2 = d_pool;
@@ -422,11 +439,37 @@ static void test_deferred_pass(void **state)
     free(means);
 }
 
+/* The decoder's concatenation written in place (backend.h tensor_view: the
+ * up-convolution and the encoder write cat's two halves) against the copy
+ * of a backend without views: every output equal to the bit. */
+static void test_concat_views(void **state)
+{
+    const fixture *f = *state;
+    backend_ops copying = backend_ref_ops;
+    char err[256];
+    unet *viewed = NULL, *copied = NULL;
+    int w = 40, h = 32;
+    size_t n = numel(3, h, w);
+    float *x = random_floats(n, 0.5f, 21u), *mask = mask_of((size_t)w * (size_t)h, 22u);
+
+    copying.tensor_view = NULL;
+    assert_int_equal(unet_create(f->model, &backend_ref_ops, f->be, &viewed, err, sizeof(err)),
+                     FGSD_OK);
+    assert_int_equal(unet_create(f->model, &copying, f->be, &copied, err, sizeof(err)), FGSD_OK);
+    assert_same(pass_of(viewed, f, x, mask, w, h), pass_of(copied, f, x, mask, w, h), n);
+    assert_same(pass_of(viewed, f, x, NULL, w, h), pass_of(copied, f, x, NULL, w, h), n);
+    unet_free(viewed);
+    unet_free(copied);
+    free(x);
+    free(mask);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mask_pyramid_kept),
         cmocka_unit_test(test_deferred_pass),
+        cmocka_unit_test(test_concat_views),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -46,6 +46,11 @@ typedef struct backend_ops {
 
     backend_tensor *(*tensor_new)(backend *be, int c, int h, int w);
     void (*tensor_free)(backend *be, backend_tensor *t);
+    /* Optional (NULL: none): a tensor that is channels [c0, c0 + c) of
+     * parent, sharing its memory, so that ops writing it write parent (the
+     * decoder's concatenation is then no copy); NULL where the layout keeps
+     * those channels apart (NHWC).  Freed with tensor_free, before parent. */
+    backend_tensor *(*tensor_view)(backend *be, backend_tensor *parent, int c0, int c);
     fgsd_status (*upload)(backend *be, backend_tensor *t, const float *chw);
     fgsd_status (*download)(backend *be, const backend_tensor *t, float *chw);
 

@@ -513,6 +513,43 @@ out_free:
     return NULL;
 }
 
+/* Planar and blocked (nChw16c) layouts keep each channel block's plane
+ * together, so channels [c0, c0 + c) in whole blocks are one run of
+ * memory: a tensor of its own over the parent's buffer.  NHWC interleaves
+ * the channels: no view. */
+static backend_tensor *onednn_tensor_view(backend *be, backend_tensor *parent, int c0, int c)
+{
+    backend_tensor *t;
+    dnnl_memory_desc_t md = NULL;
+    float *data;
+    fgsd_status st;
+
+    if (c0 < 0 || c < 1 || c0 + c > parent->c || c0 % parent->blk || c % parent->blk ||
+        parent->sc != parent->sy * parent->h || !(t = calloc(1, sizeof(*t))))
+        return NULL;
+    t->c = c;
+    t->h = parent->h;
+    t->w = parent->w;
+    data = parent->data + (size_t)(c0 / parent->blk) * (size_t)parent->sc;
+    st = tensor_md(be, c, t->h, t->w, &md);
+    if (!st)
+        st = check(be, dnnl_memory_create(&t->mem, md, be->engine, data), "feature map view");
+    dnnl_memory_desc_destroy(md);
+    if (!st)
+        st = check(be, dnnl_memory_get_memory_desc(t->mem, &t->md), "memory descriptor");
+    if (!st)
+        st = tensor_layout(be, t);
+    t->data = data;
+    /* Its own layout must be the parent's slice (a view too narrow for the
+     * blocked layout would be planar). */
+    if (st || t->blk != parent->blk || t->sc != parent->sc || t->sy != parent->sy ||
+        t->sx != parent->sx) {
+        onednn_tensor_free(be, t);
+        return NULL;
+    }
+    return t;
+}
+
 /* Reorders between the caller's planar CHW buffer and t: upload when to_t. */
 static fgsd_status transfer(backend *be, const backend_tensor *t, float *chw, int to_t)
 {
@@ -1168,6 +1205,7 @@ const backend_ops backend_onednn_ops = {
     .conv_free = onednn_conv_free,
     .tensor_new = onednn_tensor_new,
     .tensor_free = onednn_tensor_free,
+    .tensor_view = onednn_tensor_view,
     .upload = onednn_upload,
     .download = onednn_download,
     .conv = onednn_conv,

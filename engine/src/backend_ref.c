@@ -16,6 +16,7 @@ struct backend {
 struct backend_tensor {
     int c, h, w;
     float *data;
+    int view; /* data belongs to another tensor */
 };
 
 struct backend_conv {
@@ -131,8 +132,22 @@ static void ref_tensor_free(backend *be, backend_tensor *t)
     (void)be;
     if (!t)
         return;
-    free(t->data);
+    if (!t->view)
+        free(t->data);
     free(t);
+}
+
+/* Planar CHW: a run of channels is one contiguous block. */
+static backend_tensor *ref_tensor_view(backend *be, backend_tensor *parent, int c0, int c)
+{
+    backend_tensor *t;
+
+    (void)be;
+    if (c0 < 0 || c < 1 || c0 + c > parent->c || !(t = calloc(1, sizeof(*t))))
+        return NULL;
+    *t = (backend_tensor){c, parent->h, parent->w,
+                          parent->data + (size_t)c0 * (size_t)parent->h * (size_t)parent->w, 1};
+    return t;
 }
 
 static size_t numel(const backend_tensor *t)
@@ -293,6 +308,7 @@ const backend_ops backend_ref_ops = {
     .conv_free = ref_conv_free,
     .tensor_new = ref_tensor_new,
     .tensor_free = ref_tensor_free,
+    .tensor_view = ref_tensor_view,
     .upload = ref_upload,
     .download = ref_download,
     .conv = ref_conv,

@@ -13,6 +13,7 @@
 /* Activations of one canvas size; reallocated when the size changes. */
 typedef struct level_buffers {
     backend_tensor *skip, *a, *b, *up, *cat, *pooled;
+    int joined;   /* up and skip are cat's two halves (backend.h tensor_view) */
     float *mask;  /* this level's pooled mask, NULL when there is none */
     double total; /* and its sum */
 } level_buffers;
@@ -170,11 +171,25 @@ static fgsd_status alloc_buffers(unet *net, int width, int height)
     for (int l = 0; l < L; l++) {
         level_buffers *b = &net->lv[l];
         int w = info->widths[l];
-        b->skip = new_tensor(net, w, l);
+        b->cat = new_tensor(net, 2 * w, l);
+        /* The concatenation [up, skip] without a copy where the backend can
+         * make its halves tensors of their own. */
+        if (b->cat && net->ops->tensor_view) {
+            b->up = net->ops->tensor_view(net->be, b->cat, 0, w);
+            b->skip = net->ops->tensor_view(net->be, b->cat, w, w);
+        }
+        b->joined = b->up && b->skip;
+        if (!b->joined) { /* a copy into cat must not read cat itself */
+            net->ops->tensor_free(net->be, b->up);
+            net->ops->tensor_free(net->be, b->skip);
+            b->up = b->skip = NULL;
+        }
+        if (!b->skip)
+            b->skip = new_tensor(net, w, l);
+        if (!b->up)
+            b->up = new_tensor(net, w, l);
         b->a = new_tensor(net, w, l);
         b->b = new_tensor(net, w, l);
-        b->up = new_tensor(net, w, l);
-        b->cat = new_tensor(net, 2 * w, l);
         b->pooled = new_tensor(net, w, l + 1);
         if (!b->skip || !b->a || !b->b || !b->up || !b->cat || !b->pooled)
             goto out_fail;
@@ -347,7 +362,7 @@ static fgsd_status run_blocks(unet *net, const unet_pass *pass, int stop, int pa
         } else {
             outt = (blk->n_convs & 1) ? lv->a : lv->b;
             st = ops->conv(net->be, net->up[b], cur, lv->up);
-            if (!st)
+            if (!st && !lv->joined)
                 st = ops->concat(net->be, lv->up, lv->skip, lv->cat);
             if (st)
                 return backend_fail(net, st, err, errlen);

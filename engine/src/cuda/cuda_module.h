@@ -11,7 +11,7 @@
 
 /* Bump on any change to backend_ops, backend_config, model_conv or the
  * struct below: a module built against another version is refused. */
-#define FGSD_CUDA_ABI 4
+#define FGSD_CUDA_ABI 5
 
 #define FGSD_CUDA_ENTRY "fgsd_cuda_module_get"
 #define FGSD_CUDA_MODULE_NAME "libfgsd-cuda.so"
