@@ -566,6 +566,42 @@ static void test_heal(void **state)
     free(again);
 }
 
+/* Heal from patches on a lattice (heal_offset.h): where the ring of held
+ * pixels repeats elsewhere, the hole is cloned from there, so the lattice
+ * continues across it exactly; the squares alone cannot (the random image
+ * of test_heal_from_patches keeps them). */
+static void test_heal_lattice(void **state)
+{
+    fixture *f = *state;
+    int w = 160, h = 160, px = 23, py = 17;
+    size_t np = (size_t)w * (size_t)h, n = np * 3;
+    float *cell = random_image(px, py, 41), *img = malloc(n * sizeof(float));
+    float *hole = calloc(np, sizeof(float)), *out = malloc(n * sizeof(float));
+    fgsd_patch_params q = fgsd_patch_params_default();
+    fgsd_session *s = new_session(f->model, 0);
+    double worst = 0.0;
+
+    assert_true(img && hole && out);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            memcpy(img + ((size_t)y * (size_t)w + (size_t)x) * 3,
+                   cell + ((size_t)(y % py) * (size_t)px + (size_t)(x % px)) * 3, 3 * sizeof(float));
+    for (int y = 68; y < 92; y++)
+        for (int x = 68; x < 92; x++)
+            hole[(size_t)y * (size_t)w + (size_t)x] = 1.0f;
+    q.seed = 2;
+    assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 24, NULL, NULL, 0, 0, out),
+                     FGSD_OK);
+    for (size_t i = 0; i < n; i++)
+        worst = fmax(worst, fabs((double)out[i] - (double)img[i]));
+    assert_true(worst < 1e-6);
+    fgsd_session_free(s);
+    free(cell);
+    free(img);
+    free(hole);
+    free(out);
+}
+
 /* Heal from patches: pixels outside the hole kept bit for bit; every hole
  * pixel of a hard hole is a pixel of the band (a copy, not a blend); a
  * soft edge blends; a band too thin for a square, an empty hole and bad
@@ -1613,6 +1649,7 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_patch_start),
         cmocka_unit_test(test_heal_from_patches),
+        cmocka_unit_test(test_heal_lattice),
         cmocka_unit_test(test_restyle_part_from_patches),
         cmocka_unit_test(test_restyle_from_patches),
         cmocka_unit_test(test_watch),

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "denoise.h"
+#include "heal_offset.h"
 #include "image_check.h"
 #include "quilt.h"
 #include "ref_features.h"
@@ -260,6 +261,28 @@ out:
 
 /* Heal from patches (docs/design.md "Heal from patches"): quilt.c's squares
  * over the hole, from the band around it or from a source image. */
+/* Where the ring of held pixels around the hole repeats elsewhere in the
+ * image (a lattice), the hole is cloned from there whole (heal_offset.h);
+ * 0 when no place fits well enough and the squares fill it.  The ring is
+ * half the band (at least 4, at most 16 px) and places within
+ * OFFSET_REACH px are searched. */
+#define OFFSET_REACH 256
+
+static int offset_fill(const float *image, const float *hole, int width, int height, rect r,
+                       int band_width, float *canvas, float *shadow)
+{
+    int margin = band_width / 2 < 4 ? 4 : (band_width / 2 > 16 ? 16 : band_width / 2);
+    int dx = 0, dy = 0;
+    double fit = 1.0;
+
+    if (!heal_offset_search(image, hole, width, height, r.x, r.y, r.w, r.h, margin, OFFSET_REACH,
+                            &dx, &dy, &fit) ||
+        !(fit < HEAL_OFFSET_FIT))
+        return 0;
+    heal_offset_fill(image, hole, width, height, r.x, r.y, r.w, r.h, dx, dy, canvas, shadow);
+    return 1;
+}
+
 fgsd_status fgsd_heal_from_patches(fgsd_session *s, const fgsd_patch_params *q,
                                    const float *image, const float *hole, int width, int height,
                                    int band_width, const float *source, const float *source_mask,
@@ -309,6 +332,8 @@ fgsd_status fgsd_heal_from_patches(fgsd_session *s, const fgsd_patch_params *q,
         patch = quilt_patch_side(q->patch, sw, sh);
         st = quilt_heal(s, source, source_mask, 0, sw, sh, patch, q, hole, r.x, r.y, r.w, r.h,
                         width, height, canvas, shadow);
+    } else if (offset_fill(image, hole, width, height, r, band_width, canvas, shadow)) {
+        st = FGSD_OK; /* a lattice: continued from one place */
     } else {
         /* Squares come from the band: 3/4 of its width by default, so that
          * the band holds many of them. */

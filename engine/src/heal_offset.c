@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Healing from one offset (heal_offset.h): an exhaustive search, as a
+ * clone tool's automatic offset, over the places within reach of the hole.
+ * Each place's cost adds up the ring's pixels in a fixed shuffled order and
+ * stops once it exceeds the best so far, so most places cost a few pixels. */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "heal_offset.h"
+
+static int in_hole(const float *hole, size_t i)
+{
+    return hole[i] > 0.0f;
+}
+
+/* Summed-area table of the hole's pixels: (w + 1) x (h + 1) counts. */
+static uint32_t *hole_table(const float *hole, int w, int h)
+{
+    size_t sw = (size_t)w + 1;
+    uint32_t *t = calloc(sw * ((size_t)h + 1), sizeof(uint32_t));
+
+    if (!t)
+        return NULL;
+    for (int y = 0; y < h; y++) {
+        uint32_t row = 0;
+        for (int x = 0; x < w; x++) {
+            row += in_hole(hole, (size_t)y * (size_t)w + (size_t)x) ? 1u : 0u;
+            t[(size_t)(y + 1) * sw + (size_t)(x + 1)] = t[(size_t)y * sw + (size_t)(x + 1)] + row;
+        }
+    }
+    return t;
+}
+
+/* Hole pixels in [x0, x1) x [y0, y1). */
+static uint32_t holes_in(const uint32_t *t, int w, int x0, int y0, int x1, int y1)
+{
+    size_t sw = (size_t)w + 1;
+
+    return t[(size_t)y1 * sw + (size_t)x1] - t[(size_t)y0 * sw + (size_t)x1] -
+           t[(size_t)y1 * sw + (size_t)x0] + t[(size_t)y0 * sw + (size_t)x0];
+}
+
+int heal_offset_search(const float *image, const float *hole, int width, int height, int bx,
+                       int by, int bw, int bh, int margin, int reach, int *dx, int *dy,
+                       double *fit)
+{
+    /* The box grown by the margin, clipped: the ring is its held pixels. */
+    int gx0 = bx - margin > 0 ? bx - margin : 0, gy0 = by - margin > 0 ? by - margin : 0;
+    int gx1 = bx + bw + margin < width ? bx + bw + margin : width;
+    int gy1 = by + bh + margin < height ? by + bh + margin : height;
+    size_t n = 0, cap = (size_t)(gx1 - gx0) * (size_t)(gy1 - gy0);
+    size_t *ring = malloc((cap ? cap : 1) * sizeof(size_t));
+    uint32_t *table = hole_table(hole, width, height);
+    double mean[3] = {0.0, 0.0, 0.0}, var = 0.0, best = INFINITY;
+    uint64_t lcg = 0x9E3779B97F4A7C15ull;
+    int found = 0;
+
+    if (!ring || !table)
+        goto out;
+    for (int y = gy0; y < gy1; y++)
+        for (int x = gx0; x < gx1; x++) {
+            size_t i = (size_t)y * (size_t)width + (size_t)x;
+            if (!in_hole(hole, i))
+                ring[n++] = i;
+        }
+    if (n == 0)
+        goto out;
+    /* A fixed shuffle: partial sums in this order estimate the whole. */
+    for (size_t k = n - 1; k > 0; k--) {
+        size_t j, t;
+        lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+        j = (size_t)(lcg >> 33) % (k + 1);
+        t = ring[k];
+        ring[k] = ring[j];
+        ring[j] = t;
+    }
+    for (size_t k = 0; k < n; k++)
+        for (int c = 0; c < 3; c++)
+            mean[c] += image[ring[k] * 3 + (size_t)c];
+    for (int c = 0; c < 3; c++)
+        mean[c] /= (double)n;
+    for (size_t k = 0; k < n; k++)
+        for (int c = 0; c < 3; c++) {
+            double d = image[ring[k] * 3 + (size_t)c] - mean[c];
+            var += d * d;
+        }
+    var /= (double)n;
+    for (int oy = -reach; oy <= reach && best > 0.0; oy++) {
+        if (gy0 + oy < 0 || gy1 + oy > height)
+            continue;
+        for (int ox = -reach; ox <= reach && best > 0.0; ox++) {
+            ptrdiff_t off = (ptrdiff_t)oy * width + ox;
+            double sum = 0.0;
+            size_t k;
+
+            if (gx0 + ox < 0 || gx1 + ox > width ||
+                holes_in(table, width, gx0 + ox, gy0 + oy, gx1 + ox, gy1 + oy))
+                continue; /* outside the image, or it would copy the hole */
+            for (k = 0; k < n && sum < best; k++) {
+                const float *a = image + ring[k] * 3, *b = image + (ptrdiff_t)(ring[k] * 3) + 3 * off;
+                for (int c = 0; c < 3; c++)
+                    sum += ((double)a[c] - b[c]) * ((double)a[c] - b[c]);
+            }
+            if (k == n && sum < best) {
+                best = sum;
+                *dx = ox;
+                *dy = oy;
+                found = 1;
+            }
+        }
+    }
+    if (found)
+        *fit = var > 0.0 ? best / (double)n / (2.0 * var) : (best > 0.0 ? 1.0 : 0.0);
+out:
+    free(ring);
+    free(table);
+    return found;
+}
+
+void heal_offset_fill(const float *image, const float *hole, int width, int height, int bx,
+                      int by, int bw, int bh, int dx, int dy, float *canvas, float *shadow)
+{
+    int x0 = bx > 0 ? bx - 1 : 0, y0 = by > 0 ? by - 1 : 0;
+    int x1 = bx + bw < width ? bx + bw + 1 : width, y1 = by + bh < height ? by + bh + 1 : height;
+
+    for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++) {
+            size_t i = (size_t)y * (size_t)width + (size_t)x;
+            size_t s = (size_t)(y + dy) * (size_t)width + (size_t)(x + dx);
+
+            for (int c = 0; c < 3; c++) {
+                if (in_hole(hole, i))
+                    canvas[i * 3 + (size_t)c] = image[s * 3 + (size_t)c];
+                shadow[i * 3 + (size_t)c] = image[s * 3 + (size_t)c];
+            }
+        }
+}

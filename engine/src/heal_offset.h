@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later
+ * Healing from one offset (docs/heal.md "Lattices"): squares laid one by
+ * one fit only their own overlaps and break a lattice's motif across the
+ * hole; a clone from the one place where the ring of held pixels around
+ * the hole matches the image best continues it. */
+#ifndef FGSD_HEAL_OFFSET_H
+#define FGSD_HEAL_OFFSET_H
+
+/* Accept an offset when its ring error is below this fraction of what two
+ * unrelated places of the same texture differ by (twice the ring's
+ * variance).  On the 41 unseen classes (256² crops, a 48² hole) lattices
+ * fit at 0.01-0.10, semi-regular textures at 0.22-0.34, where the clone
+ * still came closer; stochastic ones at 0.49-0.89, where it did not
+ * (docs/heal.md "Lattices"). */
+#define HEAL_OFFSET_FIT 0.35
+
+/* Searches offsets (dx, dy) within `reach` pixels of the hole whose copy of
+ * the hole's box, grown by `margin`, lies inside the image and outside the
+ * hole; the cost of an offset is the mean squared difference between the
+ * held pixels within `margin` of the hole (the ring) and the pixels that
+ * offset brings there.  *fit: the best cost over twice the ring's variance
+ * (1 for a place unrelated to the ring, 0 for an exact repeat).  Returns 1
+ * and the offset when one was searched, 0 when none is possible (a hole
+ * too large for the image, an empty ring) or memory ran out. */
+int heal_offset_search(const float *image, const float *hole, int width, int height, int bx,
+                       int by, int bw, int bh, int margin, int reach, int *dx, int *dy,
+                       double *fit);
+
+/* The clone: canvas = image at p + (dx, dy) on the hole's pixels, shadow
+ * the same on the held pixels of the box grown by one (what heal_blend
+ * compares the image with along the hole's edge). */
+void heal_offset_fill(const float *image, const float *hole, int width, int height, int bx,
+                      int by, int bw, int bh, int dx, int dy, float *canvas, float *shadow);
+
+#endif
