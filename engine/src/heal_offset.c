@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later
  * Healing from one offset (heal_offset.h): an exhaustive search, as a
- * clone tool's automatic offset, over the places within reach of the hole.
- * Each place's cost adds up the ring's pixels in a fixed shuffled order and
- * stops once it exceeds the best so far, so most places cost a few pixels. */
+ * clone tool's automatic offset, over the places within reach of the hole:
+ * every place measured on a sample of the ring (its first SAMPLE pixels in
+ * a fixed shuffled order, stopping once the sum exceeds the KEPT-th best),
+ * the KEPT best on all of it. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -42,6 +43,26 @@ static uint32_t holes_in(const uint32_t *t, int w, int x0, int y0, int x1, int y
            t[(size_t)y1 * sw + (size_t)x0] + t[(size_t)y0 * sw + (size_t)x0];
 }
 
+/* Places screened on a sample of the ring, and how many of them are
+ * measured on all of it. */
+#define SAMPLE 192
+#define KEPT 16
+
+struct place {
+    int x, y;
+};
+
+/* The squared difference at ring pixel i and the pixel off away. */
+static double ring_cost(const float *image, size_t i, ptrdiff_t off)
+{
+    const float *a = image + i * 3, *b = a + 3 * off;
+    double s = 0.0;
+
+    for (int c = 0; c < 3; c++)
+        s += ((double)a[c] - b[c]) * ((double)a[c] - b[c]);
+    return s;
+}
+
 int heal_offset_search(const float *image, const float *hole, int width, int height, int bx,
                        int by, int bw, int bh, int margin, int reach, int *dx, int *dy,
                        double *fit)
@@ -54,8 +75,14 @@ int heal_offset_search(const float *image, const float *hole, int width, int hei
     size_t *ring = malloc((cap ? cap : 1) * sizeof(size_t));
     uint32_t *table = hole_table(hole, width, height);
     double mean[3] = {0.0, 0.0, 0.0}, var = 0.0, best = INFINITY;
+    double kept_cost[KEPT];
+    struct place kept_off[KEPT];
     uint64_t lcg = 0x9E3779B97F4A7C15ull;
+    size_t sample;
     int found = 0;
+
+    for (int i = 0; i < KEPT; i++)
+        kept_cost[i] = INFINITY;
 
     if (!ring || !table)
         goto out;
@@ -87,28 +114,46 @@ int heal_offset_search(const float *image, const float *hole, int width, int hei
             var += d * d;
         }
     var /= (double)n;
-    for (int oy = -reach; oy <= reach && best > 0.0; oy++) {
+    sample = n < SAMPLE ? n : SAMPLE;
+    /* Every place on a sample of the ring, the few best of them on all of
+     * it: a stochastic texture costs about the same everywhere, so summing
+     * all of the ring at every place would rarely stop early. */
+    for (int oy = -reach; oy <= reach; oy++) {
         if (gy0 + oy < 0 || gy1 + oy > height)
             continue;
-        for (int ox = -reach; ox <= reach && best > 0.0; ox++) {
+        for (int ox = -reach; ox <= reach; ox++) {
             ptrdiff_t off = (ptrdiff_t)oy * width + ox;
             double sum = 0.0;
             size_t k;
+            int at;
 
             if (gx0 + ox < 0 || gx1 + ox > width ||
                 holes_in(table, width, gx0 + ox, gy0 + oy, gx1 + ox, gy1 + oy))
                 continue; /* outside the image, or it would copy the hole */
-            for (k = 0; k < n && sum < best; k++) {
-                const float *a = image + ring[k] * 3, *b = image + (ptrdiff_t)(ring[k] * 3) + 3 * off;
-                for (int c = 0; c < 3; c++)
-                    sum += ((double)a[c] - b[c]) * ((double)a[c] - b[c]);
+            for (k = 0; k < sample && sum < kept_cost[KEPT - 1]; k++)
+                sum += ring_cost(image, ring[k], off);
+            if (!(sum < kept_cost[KEPT - 1]))
+                continue;
+            for (at = KEPT - 1; at > 0 && kept_cost[at - 1] > sum; at--) {
+                kept_cost[at] = kept_cost[at - 1];
+                kept_off[at] = kept_off[at - 1];
             }
-            if (k == n && sum < best) {
-                best = sum;
-                *dx = ox;
-                *dy = oy;
-                found = 1;
-            }
+            kept_cost[at] = sum;
+            kept_off[at] = (struct place){ox, oy};
+        }
+    }
+    for (int i = 0; i < KEPT && kept_cost[i] < INFINITY; i++) {
+        ptrdiff_t off = (ptrdiff_t)kept_off[i].y * width + kept_off[i].x;
+        double sum = 0.0;
+        size_t k;
+
+        for (k = 0; k < n && sum < best; k++)
+            sum += ring_cost(image, ring[k], off);
+        if (k == n && sum < best) {
+            best = sum;
+            *dx = kept_off[i].x;
+            *dy = kept_off[i].y;
+            found = 1;
         }
     }
     if (found)
