@@ -435,10 +435,11 @@ static void test_tensor_view(void **state)
             float *b = random_floats(n, 1.0f, 80u + (uint64_t)k);
             float *want = malloc(2 * n * sizeof(float)), *got;
             backend_tensor *cat = tensor_with(ops, be, 2 * c, h, w, NULL);
-            backend_tensor *va = ops->tensor_view(be, cat, 0, c);
-            backend_tensor *vb = ops->tensor_view(be, cat, c, c);
+            backend_tensor *va = NULL, *vb = NULL;
 
             assert_non_null(want);
+            assert_int_equal(ops->tensor_view(be, cat, 0, c, &va), FGSD_OK);
+            assert_int_equal(ops->tensor_view(be, cat, c, c, &vb), FGSD_OK);
             if (ops == &backend_ref_ops) {
                 assert_non_null(va);
                 assert_non_null(vb);

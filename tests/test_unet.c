@@ -187,9 +187,11 @@ static backend_tensor *d_tensor_new(backend *be, int c, int h, int w)
     return t;
 }
 
-static backend_tensor *d_tensor_view(backend *be, backend_tensor *parent, int c0, int c)
+static fgsd_status d_tensor_view(backend *be, backend_tensor *parent, int c0, int c,
+                                 backend_tensor **out)
 {
-    backend_tensor *t = backend_ref_ops.tensor_view(be, parent, c0, c);
+    fgsd_status st = backend_ref_ops.tensor_view(be, parent, c0, c, out);
+    backend_tensor *t = *out;
 
     assert_true(n_shapes < (int)(sizeof(shapes) / sizeof(shapes[0])));
     if (t) {
@@ -200,7 +202,7 @@ static backend_tensor *d_tensor_view(backend *be, backend_tensor *parent, int c0
         assert_non_null(p);
         shapes[n_shapes++] = (struct shape){t, c, p->h, p->w};
     }
-    return t;
+    return st;
 }
 
 static const struct shape *shape_of(const backend_tensor *t)

@@ -46,11 +46,13 @@ typedef struct backend_ops {
 
     backend_tensor *(*tensor_new)(backend *be, int c, int h, int w);
     void (*tensor_free)(backend *be, backend_tensor *t);
-    /* Optional (NULL: none): a tensor that is channels [c0, c0 + c) of
-     * parent, sharing its memory, so that ops writing it write parent (the
-     * decoder's concatenation is then no copy); NULL where the layout keeps
-     * those channels apart (NHWC).  Freed with tensor_free, before parent. */
-    backend_tensor *(*tensor_view)(backend *be, backend_tensor *parent, int c0, int c);
+    /* Optional (NULL: none): in *out a tensor that is channels [c0, c0 + c)
+     * of parent, sharing its memory, so that ops writing it write parent
+     * (the decoder's concatenation is then no copy); *out NULL and FGSD_OK
+     * where the layout keeps those channels apart (NHWC), an error (with
+     * error()) when memory ran out.  Freed with tensor_free, before parent. */
+    fgsd_status (*tensor_view)(backend *be, backend_tensor *parent, int c0, int c,
+                               backend_tensor **out);
     fgsd_status (*upload)(backend *be, backend_tensor *t, const float *chw);
     fgsd_status (*download)(backend *be, const backend_tensor *t, float *chw);
 

@@ -517,16 +517,21 @@ out_free:
  * together, so channels [c0, c0 + c) in whole blocks are one run of
  * memory: a tensor of its own over the parent's buffer.  NHWC interleaves
  * the channels: no view. */
-static backend_tensor *onednn_tensor_view(backend *be, backend_tensor *parent, int c0, int c)
+static fgsd_status onednn_tensor_view(backend *be, backend_tensor *parent, int c0, int c,
+                                      backend_tensor **out)
 {
     backend_tensor *t;
     dnnl_memory_desc_t md = NULL;
     float *data;
     fgsd_status st;
 
+    *out = NULL;
     if (c0 < 0 || c < 1 || c0 + c > parent->c || c0 % parent->blk || c % parent->blk ||
-        parent->sc != parent->sy * parent->h || !(t = calloc(1, sizeof(*t))))
-        return NULL;
+        parent->sc != parent->sy * parent->h)
+        return FGSD_OK;
+    t = calloc(1, sizeof(*t));
+    if (!t)
+        return fail(be, FGSD_ERR_NO_MEMORY, "out of memory for a feature map");
     t->c = c;
     t->h = parent->h;
     t->w = parent->w;
@@ -540,14 +545,19 @@ static backend_tensor *onednn_tensor_view(backend *be, backend_tensor *parent, i
     if (!st)
         st = tensor_layout(be, t);
     t->data = data;
-    /* Its own layout must be the parent's slice (a view too narrow for the
-     * blocked layout would be planar). */
-    if (st || t->blk != parent->blk || t->sc != parent->sc || t->sy != parent->sy ||
-        t->sx != parent->sx) {
+    if (!st && (t->blk != parent->blk || t->sc != parent->sc || t->sy != parent->sy ||
+                t->sx != parent->sx)) {
+        /* Its own layout is not the parent's slice (a view too narrow for
+         * the blocked layout is planar): no view. */
         onednn_tensor_free(be, t);
-        return NULL;
+        return FGSD_OK;
     }
-    return t;
+    if (st) {
+        onednn_tensor_free(be, t);
+        return st;
+    }
+    *out = t;
+    return FGSD_OK;
 }
 
 /* Reorders between the caller's planar CHW buffer and t: upload when to_t. */

@@ -138,16 +138,20 @@ static void ref_tensor_free(backend *be, backend_tensor *t)
 }
 
 /* Planar CHW: a run of channels is one contiguous block. */
-static backend_tensor *ref_tensor_view(backend *be, backend_tensor *parent, int c0, int c)
+static fgsd_status ref_tensor_view(backend *be, backend_tensor *parent, int c0, int c,
+                                   backend_tensor **out)
 {
     backend_tensor *t;
 
-    (void)be;
-    if (c0 < 0 || c < 1 || c0 + c > parent->c || !(t = calloc(1, sizeof(*t))))
-        return NULL;
+    *out = NULL;
+    if (c0 < 0 || c < 1 || c0 + c > parent->c)
+        return FGSD_OK;
+    if (!(t = calloc(1, sizeof(*t))))
+        return fail(be, FGSD_ERR_NO_MEMORY, "out of memory for a feature map");
     *t = (backend_tensor){c, parent->h, parent->w,
                           parent->data + (size_t)c0 * (size_t)parent->h * (size_t)parent->w, 1};
-    return t;
+    *out = t;
+    return FGSD_OK;
 }
 
 static size_t numel(const backend_tensor *t)

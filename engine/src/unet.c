@@ -174,10 +174,10 @@ static fgsd_status alloc_buffers(unet *net, int width, int height)
         b->cat = new_tensor(net, 2 * w, l);
         /* The concatenation [up, skip] without a copy where the backend can
          * make its halves tensors of their own. */
-        if (b->cat && net->ops->tensor_view) {
-            b->up = net->ops->tensor_view(net->be, b->cat, 0, w);
-            b->skip = net->ops->tensor_view(net->be, b->cat, w, w);
-        }
+        if (b->cat && net->ops->tensor_view &&
+            (net->ops->tensor_view(net->be, b->cat, 0, w, &b->up) ||
+             net->ops->tensor_view(net->be, b->cat, w, w, &b->skip)))
+            goto out_fail;
         b->joined = b->up && b->skip;
         if (!b->joined) { /* a copy into cat must not read cat itself */
             net->ops->tensor_free(net->be, b->up);
