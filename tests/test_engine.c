@@ -567,9 +567,10 @@ static void test_heal(void **state)
 }
 
 /* Heal from patches on a lattice (heal_offset.h): where the ring of held
- * pixels repeats elsewhere, the hole is cloned from there, so the lattice
- * continues across it exactly; the squares alone cannot (the random image
- * of test_heal_from_patches keeps them). */
+ * pixels repeats elsewhere in the image or in a reference, the hole is
+ * cloned from there, so the lattice continues across it exactly; the
+ * squares alone cannot (the random image of test_heal_from_patches keeps
+ * them). */
 static void test_heal_lattice(void **state)
 {
     fixture *f = *state;
@@ -595,6 +596,38 @@ static void test_heal_lattice(void **state)
     for (size_t i = 0; i < n; i++)
         worst = fmax(worst, fabs((double)out[i] - (double)img[i]));
     assert_true(worst < 1e-6);
+    /* From a reference of the same lattice in another phase and size: the
+     * clone comes from there; with the reference's selection leaving out
+     * every place that fits, the squares fill the hole instead. */
+    {
+        int rw = 90, rh = 80;
+        float *ref = malloc((size_t)rw * (size_t)rh * 3 * sizeof(float));
+        float *sel = malloc((size_t)rw * (size_t)rh * sizeof(float));
+
+        assert_true(ref && sel);
+        for (int y = 0; y < rh; y++)
+            for (int x = 0; x < rw; x++) {
+                memcpy(ref + ((size_t)y * (size_t)rw + (size_t)x) * 3,
+                       cell + ((size_t)((y + 5) % py) * (size_t)px + (size_t)((x + 11) % px)) * 3,
+                       3 * sizeof(float));
+                sel[(size_t)y * (size_t)rw + (size_t)x] = x < 40 ? 1.0f : 0.0f;
+            }
+        assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 24, ref, NULL, rw, rh,
+                                                out),
+                         FGSD_OK);
+        worst = 0.0;
+        for (size_t i = 0; i < n; i++)
+            worst = fmax(worst, fabs((double)out[i] - (double)img[i]));
+        assert_true(worst < 1e-6);
+        assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 24, ref, sel, rw, rh, out),
+                         FGSD_OK);
+        worst = 0.0;
+        for (size_t i = 0; i < n; i++)
+            worst = fmax(worst, fabs((double)out[i] - (double)img[i]));
+        assert_true(worst > 1e-3);
+        free(ref);
+        free(sel);
+    }
     fgsd_session_free(s);
     free(cell);
     free(img);

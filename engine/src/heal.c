@@ -262,24 +262,30 @@ out:
 /* Heal from patches (docs/design.md "Heal from patches"): quilt.c's squares
  * over the hole, from the band around it or from a source image. */
 /* Where the ring of held pixels around the hole repeats elsewhere in the
- * image (a lattice), the hole is cloned from there whole (heal_offset.h);
- * 0 when no place fits well enough and the squares fill it.  The ring is
- * half the band (at least 4, at most 16 px) and places within
- * OFFSET_REACH px are searched. */
+ * image, or in the reference when one is given (a lattice), the hole is
+ * cloned from there whole (heal_offset.h); 0 when no place fits well
+ * enough and the squares fill it.  The ring is half the band (at least 4,
+ * at most OFFSET_RING px; a reference has no band: OFFSET_RING); in the
+ * image, places within OFFSET_REACH px are searched. */
 #define OFFSET_REACH 256
+#define OFFSET_RING 16
 
-static int offset_fill(const float *image, const float *hole, int width, int height, rect r,
+static int offset_fill(const float *image, const float *hole, int width, int height,
+                       const float *source, const float *source_mask, int sw, int sh, rect r,
                        int band_width, float *canvas, float *shadow)
 {
-    int margin = band_width / 2 < 4 ? 4 : (band_width / 2 > 16 ? 16 : band_width / 2);
+    int margin = source ? OFFSET_RING : band_width / 2;
     int dx = 0, dy = 0;
     double fit = 1.0;
 
-    if (!heal_offset_search(image, hole, width, height, r.x, r.y, r.w, r.h, margin, OFFSET_REACH,
-                            &dx, &dy, &fit) ||
+    margin = margin < 4 ? 4 : (margin > OFFSET_RING ? OFFSET_RING : margin);
+
+    if (!heal_offset_search(image, hole, width, height, source, source_mask, sw, sh, r.x, r.y,
+                            r.w, r.h, margin, OFFSET_REACH, &dx, &dy, &fit) ||
         !(fit < HEAL_OFFSET_FIT))
         return 0;
-    heal_offset_fill(image, hole, width, height, r.x, r.y, r.w, r.h, dx, dy, canvas, shadow);
+    heal_offset_fill(hole, width, height, source ? source : image, source ? sw : width, r.x,
+                     r.y, r.w, r.h, dx, dy, canvas, shadow);
     return 1;
 }
 
@@ -328,12 +334,13 @@ fgsd_status fgsd_heal_from_patches(fgsd_session *s, const fgsd_patch_params *q,
     }
     memcpy(canvas, image, np * 3 * sizeof(float));
     memcpy(shadow, image, np * 3 * sizeof(float));
-    if (source) {
+    if (offset_fill(image, hole, width, height, source, source_mask, sw, sh, r, band_width,
+                    canvas, shadow)) {
+        st = FGSD_OK; /* a lattice: continued from one place */
+    } else if (source) {
         patch = quilt_patch_side(q->patch, sw, sh);
         st = quilt_heal(s, source, source_mask, 0, sw, sh, patch, q, hole, r.x, r.y, r.w, r.h,
                         width, height, canvas, shadow);
-    } else if (offset_fill(image, hole, width, height, r, band_width, canvas, shadow)) {
-        st = FGSD_OK; /* a lattice: continued from one place */
     } else {
         /* Squares come from the band: 3/4 of its width by default, so that
          * the band holds many of them. */

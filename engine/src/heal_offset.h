@@ -14,22 +14,28 @@
  * (docs/heal.md "Lattices"). */
 #define HEAL_OFFSET_FIT 0.35
 
-/* Searches offsets (dx, dy) within `reach` pixels of the hole whose copy of
- * the hole's box, grown by `margin`, lies inside the image and outside the
- * hole; the cost of an offset is the mean squared difference between the
- * held pixels within `margin` of the hole (the ring) and the pixels that
- * offset brings there.  *fit: the best cost over twice the ring's variance
- * (1 for a place unrelated to the ring, 0 for an exact repeat).  Returns 1
- * and the offset when one was searched, 0 when none is possible (a hole
- * too large for the image, an empty ring) or memory ran out. */
-int heal_offset_search(const float *image, const float *hole, int width, int height, int bx,
+/* Searches offsets (dx, dy) whose copy of the hole's box, grown by
+ * `margin`, lies inside the source and outside what it may not copy: the
+ * image itself (source NULL; offsets within `reach` px, the hole
+ * excluded) or a reference of sw x sh (any offset; outside its selection
+ * excluded when source_mask is given).  The cost of an offset is the mean
+ * squared difference between the held pixels within `margin` of the hole
+ * (the ring) and the source's pixels that offset brings there.  *fit: the
+ * best cost over twice the ring's variance (1 for a place unrelated to the
+ * ring, 0 for an exact repeat).  Returns 1 and the offset when one was
+ * searched, 0 when none is possible (a hole too large for the source, an
+ * empty ring) or memory ran out. */
+int heal_offset_search(const float *image, const float *hole, int width, int height,
+                       const float *source, const float *source_mask, int sw, int sh, int bx,
                        int by, int bw, int bh, int margin, int reach, int *dx, int *dy,
                        double *fit);
 
-/* The clone: canvas = image at p + (dx, dy) on the hole's pixels, shadow
- * the same on the held pixels of the box grown by one (what heal_blend
- * compares the image with along the hole's edge). */
-void heal_offset_fill(const float *image, const float *hole, int width, int height, int bx,
-                      int by, int bw, int bh, int dx, int dy, float *canvas, float *shadow);
+/* The clone: canvas = the source at p + (dx, dy) on the hole's pixels,
+ * shadow the same on the box grown by one (what heal_blend compares the
+ * image with along the hole's edge).  source is sw pixels wide: the image
+ * itself or the reference. */
+void heal_offset_fill(const float *hole, int width, int height, const float *source, int sw,
+                      int bx, int by, int bw, int bh, int dx, int dy, float *canvas,
+                      float *shadow);
 
 #endif
