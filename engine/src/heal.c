@@ -259,8 +259,6 @@ out:
     return st;
 }
 
-/* Heal from patches (docs/design.md "Heal from patches"): quilt.c's squares
- * over the hole, from the band around it or from a source image. */
 /* Where the ring of held pixels around the hole repeats elsewhere in the
  * image, or in the reference when one is given (a lattice), the hole is
  * cloned from there whole (heal_offset.h); 0 when no place fits well
@@ -289,6 +287,9 @@ static int offset_fill(const float *image, const float *hole, int width, int hei
     return 1;
 }
 
+/* Heal from patches (docs/design.md "Heal from patches"): a clone from one
+ * offset where the hole's surroundings repeat (offset_fill), else quilt.c's
+ * squares over the hole, from the band around it or from a source image. */
 fgsd_status fgsd_heal_from_patches(fgsd_session *s, const fgsd_patch_params *q,
                                    const float *image, const float *hole, int width, int height,
                                    int band_width, const float *source, const float *source_mask,
