@@ -33,6 +33,9 @@ typedef struct
   gfloat        *hole;          /* heal: the selection over the crop, or NULL */
   gint           band_width;    /* heal: the band at the crop's scale */
   gint           width, height; /* the crop's size; texture procedures: the canvas's */
+  gint           show_x, show_y, show_width, show_height; /* heal: the part of the crop
+                                                              shown (the rest is where a
+                                                              clone may come from) */
   gdouble        layer_luma_mean, layer_luma_std; /* a layer filter's whole layer
                                                      (pixels_luma_stats) */
 } FgsdPreviewInput;

@@ -11,6 +11,8 @@
  */
 #include "plugin-config.h"
 
+#include <string.h>
+
 #include <libgimp/gimpui.h>
 
 #include "dialog.h"
@@ -64,9 +66,11 @@ hole_box (GimpImage *image, GimpLayer *layer, Region *box, GError **error)
 }
 
 /* box grown by the engine's margin (fgsd_heal: the larger of the band and
- * half the receptive field), clipped to the layer. */
+ * half the receptive field) or by reach if that is larger, clipped to the
+ * layer. */
 static Region
-grow (const Region *box, GimpLayer *layer, const FgsdEngine *engine, gint band_width)
+grow (const Region *box, GimpLayer *layer, const FgsdEngine *engine, gint band_width,
+      gint reach)
 {
   fgsd_model_info info;
   gint            lw = gimp_drawable_get_width (GIMP_DRAWABLE (layer));
@@ -75,12 +79,25 @@ grow (const Region *box, GimpLayer *layer, const FgsdEngine *engine, gint band_w
   Region          r;
 
   fgsd_model_get_info (engine->model, &info);
-  margin   = MAX (band_width, info.receptive_field / 2);
+  margin   = MAX (MAX (band_width, info.receptive_field / 2), reach);
   r.x      = MAX (0, box->x - margin);
   r.y      = MAX (0, box->y - margin);
   r.width  = MIN (lw, box->x + box->width + margin) - r.x;
   r.height = MIN (lh, box->y + box->height + margin) - r.y;
   return r;
+}
+
+/* The part at (x, y), w x h, of a src_w wide image of ch channels. */
+static gfloat *
+crop (const gfloat *src, gint src_w, gint ch, gint x, gint y, gint w, gint h)
+{
+  gfloat *dst = g_new (gfloat, (gsize) w * (gsize) h * (gsize) ch);
+
+  for (gint r = 0; r < h; r++)
+    memcpy (dst + (gsize) r * (gsize) w * (gsize) ch,
+            src + ((gsize) (y + r) * (gsize) src_w + (gsize) x) * (gsize) ch,
+            (gsize) w * (gsize) ch * sizeof (gfloat));
+  return dst;
 }
 
 /* The filled pixels are opaque: a blemish is usually removed with Edit >
@@ -143,27 +160,47 @@ heal_compute (FgsdRun *run, gpointer state, GError **error)
   gfloat             *hole      = NULL;
   gfloat             *rgb       = NULL;
   gboolean            ok        = FALSE;
-  Region              r         = grow (&hs->box, hs->layer, &run->engine, args->band_width);
+  /* The new layer covers r; patches look for a place to clone from in
+   * the wider c, then the result is cut back to r. */
+  Region              r         = grow (&hs->box, hs->layer, &run->engine, args->band_width, 0);
+  Region              c         = args->start == ARGS_START_PATCHES
+                                    ? grow (&hs->box, hs->layer, &run->engine, args->band_width,
+                                            FGSD_HEAL_CLONE_REACH)
+                                    : r;
   gsize               n         = (gsize) r.width * (gsize) r.height;
   gint                offx, offy;
 
   gimp_drawable_get_offsets (GIMP_DRAWABLE (hs->layer), &offx, &offy);
-  if (! engine_check_memory (FGSD_TASK_HEAL, &params, r.width, r.height,
+  if (! engine_check_memory (FGSD_TASK_HEAL, &params, c.width, c.height,
                              ENGINE_OWN_FLOATS_HEAL, error) ||
-      ! (in = pixels_read_rgba (GIMP_DRAWABLE (hs->layer), r.x, r.y, r.width, r.height,
+      ! (in = pixels_read_rgba (GIMP_DRAWABLE (hs->layer), c.x, c.y, c.width, c.height,
                                 error)) ||
-      ! (in_rgb = pixels_rgba_to_rgb (in, n, TRUE, error)) ||
-      ! (hole = pixels_read_selection (run->image, r.x + offx, r.y + offy, r.width, r.height,
+      ! (in_rgb = pixels_rgba_to_rgb (in, (gsize) c.width * (gsize) c.height, TRUE, error)) ||
+      ! (hole = pixels_read_selection (run->image, c.x + offx, c.y + offy, c.width, c.height,
                                        error)) ||
       (args->reference_layer &&
        ! reference_read_layer (GIMP_DRAWABLE (args->reference_layer), &hs->ref, error)))
     goto out;
   if (args->start == ARGS_START_PATCHES)
     {
-      if (! engine_heal_from_patches (&run->engine, run->seed, in_rgb, hole, r.width, r.height,
+      if (! engine_heal_from_patches (&run->engine, run->seed, in_rgb, hole, c.width, c.height,
                                       args->band_width, args->reference_layer ? &hs->ref : NULL,
                                       &rgb, error))
         goto out;
+      if (c.x != r.x || c.y != r.y || c.width != r.width || c.height != r.height)
+        {
+          gint    x = r.x - c.x, y = r.y - c.y;
+          gfloat *rgb_r  = crop (rgb, c.width, 3, x, y, r.width, r.height);
+          gfloat *in_r   = crop (in, c.width, 4, x, y, r.width, r.height);
+          gfloat *hole_r = crop (hole, c.width, 1, x, y, r.width, r.height);
+
+          g_free (rgb);
+          g_free (in);
+          g_free (hole);
+          rgb  = rgb_r;
+          in   = in_r;
+          hole = hole_r;
+        }
     }
   else
     {
@@ -220,10 +257,11 @@ shrink (const gfloat *src, gint w, gint h, gint ch, gint k)
   return dst;
 }
 
-/* The preview's input: the hole's box grown by the band, with the
- * selection over it and the reference layer; shrunk by a whole factor (and
- * the band with it, at least 8 pixels) when that is wider than
- * PREVIEW_SIDE, so that the whole hole and its band are seen. */
+/* The preview's input: the hole's box grown by the band (the part shown),
+ * with patches grown by the clone's reach around it (read, not shown), with
+ * the selection over it and the reference layer; shrunk by a whole factor
+ * (and the band with it, at least 8 pixels) when the part shown is wider
+ * than PREVIEW_SIDE, so that the whole hole and its band are seen. */
 static FgsdPreviewInput *
 heal_preview_read (FgsdRun *run, gpointer state, const FgsdArgs *args, GError **error)
 {
@@ -232,17 +270,28 @@ heal_preview_read (FgsdRun *run, gpointer state, const FgsdArgs *args, GError **
   gfloat           *rgba  = NULL;
   gint              lw    = gimp_drawable_get_width (GIMP_DRAWABLE (hs->layer));
   gint              lh    = gimp_drawable_get_height (GIMP_DRAWABLE (hs->layer));
-  gint              x0    = MAX (0, hs->box.x - args->band_width);
-  gint              y0    = MAX (0, hs->box.y - args->band_width);
-  gint              w     = MIN (lw, hs->box.x + hs->box.width + args->band_width) - x0;
-  gint              h     = MIN (lh, hs->box.y + hs->box.height + args->band_width) - y0;
-  gint              k     = (MAX (w, h) + PREVIEW_SIDE - 1) / PREVIEW_SIDE;
+  gint              reach = args->start == ARGS_START_PATCHES
+                              ? MAX (args->band_width, FGSD_HEAL_CLONE_REACH)
+                              : args->band_width;
+  gint              sx0   = MAX (0, hs->box.x - args->band_width);
+  gint              sy0   = MAX (0, hs->box.y - args->band_width);
+  gint              sw    = MIN (lw, hs->box.x + hs->box.width + args->band_width) - sx0;
+  gint              sh    = MIN (lh, hs->box.y + hs->box.height + args->band_width) - sy0;
+  gint              x0    = MAX (0, hs->box.x - reach);
+  gint              y0    = MAX (0, hs->box.y - reach);
+  gint              w     = MIN (lw, hs->box.x + hs->box.width + reach) - x0;
+  gint              h     = MIN (lh, hs->box.y + hs->box.height + reach) - y0;
+  gint              k     = (MAX (sw, sh) + PREVIEW_SIDE - 1) / PREVIEW_SIDE;
   gint              offx, offy;
 
   gimp_drawable_get_offsets (GIMP_DRAWABLE (hs->layer), &offx, &offy);
-  in->width      = w;
-  in->height     = h;
-  in->band_width = args->band_width;
+  in->width       = w;
+  in->height      = h;
+  in->band_width  = args->band_width;
+  in->show_x      = sx0 - x0;
+  in->show_y      = sy0 - y0;
+  in->show_width  = sw;
+  in->show_height = sh;
   if (args->reference_layer)
     {
       in->n_refs = 1;
@@ -269,9 +318,13 @@ heal_preview_read (FgsdRun *run, gpointer state, const FgsdArgs *args, GError **
       g_free (in->hole);
       in->image      = image;
       in->hole       = hole;
-      in->width      = w / k;
-      in->height     = h / k;
-      in->band_width = MAX (8, args->band_width / k);
+      in->width       = w / k;
+      in->height      = h / k;
+      in->band_width  = MAX (8, args->band_width / k);
+      in->show_x      = in->show_x / k;
+      in->show_y      = in->show_y / k;
+      in->show_width  = MIN (sw / k, in->width - in->show_x);
+      in->show_height = MIN (sh / k, in->height - in->show_y);
     }
   return in;
 }
@@ -287,26 +340,31 @@ heal_preview_render (fgsd_session *s, const FgsdArgs *args, guint32 seed,
   fgsd_patch_params    patch  = fgsd_patch_params_default ();
   fgsd_sampler_params  params = args_sampler (args, seed);
   fgsd_status          st     = FGSD_OK;
+  gfloat              *all    = g_malloc ((gsize) in->width * (gsize) in->height * 3 *
+                                          sizeof (gfloat));
 
-  *w         = in->width;
-  *h         = in->height;
-  *rgb       = g_malloc ((gsize) *w * (gsize) *h * 3 * sizeof (gfloat));
   patch.seed = seed;
   if (args->start == ARGS_START_PATCHES)
-    st = fgsd_heal_from_patches (s, &patch, in->image, in->hole, *w, *h, in->band_width,
-                                 r ? r->rgb : NULL, r ? r->mask : NULL, r ? r->width : 0,
-                                 r ? r->height : 0, *rgb);
+    st = fgsd_heal_from_patches (s, &patch, in->image, in->hole, in->width, in->height,
+                                 in->band_width, r ? r->rgb : NULL, r ? r->mask : NULL,
+                                 r ? r->width : 0, r ? r->height : 0, all);
   else
     {
       if (r)
         st = fgsd_reference_measure_scales (s, r->rgb, r->width, r->height, r->mask, 1, &ref);
       if (! st)
-        st = fgsd_heal (s, ref, &params, in->image, in->hole, *w, *h, in->band_width, *rgb,
-                        NULL);
+        st = fgsd_heal (s, ref, &params, in->image, in->hole, in->width, in->height,
+                        in->band_width, all, NULL);
       fgsd_reference_free (ref);
     }
-  if (st)
-    g_clear_pointer (rgb, g_free);
+  *rgb = NULL;
+  if (! st)
+    {
+      *w   = in->show_width;
+      *h   = in->show_height;
+      *rgb = crop (all, in->width, 3, in->show_x, in->show_y, *w, *h);
+    }
+  g_free (all);
   return st ? preview_engine_failed (s, st, error) : TRUE;
 }
 
@@ -350,7 +408,8 @@ procedure_heal_new (GimpPlugIn *plug_in)
   gimp_procedure_set_documentation (
     procedure, _("Fill the selection with texture that continues its surroundings"),
     _("The selection on the active layer is the hole. With \"start\" patches (the "
-      "default) it is filled with squares of texture, each the one that fits what is "
+      "default) it is cloned from where its surroundings repeat (a regular pattern), "
+      "else filled with squares of texture, each the one that fits what is "
       "around it best; with noise the diffusion sampler draws it while the pixels around "
       "it stay fixed. The texture is taken from a band of \"band-width\" pixels around "
       "the selection, or from the whole of \"reference-layer\" when given. The result is a new layer right above the active one covering the selection "

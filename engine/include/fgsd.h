@@ -481,17 +481,26 @@ FGSD_API fgsd_status fgsd_heal(fgsd_session *session, const fgsd_reference *refe
                                const float *hole, int width, int height, int band_width,
                                float *out, fgsd_sample_stats *stats);
 
-/* Fills the hole with squares of texture, as fgsd_synthesize_from_patches
- * lays them (docs/design.md "Heal from patches"); no network pass.  source
- * NULL: the squares come from the band of band_width (8..) pixels around
- * the hole (side patch->patch, 0 = 3/4 of the band); else from source (sw x
- * sh RGB; source_mask NULL or its selection; side 0 = 3/8 of its smaller
- * side).  They cover the hole's bounding box grown by a quarter square in
- * raster order, each the best of patch->candidates positions at fitting
- * the pixels around it and those laid before, the seams cut where they
- * differ least.  out = hole * squares + (1 - hole) * image: pixels outside
- * the hole are kept bit for bit; out may be image.  FGSD_ERR_TOO_SMALL when
- * no square fits in the band. */
+/* How far around the hole's bounding box fgsd_heal_from_patches looks for
+ * a place to clone the hole from: a caller that passes a crop of a larger
+ * image gives it this much of the image around the hole. */
+#define FGSD_HEAL_CLONE_REACH 272
+
+/* Fills the hole with texture that continues its surroundings, with no
+ * network pass (docs/design.md "Heal from patches").  Where the
+ * surroundings repeat (a lattice), the hole is cloned whole from the one
+ * place within FGSD_HEAL_CLONE_REACH pixels (or anywhere in source) whose
+ * pixels around the copy match those around the hole.  Otherwise squares
+ * of texture are laid as fgsd_synthesize_from_patches lays them: source
+ * NULL: from the band of band_width (8..) pixels around the hole (side
+ * patch->patch, 0 = 3/4 of the band); else from source (sw x sh RGB;
+ * source_mask NULL or its selection; side 0 = 3/8 of its smaller side).
+ * They cover the hole's bounding box grown by a quarter square in raster
+ * order, each the best of patch->candidates positions at fitting the
+ * pixels around it and those laid before, the seams cut where they differ
+ * least.  out = hole * fill + (1 - hole) * image: pixels outside the hole
+ * are kept bit for bit; out may be image.  FGSD_ERR_TOO_SMALL when no
+ * square fits in the band (and no clone fits). */
 FGSD_API fgsd_status fgsd_heal_from_patches(fgsd_session *session,
                                             const fgsd_patch_params *patch, const float *image,
                                             const float *hole, int width, int height,

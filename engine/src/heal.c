@@ -265,8 +265,8 @@ out:
  * enough and the squares fill it.  The ring is half the band (at least 4,
  * at most OFFSET_RING px; a reference has no band: OFFSET_RING); in the
  * image, places within OFFSET_REACH px are searched. */
-#define OFFSET_REACH 256
 #define OFFSET_RING 16
+#define OFFSET_REACH (FGSD_HEAL_CLONE_REACH - OFFSET_RING)
 
 static int offset_fill(const float *image, const float *hole, int width, int height,
                        const float *source, const float *source_mask, int sw, int sh, rect r,

@@ -334,6 +334,24 @@ def test_heal():
     expect_error("py-heal-no-selection", image, layer, "no selection", "plug-in-fgsd-heal",
                  [layer], max_steps=2)
     image.delete()
+    # A lattice is cloned from where it repeats, beyond the band (the
+    # plug-in reads that far around the selection): the hole comes back
+    # as it was, and the new layer still covers only the selection's
+    # surroundings.
+    image = load("lattice.png")
+    layer = image.get_layers()[0]
+    hole = (180, 130, 40, 40)
+    image.select_rectangle(Gimp.ChannelOps.REPLACE, *hole)
+    outcome = run("plug-in-fgsd-heal", image, [layer], band_width=24, seed=3, **FAST)
+    if succeeded("py-heal-lattice", outcome):
+        result = outcome[1]
+        _, ox, oy = result.get_offsets()
+        check("py-heal-lattice-continued",
+              region(result, hole[0] - ox, hole[1] - oy, hole[2], hole[3]) ==
+              region(layer, *hole))
+        check("py-heal-lattice-extent", result.get_width() < 400 and result.get_height() < 300,
+              "%dx%d" % (result.get_width(), result.get_height()))
+    image.delete()
 
 
 def test_restyle():

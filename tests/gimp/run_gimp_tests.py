@@ -52,6 +52,7 @@ SKIP = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
 SAMPLES = ("forest-floor.png", "bricks.png", "rock.png")  # from docs/samples/
 NOISY = "forest-floor-noisy.png"
+LATTICE = "lattice.png"  # a cell of bricks.png repeated: heal clones it
 NOISE_STD = 0.1      # of the noisy sample, in [0, 1] units
 NOISE_CLEAN_COLUMNS = 48  # its left columns stay clean: a reference in the same layer
 # Untrained weights measure nothing: with the tiny model, "the result's phi is
@@ -184,6 +185,14 @@ def make_data(opts, folder):
                 v = rgb[i] + rng.gauss(0.0, NOISE_STD * 255.0)
                 noisy[i] = min(255, max(0, int(round(v))))
     png_write_rgb(os.path.join(folder, NOISY), w, h, bytes(noisy))
+    # A lattice: a 23 x 17 cell of bricks.png repeated over 400 x 300.
+    bw, _, bricks = png_rgb(os.path.join(folder, "bricks.png"))
+    lattice = bytearray(400 * 300 * 3)
+    for y in range(300):
+        for x in range(400):
+            i, j = (y * 400 + x) * 3, ((y % 17) * bw + x % 23) * 3
+            lattice[i:i + 3] = bricks[j:j + 3]
+    png_write_rgb(os.path.join(folder, LATTICE), 400, 300, bytes(lattice))
     return folder
 
 
