@@ -260,9 +260,10 @@ static void build_mask_pyramid(unet *net, const float *mask)
     net->mask_builds++;
 }
 
-/* Measures a feature block's output and projects it (method.md section 2).
- * Deferred (backend.h pass_begin): the backend does both where the tensor
- * lives and the block's sums reach net->block_sums at pass_end. */
+/* Measures a feature block's output into net->block_sums (unet_run adds
+ * them to pass->sums once the pass is over) and projects it (method.md
+ * section 2).  Deferred (backend.h pass_begin): the backend does both where
+ * the tensor lives and the sums arrive at pass_end. */
 static fgsd_status feature_block(unet *net, const model_block *blk, backend_tensor *t,
                                  const unet_pass *pass, int deferred, char *err, size_t errlen)
 {
@@ -287,9 +288,6 @@ static fgsd_status feature_block(unet *net, const model_block *blk, backend_tens
                            sums);
     if (st)
         return backend_fail(net, st, err, errlen);
-    if (pass->sums)
-        for (int c = 0; c < blk->width; c++)
-            pass->sums[blk->phi_offset + c] += sums[c];
     if (!pass->phi_ref)
         return FGSD_OK;
     for (int c = 0; c < blk->width; c++) {
@@ -418,14 +416,12 @@ fgsd_status unet_run(unet *net, const unet_pass *pass, char *err, size_t errlen)
     build_mask_pyramid(net, pass->mask);
     deferred = ops->pass_begin && ops->pass_begin(net->be);
     st = run_blocks(net, pass, stop, partial, deferred, err, errlen);
-    if (!deferred)
-        return st;
-    end = ops->pass_end(net->be);
+    end = deferred ? ops->pass_end(net->be) : FGSD_OK;
     if (st)
         return st;
     if (end)
         return backend_fail(net, end, err, errlen);
-    /* The deferred sums are on the host now. */
+    /* Each feature block's sums, on the host now (a deferred pass's too). */
     for (int b = 0; pass->sums && b < model->n_blocks && b <= stop; b++) {
         const model_block *blk = &model->block[b];
         for (int c = 0; blk->is_feature && c < blk->width; c++)
