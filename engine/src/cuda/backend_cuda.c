@@ -536,11 +536,6 @@ static backend_conv *cuda_conv_prepare(backend *be, const model_conv *m, int rel
 
 /* ---- tensors --------------------------------------------------------------------------- */
 
-static size_t numel(const backend_tensor *t)
-{
-    return (size_t)t->c * (size_t)t->h * (size_t)t->w;
-}
-
 /* The device allocation of t (at least one float, as cudaMalloc(0) is not
  * portable). */
 static size_t tensor_bytes(const backend *be, const backend_tensor *t)

@@ -99,6 +99,12 @@ struct backend_tensor {
     void *d; /* ACT_TYPE elements */
 };
 
+/* Values in t. */
+static inline size_t numel(const backend_tensor *t)
+{
+    return (size_t)t->c * (size_t)t->h * (size_t)t->w;
+}
+
 /* cuDNN's choice for one input size, found on first use at that size and
  * kept beside the plans of other sizes (a tiled canvas alternates window
  * sizes; a CUDA graph's capture may not plan). */

@@ -94,14 +94,9 @@ static pass_op *new_op(backend *be, int kind)
     return op;
 }
 
-static size_t tensor_floats(const backend_tensor *t)
-{
-    return (size_t)t->c * (size_t)t->h * (size_t)t->w;
-}
-
 fgsd_status pass_record_upload(backend *be, backend_tensor *t, const float *chw)
 {
-    size_t bytes = tensor_floats(t) * sizeof(float);
+    size_t bytes = numel(t) * sizeof(float);
     pass_op *op = new_op(be, PASS_UPLOAD);
 
     if (!op)
@@ -117,7 +112,7 @@ fgsd_status pass_record_upload(backend *be, backend_tensor *t, const float *chw)
 
 fgsd_status pass_record_download(backend *be, const backend_tensor *t, float *chw)
 {
-    size_t bytes = tensor_floats(t) * sizeof(float);
+    size_t bytes = numel(t) * sizeof(float);
     pass_op *op = new_op(be, PASS_DOWNLOAD);
 
     if (!op)
