@@ -57,6 +57,24 @@ size_t numel(int c, int h, int w)
     return (size_t)c * (size_t)h * (size_t)w;
 }
 
+double max_abs(const float *v, size_t n)
+{
+    double m = 0.0;
+
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs((double)v[i]));
+    return m;
+}
+
+double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double m = 0.0;
+
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs((double)a[i] - (double)b[i]));
+    return m;
+}
+
 backend_tensor *tensor_with(const backend_ops *ops, backend *be, int c, int h, int w,
                             const float *chw)
 {

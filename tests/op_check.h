@@ -33,6 +33,10 @@ float *abs_copy(const float *v, size_t n);
 
 size_t numel(int c, int h, int w);
 
+/* Largest |v[i]|, and largest |a[i] - b[i]|, over n values. */
+double max_abs(const float *v, size_t n);
+double max_abs_diff(const float *a, const float *b, size_t n);
+
 /* A c x h x w tensor of be, filled from chw when not NULL. */
 backend_tensor *tensor_with(const backend_ops *ops, backend *be, int c, int h, int w,
                             const float *chw);

@@ -353,14 +353,6 @@ static fgsd_session *session_on(const fgsd_model *m, fgsd_backend_kind kind, int
     return s;
 }
 
-static double max_abs(const float *v, size_t n)
-{
-    double m = 0.0;
-
-    for (size_t i = 0; i < n; i++)
-        m = fmax(m, fabs((double)v[i]));
-    return m;
-}
 
 /* A UNet pass chains about 20 ops, each within its own fp32 bound: the
  * outputs agree to 1e-4 of their largest magnitude (a wrong layout or tap
@@ -530,16 +522,6 @@ static void test_pass_graphs(void **state)
     fgsd_model_free(m);
 }
 
-/* Largest |a - b| over n values. */
-static double max_diff(const float *a, const float *b, size_t n)
-{
-    double m = 0.0;
-
-    for (size_t i = 0; i < n; i++)
-        m = fmax(m, fabs((double)a[i] - (double)b[i]));
-    return m;
-}
-
 /* FGSD_CUDA_PRECISION=bf16 (issue 24.4): bf16 activations and filters on
  * tensor cores, fp32 accumulation.  Its deviation from the reference is
  * printed (the GPU run measures it on the shipped model too); the bound,
@@ -573,14 +555,14 @@ static void test_bf16(void **state)
     assert_int_equal(fgsd_features(g, x, w, h, NULL, phi), FGSD_OK);
     assert_int_equal(fgsd_features(r, x, w, h, NULL, phr), FGSD_OK);
     printf("bf16: features within %.3g of the reference (largest %.3g)\n",
-           max_diff(phi, phr, (size_t)dim), max_abs(phr, (size_t)dim));
+           max_abs_diff(phi, phr, (size_t)dim), max_abs(phr, (size_t)dim));
     assert_int_equal(compare("bf16 features", phi, phr, NULL, (size_t)dim,
                              5e-2 * max_abs(phr, (size_t)dim)), 0);
     assert_int_equal(denoise_phi(r, x, w, h, phr, dim, b), FGSD_OK);
     assert_int_equal(denoise_phi(g, x, w, h, phr, dim, a), FGSD_OK);
     assert_int_equal(denoise_phi(f, x, w, h, phr, dim, c), FGSD_OK);
     printf("bf16: denoise within %.3g of the reference, fp32 within %.3g (largest %.3g)\n",
-           max_diff(a, b, n), max_diff(c, b, n), max_abs(b, n));
+           max_abs_diff(a, b, n), max_abs_diff(c, b, n), max_abs(b, n));
     assert_int_equal(compare("bf16 denoise", a, b, NULL, n, 5e-2 * max_abs(b, n)), 0);
     assert_memory_not_equal(a, c, n * sizeof(float));
     free(x);

@@ -14,6 +14,7 @@
 
 #include "fgsd.h"
 #include "model_writer.h"
+#include "op_check.h"
 #include "rng.h"
 #include "quilt.h"   /* white box: the heal's squares before the blend */
 #include "sampler.h" /* white box: the loop's known-pixel hook */
@@ -110,25 +111,6 @@ static fgsd_session *new_session(const fgsd_model *m, int max_tile)
     return s;
 }
 
-static double max_abs_diff(const float *a, const float *b, size_t n)
-{
-    double d = 0.0;
-
-    for (size_t i = 0; i < n; i++)
-        if (fabs((double)a[i] - b[i]) > d)
-            d = fabs((double)a[i] - b[i]);
-    return d;
-}
-
-static double max_abs(const float *a, size_t n)
-{
-    double d = 0.0;
-
-    for (size_t i = 0; i < n; i++)
-        if (fabs(a[i]) > d)
-            d = fabs(a[i]);
-    return d;
-}
 
 /* A tiled pass (staged exact means) equals the whole-image pass.  The tile
  * halo covers the receptive field, so only float rounding differs: the sums
@@ -580,8 +562,6 @@ static void test_heal_lattice(void **state)
     float *hole = calloc(np, sizeof(float)), *out = malloc(n * sizeof(float));
     fgsd_patch_params q = fgsd_patch_params_default();
     fgsd_session *s = new_session(f->model, 0);
-    double worst = 0.0;
-
     assert_true(img && hole && out);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++)
@@ -593,9 +573,7 @@ static void test_heal_lattice(void **state)
     q.seed = 2;
     assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 24, NULL, NULL, 0, 0, out),
                      FGSD_OK);
-    for (size_t i = 0; i < n; i++)
-        worst = fmax(worst, fabs((double)out[i] - (double)img[i]));
-    assert_true(worst < 1e-6);
+    assert_true(max_abs_diff(out, img, n) < 1e-6);
     /* From a reference of the same lattice in another phase and size: the
      * clone comes from there; with the reference's selection leaving out
      * every place that fits, the squares fill the hole instead. */
@@ -615,16 +593,10 @@ static void test_heal_lattice(void **state)
         assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 24, ref, NULL, rw, rh,
                                                 out),
                          FGSD_OK);
-        worst = 0.0;
-        for (size_t i = 0; i < n; i++)
-            worst = fmax(worst, fabs((double)out[i] - (double)img[i]));
-        assert_true(worst < 1e-6);
+        assert_true(max_abs_diff(out, img, n) < 1e-6);
         assert_int_equal(fgsd_heal_from_patches(s, &q, img, hole, w, h, 24, ref, sel, rw, rh, out),
                          FGSD_OK);
-        worst = 0.0;
-        for (size_t i = 0; i < n; i++)
-            worst = fmax(worst, fabs((double)out[i] - (double)img[i]));
-        assert_true(worst > 1e-3);
+        assert_true(max_abs_diff(out, img, n) > 1e-3);
         free(ref);
         free(sel);
     }
