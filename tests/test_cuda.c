@@ -24,10 +24,13 @@
 #include <cmocka.h>
 
 #include "backend.h"
+#include "canvas.h"
+#include "image_math.h"
 #include "rng.h"
 #include "cuda/cuda_module.h"
 #include "tiny_model.h"
 #include "op_check.h"
+#include "session.h"
 #include "unet.h"
 
 
@@ -691,6 +694,202 @@ static void test_memory_cap(void **state)
     fgsd_model_free(m);
 }
 
+
+/* ---- the sampler's images (issue 24.3) ---------------------------------------- */
+
+static backend_image *image_with(backend *be, int w, int h, const float *hwc)
+{
+    backend_image *im = NULL;
+
+    assert_int_equal(cuda->image_new(be, w, h, &im), FGSD_OK);
+    assert_non_null(im);
+    if (hwc)
+        assert_int_equal(cuda->image_upload(be, im, hwc), FGSD_OK);
+    return im;
+}
+
+static void assert_image(backend *be, const backend_image *im, const float *want, size_t n,
+                         const char *what)
+{
+    float *got = malloc(n * sizeof(float));
+
+    assert_non_null(got);
+    assert_int_equal(cuda->image_download(be, im, got), FGSD_OK);
+    if (memcmp(got, want, n * sizeof(float)))
+        print_error("%s: not equal to the host's to the bit (largest difference %.3g)\n", what,
+                    (double)max_abs_diff(got, want, n));
+    assert_memory_equal(got, want, n * sizeof(float));
+    free(got);
+}
+
+/* Each image op against the host's function (image_math.h, canvas.c): equal
+ * to the bit, but the residual, whose sum is added in another fixed order
+ * (relative 1e-12: 3 x 37 x 29 terms of the same sign in double). */
+static void test_image_ops(void **state)
+{
+    backend *be = open_backend(cuda, 0, 0);
+    int w = 37, h = 29, side = 37;
+    size_t n = (size_t)w * (size_t)h * 3;
+    float *x = random_floats(n, 0.5f, 81u), *d = random_floats(n, 0.5f, 82u);
+    float *z = random_floats(n, 1.0f, 83u), *hy = malloc(n * sizeof(float));
+    float *buf = malloc((size_t)w * (size_t)h * sizeof(float));
+    double *line = malloc((size_t)side * sizeof(double)), ss = 0.0, want;
+    backend_image *ix = image_with(be, w, h, x), *id = image_with(be, w, h, d);
+    backend_image *iz = image_with(be, w, h, z);
+    const int ks[] = {1, 5, 16, 40}; /* 40: wider than the image */
+
+    (void)state;
+    assert_true(hy && buf && line);
+    assert_image(be, ix, x, n, "upload");
+    memcpy(hy, x, n * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        hy[i] = hy[i] + 0.37f * z[i];
+    assert_int_equal(cuda->image_add_scaled(be, ix, 0.37f, iz), FGSD_OK);
+    assert_image(be, ix, hy, n, "add_scaled");
+    for (size_t i = 0; i < n; i++)
+        hy[i] = sisa_update_value(hy[i], d[i], z[i], 0.0731, 0.219);
+    assert_int_equal(cuda->image_sisa_update(be, ix, id, iz, 0.0731, 0.219), FGSD_OK);
+    assert_image(be, ix, hy, n, "sisa_update");
+    for (size_t k = 0; k < sizeof(ks) / sizeof(ks[0]); k++) {
+        add_lowpass(hy, 1.0f, hy, d, w, h, ks[k], buf, line); /* d <- d + lowpass(x - d) */
+        assert_int_equal(cuda->image_add_lowpass(be, ix, 1.0f, ix, id, ks[k]), FGSD_OK);
+        assert_image(be, ix, hy, n, "add_lowpass(x - d)");
+        add_lowpass(z, -1.0f, z, NULL, w, h, ks[k], buf, line); /* z <- z - lowpass(z) */
+        assert_int_equal(cuda->image_add_lowpass(be, iz, -1.0f, iz, NULL, ks[k]), FGSD_OK);
+        assert_image(be, iz, z, n, "add_lowpass(z)");
+    }
+    want = residual_sum(hy, d, n);
+    assert_int_equal(cuda->image_residual(be, ix, id, &ss), FGSD_OK);
+    printf("residual: %.17g on the GPU, %.17g on the host\n", ss, want);
+    assert_true(fabs(ss - want) <= 1e-12 * want);
+    assert_int_equal(cuda->image_copy(be, ix, id), FGSD_OK);
+    assert_image(be, ix, d, n, "copy");
+    assert_int_equal(cuda->image_noise(be, iz, 99u, 7u), FGSD_OK);
+    assert_int_equal(cuda->normal_noise(be, 99u, 7u, n, hy), FGSD_OK);
+    assert_image(be, iz, hy, n, "noise");
+    cuda->image_free(be, ix);
+    cuda->image_free(be, id);
+    cuda->image_free(be, iz);
+    free(x);
+    free(d);
+    free(z);
+    free(hy);
+    free(buf);
+    free(line);
+    cuda->destroy(be);
+}
+
+/* window_fill and window_store against canvas_fill and canvas_store, for
+ * windows reaching past every edge, mirrored and wrapped, and for a
+ * residual and a clean output. */
+static void test_windows(void **state)
+{
+    backend *be = open_backend(cuda, 0, 0);
+    int w = 45, h = 31, ww = 64, wh = 48;
+    size_t n = (size_t)w * (size_t)h * 3, wn = (size_t)ww * (size_t)wh * 3;
+    float *x = random_floats(n, 0.5f, 91u), *out = random_floats(wn, 0.5f, 92u);
+    float *got = malloc(wn * sizeof(float)), *clean = calloc(n, sizeof(float));
+    backend_image *ix = image_with(be, w, h, x), *ic = image_with(be, w, h, NULL);
+    backend_tensor *t = cuda->tensor_new(be, 3, wh, ww);
+    const int at[][2] = {{-10, -9}, {-2, 0}, {7, 5}, {-30, -20}};
+
+    (void)state;
+    assert_true(got && clean && t);
+    assert_int_equal(cuda->image_upload(be, ic, clean), FGSD_OK);
+    for (int periodic = 0; periodic < 2; periodic++)
+        for (size_t k = 0; k < sizeof(at) / sizeof(at[0]); k++) {
+            int wx = at[k][0], wy = at[k][1];
+            backend_window win = {w, h, wx, wy, periodic, 0, 0, 0, 0};
+            canvas cv;
+
+            /* The interior: what of the image the window covers, less 3 px. */
+            win.ix0 = wx + 3 > 0 ? wx + 3 : 0;
+            win.iy0 = wy + 3 > 0 ? wy + 3 : 0;
+            win.ix1 = wx + ww - 3 < w ? wx + ww - 3 : w;
+            win.iy1 = wy + wh - 3 < h ? wy + wh - 3 : h;
+            assert_int_equal(canvas_init_window(&cv, ww, wh, w, h, 3, wx, wy, periodic, 1), 0);
+            canvas_fill(&cv, x, 3);
+            assert_int_equal(cuda->window_fill(be, t, ix, &win), FGSD_OK);
+            assert_int_equal(cuda->download(be, t, got), FGSD_OK);
+            assert_memory_equal(got, cv.chw, wn * sizeof(float));
+            memcpy(cv.out, out, wn * sizeof(float));
+            assert_int_equal(cuda->upload(be, t, out), FGSD_OK);
+            for (int residual = 0; residual < 2; residual++) {
+                canvas_store(&cv, 3, win.ix0, win.iy0, win.ix1, win.iy1, x, residual, clean);
+                assert_int_equal(cuda->window_store(be, t, ix, ic, &win, residual), FGSD_OK);
+                assert_image(be, ic, clean, n, "window_store");
+            }
+            canvas_free(&cv);
+        }
+    cuda->tensor_free(be, t);
+    cuda->image_free(be, ix);
+    cuda->image_free(be, ic);
+    free(x);
+    free(out);
+    free(got);
+    free(clean);
+    cuda->destroy(be);
+}
+
+/* The sampler with its images on the GPU (the default) against the same
+ * backend with FGSD_CUDA_DEVICE_LOOP=0 (the host loop), with the colour
+ * lock, whole and tiled: the same steps, within 1e-5 of the largest value
+ * (only the residual's order of summation differs, by an ulp of sigma
+ * now and then); the windows were filled from the device images (and
+ * none with the switch off), and the passes still ran as graphs. */
+static void test_device_loop(void **state)
+{
+    fgsd_model *m = tiny_model();
+    int w = 96, h = 80;
+    size_t n = (size_t)w * (size_t)h * 3;
+    float *tex = random_floats(64 * 64 * 3, 0.5f, 95u), *a = malloc(n * sizeof(float));
+    float *b = malloc(n * sizeof(float));
+    fgsd_session *r = session_on(m, FGSD_BACKEND_REFERENCE, 0);
+    fgsd_reference *ref = NULL;
+
+    (void)state;
+    assert_true(a && b);
+    for (size_t i = 0; i < 64 * 64 * 3; i++)
+        tex[i] += 0.5f;
+    assert_int_equal(fgsd_reference_measure(r, tex, 64, 64, NULL, &ref), FGSD_OK);
+    for (int tile = 0; tile <= 64; tile += 64) {
+        fgsd_sampler_params p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
+        fgsd_session *on = session_on(m, FGSD_BACKEND_CUDA, tile), *off;
+        fgsd_sample_stats sa, sb;
+        fgsd_cuda_pass_stats pa, pb;
+
+        setenv("FGSD_CUDA_DEVICE_LOOP", "0", 1);
+        off = session_on(m, FGSD_BACKEND_CUDA, tile);
+        unsetenv("FGSD_CUDA_DEVICE_LOOP");
+        p.seed = 17;
+        p.max_steps = 8;
+        p.h0 = 0.001f;
+        assert_int_equal(fgsd_synthesize(on, ref, &p, w, h, a, &sa), FGSD_OK);
+        assert_int_equal(fgsd_synthesize(off, ref, &p, w, h, b, &sb), FGSD_OK);
+        module->pass_stats(on->be, &pa);
+        module->pass_stats(off->be, &pb);
+        printf("device loop, tile %d: %d steps, %d tiles, %lu windows, %lu passes, %lu "
+               "launched; largest difference %.3g of %.3g\n",
+               tile, sa.steps, sa.tiles, pa.windows, pa.deferred, pa.launched,
+               (double)max_abs_diff(a, b, n), (double)max_abs(b, n));
+        assert_int_equal(sa.steps, sb.steps);
+        assert_int_equal(compare("device loop", a, b, NULL, n, 1e-5 * max_abs(b, n)), 0);
+        assert_true(pa.windows >= (unsigned long)(sa.steps * sa.tiles));
+        assert_int_equal(pb.windows, 0);
+        if (!tile) /* a tiled pass's windows differ: more signatures than kept graphs */
+            assert_true(pa.launched > 0);
+        assert_string_equal(fgsd_session_notice(on), "");
+        fgsd_session_free(on);
+        fgsd_session_free(off);
+    }
+    fgsd_reference_free(ref);
+    fgsd_session_free(r);
+    free(tex);
+    free(a);
+    free(b);
+    fgsd_model_free(m);
+}
+
 /* ---- no device: the documented fallback, then skip ------------------------------------- */
 
 static int check(int ok, const char *what)
@@ -745,6 +944,8 @@ int main(void)
         cmocka_unit_test(test_network),         cmocka_unit_test(test_sampler),
         cmocka_unit_test(test_noise),           cmocka_unit_test(test_memory_cap),
         cmocka_unit_test(test_pass_graphs),     cmocka_unit_test(test_bf16),
+        cmocka_unit_test(test_image_ops),       cmocka_unit_test(test_windows),
+        cmocka_unit_test(test_device_loop),
     };
     const fgsd_cuda_module *mod;
     fgsd_cuda_entry_fn entry;

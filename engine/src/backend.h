@@ -19,6 +19,17 @@
 typedef struct backend backend;             /* per-session backend state */
 typedef struct backend_tensor backend_tensor;
 typedef struct backend_conv backend_conv;   /* weights prepared for the backend */
+typedef struct backend_image backend_image; /* an interleaved RGB image where the backend computes */
+
+/* Where a canvas window lies on an image (canvas.c): its (0, 0) at (wx, wy)
+ * of the image's virtual canvas, mirrored (periodic 0) or wrapped beyond
+ * the image; the window owns the image rectangle [ix0, ix1) x [iy0, iy1). */
+typedef struct backend_window {
+    int image_width, image_height;
+    int wx, wy;
+    int periodic;
+    int ix0, iy0, ix1, iy1;
+} backend_window;
 
 typedef struct backend_config {
     int threads;        /* 0 = all cores */
@@ -113,6 +124,44 @@ typedef struct backend_ops {
     fgsd_status (*channel_project)(backend *be, backend_tensor *t, const float *weights,
                                    uint64_t weights_gen, double total, const float *gain,
                                    const float *phi, const float *means, double *sums);
+
+    /* Optional, all or none (NULL on the host backends): the sampler's
+     * images where the backend computes (sampler_device.c), so that a step
+     * brings back only sigma (docs/cuda.md "The sampler on the GPU").  Each
+     * computes as the host loop's own functions (image_math.h) compute,
+     * equal to the bit but image_residual, whose sum may be added in
+     * another (fixed) order.  Images are width x height x 3 floats,
+     * interleaved as the API's.
+     *
+     * image_new: *out NULL and FGSD_OK where the backend keeps the images
+     * on the host after all (a switch); an error when memory ran out. */
+    fgsd_status (*image_new)(backend *be, int width, int height, backend_image **out);
+    void (*image_free)(backend *be, backend_image *im);
+    fgsd_status (*image_upload)(backend *be, backend_image *im, const float *hwc);
+    /* Waits for everything queued before it. */
+    fgsd_status (*image_download)(backend *be, const backend_image *im, float *hwc);
+    fgsd_status (*image_copy)(backend *be, backend_image *dst, const backend_image *src);
+    /* im[i] = rng_normal(seed, step, i) (docs/rng.md). */
+    fgsd_status (*image_noise)(backend *be, backend_image *im, uint64_t seed, uint32_t step);
+    /* y += a x (image_add_scaled), v += sign lowpass(a - b) (b NULL: of a;
+     * image_add_lowpass), x <- x - h (x - d) + g z (image_sisa_update), and
+     * *ss = the sum of (x - d)^2 (image_residual, waits). */
+    fgsd_status (*image_add_scaled)(backend *be, backend_image *y, float a,
+                                    const backend_image *x);
+    fgsd_status (*image_add_lowpass)(backend *be, backend_image *v, float sign,
+                                     const backend_image *a, const backend_image *b, int k);
+    fgsd_status (*image_sisa_update)(backend *be, backend_image *x, const backend_image *d,
+                                     const backend_image *z, double h, double g);
+    fgsd_status (*image_residual)(backend *be, const backend_image *x, const backend_image *d,
+                                  double *ss);
+    /* The canvas ops of a pass over a window of image x (in a deferred
+     * pass too, in place of upload and download): t <- the window, planar
+     * channels 0..2 as canvas_fill writes them; and clean <- the window's
+     * interior of t, or of x - t when residual (the network's output). */
+    fgsd_status (*window_fill)(backend *be, backend_tensor *t, const backend_image *x,
+                               const backend_window *win);
+    fgsd_status (*window_store)(backend *be, const backend_tensor *t, const backend_image *x,
+                                backend_image *clean, const backend_window *win, int residual);
 } backend_ops;
 
 extern const backend_ops backend_ref_ops;

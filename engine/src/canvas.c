@@ -55,7 +55,7 @@ int canvas_init(canvas *cv, int w, int h, int channels, int multiple, int wrap_h
 }
 
 int canvas_init_window(canvas *cv, int win_w, int win_h, int img_w, int img_h, int channels,
-                       int wx, int wy, int periodic)
+                       int wx, int wy, int periodic, int pixels)
 {
     size_t n = (size_t)win_w * (size_t)win_h;
 
@@ -67,10 +67,12 @@ int canvas_init_window(canvas *cv, int win_w, int win_h, int img_w, int img_h, i
     cv->x0 = -wx;
     cv->y0 = -wy;
     cv->periodic = periodic;
-    cv->chw = malloc(n * (size_t)channels * sizeof(float));
-    cv->out = malloc(n * (size_t)channels * sizeof(float));
+    if (pixels) {
+        cv->chw = malloc(n * (size_t)channels * sizeof(float));
+        cv->out = malloc(n * (size_t)channels * sizeof(float));
+    }
     cv->mask = malloc(n * sizeof(float));
-    if (!cv->chw || !cv->out || !cv->mask) {
+    if ((pixels && (!cv->chw || !cv->out)) || !cv->mask) {
         canvas_free(cv);
         return -1;
     }
@@ -85,8 +87,7 @@ void canvas_free(canvas *cv)
     memset(cv, 0, sizeof(*cv));
 }
 
-/* Mirror index i into [0, n) without repeating the edge (reflect padding). */
-static int mirror(int i, int n)
+int canvas_mirror(int i, int n)
 {
     if (n == 1)
         return 0;
@@ -97,7 +98,7 @@ static int mirror(int i, int n)
     return i < n ? i : period - i;
 }
 
-static int wrap(int i, int n)
+int canvas_wrap(int i, int n)
 {
     i %= n;
     return i < 0 ? i + n : i;
@@ -109,11 +110,11 @@ static void source_of(const canvas *cv, int x, int y, int *sx, int *sy)
     int ix = x - cv->x0, iy = y - cv->y0;
 
     if (cv->periodic) {
-        *sx = wrap(ix, cv->image_width);
-        *sy = wrap(iy, cv->image_height);
+        *sx = canvas_wrap(ix, cv->image_width);
+        *sy = canvas_wrap(iy, cv->image_height);
     } else {
-        *sx = mirror(ix, cv->image_width);
-        *sy = mirror(iy, cv->image_height);
+        *sx = canvas_mirror(ix, cv->image_width);
+        *sy = canvas_mirror(iy, cv->image_height);
     }
 }
 
@@ -157,4 +158,20 @@ void canvas_set_mask_rect(canvas *cv, int x0, int y0, int x1, int y1)
             cv->mask[(size_t)y * (size_t)cv->width + (size_t)x] = in ? 1.0f : 0.0f;
         }
     }
+}
+
+void canvas_store(const canvas *cv, int channels, int x0, int y0, int x1, int y1,
+                  const float *x, int residual, float *clean)
+{
+    size_t plane = (size_t)cv->width * (size_t)cv->height;
+
+    for (int y = y0; y < y1; y++)
+        for (int xx = x0; xx < x1; xx++) {
+            size_t o = (size_t)(y + cv->y0) * (size_t)cv->width + (size_t)(xx + cv->x0);
+            size_t k = ((size_t)y * (size_t)cv->image_width + (size_t)xx) * (size_t)channels;
+            for (int c = 0; c < channels; c++) {
+                float v = cv->out[(size_t)c * plane + o];
+                clean[k + (size_t)c] = residual ? x[k + (size_t)c] - v : v;
+            }
+        }
 }

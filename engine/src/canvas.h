@@ -26,10 +26,20 @@ int canvas_init(canvas *cv, int w, int h, int channels, int multiple, int wrap_h
 void canvas_free(canvas *cv);
 
 /* A window of win_w x win_h canvas pixels whose (0, 0) is at (wx, wy) of the
- * image's own (virtual, mirrored or periodic) canvas: one tile.  Returns 0 or
- * -1 when out of memory. */
+ * image's own (virtual, mirrored or periodic) canvas: one tile.  pixels 0:
+ * the mask alone (chw and out NULL: the pixels stay where the backend
+ * computes).  Returns 0 or -1 when out of memory. */
 int canvas_init_window(canvas *cv, int win_w, int win_h, int img_w, int img_h, int channels,
-                       int wx, int wy, int periodic);
+                       int wx, int wy, int periodic, int pixels);
+
+/* clean (interleaved, the image's size) <- on [x0, x1) x [y0, y1) (image
+ * coordinates) the network output out, or x - out for a residual model. */
+void canvas_store(const canvas *cv, int channels, int x0, int y0, int x1, int y1,
+                  const float *x, int residual, float *clean);
+
+/* Mirror (not repeating the edge) or wrap index i into [0, n). */
+int canvas_mirror(int i, int n);
+int canvas_wrap(int i, int n);
 
 /* Fills chw from an interleaved image of the canvas' image size. */
 void canvas_fill(canvas *cv, const float *hwc, int channels);

@@ -10,13 +10,23 @@
 #include "denoise.h"
 #include "tile_plan.h"
 
+/* The image a pass reads and the one it writes: host arrays, or the
+ * backend's images (x NULL). */
+typedef struct denoise_io {
+    const float *x;
+    float *clean;
+    const backend_image *dx;
+    backend_image *dclean;
+} denoise_io;
+
 /* Runs the first `blocks` blocks (0 = all) of the net on every tile,
  * projecting with fixed whole-image means (NULL = each tile measures its
  * own, exact when there is one tile); adds the interior sums of the feature
- * blocks into sums/weights; writes the clean interior into clean. */
-static fgsd_status run_tiles(fgsd_session *s, const tile_plan *plan, const float *x, int w, int h,
-                             const float *phi, const float *means, int blocks, double *sums,
-                             double *weights, float *clean)
+ * blocks into sums/weights; writes the clean interior into io's clean
+ * image (blocks 0). */
+static fgsd_status run_tiles(fgsd_session *s, const tile_plan *plan, const denoise_io *io, int w,
+                             int h, const float *phi, const float *means, int blocks,
+                             double *sums, double *weights)
 {
     const fgsd_model_info *info = &s->model->info;
     int C = info->channels;
@@ -27,15 +37,19 @@ static fgsd_status run_tiles(fgsd_session *s, const tile_plan *plan, const float
 
     for (int i = 0; i < plan->n && !st; i++) {
         const tile *t = &plan->tile[i];
-        size_t plane = (size_t)plan->win_w * (size_t)plan->win_h;
 
         if (canvas_init_window(&cv, plan->win_w, plan->win_h, w, h, C, t->wx, t->wy,
-                               plan->periodic))
+                               plan->periodic, io->x != NULL))
             return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a tile");
-        canvas_fill(&cv, x, C);
+        if (io->x)
+            canvas_fill(&cv, io->x, C);
         canvas_set_mask_rect(&cv, t->ix0, t->iy0, t->ix1, t->iy1);
         memset(&pass, 0, sizeof(pass));
         pass.input = cv.chw;
+        pass.input_image = io->dx;
+        pass.window = (backend_window){w, h, t->wx, t->wy, plan->periodic,
+                                       t->ix0, t->iy0, t->ix1, t->iy1};
+        pass.out_image = blocks ? NULL : io->dclean;
         pass.width = cv.width;
         pass.height = cv.height;
         pass.mask = cv.mask;
@@ -48,15 +62,9 @@ static fgsd_status run_tiles(fgsd_session *s, const tile_plan *plan, const float
         st = unet_run(s->net, &pass, err, sizeof(err));
         if (st)
             session_fail(s, st, "%s", err);
-        for (int y = t->iy0; !st && !blocks && y < t->iy1; y++)
-            for (int xx = t->ix0; xx < t->ix1; xx++) {
-                size_t o = (size_t)(y + cv.y0) * (size_t)cv.width + (size_t)(xx + cv.x0);
-                size_t k = ((size_t)y * (size_t)w + (size_t)xx) * (size_t)C;
-                for (int c = 0; c < C; c++) {
-                    float v = cv.out[(size_t)c * plane + o];
-                    clean[k + (size_t)c] = info->output_residual ? x[k + (size_t)c] - v : v;
-                }
-            }
+        else if (!blocks && io->x)
+            canvas_store(&cv, C, t->ix0, t->iy0, t->ix1, t->iy1, io->x, info->output_residual,
+                         io->clean);
         canvas_free(&cv);
     }
     return st;
@@ -64,8 +72,8 @@ static fgsd_status run_tiles(fgsd_session *s, const tile_plan *plan, const float
 
 /* Exact whole-image means for a tiled pass: block by block, each stage runs
  * the net up to the next feature block with the means found so far. */
-static fgsd_status staged_means(fgsd_session *s, const tile_plan *plan, const float *x, int w,
-                                int h, const float *phi, float *means)
+static fgsd_status staged_means(fgsd_session *s, const tile_plan *plan, const denoise_io *io,
+                                int w, int h, const float *phi, float *means)
 {
     const fgsd_model *m = s->model;
     int dim = m->info.feature_dim;
@@ -81,7 +89,7 @@ static fgsd_status staged_means(fgsd_session *s, const tile_plan *plan, const fl
             continue;
         memset(sums, 0, (size_t)dim * sizeof(double));
         memset(weights, 0, (size_t)dim * sizeof(double));
-        st = run_tiles(s, plan, x, w, h, phi, means, b + 1, sums, weights, NULL);
+        st = run_tiles(s, plan, io, w, h, phi, means, b + 1, sums, weights);
         for (int c = 0; !st && c < blk->width; c++) {
             int k = blk->phi_offset + c;
             means[k] = weights[k] > 0.0 ? (float)(sums[k] / weights[k]) : 0.0f;
@@ -94,8 +102,8 @@ static fgsd_status staged_means(fgsd_session *s, const tile_plan *plan, const fl
 
 /* The means a tiled pass projects with: exact (staged) ones, or for a
  * lagged pass between anchors the line through the last two exact ones. */
-static fgsd_status tiled_means(fgsd_session *s, const tile_plan *plan, const float *x, int w,
-                               int h, const float *phi, denoise_ctx *ctx, float *means)
+static fgsd_status tiled_means(fgsd_session *s, const tile_plan *plan, const denoise_io *io,
+                               int w, int h, const float *phi, denoise_ctx *ctx, float *means)
 {
     int dim = s->model->info.feature_dim;
     fgsd_status st;
@@ -112,7 +120,7 @@ static fgsd_status tiled_means(fgsd_session *s, const tile_plan *plan, const flo
         }
         return FGSD_OK;
     }
-    st = staged_means(s, plan, x, w, h, phi, means);
+    st = staged_means(s, plan, io, w, h, phi, means);
     if (st || !ctx->lagged)
         return st;
     if (!ctx->anchor[0]) {
@@ -150,8 +158,8 @@ fgsd_status denoise_plan_check(fgsd_session *s, int w, int h, int periodic)
     return FGSD_OK;
 }
 
-static fgsd_status denoise_pass(fgsd_session *s, const float *x, int w, int h, const float *phi,
-                                denoise_ctx *ctx, float *clean, size_t *window_bytes)
+static fgsd_status denoise_pass(fgsd_session *s, const denoise_io *io, int w, int h,
+                                const float *phi, denoise_ctx *ctx, size_t *window_bytes)
 {
     const fgsd_model *m = s->model;
     int dim = m->info.feature_dim > 0 ? m->info.feature_dim : 1;
@@ -176,12 +184,12 @@ static fgsd_status denoise_pass(fgsd_session *s, const float *x, int w, int h, c
      * whole-image ones. */
     if (plan.n > 1 && phi) {
         means = calloc((size_t)dim, sizeof(float));
-        st = means ? tiled_means(s, &plan, x, w, h, phi, ctx, means)
+        st = means ? tiled_means(s, &plan, io, w, h, phi, ctx, means)
                    : session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory");
         if (st)
             goto out;
     }
-    st = run_tiles(s, &plan, x, w, h, phi, means, 0, NULL, NULL, clean);
+    st = run_tiles(s, &plan, io, w, h, phi, means, 0, NULL, NULL);
     if (!st)
         ctx->pass++;
 out:
@@ -196,13 +204,23 @@ out:
 fgsd_status denoise_image(fgsd_session *s, const float *x, int w, int h, const float *phi,
                           denoise_ctx *ctx, float *clean)
 {
+    denoise_io io = {.x = x, .clean = clean};
     size_t window_bytes;
     fgsd_status st;
 
     do
-        st = denoise_pass(s, x, w, h, phi, ctx, clean, &window_bytes);
+        st = denoise_pass(s, &io, w, h, phi, ctx, &window_bytes);
     while (st && session_recover_oom(s, st, window_bytes));
     return st;
+}
+
+fgsd_status denoise_backend_image(fgsd_session *s, const backend_image *x, int w, int h,
+                                  const float *phi, denoise_ctx *ctx, backend_image *clean)
+{
+    denoise_io io = {.dx = x, .dclean = clean};
+    size_t window_bytes;
+
+    return denoise_pass(s, &io, w, h, phi, ctx, &window_bytes);
 }
 
 void denoise_ctx_free(denoise_ctx *ctx)

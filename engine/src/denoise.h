@@ -37,6 +37,13 @@ fgsd_status denoise_image(fgsd_session *s, const float *x, int w, int h, const f
                           denoise_ctx *ctx, float *clean);
 void denoise_ctx_free(denoise_ctx *ctx);
 
+/* denoise_image on the backend's images (backend.h image_*): the windows
+ * are filled and their interiors stored where the images live.  No retry
+ * when memory runs out: the images belong to this backend, which the
+ * retry may leave (the sampler runs again on the host instead). */
+fgsd_status denoise_backend_image(fgsd_session *s, const backend_image *x, int w, int h,
+                                  const float *phi, denoise_ctx *ctx, backend_image *clean);
+
 /* Fails as denoise_image's first pass would when its tiles cannot be
  * planned (budget, tile size): a task that does other work first (a patch
  * start) says so before it. */

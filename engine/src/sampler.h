@@ -23,6 +23,37 @@ typedef struct sisa_task {
     const float *known_mask; /* heal: their weights in [0, 1] */
 } sisa_task;
 
+/* Where the loop keeps its images and computes on them: host arrays
+ * (sampler_sisa.c) or the backend's images (sampler_device.c, a GPU's,
+ * where a step brings back only sigma).  sisa_run calls only these; each
+ * returns FGSD_OK or fails the session with a message. */
+typedef struct sisa_images_ops {
+    /* *state NULL and FGSD_OK: these images do not serve this task here. */
+    fgsd_status (*create)(fgsd_session *s, const sisa_task *t, void **state);
+    void (*destroy)(void *state);
+    /* x = start + sigma0 z_0, the known pixels held. */
+    fgsd_status (*start)(fgsd_session *s, const sisa_task *t, void *state);
+    /* d = D(x) (the pass, guidance's mix, the colour lock); *sigma = the
+     * noise estimate ||x - d|| / sqrt(dim). */
+    fgsd_status (*estimate)(fgsd_session *s, const sisa_task *t, void *state, float *sigma);
+    /* d on the host (the watcher's). */
+    fgsd_status (*clean_on_host)(fgsd_session *s, void *state, const float **d);
+    /* best <- d, and d <- best. */
+    fgsd_status (*keep_best)(fgsd_session *s, void *state);
+    fgsd_status (*take_best)(fgsd_session *s, void *state);
+    /* x <- x - h (x - d) + g z_step, the known pixels held at level `held`. */
+    fgsd_status (*update)(fgsd_session *s, const sisa_task *t, void *state, int step, double h,
+                          double g, double held);
+    /* out <- d, the known pixels held; *tiles: tiles per pass. */
+    fgsd_status (*result)(fgsd_session *s, const sisa_task *t, void *state, float *out,
+                          int *tiles);
+} sisa_images_ops;
+
+extern const sisa_images_ops sisa_device_images;
+
+/* The colour lock's box width for the task (0: no lock). */
+int sisa_lock_width(const fgsd_session *s, const sisa_task *t);
+
 /* Checks the public settings every task shares. */
 fgsd_status sampler_check_params(fgsd_session *s, const fgsd_sampler_params *p);
 

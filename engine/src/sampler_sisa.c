@@ -9,8 +9,11 @@
  *   gamma = sigma sqrt((1 - beta h)^2 - (1 - h)^2)
  *   x  <- x - h f + gamma z_t
  * The noise z_t is rng step t (z_0 draws the start), indexed by absolute
- * pixel position, so tiling and threads never change it.  The loop runs on
- * host arrays; one network pass per step.  The noise is drawn and used one
+ * pixel position, so tiling and threads never change it.  One network pass
+ * per step.  The loop (sisa_run) keeps its images where a sisa_images_ops
+ * says: the backend's (sampler_device.c: on a GPU only sigma comes back
+ * per step) where it has them and the task needs no host-only hook, else
+ * the host arrays below.  On the host the noise is drawn and used one
  * channel at a time (a backend that draws it on the device draws it whole
  * and the channels are taken from there), so that a large canvas keeps
  * one channel of it, not three (docs/benchmarks.md, 8192²).
@@ -52,6 +55,7 @@
 #include <string.h>
 
 #include "denoise.h"
+#include "image_math.h"
 #include "rng.h"
 #include "sampler.h"
 
@@ -131,22 +135,17 @@ static void hold_known(float *x, const sisa_task *t, double s, const float *z, s
  * that error / sqrt(2 beta h) instead of falling to sigma_final. */
 static float noise_estimate(const float *x, const float *d, const sisa_task *t, size_t n)
 {
-    double ss_all = 0.0, ss = 0.0, weight = 0.0;
+    double ss = 0.0, weight = 0.0;
 
-    for (size_t i = 0; i < n; i++) {
-        double f2 = ((double)x[i] - d[i]) * ((double)x[i] - d[i]);
+    for (size_t i = 0; t->known && i < n; i++) {
+        double w = 1.0 - t->known_mask[i / 3];
 
-        ss_all += f2;
-        if (t->known) {
-            double w = 1.0 - t->known_mask[i / 3];
-
-            ss += w * f2;
-            weight += w;
-        }
+        ss += w * ((double)x[i] - d[i]) * ((double)x[i] - d[i]);
+        weight += w;
     }
     /* Without known pixels, or with everything known: the whole image. */
     if (!t->known || !(weight > 0.0))
-        return (float)sqrt(ss_all / (double)n);
+        return (float)sqrt(residual_sum(x, d, n) / (double)n);
     return (float)sqrt(ss / weight);
 }
 
@@ -163,54 +162,7 @@ static float fraction_done(const fgsd_sampler_params *p, float start, float sigm
     return f < 0.0f ? 0.0f : (f > 1.0f ? 1.0f : f);
 }
 
-/* Box filter of width k (at most n) along a line of n values at stride
- * `stride`, with wrap-around; sums in double.  line: n doubles of scratch. */
-static void box_line(float *v, int n, size_t stride, int k, double *line)
-{
-    double sum = 0.0;
-    int lo;
-
-    if (k > n)
-        k = n;
-    lo = k / 2;
-    for (int i = 0; i < n; i++)
-        line[i] = v[(size_t)i * stride];
-    for (int j = -lo; j < k - lo; j++)
-        sum += line[((j % n) + n) % n];
-    for (int i = 0; i < n; i++) {
-        v[(size_t)i * stride] = (float)(sum / k);
-        sum += line[(i + k - lo) % n] - line[((i - lo) % n + n) % n];
-    }
-}
-
-/* v (w x h, one channel) <- its low-pass: the box filter twice each way. */
-static void lowpass(float *v, int w, int h, int k, double *line)
-{
-    for (int pass = 0; pass < 2; pass++) {
-        for (int y = 0; y < h; y++)
-            box_line(v + (size_t)y * (size_t)w, w, 1, k, line);
-        for (int x = 0; x < w; x++)
-            box_line(v + x, h, (size_t)w, k, line);
-    }
-}
-
-/* v (interleaved RGB) <- v + sign * lowpass(a - b) (b NULL: of a), each
- * channel through buf (w x h floats). */
-static void add_lowpass(float *v, float sign, const float *a, const float *b, int w, int h,
-                        int k, float *buf, double *line)
-{
-    size_t np = (size_t)w * (size_t)h;
-
-    for (int c = 0; c < 3; c++) {
-        for (size_t i = 0; i < np; i++)
-            buf[i] = a[3 * i + (size_t)c] - (b ? b[3 * i + (size_t)c] : 0.0f);
-        lowpass(buf, w, h, k, line);
-        for (size_t i = 0; i < np; i++)
-            v[3 * i + (size_t)c] += sign * buf[i];
-    }
-}
-
-/* The loop's buffers and the denoiser's state between passes. */
+/* The host loop's buffers and the denoiser's state between passes. */
 typedef struct sisa_state {
     size_t n;           /* floats of an image */
     int k;              /* the colour lock's box width (0: no lock) */
@@ -222,8 +174,12 @@ typedef struct sisa_state {
     fgsd_session *guide; /* D0's session (guided runs) */
 } sisa_state;
 
-static void state_free(sisa_state *st)
+static void host_destroy(void *state)
 {
+    sisa_state *st = state;
+
+    if (!st)
+        return;
     denoise_ctx_free(&st->ctx);
     denoise_ctx_free(&st->gctx);
     free(st->x);
@@ -234,6 +190,7 @@ static void state_free(sisa_state *st)
     free(st->d0);
     free(st->buf);
     free(st->line);
+    free(st);
 }
 
 /* Everything but d, freed before the result is copied out, so that the
@@ -252,21 +209,30 @@ static void state_shrink(sisa_state *st)
     st->line = NULL;
 }
 
-static fgsd_status state_init(fgsd_session *s, const sisa_task *t, sisa_state *st)
+int sisa_lock_width(const fgsd_session *s, const sisa_task *t)
 {
-    const fgsd_model_info *info = &s->model->info;
+    int rf = s->model->info.receptive_field;
+
+    /* Half the receptive field: what the network cannot see whole. */
+    return !t->keep_low ? 0 : rf / 2 > 1 ? rf / 2 : 1;
+}
+
+static fgsd_status host_create(fgsd_session *s, const sisa_task *t, void **state)
+{
     int guided = t->p->guidance > 1.0f && t->phi;
     int side = t->width > t->height ? t->width : t->height;
+    sisa_state *st = calloc(1, sizeof(*st));
 
-    memset(st, 0, sizeof(*st));
+    *state = st;
+    if (!st)
+        return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory");
     st->n = (size_t)t->width * (size_t)t->height * 3;
-    if (st->n > UINT32_MAX)
-        return session_fail(s, FGSD_ERR_TOO_LARGE, "image too large for the noise generator");
     st->ctx.periodic = st->gctx.periodic = t->p->tileable;
     st->ctx.lagged = st->gctx.lagged = 1;
     st->ctx.max_window = s->opt.max_tile;
     st->guide = s->guide ? s->guide : s;
     st->gctx.max_window = st->guide->opt.max_tile;
+    st->k = sisa_lock_width(s, t);
     st->x = malloc(st->n * sizeof(float));
     st->d = malloc(st->n * sizeof(float));
     if (s->ops->normal_noise)
@@ -275,15 +241,12 @@ static fgsd_status state_init(fgsd_session *s, const sisa_task *t, sisa_state *s
     st->best = malloc(st->n * sizeof(float));
     if (guided)
         st->d0 = malloc(st->n * sizeof(float));
-    if (t->keep_low) {
-        /* Half the receptive field: what the network cannot see whole. */
-        st->k = info->receptive_field / 2 > 1 ? info->receptive_field / 2 : 1;
+    if (st->k) {
         st->buf = malloc((size_t)t->width * (size_t)t->height * sizeof(float));
         st->line = malloc((size_t)side * sizeof(double));
     }
     if (!st->x || !st->d || (s->ops->normal_noise && !st->z) || !st->zc || !st->best ||
-        (guided && !st->d0) ||
-        (t->keep_low && (!st->buf || !st->line)))
+        (guided && !st->d0) || (st->k && (!st->buf || !st->line)))
         return session_fail(s, FGSD_ERR_NO_MEMORY, "out of memory for a %dx%d image", t->width,
                             t->height);
     return FGSD_OK;
@@ -311,15 +274,15 @@ static void noise_channel(fgsd_session *s, const sisa_task *t, sisa_state *st, u
     }
     if (st->k) {
         memcpy(st->buf, st->zc, np * sizeof(float));
-        lowpass(st->buf, t->width, t->height, st->k, st->line);
+        lowpass_plane(st->buf, t->width, t->height, st->k, st->line);
         for (size_t i = 0; i < np; i++)
             st->zc[i] -= st->buf[i];
     }
 }
 
-/* x = start + sigma0 z_0, the known pixels held. */
-static void start(fgsd_session *s, const sisa_task *t, sisa_state *st)
+static fgsd_status host_start(fgsd_session *s, const sisa_task *t, void *state)
 {
+    sisa_state *st = state;
     size_t np = st->n / 3;
 
     draw_noise(s, t, st, 0);
@@ -333,11 +296,12 @@ static void start(fgsd_session *s, const sisa_task *t, sisa_state *st)
         if (t->known)
             hold_known(st->x, t, t->sigma0, st->zc, np, c);
     }
+    return FGSD_OK;
 }
 
-/* d = D(x): the network pass, guidance's mix, the colour lock. */
-static fgsd_status clean_estimate(fgsd_session *s, const sisa_task *t, sisa_state *st)
+static fgsd_status host_estimate(fgsd_session *s, const sisa_task *t, void *state, float *sigma)
 {
+    sisa_state *st = state;
     fgsd_status rc = denoise_image(s, st->x, t->width, t->height, t->phi, &st->ctx, st->d);
 
     if (rc)
@@ -355,85 +319,167 @@ static fgsd_status clean_estimate(fgsd_session *s, const sisa_task *t, sisa_stat
      * frequencies of x. */
     if (st->k)
         add_lowpass(st->d, 1.0f, st->x, st->d, t->width, t->height, st->k, st->buf, st->line);
+    *sigma = noise_estimate(st->x, st->d, t, st->n);
     return FGSD_OK;
 }
 
-/* x <- x - h f + gamma z_t, the known pixels held at the level it leaves. */
-static void update(fgsd_session *s, const sisa_task *t, sisa_state *st, int step, float sigma)
+static fgsd_status host_clean_on_host(fgsd_session *s, void *state, const float **d)
 {
-    const fgsd_sampler_params *p = t->p;
-    double h = p->ascending ? (double)p->h0 * step / (1.0 + (double)p->h0 * (step - 1)) : p->h0;
-    double g = (1.0 - p->beta * h) * (1.0 - p->beta * h) - (1.0 - h) * (1.0 - h);
+    (void)s;
+    *d = ((sisa_state *)state)->d;
+    return FGSD_OK;
+}
 
-    g = sigma * sqrt(g > 0.0 ? g : 0.0);
+static fgsd_status host_keep_best(fgsd_session *s, void *state)
+{
+    sisa_state *st = state;
+
+    (void)s;
+    memcpy(st->best, st->d, st->n * sizeof(float));
+    return FGSD_OK;
+}
+
+static fgsd_status host_take_best(fgsd_session *s, void *state)
+{
+    sisa_state *st = state;
+
+    (void)s;
+    memcpy(st->d, st->best, st->n * sizeof(float));
+    return FGSD_OK;
+}
+
+static fgsd_status host_update(fgsd_session *s, const sisa_task *t, void *state, int step,
+                               double h, double g, double held)
+{
+    sisa_state *st = state;
+
     draw_noise(s, t, st, (uint32_t)step);
     for (int c = 0; c < 3; c++) {
         noise_channel(s, t, st, (uint32_t)step, c);
         for (size_t i = 0; i < st->n / 3; i++) {
             size_t j = 3 * i + (size_t)c;
 
-            st->x[j] = (float)(st->x[j] - h * ((double)st->x[j] - st->d[j]) + g * st->zc[i]);
+            st->x[j] = sisa_update_value(st->x[j], st->d[j], st->zc[i], h, g);
         }
         if (t->known)
-            hold_known(st->x, t, sigma * (1.0 - p->beta * h), st->zc, st->n / 3, c);
+            hold_known(st->x, t, held, st->zc, st->n / 3, c);
     }
+    return FGSD_OK;
 }
 
-fgsd_status sisa_run(fgsd_session *s, const sisa_task *t, float *out, fgsd_sample_stats *stats)
+static fgsd_status host_result(fgsd_session *s, const sisa_task *t, void *state, float *out,
+                               int *tiles)
+{
+    sisa_state *st = state;
+
+    (void)s;
+    if (t->known)
+        for (int c = 0; c < 3; c++)
+            hold_known(st->d, t, 0.0, NULL, st->n / 3, c);
+    *tiles = st->ctx.tiles;
+    state_shrink(st);
+    memcpy(out, st->d, st->n * sizeof(float));
+    return FGSD_OK;
+}
+
+static const sisa_images_ops host_images = {
+    .create = host_create,
+    .destroy = host_destroy,
+    .start = host_start,
+    .estimate = host_estimate,
+    .clean_on_host = host_clean_on_host,
+    .keep_best = host_keep_best,
+    .take_best = host_take_best,
+    .update = host_update,
+    .result = host_result,
+};
+
+/* The loop on one kind of images (sisa_run). */
+static fgsd_status run_loop(fgsd_session *s, const sisa_task *t, const sisa_images_ops *im,
+                            void *state, float *out, fgsd_sample_stats *stats)
 {
     const fgsd_sampler_params *p = t->p;
-    sisa_state st;
     float first = 0.0f, sigma = 0.0f, best_sigma = 0.0f;
-    int best_t = 0, step;
-    fgsd_status rc = state_init(s, t, &st);
+    int best_t = 0, step, tiles = 0;
+    fgsd_status rc = im->start(s, t, state);
 
-    if (rc)
-        goto out;
-    start(s, t, &st);
-    for (step = 1;; step++) {
-        rc = clean_estimate(s, t, &st);
+    for (step = 1; !rc; step++) {
+        double h, g;
+        const float *d = NULL;
+
+        rc = im->estimate(s, t, state, &sigma);
         if (rc)
-            goto out;
-        sigma = noise_estimate(st.x, st.d, t, st.n);
+            break;
         if (step == 1)
             first = sigma;
+        if (session_watch_due(s, step)) {
+            rc = im->clean_on_host(s, state, &d);
+            if (rc)
+                break;
+        }
         if (session_progress(s, step, sigma, fraction_done(p, first, sigma, step)) ||
-            session_watch(s, step, st.d, t->width, t->height)) {
-            rc = session_fail(s, FGSD_ERR_CANCELLED, "cancelled at step %d", step);
-            goto out;
-        }
-        if (!isfinite(sigma)) {
-            rc = session_fail(s, FGSD_ERR_INTERNAL, "the sampler diverged at step %d", step);
-            goto out;
-        }
+            (session_watch_due(s, step) && session_watch(s, step, d, t->width, t->height)))
+            return session_fail(s, FGSD_ERR_CANCELLED, "cancelled at step %d", step);
+        if (!isfinite(sigma))
+            return session_fail(s, FGSD_ERR_INTERNAL, "the sampler diverged at step %d", step);
         if (step == 1 || sigma < best_sigma) {
             best_sigma = sigma;
             best_t = step;
-            memcpy(st.best, st.d, st.n * sizeof(float));
+            rc = im->keep_best(s, state);
         } else if (sigma > DIVERGENCE_RATIO * best_sigma) {
             snprintf(s->notice, sizeof(s->notice),
                      "the sampler stopped at step %d: the noise estimate rose from %.3g to %.3g "
                      "(the model cannot denoise further); the result is step %d's estimate",
                      step, (double)best_sigma, (double)sigma, best_t);
-            memcpy(st.d, st.best, st.n * sizeof(float));
+            rc = im->take_best(s, state);
             sigma = best_sigma;
             break;
         }
-        if (sigma < p->sigma_final || step >= p->max_steps)
+        if (rc || sigma < p->sigma_final || step >= p->max_steps)
             break;
-        update(s, t, &st, step, sigma);
+        h = p->ascending ? (double)p->h0 * step / (1.0 + (double)p->h0 * (step - 1)) : p->h0;
+        g = (1.0 - p->beta * h) * (1.0 - p->beta * h) - (1.0 - h) * (1.0 - h);
+        g = sigma * sqrt(g > 0.0 ? g : 0.0);
+        rc = im->update(s, t, state, step, h, g, sigma * (1.0 - p->beta * h));
     }
-    if (t->known)
-        for (int c = 0; c < 3; c++)
-            hold_known(st.d, t, 0.0, NULL, st.n / 3, c);
-    if (stats) {
+    if (!rc)
+        rc = im->result(s, t, state, out, &tiles);
+    if (!rc && stats) {
         stats->steps = step;
         stats->final_sigma = sigma;
-        stats->tiles = st.ctx.tiles;
+        stats->tiles = tiles;
     }
-    state_shrink(&st);
-    memcpy(out, st.d, st.n * sizeof(float));
-out:
-    state_free(&st);
+    return rc;
+}
+
+/* On the backend's images where it has them and they serve the task; a
+ * run there that runs out of memory runs again on the host's, from the
+ * start (the same noise, so the same texture), where the passes tile or
+ * move to the CPU as they do. */
+fgsd_status sisa_run(fgsd_session *s, const sisa_task *t, float *out, fgsd_sample_stats *stats)
+{
+    const sisa_images_ops *kinds[] = {&sisa_device_images, &host_images};
+    fgsd_status rc = FGSD_OK;
+
+    if ((size_t)t->width * (size_t)t->height * 3 > UINT32_MAX)
+        return session_fail(s, FGSD_ERR_TOO_LARGE, "image too large for the noise generator");
+    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        void *state = NULL;
+
+        rc = kinds[i]->create(s, t, &state);
+        if (!rc && state)
+            rc = run_loop(s, t, kinds[i], state, out, stats);
+        kinds[i]->destroy(state);
+        if (state && kinds[i] != &host_images &&
+            (rc == FGSD_ERR_NO_MEMORY || rc == FGSD_ERR_TOO_LARGE)) {
+            snprintf(s->notice, sizeof(s->notice),
+                     "out of %s memory for the sampler's images (%.300s); the sampler ran again "
+                     "with its images on the host",
+                     s->ops->name, s->error);
+            continue;
+        }
+        if (rc || state)
+            break;
+    }
     return rc;
 }

@@ -57,9 +57,14 @@ void fgsd_session_set_watch(fgsd_session *s, fgsd_watch_fn fn, void *user, int e
     s->watch_every = every > 0 ? every : 1;
 }
 
+int session_watch_due(const fgsd_session *s, int step)
+{
+    return s->watch && (step == 1 || step % s->watch_every == 0);
+}
+
 int session_watch(fgsd_session *s, int step, const float *d, int width, int height)
 {
-    if (!s->watch || (step != 1 && step % s->watch_every))
+    if (!session_watch_due(s, step))
         return 0;
     return s->watch(s->watch_user, d, width, height, step);
 }

@@ -48,6 +48,8 @@ void session_noise(fgsd_session *s, uint64_t seed, uint32_t step, size_t n, floa
 /* Calls the progress callback; non-zero means the user cancelled. */
 int session_progress(fgsd_session *s, int step, float sigma, float fraction);
 
+/* Whether a watch is set and due at step. */
+int session_watch_due(const fgsd_session *s, int step);
 /* Shows the watch D(x) at step (when it is due); non-zero: cancelled. */
 int session_watch(fgsd_session *s, int step, const float *d, int width, int height);
 

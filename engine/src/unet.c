@@ -342,7 +342,9 @@ static fgsd_status run_blocks(unet *net, const unet_pass *pass, int stop, int pa
     const backend_tensor *cur;
     fgsd_status st;
 
-    st = ops->upload(net->be, net->in, pass->input);
+    st = pass->input_image
+             ? ops->window_fill(net->be, net->in, pass->input_image, &pass->window)
+             : ops->upload(net->be, net->in, pass->input);
     if (st)
         return backend_fail(net, st, err, errlen);
     cur = net->in;
@@ -384,7 +386,10 @@ static fgsd_status run_blocks(unet *net, const unet_pass *pass, int stop, int pa
     if (partial)
         return FGSD_OK;
     st = ops->conv(net->be, net->out, cur, net->result);
-    if (!st)
+    if (!st && pass->out_image)
+        st = ops->window_store(net->be, net->result, pass->input_image, pass->out_image,
+                               &pass->window, model->info.output_residual);
+    else if (!st)
         st = ops->download(net->be, net->result, pass->out);
     return st ? backend_fail(net, st, err, errlen) : FGSD_OK;
 }

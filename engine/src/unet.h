@@ -24,9 +24,17 @@ typedef struct unet unet;
  * features_only: stop after the last feature block (out is then unused).
  * blocks: when > 0, run only the first `blocks` blocks (out unused): the
  * staged passes of tiling measure one block's means at a time.
- * out: planar CHW network output (residual or clean: see the model info). */
+ * out: planar CHW network output (residual or clean: see the model info).
+ *
+ * Or, on a backend with images (backend.h image_*): input_image NULL, or
+ * the image whose window the canvas is (input then unused), and out_image
+ * NULL, or the image that receives the window's interior of the clean
+ * estimate (out then unused). */
 typedef struct unet_pass {
     const float *input;
+    const backend_image *input_image;
+    backend_window window;
+    backend_image *out_image;
     int width, height;
     const float *mask;
     const float *phi_ref;

@@ -45,7 +45,7 @@
 
 static const char *const prof_names[PROF_KINDS] = {
     "conv3x3", "convt2x2", "avgpool2", "concat", "channel_sums", "add_channel",
-    "upload", "download", "noise"};
+    "upload", "download", "noise", "images"};
 
 /* ---- errors --------------------------------------------------------------- */
 
@@ -92,7 +92,7 @@ fgsd_status dnn_fail(backend *be, cudnnStatus_t s, const char *what)
 /* ---- device buffers ----------------------------------------------------------- */
 
 /* cudaMalloc, counted against the cap. */
-static cudaError_t dev_alloc(backend *be, void **p, size_t bytes)
+cudaError_t dev_alloc(backend *be, void **p, size_t bytes)
 {
     cudaError_t e;
 
@@ -105,7 +105,7 @@ static cudaError_t dev_alloc(backend *be, void **p, size_t bytes)
     return e;
 }
 
-static void dev_free(backend *be, void *p, size_t bytes)
+void dev_free(backend *be, void *p, size_t bytes)
 {
     if (!p)
         return;
@@ -154,7 +154,7 @@ static double now_s(void)
 }
 
 /* The op's time: from an idle GPU to the end of its work. */
-static double prof_begin(backend *be)
+double prof_begin(backend *be)
 {
     if (!be->profile)
         return 0.0;
@@ -162,7 +162,7 @@ static double prof_begin(backend *be)
     return now_s();
 }
 
-static fgsd_status prof_end(backend *be, int kind, double t0, fgsd_status st)
+fgsd_status prof_end(backend *be, int kind, double t0, fgsd_status st)
 {
     if (be->profile) {
         (void)cudaStreamSynchronize(be->stream);
@@ -250,6 +250,8 @@ static void cuda_destroy(backend *be)
     devbuf_free(be, &be->small);
     devbuf_free(be, &be->partial);
     devbuf_free(be, &be->sums);
+    devbuf_free(be, &be->image_planes);
+    devbuf_free(be, &be->image_partial);
     for (int k = 0; k < MASK_SLOTS; k++)
         devbuf_free(be, &be->masks[k].buf);
     devbuf_free(be, &be->workspace);
@@ -299,6 +301,7 @@ static fgsd_status init_device(backend *be)
     be->device_reduce = switch_on("FGSD_CUDA_DEVICE_REDUCE");
     be->deferred_passes = switch_on("FGSD_CUDA_DEVICE_PROJECT");
     be->graphs = switch_on("FGSD_CUDA_GRAPHS");
+    be->device_images = switch_on("FGSD_CUDA_DEVICE_LOOP");
     be->stats = getenv("FGSD_CUDA_STATS") && strcmp(getenv("FGSD_CUDA_STATS"), "1") == 0;
     be->device = 0;
     CU(be, cudaSetDevice(be->device), "cudaSetDevice");
@@ -609,8 +612,8 @@ void *pinned_buffer(backend *be, size_t bytes)
 
 /* bytes from the device buffer src to dst on the host, through the
  * page-locked buffer when there is one; waits for the stream. */
-static fgsd_status copy_to_host(backend *be, void *dst, const void *src, size_t bytes,
-                                const char *what)
+fgsd_status copy_to_host(backend *be, void *dst, const void *src, size_t bytes,
+                         const char *what)
 {
     void *pin = pinned_buffer(be, bytes);
 
@@ -1174,6 +1177,29 @@ static fgsd_status op_normal_noise(backend *be, uint64_t seed, uint32_t step, si
     return prof_end(be, PROF_NOISE, t0, cuda_normal_noise(be, seed, step, n, out));
 }
 
+static fgsd_status op_window_fill(backend *be, backend_tensor *t, const backend_image *x,
+                                  const backend_window *win)
+{
+    double t0;
+
+    if (be->pass.open)
+        return pass_record_fill(be, t, x, win);
+    be->pass.windows++;
+    t0 = prof_begin(be);
+    return prof_end(be, PROF_UPLOAD, t0, cuda_window_fill(be, t, x, win));
+}
+
+static fgsd_status op_window_store(backend *be, const backend_tensor *t, const backend_image *x,
+                                   backend_image *clean, const backend_window *win, int residual)
+{
+    double t0;
+
+    if (be->pass.open)
+        return pass_record_store(be, t, x, clean, win, residual);
+    t0 = prof_begin(be);
+    return prof_end(be, PROF_DOWNLOAD, t0, cuda_window_store(be, t, x, clean, win, residual));
+}
+
 static const backend_ops cuda_ops = {
     .name = "cuda-cudnn",
     .create = cuda_create,
@@ -1196,6 +1222,18 @@ static const backend_ops cuda_ops = {
     .pass_begin = cuda_pass_begin,
     .pass_end = cuda_pass_end,
     .channel_project = cuda_channel_project,
+    .image_new = cuda_image_new,
+    .image_free = cuda_image_free,
+    .image_upload = cuda_image_upload,
+    .image_download = cuda_image_download,
+    .image_copy = cuda_image_copy,
+    .image_noise = cuda_image_noise,
+    .image_add_scaled = cuda_image_add_scaled,
+    .image_add_lowpass = cuda_image_add_lowpass,
+    .image_sisa_update = cuda_image_sisa_update,
+    .image_residual = cuda_image_residual,
+    .window_fill = op_window_fill,
+    .window_store = op_window_store,
 };
 
 static void pass_stats(backend *be, fgsd_cuda_pass_stats *out)
@@ -1205,6 +1243,7 @@ static void pass_stats(backend *be, fgsd_cuda_pass_stats *out)
     out->captured = be->pass.captured;
     out->launched = be->pass.launched;
     out->capture_failed = be->pass.capture_failed;
+    out->windows = be->pass.windows;
 }
 
 static const fgsd_cuda_module module = {

@@ -28,7 +28,7 @@ typedef enum cuda_precision { PRECISION_FP32, PRECISION_BF16 } cuda_precision;
 
 /* Kinds of op that FGSD_CUDA_PROFILE times. */
 enum { PROF_CONV3, PROF_CONVT, PROF_POOL, PROF_CONCAT, PROF_SUMS, PROF_ADDCH, PROF_UPLOAD,
-       PROF_DOWNLOAD, PROF_NOISE, PROF_KINDS };
+       PROF_DOWNLOAD, PROF_NOISE, PROF_IMAGES, PROF_KINDS };
 
 typedef struct devbuf {
     void *p;
@@ -88,6 +88,11 @@ struct backend {
     /* Deferred passes and their CUDA graphs (cuda_pass.c), switched by
      * FGSD_CUDA_DEVICE_PROJECT and FGSD_CUDA_GRAPHS. */
     int deferred_passes, graphs;
+    /* The sampler's images on the device (cuda_images.c), switched by
+     * FGSD_CUDA_DEVICE_LOOP; the low-pass's planes and the residual's
+     * partial sums, reserved with the images, before the passes. */
+    int device_images;
+    devbuf image_planes, image_partial;
     int stats;          /* FGSD_CUDA_STATS=1: the passes' counts at the end */
     cuda_pass pass;
 };
@@ -130,7 +135,19 @@ struct backend_conv {
     unsigned long plan_clock;
 };
 
-/* ---- backend_cuda.c, for cuda_pass.c -------------------------------------- */
+/* ---- backend_cuda.c, for cuda_pass.c and cuda_images.c --------------------- */
+
+/* cudaMalloc counted against FGSD_CUDA_MEMORY_CAP_MIB, and its free. */
+cudaError_t dev_alloc(backend *be, void **p, size_t bytes);
+void dev_free(backend *be, void *p, size_t bytes);
+/* A page-locked host buffer of at least bytes, or NULL (backend_cuda.c). */
+void *pinned_buffer(backend *be, size_t bytes);
+/* bytes from device src to host dst through the page-locked buffer; waits. */
+fgsd_status copy_to_host(backend *be, void *dst, const void *src, size_t bytes,
+                         const char *what);
+/* FGSD_CUDA_PROFILE's timing around an op. */
+double prof_begin(backend *be);
+fgsd_status prof_end(backend *be, int kind, double t0, fgsd_status st);
 
 fgsd_status fail(backend *be, fgsd_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -149,6 +166,36 @@ fgsd_status cuda_conv(backend *be, const backend_conv *c, const backend_tensor *
 fgsd_status cuda_avgpool2(backend *be, const backend_tensor *in, backend_tensor *out);
 fgsd_status cuda_concat(backend *be, const backend_tensor *a, const backend_tensor *b,
                         backend_tensor *out);
+
+/* ---- cuda_images.c: backend.h's image ops --------------------------------- */
+
+struct backend_image {
+    int w, h;
+    float *d;   /* w x h x 3, interleaved */
+};
+
+fgsd_status cuda_image_new(backend *be, int width, int height, backend_image **out);
+void cuda_image_free(backend *be, backend_image *im);
+fgsd_status cuda_image_upload(backend *be, backend_image *im, const float *hwc);
+fgsd_status cuda_image_download(backend *be, const backend_image *im, float *hwc);
+fgsd_status cuda_image_copy(backend *be, backend_image *dst, const backend_image *src);
+fgsd_status cuda_image_noise(backend *be, backend_image *im, uint64_t seed, uint32_t step);
+fgsd_status cuda_image_add_scaled(backend *be, backend_image *y, float a,
+                                  const backend_image *x);
+fgsd_status cuda_image_add_lowpass(backend *be, backend_image *v, float sign,
+                                   const backend_image *a, const backend_image *b, int k);
+fgsd_status cuda_image_sisa_update(backend *be, backend_image *x, const backend_image *d,
+                                   const backend_image *z, double h, double g);
+fgsd_status cuda_image_residual(backend *be, const backend_image *x, const backend_image *d,
+                                double *ss);
+/* The window ops as they run (outside a deferred pass, or when it runs),
+ * and their arguments' check (clean NULL: a fill's). */
+fgsd_status cuda_window_check(backend *be, const backend_tensor *t, const backend_image *x,
+                              const backend_image *clean, const backend_window *win);
+fgsd_status cuda_window_fill(backend *be, backend_tensor *t, const backend_image *x,
+                             const backend_window *win);
+fgsd_status cuda_window_store(backend *be, const backend_tensor *t, const backend_image *x,
+                              backend_image *clean, const backend_window *win, int residual);
 
 #define CU(be, call, what)                                                                       \
     do {                                                                                         \

@@ -411,3 +411,248 @@ extern "C" cudaError_t cuk_rng_normal(uint64_t seed, uint32_t step, uint32_t fir
         rng_normal<<<blocks_for(n), THREADS, 0, stream>>>(rng_core_key(seed), step, first, n, out);
     return cudaGetLastError();
 }
+
+/* ---- the sampler's images ------------------------------------------------------- */
+
+/* canvas.c's canvas_mirror and canvas_wrap. */
+static __device__ __forceinline__ int mirror_index(int i, int n)
+{
+    int period;
+
+    if (n == 1)
+        return 0;
+    period = 2 * (n - 1);
+    i %= period;
+    if (i < 0)
+        i += period;
+    return i < n ? i : period - i;
+}
+
+static __device__ __forceinline__ int wrap_index(int i, int n)
+{
+    i %= n;
+    return i < 0 ? i + n : i;
+}
+
+template <typename T>
+static __global__ void window_fill(const float *__restrict__ img, int iw, int ih, int wx, int wy,
+                                   int periodic, void *t_, int c, int w, size_t pixels)
+{
+    T *__restrict__ t = (T *)t_;
+
+    GRID_STRIDE(p, pixels)
+    {
+        int x = (int)(p % (size_t)w) + wx, y = (int)(p / (size_t)w) + wy;
+        int sx = periodic ? wrap_index(x, iw) : mirror_index(x, iw);
+        int sy = periodic ? wrap_index(y, ih) : mirror_index(y, ih);
+        const float *src = img + ((size_t)sy * (size_t)iw + (size_t)sx) * 3;
+
+        for (int ch = 0; ch < c; ch++)
+            t[p * (size_t)c + (size_t)ch] = st<T>(src[ch]);
+    }
+}
+
+extern "C" cudaError_t cuk_window_fill(const float *img, int iw, int ih, int wx, int wy,
+                                       int periodic, void *t, cuk_type type, int c, int h, int w,
+                                       cudaStream_t stream)
+{
+    size_t pixels = (size_t)h * (size_t)w;
+
+    if (pixels)
+        BY_TYPE(type, window_fill, blocks_for(pixels), img, iw, ih, wx, wy, periodic, t, c, w,
+                pixels);
+    return cudaGetLastError();
+}
+
+template <typename T>
+static __global__ void window_store(const void *t_, int c, int w, const float *__restrict__ x,
+                                    float *__restrict__ clean, int iw, int wx, int wy, int x0,
+                                    int y0, int rw, int residual, size_t pixels)
+{
+    const T *__restrict__ t = (const T *)t_;
+
+    GRID_STRIDE(p, pixels)
+    {
+        int xx = x0 + (int)(p % (size_t)rw), y = y0 + (int)(p / (size_t)rw);
+        size_t o = ((size_t)(y - wy) * (size_t)w + (size_t)(xx - wx)) * (size_t)c;
+        size_t k = ((size_t)y * (size_t)iw + (size_t)xx) * 3;
+
+        for (int ch = 0; ch < c; ch++) {
+            float v = ld(t[o + (size_t)ch]);
+            clean[k + (size_t)ch] = residual ? __fsub_rn(x[k + (size_t)ch], v) : v;
+        }
+    }
+}
+
+extern "C" cudaError_t cuk_window_store(const void *t, cuk_type type, int c, int w,
+                                        const float *x_img, float *clean, int iw, int wx, int wy,
+                                        int x0, int y0, int x1, int y1, int residual,
+                                        cudaStream_t stream)
+{
+    size_t pixels = x1 > x0 && y1 > y0 ? (size_t)(x1 - x0) * (size_t)(y1 - y0) : 0;
+
+    if (pixels)
+        BY_TYPE(type, window_store, blocks_for(pixels), t, c, w, x_img, clean, iw, wx, wy, x0, y0,
+                x1 - x0, residual, pixels);
+    return cudaGetLastError();
+}
+
+static __global__ void add_scaled(float *__restrict__ y, float a, const float *__restrict__ x,
+                                  size_t n)
+{
+    GRID_STRIDE(i, n)
+    y[i] = __fadd_rn(y[i], __fmul_rn(a, x[i]));
+}
+
+extern "C" cudaError_t cuk_add_scaled(float *y, float a, const float *x, size_t n,
+                                      cudaStream_t stream)
+{
+    if (n)
+        add_scaled<<<blocks_for(n), THREADS, 0, stream>>>(y, a, x, n);
+    return cudaGetLastError();
+}
+
+/* (float)(x - h ((double)x - d) + g z), each operation rounded as the
+ * host's (no contraction into fused multiply-adds). */
+static __global__ void sisa_update(float *__restrict__ x, const float *__restrict__ d,
+                                   const float *__restrict__ z, double h, double g, size_t n)
+{
+    GRID_STRIDE(i, n)
+    {
+        double xi = x[i];
+        double step = __dmul_rn(h, __dsub_rn(xi, (double)d[i]));
+
+        x[i] = (float)__dadd_rn(__dsub_rn(xi, step), __dmul_rn(g, (double)z[i]));
+    }
+}
+
+extern "C" cudaError_t cuk_sisa_update(float *x, const float *d, const float *z, double h,
+                                       double g, size_t n, cudaStream_t stream)
+{
+    if (n)
+        sisa_update<<<blocks_for(n), THREADS, 0, stream>>>(x, d, z, h, g, n);
+    return cudaGetLastError();
+}
+
+/* Block k: its threads sum a grid stride over its share, then halve in
+ * shared memory: a fixed order for a fixed n and chunks. */
+static __global__ void residual(const float *__restrict__ x, const float *__restrict__ d,
+                                size_t n, double *partial)
+{
+    __shared__ double part[THREADS];
+    size_t per = (n + gridDim.x - 1) / gridDim.x;
+    size_t lo = (size_t)blockIdx.x * per, hi = lo + per < n ? lo + per : n;
+    double s = 0.0;
+
+    for (size_t i = lo + threadIdx.x; i < hi; i += blockDim.x) {
+        double f = __dsub_rn((double)x[i], (double)d[i]);
+        s = __dadd_rn(s, __dmul_rn(f, f));
+    }
+    part[threadIdx.x] = s;
+    __syncthreads();
+    for (int half = THREADS / 2; half > 0; half /= 2) {
+        if ((int)threadIdx.x < half)
+            part[threadIdx.x] = __dadd_rn(part[threadIdx.x], part[threadIdx.x + half]);
+        __syncthreads();
+    }
+    if (threadIdx.x == 0)
+        partial[blockIdx.x] = part[0];
+}
+
+extern "C" cudaError_t cuk_residual(const float *x, const float *d, size_t n, int chunks,
+                                    double *partial, cudaStream_t stream)
+{
+    residual<<<chunks, THREADS, 0, stream>>>(x, d, n, partial);
+    return cudaGetLastError();
+}
+
+static __global__ void planes_diff(const float *__restrict__ a, const float *__restrict__ b,
+                                   float *__restrict__ planes, size_t pixels)
+{
+    GRID_STRIDE(i, 3 * pixels)
+    {
+        size_t ch = i / pixels, p = i % pixels;
+        float v = a[3 * p + ch];
+
+        planes[i] = b ? __fsub_rn(v, b[3 * p + ch]) : __fsub_rn(v, 0.0f);
+    }
+}
+
+extern "C" cudaError_t cuk_planes_diff(const float *a, const float *b, float *planes,
+                                       size_t pixels, cudaStream_t stream)
+{
+    if (pixels)
+        planes_diff<<<blocks_for(3 * pixels), THREADS, 0, stream>>>(a, b, planes, pixels);
+    return cudaGetLastError();
+}
+
+/* image_math.c's box_line over n values of src at stride `stride`, into
+ * dst: the window's sum in double, slid in the host's order. */
+static __device__ void box_line(const float *src, float *dst, int n, size_t stride, int k)
+{
+    double sum = 0.0;
+    int lo;
+
+    if (k > n)
+        k = n;
+    lo = k / 2;
+    for (int j = -lo; j < k - lo; j++)
+        sum = __dadd_rn(sum, (double)src[(size_t)(((j % n) + n) % n) * stride]);
+    for (int i = 0; i < n; i++) {
+        dst[(size_t)i * stride] = (float)__ddiv_rn(sum, (double)k);
+        sum = __dadd_rn(sum, __dsub_rn((double)src[(size_t)((i + k - lo) % n) * stride],
+                                       (double)src[(size_t)(((i - lo) % n + n) % n) * stride]));
+    }
+}
+
+static __global__ void box_rows(const float *src, float *dst, int w, int h, int k)
+{
+    GRID_STRIDE(line, 3 * (size_t)h)
+    box_line(src + line * (size_t)w, dst + line * (size_t)w, w, 1, k);
+}
+
+static __global__ void box_cols(const float *src, float *dst, int w, int h, int k)
+{
+    GRID_STRIDE(line, 3 * (size_t)w)
+    {
+        size_t plane = line / (size_t)w, x = line % (size_t)w;
+        size_t o = plane * (size_t)w * (size_t)h + x;
+
+        box_line(src + o, dst + o, h, (size_t)w, k);
+    }
+}
+
+extern "C" cudaError_t cuk_box_rows(const float *src, float *dst, int w, int h, int k,
+                                    cudaStream_t stream)
+{
+    if (w > 0 && h > 0)
+        box_rows<<<blocks_for(3 * (size_t)h), THREADS, 0, stream>>>(src, dst, w, h, k);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t cuk_box_cols(const float *src, float *dst, int w, int h, int k,
+                                    cudaStream_t stream)
+{
+    if (w > 0 && h > 0)
+        box_cols<<<blocks_for(3 * (size_t)w), THREADS, 0, stream>>>(src, dst, w, h, k);
+    return cudaGetLastError();
+}
+
+static __global__ void add_planes(float *__restrict__ v, float sign,
+                                  const float *__restrict__ planes, size_t pixels)
+{
+    GRID_STRIDE(i, 3 * pixels)
+    {
+        size_t p = i / 3, ch = i % 3;
+
+        v[i] = __fadd_rn(v[i], __fmul_rn(sign, planes[ch * pixels + p]));
+    }
+}
+
+extern "C" cudaError_t cuk_add_planes(float *v, float sign, const float *planes, size_t pixels,
+                                      cudaStream_t stream)
+{
+    if (pixels)
+        add_planes<<<blocks_for(3 * pixels), THREADS, 0, stream>>>(v, sign, planes, pixels);
+    return cudaGetLastError();
+}

@@ -91,6 +91,47 @@ cudaError_t cuk_project(const double *partial, int chunks, int c, const void *pa
 cudaError_t cuk_rng_normal(uint64_t seed, uint32_t step, uint32_t first, size_t n, float *out,
                            cudaStream_t stream);
 
+/* ---- the sampler's images (backend.h image_*): interleaved RGB floats ---- */
+
+/* t (c x h x w NHWC, c = 3) <- the window of img (iw x ih x 3) whose (0, 0)
+ * is at (wx, wy), mirrored (periodic 0) or wrapped beyond it: canvas.c's
+ * canvas_fill. */
+cudaError_t cuk_window_fill(const float *img, int iw, int ih, int wx, int wy, int periodic,
+                            void *t, cuk_type type, int c, int h, int w, cudaStream_t stream);
+
+/* clean[(y iw + x) 3 + ch] <- t's value at (x - wx, y - wy), or x_img's
+ * value minus it (residual), for x in [x0, x1), y in [y0, y1): canvas.c's
+ * canvas_store. */
+cudaError_t cuk_window_store(const void *t, cuk_type type, int c, int w, const float *x_img,
+                             float *clean, int iw, int wx, int wy, int x0, int y0, int x1,
+                             int y1, int residual, cudaStream_t stream);
+
+/* y[i] = y[i] + a x[i] in float, rounded as the host rounds. */
+cudaError_t cuk_add_scaled(float *y, float a, const float *x, size_t n, cudaStream_t stream);
+
+/* x[i] = (float)(x - h (x - d) + g z) in double: image_math.h's
+ * sisa_update_value to the bit. */
+cudaError_t cuk_sisa_update(float *x, const float *d, const float *z, double h, double g,
+                            size_t n, cudaStream_t stream);
+
+/* Partial sums in double of (x[i] - d[i])^2: block k of `chunks` sums its
+ * share in a fixed order, so the caller's in-order total is deterministic
+ * (not the host's order: image_residual's one exception). */
+cudaError_t cuk_residual(const float *x, const float *d, size_t n, int chunks, double *partial,
+                         cudaStream_t stream);
+
+/* The colour lock's low-pass (image_math.h add_lowpass, to the bit):
+ * planes (3 x h x w) = a - b (b NULL: a), per channel of the interleaved
+ * images; the box filter of width k with wrap-around along rows or
+ * columns of each plane, src to dst, one line per thread, summed in double
+ * in the host's order; v += sign planes. */
+cudaError_t cuk_planes_diff(const float *a, const float *b, float *planes, size_t pixels,
+                            cudaStream_t stream);
+cudaError_t cuk_box_rows(const float *src, float *dst, int w, int h, int k, cudaStream_t stream);
+cudaError_t cuk_box_cols(const float *src, float *dst, int w, int h, int k, cudaStream_t stream);
+cudaError_t cuk_add_planes(float *v, float sign, const float *planes, size_t pixels,
+                           cudaStream_t stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -11,7 +11,7 @@
 
 /* Bump on any change to backend_ops, backend_config, model_conv or the
  * struct below: a module built against another version is refused. */
-#define FGSD_CUDA_ABI 5
+#define FGSD_CUDA_ABI 6
 
 #define FGSD_CUDA_ENTRY "fgsd_cuda_module_get"
 #define FGSD_CUDA_MODULE_NAME "libfgsd-cuda.so"
@@ -24,6 +24,7 @@ typedef struct fgsd_cuda_pass_stats {
     unsigned long captured;       /* graphs captured */
     unsigned long launched;       /* passes run as a graph launch */
     unsigned long capture_failed; /* captures that failed (then op by op) */
+    unsigned long windows;        /* windows filled from the sampler's device images */
 } fgsd_cuda_pass_stats;
 
 typedef struct fgsd_cuda_module {

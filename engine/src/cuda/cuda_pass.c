@@ -176,6 +176,41 @@ fgsd_status pass_record_concat(backend *be, const backend_tensor *a, const backe
     return FGSD_OK;
 }
 
+fgsd_status pass_record_fill(backend *be, backend_tensor *t, const backend_image *x,
+                             const backend_window *win)
+{
+    pass_op *op;
+
+    if (cuda_window_check(be, t, x, NULL, win))
+        return record_fail(be, be->status);
+    op = new_op(be, PASS_FILL);
+    if (!op)
+        return be->pass.status;
+    be->pass.windows++;
+    op->t = ref_of(t);
+    op->image_x = x->d;
+    op->win = *win;
+    return FGSD_OK;
+}
+
+fgsd_status pass_record_store(backend *be, const backend_tensor *t, const backend_image *x,
+                              backend_image *clean, const backend_window *win, int residual)
+{
+    pass_op *op;
+
+    if (cuda_window_check(be, t, x, clean, win))
+        return record_fail(be, be->status);
+    op = new_op(be, PASS_STORE);
+    if (!op)
+        return be->pass.status;
+    op->a = ref_of(t);
+    op->image_x = x->d;
+    op->image_clean = clean->d;
+    op->win = *win;
+    op->flags = residual ? 1 : 0;
+    return FGSD_OK;
+}
+
 /* Whether every mask an earlier record of this pass uses is still kept
  * (a pass uses one per level, fewer than the slots; checked all the same,
  * as a replaced slot would feed an earlier record the wrong mask). */
@@ -362,6 +397,16 @@ static fgsd_status run_ops(backend *be)
         case PASS_PROJECT:
             st = run_project(be, op);
             break;
+        case PASS_FILL:
+        case PASS_STORE: {
+            backend_image x = {op->win.image_width, op->win.image_height, op->image_x};
+            backend_image clean = {op->win.image_width, op->win.image_height, op->image_clean};
+
+            st = op->kind == PASS_FILL ? cuda_window_fill(be, &t, &x, &op->win)
+                                       : cuda_window_store(be, &a, &x, &clean, &op->win,
+                                                           op->flags);
+            break;
+        }
         default: /* PASS_DOWNLOAD */
             CU(be, cuk_nhwc_to_chw(a.d, ACT_TYPE(be), be->stage.p, a.c, a.h, a.w, be->stream),
                "download kernel");
@@ -477,12 +522,17 @@ fgsd_status cuda_pass_end(backend *be)
     cuda_pass *p = &be->pass;
     pass_graph *g;
     fgsd_status st;
+    int back = 0;
 
     if (!p->open)
         return fail(be, FGSD_ERR_INTERNAL, "pass_end without pass_begin");
     p->open = 0;
     if (p->status)
         return p->status;
+    /* The last pass's copies may still read the slab this one refills. */
+    if (p->in_flight)
+        CU(be, cudaStreamSynchronize(be->stream), "a pass");
+    p->in_flight = 0;
     st = reserve_slabs(be);
     if (st)
         return st;
@@ -501,12 +551,20 @@ fgsd_status cuda_pass_end(backend *be)
     }
     if (st)
         return st;
+    p->deferred++;
+    /* A pass whose results stay on the device (the sampler's images) is
+     * not waited for: the host queues the step's next kernels meanwhile. */
+    for (int i = 0; i < p->n && !back; i++)
+        back = p->ops[i].dst != NULL;
+    if (!back) {
+        p->in_flight = 1;
+        return FGSD_OK;
+    }
     CU(be, cudaStreamSynchronize(be->stream), "a pass");
     for (int i = 0; i < p->n; i++)
         if (p->ops[i].dst)
             memcpy(p->ops[i].dst, (unsigned char *)p->slab_host + p->ops[i].out_off,
                    p->ops[i].out_bytes);
-    p->deferred++;
     return FGSD_OK;
 }
 

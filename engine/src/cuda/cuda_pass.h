@@ -25,7 +25,8 @@ typedef struct tensor_ref {
     void *d;
 } tensor_ref;
 
-enum { PASS_UPLOAD, PASS_CONV, PASS_POOL, PASS_CONCAT, PASS_PROJECT, PASS_DOWNLOAD };
+enum { PASS_UPLOAD, PASS_CONV, PASS_POOL, PASS_CONCAT, PASS_PROJECT, PASS_DOWNLOAD, PASS_FILL,
+       PASS_STORE };
 
 /* channel_project's inputs present (the kernel's flags). */
 enum { PROJECT_GAIN = 1, PROJECT_PHI = 2, PROJECT_MEANS = 4, PROJECT_SUMS = 8 };
@@ -37,6 +38,8 @@ typedef struct pass_op {
     const void *conv_w;        /* its device weights: a freed conv's address may come back */
     tensor_ref a, b, t;        /* inputs a, b; output (or projected) t */
     const float *mask;         /* PASS_PROJECT: the kept mask on the device, or NULL */
+    float *image_x, *image_clean; /* PASS_FILL, PASS_STORE: the sampler's images */
+    backend_window win;        /* and the window (flags: 1 = a residual store) */
     size_t in_off, in_bytes;   /* slab bytes staged from the host before the pass */
     size_t out_off, out_bytes; /* slab bytes for the host after it */
     /* The host's side, not compared. */
@@ -72,12 +75,14 @@ typedef struct cuda_pass {
     void *slab_host;        /* page-locked (pageable when the host has none to give) */
     size_t slab_host_size;
     int slab_pageable;      /* then passes run op by op and never as graphs */
+    int in_flight;          /* the last pass (nothing to bring back) may still run */
     devbuf slab_dev;        /* the projection's inputs on the device */
     int capturing;          /* inside cudaStreamBeginCapture: no allocation, no wait */
     pass_graph graph[PASS_GRAPHS];
     unsigned long clock;
     /* Counts for tests and the GPU run's log (FGSD_CUDA_STATS=1). */
     unsigned long deferred, eager, captured, launched, capture_failed;
+    unsigned long windows;  /* window fills from device images (recorded or run) */
 } cuda_pass;
 
 /* backend.h's pass ops. */
@@ -95,6 +100,10 @@ fgsd_status pass_record_conv(backend *be, const backend_conv *c, const backend_t
 fgsd_status pass_record_pool(backend *be, const backend_tensor *in, backend_tensor *out);
 fgsd_status pass_record_concat(backend *be, const backend_tensor *a, const backend_tensor *b,
                                backend_tensor *out);
+fgsd_status pass_record_fill(backend *be, backend_tensor *t, const backend_image *x,
+                             const backend_window *win);
+fgsd_status pass_record_store(backend *be, const backend_tensor *t, const backend_image *x,
+                              backend_image *clean, const backend_window *win, int residual);
 
 /* Frees the graphs and slabs (backend destroy). */
 void cuda_pass_free(backend *be);
