@@ -779,6 +779,66 @@ static void test_image_ops(void **state)
     cuda->destroy(be);
 }
 
+/* A sampler step recorded whole (backend.h step_begin): noise, the two
+ * low-passes, the update and the residual, four times with another step
+ * number, h and g each time (read from the slab by the graph), against the
+ * host's functions: equal to the bit, the residual within 1e-12; run op by
+ * op, captured, then launched twice. */
+static void test_step_graph(void **state)
+{
+    backend *be = open_backend(cuda, 0, 0);
+    int w = 40, h = 24, k = 9, side = 40;
+    size_t n = (size_t)w * (size_t)h * 3;
+    float *x = random_floats(n, 0.5f, 71u), *d = random_floats(n, 0.5f, 72u);
+    float *z = malloc(n * sizeof(float)), *buf = malloc((size_t)w * (size_t)h * sizeof(float));
+    double *line = malloc((size_t)side * sizeof(double));
+    backend_image *ix = image_with(be, w, h, x), *id = image_with(be, w, h, d);
+    backend_image *iz = image_with(be, w, h, NULL);
+    fgsd_cuda_pass_stats ps;
+
+    (void)state;
+    assert_true(z && buf && line);
+    /* normal_noise's buffer now: a buffer that grows between steps makes
+     * their graph stale (the backend's epoch). */
+    assert_int_equal(cuda->normal_noise(be, 5u, 0u, n, z), FGSD_OK);
+    for (uint32_t t = 1; t <= 4; t++) {
+        double hh = 0.02 * t, g = 0.3 / t, ss = -1.0;
+
+        assert_int_equal(cuda->step_begin(be), 1);
+        assert_int_equal(cuda->image_noise(be, iz, 5u, t), FGSD_OK);
+        assert_int_equal(cuda->image_add_lowpass(be, iz, -1.0f, iz, NULL, k), FGSD_OK);
+        assert_int_equal(cuda->image_sisa_update(be, ix, id, iz, hh, g), FGSD_OK);
+        assert_int_equal(cuda->image_add_lowpass(be, id, 1.0f, ix, id, k), FGSD_OK);
+        assert_int_equal(cuda->image_residual(be, ix, id, &ss), FGSD_OK);
+        assert_int_not_equal(cuda->image_download(be, ix, z), FGSD_OK); /* not in a step */
+        assert_int_equal(cuda->step_end(be), FGSD_OK);
+        assert_int_equal(cuda->normal_noise(be, 5u, t, n, z), FGSD_OK);
+        add_lowpass(z, -1.0f, z, NULL, w, h, k, buf, line);
+        for (size_t i = 0; i < n; i++)
+            x[i] = sisa_update_value(x[i], d[i], z[i], hh, g);
+        add_lowpass(d, 1.0f, x, d, w, h, k, buf, line);
+        assert_image(be, iz, z, n, "a step's noise");
+        assert_image(be, ix, x, n, "a step's update");
+        assert_image(be, id, d, n, "a step's low-pass");
+        assert_true(fabs(ss - residual_sum(x, d, n)) <= 1e-12 * ss);
+    }
+    module->pass_stats(be, &ps);
+    printf("steps: %lu run, %lu captured, %lu launched\n", ps.steps, ps.captured, ps.launched);
+    assert_int_equal(ps.steps, 4);
+    assert_int_equal(ps.capture_failed, 0);
+    assert_int_equal(ps.captured, 1);
+    assert_int_equal(ps.launched, 3);
+    cuda->image_free(be, ix);
+    cuda->image_free(be, id);
+    cuda->image_free(be, iz);
+    free(x);
+    free(d);
+    free(z);
+    free(buf);
+    free(line);
+    cuda->destroy(be);
+}
+
 /* window_fill and window_store against canvas_fill and canvas_store, for
  * windows reaching past every edge, mirrored and wrapped, and for a
  * residual and a clean output. */
@@ -868,16 +928,20 @@ static void test_device_loop(void **state)
         assert_int_equal(fgsd_synthesize(off, ref, &p, w, h, b, &sb), FGSD_OK);
         module->pass_stats(on->be, &pa);
         module->pass_stats(off->be, &pb);
-        printf("device loop, tile %d: %d steps, %d tiles, %lu windows, %lu passes, %lu "
-               "launched; largest difference %.3g of %.3g\n",
-               tile, sa.steps, sa.tiles, pa.windows, pa.deferred, pa.launched,
+        printf("device loop, tile %d: %d steps, %d tiles, %lu windows, %lu recordings, %lu "
+               "whole steps, %lu launched; largest difference %.3g of %.3g\n",
+               tile, sa.steps, sa.tiles, pa.windows, pa.deferred, pa.steps, pa.launched,
                (double)max_abs_diff(a, b, n), (double)max_abs(b, n));
         assert_int_equal(sa.steps, sb.steps);
         assert_int_equal(compare("device loop", a, b, NULL, n, 1e-5 * max_abs(b, n)), 0);
         assert_true(pa.windows >= (unsigned long)(sa.steps * sa.tiles));
         assert_int_equal(pb.windows, 0);
-        if (!tile) /* a tiled pass's windows differ: more signatures than kept graphs */
-            assert_true(pa.launched > 0);
+        /* Whole: each update and the estimate after it one step, replayed
+         * as a graph; tiled: no steps (the staged means come back), and
+         * more windows than kept graphs. */
+        assert_int_equal(pa.steps, tile ? 0 : (unsigned long)(sa.steps - 1));
+        if (!tile)
+            assert_true(pa.launched >= pa.steps - 1);
         assert_string_equal(fgsd_session_notice(on), "");
         fgsd_session_free(on);
         fgsd_session_free(off);
@@ -945,7 +1009,7 @@ int main(void)
         cmocka_unit_test(test_noise),           cmocka_unit_test(test_memory_cap),
         cmocka_unit_test(test_pass_graphs),     cmocka_unit_test(test_bf16),
         cmocka_unit_test(test_image_ops),       cmocka_unit_test(test_windows),
-        cmocka_unit_test(test_device_loop),
+        cmocka_unit_test(test_step_graph),      cmocka_unit_test(test_device_loop),
     };
     const fgsd_cuda_module *mod;
     fgsd_cuda_entry_fn entry;

@@ -10,7 +10,14 @@
  * stored by the image ops, one download at the end, more only for the
  * watch); heal and guidance stay on the host; an image op that runs out of
  * memory runs the task again on the host's images with the same result and
- * a notice; images switched off leave the host loop; cancel frees all. */
+ * a notice; images switched off leave the host loop; cancel frees all.
+ *
+ * Steps (backend.h step_begin, a GPU's one CUDA graph per step): the
+ * wrapper takes them, refuses the image ops a step may not hold, writes
+ * the residual's sum only at step_end, and checks that every step of a run
+ * records the same ops on the same images (else no graph could be
+ * replayed); runs with steps and without give the same texture. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,13 +40,48 @@ struct backend_image {
     float *p;
 };
 
+/* An image op as a step records it: what a graph's signature holds. */
+typedef struct step_op {
+    int kind;
+    const void *im[3];
+    int k;
+    float sign;
+} step_op;
+
+enum { OP_NOISE = 1, OP_LOWPASS, OP_UPDATE, OP_RESIDUAL, OP_FILL, OP_STORE };
+
 /* What the images did, and how to make them fail. */
 static struct {
     int off;            /* image_new gives none (the backend's switch) */
+    int no_steps;       /* step_begin declines */
     long fail_at;       /* the image op of this number fails out of memory (0: none) */
     long calls;         /* image ops so far */
-    long fills, stores, downloads, news, frees;
+    long fills, stores, downloads, news, frees, steps;
+    int in_step;
+    step_op step[64], last[64]; /* this step's records, the last whole step's */
+    int n_step, n_last;
+    const backend_image *res_x, *res_d; /* the residual a step owes */
+    double *res_ss;
 } images;
+
+/* Notes an image op into the open step (refusing those a step may not hold). */
+static void in_step(int kind, const void *a, const void *b, const void *c, int k, float sign)
+{
+    if (!images.in_step)
+        return;
+    if (!kind)
+        fail_msg("an image op that a step may not hold, inside a step");
+    step_op *op = &images.step[images.n_step++];
+
+    assert_true(images.n_step <= 64);
+    memset(op, 0, sizeof(*op)); /* padding too: the records are compared as memory */
+    op->kind = kind;
+    op->im[0] = a;
+    op->im[1] = b;
+    op->im[2] = c;
+    op->k = k;
+    op->sign = sign;
+}
 
 static backend_ops host_image_ops;
 
@@ -72,6 +114,7 @@ static fgsd_status hi_new(backend *be, int w, int h, backend_image **out)
     (*out)->w = w;
     (*out)->h = h;
     images.news++;
+    images.n_last = 0; /* new images: a new graph */
     return FGSD_OK;
 }
 
@@ -87,6 +130,7 @@ static fgsd_status hi_upload(backend *be, backend_image *im, const float *hwc)
 {
     fgsd_status st = counted(be);
 
+    in_step(0, NULL, NULL, NULL, 0, 0.0f);
     if (!st)
         memcpy(im->p, hwc, floats(im) * sizeof(float));
     return st;
@@ -96,6 +140,7 @@ static fgsd_status hi_download(backend *be, const backend_image *im, float *hwc)
 {
     fgsd_status st = counted(be);
 
+    in_step(0, NULL, NULL, NULL, 0, 0.0f);
     if (!st) {
         memcpy(hwc, im->p, floats(im) * sizeof(float));
         images.downloads++;
@@ -107,6 +152,7 @@ static fgsd_status hi_copy(backend *be, backend_image *dst, const backend_image 
 {
     fgsd_status st = counted(be);
 
+    in_step(0, NULL, NULL, NULL, 0, 0.0f);
     if (!st)
         memcpy(dst->p, src->p, floats(src) * sizeof(float));
     return st;
@@ -116,6 +162,7 @@ static fgsd_status hi_noise(backend *be, backend_image *im, uint64_t seed, uint3
 {
     fgsd_status st = counted(be);
 
+    in_step(OP_NOISE, im, NULL, NULL, 0, 0.0f);
     if (!st)
         rng_normal_fill(seed, step, 0, floats(im), im->p);
     return st;
@@ -125,6 +172,7 @@ static fgsd_status hi_add_scaled(backend *be, backend_image *y, float a, const b
 {
     fgsd_status st = counted(be);
 
+    in_step(0, NULL, NULL, NULL, 0, 0.0f);
     for (size_t i = 0; !st && i < floats(y); i++)
         y->p[i] = y->p[i] + a * x->p[i];
     return st;
@@ -138,6 +186,7 @@ static fgsd_status hi_add_lowpass(backend *be, backend_image *v, float sign,
     float *buf = malloc((size_t)v->w * (size_t)v->h * sizeof(float));
     double *line = malloc((size_t)side * sizeof(double));
 
+    in_step(OP_LOWPASS, v, a, b, k, sign);
     if (!st && (!buf || !line))
         st = FGSD_ERR_NO_MEMORY;
     if (!st)
@@ -152,6 +201,7 @@ static fgsd_status hi_update(backend *be, backend_image *x, const backend_image 
 {
     fgsd_status st = counted(be);
 
+    in_step(OP_UPDATE, x, d, z, 0, 0.0f);
     for (size_t i = 0; !st && i < floats(x); i++)
         x->p[i] = sisa_update_value(x->p[i], d->p[i], z->p[i], h, g);
     return st;
@@ -162,9 +212,49 @@ static fgsd_status hi_residual(backend *be, const backend_image *x, const backen
 {
     fgsd_status st = counted(be);
 
-    if (!st)
+    in_step(OP_RESIDUAL, x, d, NULL, 0, 0.0f);
+    if (!st && images.in_step) { /* owed until step_end */
+        images.res_x = x;
+        images.res_d = d;
+        images.res_ss = ss;
+        *ss = NAN;
+    } else if (!st) {
         *ss = residual_sum(x->p, d->p, floats(x));
+    }
     return st;
+}
+
+static int hi_step_begin(backend *be)
+{
+    (void)be;
+    assert_false(images.in_step);
+    if (images.no_steps)
+        return 0;
+    images.in_step = 1;
+    images.n_step = 0;
+    images.res_ss = NULL;
+    return 1;
+}
+
+/* Ends the step whatever happened; a whole step must record what the
+ * last one did. */
+static fgsd_status hi_step_end(backend *be)
+{
+    (void)be;
+    assert_true(images.in_step);
+    images.in_step = 0;
+    if (images.res_ss)
+        *images.res_ss = residual_sum(images.res_x->p, images.res_d->p, floats(images.res_x));
+    if (!images.res_ss || images.fail_at)
+        return FGSD_OK; /* a failed step */
+    if (images.n_last) {
+        assert_int_equal(images.n_step, images.n_last);
+        assert_memory_equal(images.step, images.last, (size_t)images.n_step * sizeof(step_op));
+    }
+    memcpy(images.last, images.step, (size_t)images.n_step * sizeof(step_op));
+    images.n_last = images.n_step;
+    images.steps++;
+    return FGSD_OK;
 }
 
 /* The shapes of the tensors made (backend_tensor is opaque), newest last. */
@@ -218,6 +308,7 @@ static fgsd_status hi_window_fill(backend *be, backend_tensor *t, const backend_
     canvas cv;
     int c;
 
+    in_step(OP_FILL, t, x, NULL, win->wx, 0.0f);
     if (st || (st = window_canvas(be, t, win, &c, &cv)))
         return st;
     canvas_fill(&cv, x->p, c);
@@ -234,6 +325,7 @@ static fgsd_status hi_window_store(backend *be, const backend_tensor *t, const b
     canvas cv;
     int c;
 
+    in_step(OP_STORE, t, x, clean, win->wx, (float)residual);
     if (st || (st = window_canvas(be, t, win, &c, &cv)))
         return st;
     st = backend_ref_ops.download(be, t, cv.out);
@@ -292,6 +384,8 @@ static int setup(void **state)
     host_image_ops.image_residual = hi_residual;
     host_image_ops.window_fill = hi_window_fill;
     host_image_ops.window_store = hi_window_store;
+    host_image_ops.step_begin = hi_step_begin;
+    host_image_ops.step_end = hi_step_end;
     for (size_t i = 0; i < 96 * 80 * 3; i++)
         tex[i] += 0.5f;
     s = session(f->model, 0, 0);
@@ -353,6 +447,18 @@ static void same_synthesis(const fixture *f, const run *r)
     assert_true(images.stores >= sb.steps);
     assert_int_equal(images.downloads, r->levels);
     assert_int_equal(images.news, images.frees);
+    /* Each update and the estimate after it one step where the pass is
+     * whole; none where it is tiled (its staged means come back). */
+    assert_int_equal(images.steps, sb.tiles == 1 ? sb.steps - r->levels : 0);
+    assert_false(images.in_step);
+    /* Without steps: the same. */
+    memset(&images, 0, sizeof(images));
+    images.no_steps = 1;
+    memset(b, 0, n * sizeof(float));
+    assert_int_equal(fgsd_synthesize(dev, ref, &p, r->w, r->h, b, &sb), FGSD_OK);
+    assert_memory_equal(a, b, n * sizeof(float));
+    assert_int_equal(images.steps, 0);
+    images.no_steps = 0;
     free(a);
     free(b);
     fgsd_session_free(host);
@@ -498,6 +604,7 @@ static void test_out_of_memory(void **state)
         assert_memory_equal(a, b, n * sizeof(float));
         assert_non_null(strstr(fgsd_session_notice(dev), "ran again"));
         assert_int_equal(images.news, images.frees);
+        assert_false(images.in_step);
         fgsd_session_free(dev);
     }
     free(a);
@@ -528,6 +635,7 @@ static void test_cancel(void **state)
     memset(&images, 0, sizeof(images));
     assert_int_equal(fgsd_synthesize(dev, f->ref, &p, 32, 32, a, NULL), FGSD_ERR_CANCELLED);
     assert_true(images.news > 0);
+    assert_false(images.in_step);
     assert_int_equal(images.news, images.frees);
     free(a);
     fgsd_session_free(dev);

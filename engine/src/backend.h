@@ -162,6 +162,20 @@ typedef struct backend_ops {
                                const backend_window *win);
     fgsd_status (*window_store)(backend *be, const backend_tensor *t, const backend_image *x,
                                 backend_image *clean, const backend_window *win, int residual);
+
+    /* Optional, both or none, with the image ops: a sampler step the
+     * backend sees whole, as it sees a pass, so that a GPU runs it as one
+     * CUDA graph.  step_begin returns 1 when the backend takes the coming
+     * step deferred: until step_end, image_noise, image_add_lowpass,
+     * image_sisa_update, image_residual and the ops of whole passes (their
+     * pass_begin and pass_end join the step) are only recorded; step_end
+     * runs them and returns the first failure, and only then is
+     * image_residual's sum written.  The other image ops may not come
+     * inside a step, nor a pass that asks for sums (a tiled pass's); the
+     * arrays given must stay valid until step_end, which ends the step
+     * whatever happened. */
+    int (*step_begin)(backend *be);
+    fgsd_status (*step_end)(backend *be);
 } backend_ops;
 
 extern const backend_ops backend_ref_ops;

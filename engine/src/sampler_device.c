@@ -4,7 +4,10 @@
  * D(x) stay there, the windows of each pass are filled and stored there,
  * and a step brings back one double, the residual's sum (and the feature
  * sums of a tiled pass's staged means).  The result comes back once, at
- * the end, and D(x) when a watcher is due.
+ * the end, and D(x) when a watcher is due.  Where the passes are whole
+ * (one tile) and the backend takes steps (backend.h step_begin), a step
+ * from the update to the residual is one recording: a GPU launches it as
+ * one CUDA graph.
  *
  * It serves what the loop does on every sampling task but heal and
  * guidance (whose known pixels and second network stay on the host): the
@@ -25,6 +28,7 @@ typedef struct device_state {
     backend_image *x, *d, *z, *best;
     float *host;            /* the start and the watcher's D(x) on the host */
     denoise_ctx ctx;
+    int in_step;            /* a step is open: from the update to the residual */
 } device_state;
 
 static fgsd_status image_fail(fgsd_session *s, const device_state *st, fgsd_status rc)
@@ -39,6 +43,8 @@ static void device_destroy(void *state)
 
     if (!st)
         return;
+    if (st->in_step) /* a failed update: the step ends unrun */
+        (void)st->ops->step_end(st->be);
     images[0] = st->x;
     images[1] = st->d;
     images[2] = st->z;
@@ -130,16 +136,24 @@ static fgsd_status device_estimate(fgsd_session *s, const sisa_task *t, void *st
     double ss = 0.0;
     fgsd_status rc = denoise_backend_image(s, st->x, t->width, t->height, t->phi, &st->ctx,
                                            st->d);
+    fgsd_status im = FGSD_OK;
 
+    /* The colour lock, as the host loop's: d <- d + lowpass(x - d). */
+    if (!rc && st->k)
+        im = st->ops->image_add_lowpass(st->be, st->d, 1.0f, st->x, st->d, st->k);
+    if (!rc && !im)
+        im = st->ops->image_residual(st->be, st->x, st->d, &ss);
+    if (st->in_step) { /* the step runs now, and ss arrives */
+        fgsd_status end = st->ops->step_end(st->be);
+
+        st->in_step = 0;
+        if (!im)
+            im = end;
+    }
     if (rc)
         return rc;
-    /* The colour lock, as the host loop's: d <- d + lowpass(x - d). */
-    if (st->k)
-        rc = st->ops->image_add_lowpass(st->be, st->d, 1.0f, st->x, st->d, st->k);
-    if (!rc)
-        rc = st->ops->image_residual(st->be, st->x, st->d, &ss);
-    if (rc)
-        return image_fail(s, st, rc);
+    if (im)
+        return image_fail(s, st, im);
     *sigma = (float)sqrt(ss / (double)st->n);
     return FGSD_OK;
 }
@@ -180,9 +194,14 @@ static fgsd_status device_update(fgsd_session *s, const sisa_task *t, void *stat
                                  double h, double g, double held)
 {
     device_state *st = state;
-    fgsd_status rc = draw_noise(t, st, step);
+    fgsd_status rc;
 
     (void)held; /* no known pixels here */
+    /* The update and the next estimate as one step, where its pass is
+     * whole (known from the first pass's plan). */
+    if (st->ops->step_begin && st->ctx.tiles == 1)
+        st->in_step = st->ops->step_begin(st->be);
+    rc = draw_noise(t, st, step);
     if (!rc)
         rc = st->ops->image_sisa_update(st->be, st->x, st->d, st->z, h, g);
     return rc ? image_fail(s, st, rc) : FGSD_OK;

@@ -1234,6 +1234,8 @@ static const backend_ops cuda_ops = {
     .image_residual = cuda_image_residual,
     .window_fill = op_window_fill,
     .window_store = op_window_store,
+    .step_begin = cuda_step_begin,
+    .step_end = cuda_step_end,
 };
 
 static void pass_stats(backend *be, fgsd_cuda_pass_stats *out)
@@ -1244,6 +1246,7 @@ static void pass_stats(backend *be, fgsd_cuda_pass_stats *out)
     out->launched = be->pass.launched;
     out->capture_failed = be->pass.capture_failed;
     out->windows = be->pass.windows;
+    out->steps = be->pass.steps;
 }
 
 static const fgsd_cuda_module module = {

@@ -17,6 +17,10 @@
  * enough partials to add on the host. */
 #define SUM_CHUNKS 512
 
+/* Blocks of the residual's sum (image_residual): partial sums added on the
+ * host in order. */
+#define RESIDUAL_CHUNKS 256
+
 /* Numerical mode (FGSD_CUDA_PRECISION): fp32 (FMA kernels only, equal to
  * the CPU within fp32 rounding), or bf16 activations and cuDNN filters
  * with fp32 accumulation on tensor cores (a looser tolerance, measured). */
@@ -188,6 +192,9 @@ fgsd_status cuda_image_sisa_update(backend *be, backend_image *x, const backend_
                                    const backend_image *z, double h, double g);
 fgsd_status cuda_image_residual(backend *be, const backend_image *x, const backend_image *d,
                                 double *ss);
+/* v += sign lowpass(a - b) on w x h images (b may be NULL), as it runs. */
+fgsd_status cuda_lowpass(backend *be, float *v, float sign, const float *a, const float *b, int w,
+                         int h, int k);
 /* The window ops as they run (outside a deferred pass, or when it runs),
  * and their arguments' check (clean NULL: a fill's). */
 fgsd_status cuda_window_check(backend *be, const backend_tensor *t, const backend_image *x,

@@ -4,19 +4,26 @@
  * D(x) of sampler_device.c live here, each op one or a few kernels queued
  * on the backend's stream with no wait, but the residual's (its sum comes
  * back: one double per step) and the downloads.  Every kernel computes as
- * image_math.h and canvas.c do on the host (cuda_kernels.h). */
+ * image_math.h and canvas.c do on the host (cuda_kernels.h).  Inside a
+ * sampler step (backend.h step_begin) the step's ops are recorded
+ * (cuda_pass.c) and the others refused. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cuda_backend.h"
 #include "cuda_kernels.h"
 
-/* Blocks of the residual's sum (partial sums added on the host in order). */
-#define RESIDUAL_CHUNKS 256
-
 static size_t image_floats(const backend_image *im)
 {
     return (size_t)im->w * (size_t)im->h * 3;
+}
+
+/* The image ops that a step does not record. */
+static fgsd_status outside_steps(backend *be, const char *what)
+{
+    if (be->pass.open)
+        return fail(be, FGSD_ERR_INTERNAL, "%s inside a deferred pass or step", what);
+    return FGSD_OK;
 }
 
 static fgsd_status same_size(backend *be, const backend_image *a, const backend_image *b)
@@ -36,6 +43,8 @@ fgsd_status cuda_image_new(backend *be, int width, int height, backend_image **o
     *out = NULL;
     if (!be->device_images)
         return FGSD_OK;
+    if (outside_steps(be, "image_new"))
+        return be->status;
     if (width <= 0 || height <= 0 || n > UINT32_MAX)
         return fail(be, FGSD_ERR_INTERNAL, "an image of %dx%d", width, height);
     /* The low-pass's two sets of planes and the residual's partials, now,
@@ -75,6 +84,8 @@ fgsd_status cuda_image_upload(backend *be, backend_image *im, const float *hwc)
     double t0 = prof_begin(be);
     void *pin;
 
+    if (outside_steps(be, "image_upload"))
+        return be->status;
     /* The page-locked buffer may still feed an earlier copy. */
     CU(be, cudaStreamSynchronize(be->stream), "image upload");
     pin = pinned_buffer(be, bytes);
@@ -92,6 +103,8 @@ fgsd_status cuda_image_download(backend *be, const backend_image *im, float *hwc
 {
     double t0 = prof_begin(be);
 
+    if (outside_steps(be, "image_download"))
+        return be->status;
     return prof_end(be, PROF_DOWNLOAD, t0,
                     copy_to_host(be, hwc, im->d, image_floats(im) * sizeof(float),
                                  "image download"));
@@ -99,7 +112,7 @@ fgsd_status cuda_image_download(backend *be, const backend_image *im, float *hwc
 
 fgsd_status cuda_image_copy(backend *be, backend_image *dst, const backend_image *src)
 {
-    if (same_size(be, dst, src))
+    if (outside_steps(be, "image_copy") || same_size(be, dst, src))
         return be->status;
     CU(be, cudaMemcpyAsync(dst->d, src->d, image_floats(src) * sizeof(float),
                            cudaMemcpyDeviceToDevice, be->stream),
@@ -109,8 +122,11 @@ fgsd_status cuda_image_copy(backend *be, backend_image *dst, const backend_image
 
 fgsd_status cuda_image_noise(backend *be, backend_image *im, uint64_t seed, uint32_t step)
 {
-    double t0 = prof_begin(be);
+    double t0;
 
+    if (be->pass.open)
+        return pass_record_noise(be, im, seed, step);
+    t0 = prof_begin(be);
     CU(be, cuk_rng_normal(seed, step, 0, image_floats(im), im->d, be->stream), "noise kernel");
     return prof_end(be, PROF_NOISE, t0, FGSD_OK);
 }
@@ -118,31 +134,42 @@ fgsd_status cuda_image_noise(backend *be, backend_image *im, uint64_t seed, uint
 fgsd_status cuda_image_add_scaled(backend *be, backend_image *y, float a,
                                   const backend_image *x)
 {
-    if (same_size(be, y, x))
+    if (outside_steps(be, "image_add_scaled") || same_size(be, y, x))
         return be->status;
     CU(be, cuk_add_scaled(y->d, a, x->d, image_floats(y), be->stream), "add_scaled kernel");
+    return FGSD_OK;
+}
+
+fgsd_status cuda_lowpass(backend *be, float *v, float sign, const float *a, const float *b, int w,
+                         int h, int k)
+{
+    size_t px = (size_t)w * (size_t)h;
+    float *p = be->image_planes.p, *q = p + 3 * px;
+
+    if (be->image_planes.size < 6 * px * sizeof(float))
+        return fail(be, FGSD_ERR_INTERNAL, "the low-pass's planes were not reserved");
+    CU(be, cuk_planes_diff(a, b, p, px, be->stream), "low-pass kernel");
+    /* Twice rows then columns, as image_math.c's lowpass_plane. */
+    for (int pass = 0; pass < 2; pass++) {
+        CU(be, cuk_box_rows(p, q, w, h, k, be->stream), "low-pass kernel");
+        CU(be, cuk_box_cols(q, p, w, h, k, be->stream), "low-pass kernel");
+    }
+    CU(be, cuk_add_planes(v, sign, p, px, be->stream), "low-pass kernel");
     return FGSD_OK;
 }
 
 fgsd_status cuda_image_add_lowpass(backend *be, backend_image *v, float sign,
                                    const backend_image *a, const backend_image *b, int k)
 {
-    size_t px = (size_t)v->w * (size_t)v->h;
-    float *p = be->image_planes.p, *q = p + 3 * px;
-    double t0 = prof_begin(be);
+    double t0;
 
     if (same_size(be, v, a) || (b && same_size(be, v, b)))
         return be->status;
-    if (be->image_planes.size < 6 * px * sizeof(float))
-        return fail(be, FGSD_ERR_INTERNAL, "the low-pass's planes were not reserved");
-    CU(be, cuk_planes_diff(a->d, b ? b->d : NULL, p, px, be->stream), "low-pass kernel");
-    /* Twice rows then columns, as image_math.c's lowpass_plane. */
-    for (int pass = 0; pass < 2; pass++) {
-        CU(be, cuk_box_rows(p, q, v->w, v->h, k, be->stream), "low-pass kernel");
-        CU(be, cuk_box_cols(q, p, v->w, v->h, k, be->stream), "low-pass kernel");
-    }
-    CU(be, cuk_add_planes(v->d, sign, p, px, be->stream), "low-pass kernel");
-    return prof_end(be, PROF_IMAGES, t0, FGSD_OK);
+    if (be->pass.open)
+        return pass_record_lowpass(be, v, sign, a, b, k);
+    t0 = prof_begin(be);
+    return prof_end(be, PROF_IMAGES, t0,
+                    cuda_lowpass(be, v->d, sign, a->d, b ? b->d : NULL, v->w, v->h, k));
 }
 
 fgsd_status cuda_image_sisa_update(backend *be, backend_image *x, const backend_image *d,
@@ -150,6 +177,8 @@ fgsd_status cuda_image_sisa_update(backend *be, backend_image *x, const backend_
 {
     if (same_size(be, x, d) || same_size(be, x, z))
         return be->status;
+    if (be->pass.open)
+        return pass_record_update(be, x, d, z, h, g);
     CU(be, cuk_sisa_update(x->d, d->d, z->d, h, g, image_floats(x), be->stream),
        "update kernel");
     return FGSD_OK;
@@ -164,6 +193,8 @@ fgsd_status cuda_image_residual(backend *be, const backend_image *x, const backe
 
     if (same_size(be, x, d))
         return be->status;
+    if (be->pass.open)
+        return pass_record_residual(be, x, d, ss);
     if (be->image_partial.size < sizeof(part))
         return fail(be, FGSD_ERR_INTERNAL, "the residual's sums were not reserved");
     CU(be, cuk_residual(x->d, d->d, image_floats(x), RESIDUAL_CHUNKS, be->image_partial.p,

@@ -395,12 +395,15 @@ extern "C" cudaError_t cuk_project(const double *partial, int chunks, int c, con
     return cudaGetLastError();
 }
 
-static __global__ void rng_normal(uint64_t key, uint32_t step, uint32_t first, size_t n,
-                                  float *out)
+/* step_at (device, may be NULL): the step read there instead (a graph's). */
+static __global__ void rng_normal(uint64_t key, uint32_t step, const uint32_t *step_at,
+                                  uint32_t first, size_t n, float *out)
 {
+    uint32_t s = step_at ? *step_at : step;
+
     GRID_STRIDE(i, n)
     {
-        out[i] = rng_core_normal(key, step, first + (uint32_t)i);
+        out[i] = rng_core_normal(key, s, first + (uint32_t)i);
     }
 }
 
@@ -408,7 +411,16 @@ extern "C" cudaError_t cuk_rng_normal(uint64_t seed, uint32_t step, uint32_t fir
                                       float *out, cudaStream_t stream)
 {
     if (n)
-        rng_normal<<<blocks_for(n), THREADS, 0, stream>>>(rng_core_key(seed), step, first, n, out);
+        rng_normal<<<blocks_for(n), THREADS, 0, stream>>>(rng_core_key(seed), step, NULL, first,
+                                                          n, out);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t cuk_rng_normal_at(uint64_t seed, const uint32_t *step, size_t n,
+                                         float *out, cudaStream_t stream)
+{
+    if (n)
+        rng_normal<<<blocks_for(n), THREADS, 0, stream>>>(rng_core_key(seed), 0, step, 0, n, out);
     return cudaGetLastError();
 }
 
@@ -515,8 +527,13 @@ extern "C" cudaError_t cuk_add_scaled(float *y, float a, const float *x, size_t 
 /* (float)(x - h ((double)x - d) + g z), each operation rounded as the
  * host's (no contraction into fused multiply-adds). */
 static __global__ void sisa_update(float *__restrict__ x, const float *__restrict__ d,
-                                   const float *__restrict__ z, double h, double g, size_t n)
+                                   const float *__restrict__ z, double h, double g,
+                                   const double *hg, size_t n)
 {
+    if (hg) {
+        h = hg[0];
+        g = hg[1];
+    }
     GRID_STRIDE(i, n)
     {
         double xi = x[i];
@@ -530,7 +547,15 @@ extern "C" cudaError_t cuk_sisa_update(float *x, const float *d, const float *z,
                                        double g, size_t n, cudaStream_t stream)
 {
     if (n)
-        sisa_update<<<blocks_for(n), THREADS, 0, stream>>>(x, d, z, h, g, n);
+        sisa_update<<<blocks_for(n), THREADS, 0, stream>>>(x, d, z, h, g, NULL, n);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t cuk_sisa_update_at(float *x, const float *d, const float *z,
+                                          const double *hg, size_t n, cudaStream_t stream)
+{
+    if (n)
+        sisa_update<<<blocks_for(n), THREADS, 0, stream>>>(x, d, z, 0.0, 0.0, hg, n);
     return cudaGetLastError();
 }
 

@@ -87,9 +87,13 @@ enum { CUK_PROJECT_GAIN = 1, CUK_PROJECT_PHI = 2, CUK_PROJECT_MEANS = 4 };
 cudaError_t cuk_project(const double *partial, int chunks, int c, const void *params, int flags,
                         float *offsets, double *sums, cudaStream_t stream);
 
-/* out[i] = rng_normal(seed, step, first + i), docs/rng.md (rng_core.h). */
+/* out[i] = rng_normal(seed, step, first + i), docs/rng.md (rng_core.h);
+ * _at: first 0, the step read from device memory (a CUDA graph's step
+ * changes without a new graph). */
 cudaError_t cuk_rng_normal(uint64_t seed, uint32_t step, uint32_t first, size_t n, float *out,
                            cudaStream_t stream);
+cudaError_t cuk_rng_normal_at(uint64_t seed, const uint32_t *step, size_t n, float *out,
+                              cudaStream_t stream);
 
 /* ---- the sampler's images (backend.h image_*): interleaved RGB floats ---- */
 
@@ -113,6 +117,9 @@ cudaError_t cuk_add_scaled(float *y, float a, const float *x, size_t n, cudaStre
  * sisa_update_value to the bit. */
 cudaError_t cuk_sisa_update(float *x, const float *d, const float *z, double h, double g,
                             size_t n, cudaStream_t stream);
+/* The same with h and g read from device memory (hg[0], hg[1]). */
+cudaError_t cuk_sisa_update_at(float *x, const float *d, const float *z, const double *hg,
+                               size_t n, cudaStream_t stream);
 
 /* Partial sums in double of (x[i] - d[i])^2: block k of `chunks` sums its
  * share in a fixed order, so the caller's in-order total is deterministic

@@ -25,6 +25,7 @@ typedef struct fgsd_cuda_pass_stats {
     unsigned long launched;       /* passes run as a graph launch */
     unsigned long capture_failed; /* captures that failed (then op by op) */
     unsigned long windows;        /* windows filled from the sampler's device images */
+    unsigned long steps;          /* sampler steps run whole (backend.h step_begin) */
 } fgsd_cuda_pass_stats;
 
 typedef struct fgsd_cuda_module {

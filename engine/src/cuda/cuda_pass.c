@@ -41,13 +41,34 @@ static size_t slab_take(cuda_pass *p, size_t bytes)
     return off;
 }
 
+/* Whether passes (and steps) are taken deferred: the profiler times ops
+ * one by one; the projection on the device needs the masks kept there. */
+static int deferring(const backend *be)
+{
+    return be->deferred_passes && !be->profile && be->mask_cache;
+}
+
+int cuda_step_begin(backend *be)
+{
+    cuda_pass *p = &be->pass;
+
+    if (!deferring(be) || p->open)
+        return 0;
+    p->open = 1;
+    p->step = 1;
+    p->status = FGSD_OK;
+    p->n = 0;
+    p->slab = 0;
+    return 1;
+}
+
 int cuda_pass_begin(backend *be)
 {
     cuda_pass *p = &be->pass;
 
-    /* The profiler times ops one by one; the projection on the device
-     * needs the masks kept there. */
-    if (!be->deferred_passes || be->profile || !be->mask_cache)
+    if (p->step) /* the pass joins the open step */
+        return 1;
+    if (!deferring(be))
         return 0;
     p->open = 1;
     p->status = FGSD_OK;
@@ -188,7 +209,9 @@ fgsd_status pass_record_fill(backend *be, backend_tensor *t, const backend_image
         return be->pass.status;
     be->pass.windows++;
     op->t = ref_of(t);
-    op->image_x = x->d;
+    op->img[0] = x->d;
+    op->img_w = x->w;
+    op->img_h = x->h;
     op->win = *win;
     return FGSD_OK;
 }
@@ -204,10 +227,92 @@ fgsd_status pass_record_store(backend *be, const backend_tensor *t, const backen
     if (!op)
         return be->pass.status;
     op->a = ref_of(t);
-    op->image_x = x->d;
-    op->image_clean = clean->d;
+    op->img[0] = x->d;
+    op->img[1] = clean->d;
+    op->img_w = x->w;
+    op->img_h = x->h;
     op->win = *win;
     op->flags = residual ? 1 : 0;
+    return FGSD_OK;
+}
+
+/* A record of a step's image op on images of im's size; NULL after a
+ * failure or outside a step (be->pass.status says which). */
+static pass_op *image_op(backend *be, int kind, const backend_image *im)
+{
+    pass_op *op;
+
+    if (!be->pass.step) {
+        record_fail(be, fail(be, FGSD_ERR_INTERNAL, "an image op inside a pass, not a step"));
+        return NULL;
+    }
+    op = new_op(be, kind);
+    if (op) {
+        op->img_w = im->w;
+        op->img_h = im->h;
+    }
+    return op;
+}
+
+fgsd_status pass_record_noise(backend *be, backend_image *im, uint64_t seed, uint32_t step)
+{
+    pass_op *op = image_op(be, PASS_NOISE, im);
+
+    if (!op)
+        return be->pass.status;
+    op->img[0] = im->d;
+    op->seed = seed;
+    op->step = step;
+    op->in_bytes = sizeof(uint32_t);
+    op->in_off = slab_take(&be->pass, op->in_bytes);
+    return FGSD_OK;
+}
+
+fgsd_status pass_record_lowpass(backend *be, backend_image *v, float sign,
+                                const backend_image *a, const backend_image *b, int k)
+{
+    pass_op *op = image_op(be, PASS_LOWPASS, v);
+
+    if (!op)
+        return be->pass.status;
+    op->img[0] = v->d;
+    op->img[1] = a->d;
+    op->img[2] = b ? b->d : NULL;
+    op->sign = sign;
+    op->k = k;
+    return FGSD_OK;
+}
+
+fgsd_status pass_record_update(backend *be, backend_image *x, const backend_image *d,
+                               const backend_image *z, double h, double g)
+{
+    pass_op *op = image_op(be, PASS_UPDATE, x);
+
+    if (!op)
+        return be->pass.status;
+    op->img[0] = x->d;
+    op->img[1] = d->d;
+    op->img[2] = z->d;
+    op->h = h;
+    op->g = g;
+    op->in_bytes = 2 * sizeof(double);
+    op->in_off = slab_take(&be->pass, op->in_bytes);
+    return FGSD_OK;
+}
+
+fgsd_status pass_record_residual(backend *be, const backend_image *x, const backend_image *d,
+                                 double *ss)
+{
+    pass_op *op = image_op(be, PASS_RESIDUAL, x);
+
+    if (!op)
+        return be->pass.status;
+    op->img[0] = x->d;
+    op->img[1] = d->d;
+    op->out_bytes = RESIDUAL_CHUNKS * sizeof(double);
+    op->out_off = slab_take(&be->pass, op->out_bytes);
+    op->dst = ss;
+    *ss = 0.0; /* written at step_end */
     return FGSD_OK;
 }
 
@@ -293,6 +398,12 @@ static void stage_inputs(cuda_pass *p)
 
         if (op->kind == PASS_UPLOAD)
             memcpy(in, op->src, op->in_bytes);
+        if (op->kind == PASS_NOISE)
+            memcpy(in, &op->step, sizeof(op->step));
+        if (op->kind == PASS_UPDATE) {
+            memcpy(in, &op->h, sizeof(double));
+            memcpy(in + sizeof(double), &op->g, sizeof(double));
+        }
         if (op->kind != PASS_PROJECT)
             continue;
         memcpy(in, &op->total, sizeof(double));
@@ -367,6 +478,26 @@ static fgsd_status run_project(backend *be, const pass_op *op)
     return FGSD_OK;
 }
 
+/* Where op's staged inputs lie on the device. */
+static void *dev_in(backend *be, const pass_op *op)
+{
+    return (unsigned char *)be->pass.slab_dev.p + op->in_off;
+}
+
+/* op's staged inputs from the slab to the device, in the stream's order. */
+static fgsd_status stage_in(backend *be, const pass_op *op)
+{
+    CU(be, cudaMemcpyAsync(dev_in(be, op), (unsigned char *)be->pass.slab_host + op->in_off,
+                           op->in_bytes, cudaMemcpyHostToDevice, be->stream),
+       "cudaMemcpyAsync (a step's inputs)");
+    return FGSD_OK;
+}
+
+static size_t image_values(const pass_op *op)
+{
+    return (size_t)op->img_w * (size_t)op->img_h * 3;
+}
+
 /* Queues the records in order (eagerly, or into a capture). */
 static fgsd_status run_ops(backend *be)
 {
@@ -397,10 +528,37 @@ static fgsd_status run_ops(backend *be)
         case PASS_PROJECT:
             st = run_project(be, op);
             break;
+        case PASS_NOISE:
+            st = stage_in(be, op);
+            if (!st)
+                CU(be, cuk_rng_normal_at(op->seed, (const uint32_t *)dev_in(be, op),
+                                         image_values(op), op->img[0], be->stream),
+                   "noise kernel");
+            break;
+        case PASS_LOWPASS:
+            st = cuda_lowpass(be, op->img[0], op->sign, op->img[1], op->img[2], op->img_w,
+                              op->img_h, op->k);
+            break;
+        case PASS_UPDATE:
+            st = stage_in(be, op);
+            if (!st)
+                CU(be, cuk_sisa_update_at(op->img[0], op->img[1], op->img[2],
+                                          (const double *)dev_in(be, op), image_values(op),
+                                          be->stream),
+                   "update kernel");
+            break;
+        case PASS_RESIDUAL:
+            CU(be, cuk_residual(op->img[0], op->img[1], image_values(op), RESIDUAL_CHUNKS,
+                                be->image_partial.p, be->stream),
+               "residual kernel");
+            CU(be, cudaMemcpyAsync(slab + op->out_off, be->image_partial.p, op->out_bytes,
+                                   cudaMemcpyDeviceToHost, be->stream),
+               "cudaMemcpyAsync (residual)");
+            break;
         case PASS_FILL:
         case PASS_STORE: {
-            backend_image x = {op->win.image_width, op->win.image_height, op->image_x};
-            backend_image clean = {op->win.image_width, op->win.image_height, op->image_clean};
+            backend_image x = {op->img_w, op->img_h, op->img[0]};
+            backend_image clean = {op->img_w, op->img_h, op->img[1]};
 
             st = op->kind == PASS_FILL ? cuda_window_fill(be, &t, &x, &op->win)
                                        : cuda_window_store(be, &a, &x, &clean, &op->win,
@@ -517,15 +675,15 @@ static fgsd_status capture_and_launch(backend *be, pass_graph *g)
     return FGSD_OK;
 }
 
-fgsd_status cuda_pass_end(backend *be)
+/* Runs what was recorded (a pass or a step): op by op, captured, or as its
+ * graph; then what comes back to the host. */
+static fgsd_status end_recording(backend *be)
 {
     cuda_pass *p = &be->pass;
     pass_graph *g;
     fgsd_status st;
     int back = 0;
 
-    if (!p->open)
-        return fail(be, FGSD_ERR_INTERNAL, "pass_end without pass_begin");
     p->open = 0;
     if (p->status)
         return p->status;
@@ -561,11 +719,47 @@ fgsd_status cuda_pass_end(backend *be)
         return FGSD_OK;
     }
     CU(be, cudaStreamSynchronize(be->stream), "a pass");
-    for (int i = 0; i < p->n; i++)
-        if (p->ops[i].dst)
-            memcpy(p->ops[i].dst, (unsigned char *)p->slab_host + p->ops[i].out_off,
-                   p->ops[i].out_bytes);
+    for (int i = 0; i < p->n; i++) {
+        const pass_op *op = &p->ops[i];
+        const void *out = (unsigned char *)p->slab_host + op->out_off;
+
+        if (op->kind == PASS_RESIDUAL) { /* the partial sums, added in order */
+            const double *part = out;
+            double sum = 0.0;
+
+            for (int k = 0; k < RESIDUAL_CHUNKS; k++)
+                sum += part[k];
+            *(double *)op->dst = sum;
+        } else if (op->dst) {
+            memcpy(op->dst, out, op->out_bytes);
+        }
+    }
     return FGSD_OK;
+}
+
+fgsd_status cuda_pass_end(backend *be)
+{
+    cuda_pass *p = &be->pass;
+
+    if (!p->open)
+        return fail(be, FGSD_ERR_INTERNAL, "pass_end without pass_begin");
+    if (p->step) /* the step's end runs it */
+        return p->status;
+    return end_recording(be);
+}
+
+fgsd_status cuda_step_end(backend *be)
+{
+    cuda_pass *p = &be->pass;
+    fgsd_status st;
+
+    if (!p->step)
+        return fail(be, FGSD_ERR_INTERNAL, "step_end without step_begin");
+    p->step = 0;
+    st = end_recording(be);
+    if (!st)
+        p->steps++;
+    return st;
 }
 
 void cuda_pass_free(backend *be)
@@ -573,9 +767,10 @@ void cuda_pass_free(backend *be)
     cuda_pass *p = &be->pass;
 
     if (be->stats && (p->deferred || p->eager))
-        fprintf(stderr, "fgsd cuda passes: %lu deferred, %lu op by op, %lu graphs captured, "
-                "%lu launched, %lu captures failed\n", p->deferred, p->eager, p->captured,
-                p->launched, p->capture_failed);
+        fprintf(stderr, "fgsd cuda passes: %lu deferred (%lu of them sampler steps), %lu op by "
+                "op, %lu graphs captured, %lu launched, %lu captures failed; %lu windows "
+                "from device images\n", p->deferred, p->steps, p->eager, p->captured,
+                p->launched, p->capture_failed, p->windows);
     for (int k = 0; k < PASS_GRAPHS; k++)
         graph_clear(&p->graph[k]);
     if (p->slab_pageable)
