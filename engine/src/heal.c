@@ -18,18 +18,9 @@
 #include "reference.h"
 #include "sampler.h"
 
-/* Pixels count as hole where the hole mask is above this (band geometry
- * only; the sampler uses the mask's own soft weights). */
-#define HOLE_THRESHOLD 0.0f
-
 typedef struct rect {
     int x, y, w, h;
 } rect;
-
-static int in_hole(const float *hole, size_t i)
-{
-    return hole[i] > HOLE_THRESHOLD;
-}
 
 /* Sliding maximum of width 2 r + 1 along a line of n bytes (0 or 1) at
  * stride, by a running count of the set bytes in the window. */
@@ -71,7 +62,7 @@ fgsd_status fgsd_heal_band(const float *hole, int width, int height, int band_wi
         return FGSD_ERR_NO_MEMORY;
     }
     for (size_t i = 0; i < np; i++)
-        near[i] = (unsigned char)in_hole(hole, i);
+        near[i] = (unsigned char)heal_in_hole(hole, i);
     /* Chebyshev distance <= band_width: a square dilation, rows then
      * columns. */
     for (int y = 0; y < height; y++)
@@ -94,7 +85,7 @@ static rect hole_crop(const float *hole, int width, int height, int margin)
 
     for (int y = 0; y < height; y++)
         for (int x = 0; x < width; x++)
-            if (in_hole(hole, (size_t)y * (size_t)width + (size_t)x)) {
+            if (heal_in_hole(hole, (size_t)y * (size_t)width + (size_t)x)) {
                 x0 = x < x0 ? x : x0;
                 x1 = x > x1 ? x : x1;
                 y0 = y < y0 ? y : y0;

@@ -12,11 +12,6 @@
 
 #include "heal_offset.h"
 
-static int in_hole(const float *hole, size_t i)
-{
-    return hole[i] > 0.0f;
-}
-
 /* Summed-area table, (w + 1) x (h + 1) counts, of the pixels a copy may
  * not come from: the hole's (hole given) or those outside a reference's
  * selection (mask below one half); all zero when neither is given. */
@@ -31,7 +26,7 @@ static uint32_t *forbidden_table(const float *hole, const float *mask, int w, in
         uint32_t row = 0;
         for (int x = 0; x < w; x++) {
             size_t i = (size_t)y * (size_t)w + (size_t)x;
-            row += (hole && in_hole(hole, i)) || (mask && !(mask[i] >= 0.5f)) ? 1u : 0u;
+            row += (hole && heal_in_hole(hole, i)) || (mask && !(mask[i] >= 0.5f)) ? 1u : 0u;
             t[(size_t)(y + 1) * sw + (size_t)(x + 1)] = t[(size_t)y * sw + (size_t)(x + 1)] + row;
         }
     }
@@ -121,7 +116,7 @@ int heal_offset_search(const float *image, const float *hole, int width, int hei
     for (int y = gy0; y < gy1; y++)
         for (int x = gx0; x < gx1; x++) {
             size_t i = (size_t)y * (size_t)width + (size_t)x;
-            if (!in_hole(hole, i))
+            if (!heal_in_hole(hole, i))
                 ring[n++] = (struct ring_px){i, (ptrdiff_t)y * sw + x};
         }
     if (n == 0)
@@ -208,7 +203,7 @@ void heal_offset_fill(const float *hole, int width, int height, const float *sou
             size_t s = (size_t)(y + dy) * (size_t)sw + (size_t)(x + dx);
 
             for (int c = 0; c < 3; c++) {
-                if (in_hole(hole, i))
+                if (heal_in_hole(hole, i))
                     canvas[i * 3 + (size_t)c] = source[s * 3 + (size_t)c];
                 shadow[i * 3 + (size_t)c] = source[s * 3 + (size_t)c];
             }

@@ -6,6 +6,8 @@
 #ifndef FGSD_HEAL_OFFSET_H
 #define FGSD_HEAL_OFFSET_H
 
+#include <stddef.h>
+
 /* Accept an offset when its ring error is below this fraction of what two
  * unrelated places of the same texture differ by (twice the ring's
  * variance).  On the 41 unseen classes (256² crops, a 48² hole) lattices
@@ -13,6 +15,13 @@
  * still came closer; stochastic ones at 0.49-0.89, where it did not
  * (docs/heal.md "Lattices"). */
 #define HEAL_OFFSET_FIT 0.35
+
+/* Whether pixel i of a hole mask is hole: above 0 (band geometry and the
+ * clone's search; the sampler uses the mask's own soft weights). */
+static inline int heal_in_hole(const float *hole, size_t i)
+{
+    return hole[i] > 0.0f;
+}
 
 /* Searches offsets (dx, dy) whose copy of the hole's box, grown by
  * `margin`, lies inside the source and outside what it may not copy: the
