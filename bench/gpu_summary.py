@@ -16,6 +16,10 @@ summary.json holds:
   pass_speedup_fp32_op_by_op
                       the same for the engine's pass queued op by op
                       (FGSD_CUDA_GRAPHS=0), beside the default's CUDA graph
+  pass_speedup_fp32_nchw
+                      the same for the engine in NCHW (FGSD_CUDA_LAYOUT=nchw,
+                      lines marked "layout": "nchw"), beside the default's
+                      NHWC: which layout cuDNN's fp32 algorithms favour
   pass_vs_graph_fp32, pass_vs_graph_bf16
                       the same against PyTorch's pass replayed as a CUDA
                       graph (its floor without launch overhead)
@@ -51,10 +55,12 @@ def records(path):
     return out
 
 
-def default_engine(r):
-    """An engine line at the default settings: heuristics, every switch on."""
+def default_engine(r, layout="nhwc"):
+    """An engine line at the default settings: heuristics, every switch on,
+    in the default layout (or the one given)."""
     return (r.get("impl") == "engine" and r.get("algo", "heuristic") == "heuristic"
-            and r.get("switches", "FGSD_CUDA_MASK_CACHE=1") == "FGSD_CUDA_MASK_CACHE=1")
+            and r.get("switches", "FGSD_CUDA_MASK_CACHE=1") == "FGSD_CUDA_MASK_CACHE=1"
+            and r.get("layout", "nhwc") == layout)
 
 
 def medians(rs, keep):
@@ -84,10 +90,11 @@ def torch_pass(rs, precision, graph):
 
 
 def summarize(rs, device, date):
-    def engine(precision):
-        return lambda r: (r.get("what") == "denoise" and default_engine(r)
+    def engine(precision, layout="nhwc"):
+        return lambda r: (r.get("what") == "denoise" and default_engine(r, layout)
                           and r.get("precision", "fp32") == precision)
     fp32 = speedups(torch_pass(rs, "fp32", False), medians(rs, engine("fp32")))
+    fp32_nchw = speedups(torch_pass(rs, "fp32", False), medians(rs, engine("fp32", "nchw")))
     op_by_op = speedups(torch_pass(rs, "fp32", False),
                         medians(rs, lambda r: r.get("what") == "denoise" and r.get("impl") == "engine"
                                 and r.get("switches") == "FGSD_CUDA_GRAPHS=0"))
@@ -103,6 +110,7 @@ def summarize(rs, device, date):
         "date": date,
         "pass_speedup_fp32": fp32,
         "pass_speedup_fp32_op_by_op": op_by_op,
+        "pass_speedup_fp32_nchw": fp32_nchw,
         "pass_speedup_bf16": bf16,
         "pass_vs_graph_fp32": speedups(torch_pass(rs, "fp32", True), medians(rs, engine("fp32"))),
         "pass_vs_graph_bf16": speedups(torch_pass(rs, "bf16", True), medians(rs, engine("bf16"))),

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """bench/gpu_summary.py reads a GPU run's folder as tools/gpu-pack's run.sh
 writes it: a bench.jsonl with the engine at both algorithm choices and
-both switch settings, PyTorch at fp32 and bf16, two rounds, and a broken
+both switch settings and both layouts, PyTorch at fp32 and bf16, two
+rounds, and a broken
 line; device.txt.  The summary must take the engine's default lines only
 (heuristics, switches on), medians over rounds, ratios PyTorch / engine,
 no bf16 ratio without an engine bf16 pass, the 512² synthesis and each
@@ -32,6 +33,8 @@ def main():
                  line(algo="heuristic", impl="engine", what="denoise", width=512, median_s=e512),
                  line(switches="FGSD_CUDA_GRAPHS=0", impl="engine", what="denoise", width=512,
                       median_s=2 * e512),
+                 line(layout="nchw", impl="engine", what="denoise", width=512,
+                      median_s=e512 / 2),
                  line(impl="torch", what="denoise", width=256, precision="fp32", median_s=t256),
                  line(impl="torch", what="denoise", width=512, precision="fp32", median_s=t512),
                  line(impl="torch", what="denoise", width=512, precision="bf16", median_s=0.5),
@@ -63,6 +66,8 @@ def main():
          "fp32 speed-ups from the default engine lines: %r" % s["pass_speedup_fp32"]),
         (s["pass_speedup_fp32_op_by_op"] == {"512": 0.75},
          "fp32 speed-ups of the pass op by op: %r" % s["pass_speedup_fp32_op_by_op"]),
+        (s["pass_speedup_fp32_nchw"] == {"512": 3.0},
+         "fp32 speed-ups of the NCHW engine: %r" % s["pass_speedup_fp32_nchw"]),
         (s["pass_vs_graph_fp32"] == {"256": 0.5} and s["pass_vs_graph_bf16"] == {},
          "against PyTorch's graph replays: %r, %r" % (s["pass_vs_graph_fp32"],
                                                      s["pass_vs_graph_bf16"])),

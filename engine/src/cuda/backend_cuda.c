@@ -283,6 +283,7 @@ static fgsd_status init_device(backend *be)
     size_t ver = cudnnGetVersion();
     const char *conv = getenv("FGSD_CUDA_CONV");
     const char *prec = getenv("FGSD_CUDA_PRECISION");
+    const char *layout = getenv("FGSD_CUDA_LAYOUT");
 
     const char *cap = getenv("FGSD_CUDA_MEMORY_CAP_MIB");
 
@@ -333,6 +334,10 @@ static fgsd_status init_device(backend *be)
         return fail(be, FGSD_ERR_INVALID_ARGUMENT,
                     "FGSD_CUDA_PRECISION must be fp32 or bf16, not \"%s\"", prec);
     be->precision = prec && strcmp(prec, "bf16") == 0 ? PRECISION_BF16 : PRECISION_FP32;
+    if (layout && *layout && strcmp(layout, "nhwc") != 0 && strcmp(layout, "nchw") != 0)
+        return fail(be, FGSD_ERR_INVALID_ARGUMENT,
+                    "FGSD_CUDA_LAYOUT must be nhwc or nchw, not \"%s\"", layout);
+    be->nchw = layout && strcmp(layout, "nchw") == 0;
     return FGSD_OK;
 }
 
@@ -412,9 +417,10 @@ static void cuda_conv_free(backend *be, backend_conv *c)
         conv_destroy(be, c);
 }
 
-/* PyTorch's layouts to the device's: 3x3 [o][i][ky][kx] -> [o][ky][kx][i];
- * transposed [i][o][ky][kx] -> [ky*2+kx][i][o]. */
-static float *reorder_weights(const model_conv *m)
+/* PyTorch's layouts to the device's: 3x3 [o][i][ky][kx] -> [o][ky][kx][i]
+ * (KRSC), kept as it is for NCHW activations (KCRS); transposed
+ * [i][o][ky][kx] -> [ky*2+kx][i][o]. */
+static float *reorder_weights(const model_conv *m, int nchw)
 {
     size_t kk = (size_t)m->k * (size_t)m->k;
     size_t n = (size_t)m->cin * (size_t)m->cout * kk;
@@ -428,6 +434,8 @@ static float *reorder_weights(const model_conv *m)
                 if (m->transposed)
                     w[(k * (size_t)m->cin + i) * (size_t)m->cout + o] =
                         m->weight[(i * (size_t)m->cout + o) * kk + k];
+                else if (nchw)
+                    w[(o * (size_t)m->cin + i) * kk + k] = m->weight[(o * (size_t)m->cin + i) * kk + k];
                 else
                     w[(o * kk + k) * (size_t)m->cin + i] = m->weight[(o * (size_t)m->cin + i) * kk + k];
             }
@@ -447,6 +455,12 @@ static fgsd_status upload_floats(backend *be, float **dst, size_t *bytes, const 
     *dst = p;
     CU(be, cudaMemcpy(p, src, n * sizeof(float), cudaMemcpyHostToDevice), "cudaMemcpy (weights)");
     return FGSD_OK;
+}
+
+/* cuDNN's layout of the activations (and of the filters: KRSC or KCRS). */
+static cudnnTensorFormat_t dnn_format(const backend *be)
+{
+    return be->nchw ? CUDNN_TENSOR_NCHW : CUDNN_TENSOR_NHWC;
 }
 
 /* cuDNN's type of the activations and filters in this mode. */
@@ -477,7 +491,7 @@ static fgsd_status bf16_filter(backend *be, backend_conv *c, size_t n)
 static fgsd_status conv_descriptors(backend *be, backend_conv *c)
 {
     DNN(be, cudnnCreateFilterDescriptor(&c->filter), "cudnnCreateFilterDescriptor");
-    DNN(be, cudnnSetFilter4dDescriptor(c->filter, dnn_type(be), CUDNN_TENSOR_NHWC, c->cout,
+    DNN(be, cudnnSetFilter4dDescriptor(c->filter, dnn_type(be), dnn_format(be), c->cout,
                                        c->cin, 3, 3),
         "cudnnSetFilter4dDescriptor");
     DNN(be, cudnnCreateConvolutionDescriptor(&c->desc), "cudnnCreateConvolutionDescriptor");
@@ -510,7 +524,7 @@ static backend_conv *cuda_conv_prepare(backend *be, const model_conv *m, int rel
         return NULL;
     }
     c = calloc(1, sizeof(*c));
-    w = reorder_weights(m);
+    w = reorder_weights(m, be->nchw);
     if (!c || !w) {
         free(c);
         free(w);
@@ -580,8 +594,34 @@ static void cuda_tensor_free(backend *be, backend_tensor *t)
 {
     if (!t)
         return;
-    dev_free(be, t->d, tensor_bytes(be, t));
+    if (!t->view)
+        dev_free(be, t->d, tensor_bytes(be, t));
     free(t);
+}
+
+/* backend.h tensor_view: in NCHW channels [c0, c0 + c) are one run of
+ * memory; in NHWC they are not (none, and the runner copies). */
+static fgsd_status cuda_tensor_view(backend *be, backend_tensor *parent, int c0, int c,
+                                    backend_tensor **out)
+{
+    backend_tensor *t;
+
+    *out = NULL;
+    if (!be->nchw)
+        return FGSD_OK;
+    if (c0 < 0 || c <= 0 || c0 + c > parent->c)
+        return fail(be, FGSD_ERR_INTERNAL, "a view of channels %d..%d of %d", c0, c0 + c,
+                    parent->c);
+    t = calloc(1, sizeof(*t));
+    if (!t)
+        return fail(be, FGSD_ERR_NO_MEMORY, "out of memory for a view");
+    t->c = c;
+    t->h = parent->h;
+    t->w = parent->w;
+    t->d = (unsigned char *)parent->d + (size_t)c0 * pixels(parent) * ACT_BYTES(be);
+    t->view = 1;
+    *out = t;
+    return FGSD_OK;
 }
 
 /* A page-locked host buffer of bytes, or NULL: copies from and to pageable
@@ -800,10 +840,10 @@ static fgsd_status plan_and_run(backend *be, backend_conv *c, conv_plan *p,
         DNN(be, cudnnCreateTensorDescriptor(&p->x), "cudnnCreateTensorDescriptor");
     if (!p->y)
         DNN(be, cudnnCreateTensorDescriptor(&p->y), "cudnnCreateTensorDescriptor");
-    DNN(be, cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NHWC, dnn_type(be), 1, c->cin, in->h,
+    DNN(be, cudnnSetTensor4dDescriptor(p->x, dnn_format(be), dnn_type(be), 1, c->cin, in->h,
                                        in->w),
         "cudnnSetTensor4dDescriptor");
-    DNN(be, cudnnSetTensor4dDescriptor(p->y, CUDNN_TENSOR_NHWC, dnn_type(be), 1, c->cout,
+    DNN(be, cudnnSetTensor4dDescriptor(p->y, dnn_format(be), dnn_type(be), 1, c->cout,
                                        out->h, out->w),
         "cudnnSetTensor4dDescriptor");
     if (c->relu && !c->bias) {
@@ -1039,7 +1079,7 @@ static fgsd_status cuda_channel_sums(backend *be, const backend_tensor *t, const
         return be->status;
     if (weights && !(wd = device_weights(be, weights, weights_gen, t->w, t->h, y0, rows)))
         return be->status;
-    CU(be, cuk_channel_sums(t->d, ACT_TYPE(be), wd, t->c, t->w, x0, y0, x1, y1, chunks, be->partial.p,
+    CU(be, cuk_channel_sums(t->d, ACT_TYPE(be), wd, t->c, t->w, t->h, x0, y0, x1, y1, chunks, be->partial.p,
                             be->stream),
        "channel_sums kernel");
     if (be->device_reduce) {
@@ -1210,6 +1250,7 @@ static const backend_ops cuda_ops = {
     .conv_free = cuda_conv_free,
     .tensor_new = cuda_tensor_new,
     .tensor_free = cuda_tensor_free,
+    .tensor_view = cuda_tensor_view,
     .upload = op_upload,
     .download = op_download,
     .conv = op_conv,

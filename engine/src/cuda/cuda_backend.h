@@ -26,8 +26,11 @@
  * with fp32 accumulation on tensor cores (a looser tolerance, measured). */
 typedef enum cuda_precision { PRECISION_FP32, PRECISION_BF16 } cuda_precision;
 
-/* The activations' element type and size in this mode. */
-#define ACT_TYPE(be) ((be)->precision == PRECISION_BF16 ? CUK_BF16 : CUK_F32)
+/* The activations' element type and layout (the kernels' cuk_type), and
+ * size, in this mode. */
+#define ACT_TYPE(be)                                                                             \
+    ((cuk_type)(((be)->precision == PRECISION_BF16 ? CUK_BF16 : CUK_F32) |                      \
+                ((be)->nchw ? CUK_NCHW : 0)))
 #define ACT_BYTES(be) ((be)->precision == PRECISION_BF16 ? (size_t)2 : sizeof(float))
 
 /* Kinds of op that FGSD_CUDA_PROFILE times. */
@@ -58,6 +61,10 @@ struct backend {
     int deterministic;
     int direct_conv;    /* FGSD_CUDA_CONV=direct: the plain kernel, not cuDNN */
     cuda_precision precision;
+    /* FGSD_CUDA_LAYOUT=nchw: activations NCHW, cuDNN filters KCRS (the
+     * decoder's concatenation then a view, no copy); default NHWC.  For
+     * the GPU run to time fp32 in both layouts (issue 24.4). */
+    int nchw;
     cudaStream_t stream;
     cudnnHandle_t dnn;
     cudnnActivationDescriptor_t relu;
@@ -105,7 +112,8 @@ struct backend {
 
 struct backend_tensor {
     int c, h, w;
-    void *d; /* ACT_TYPE elements */
+    void *d;  /* ACT_TYPE elements */
+    int view; /* d lies in another tensor (tensor_view, NCHW) */
 };
 
 /* Values in t. */

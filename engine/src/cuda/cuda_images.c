@@ -239,7 +239,7 @@ fgsd_status cuda_window_store(backend *be, const backend_tensor *t, const backen
 {
     if (cuda_window_check(be, t, x, clean, win))
         return be->status;
-    CU(be, cuk_window_store(t->d, ACT_TYPE(be), t->c, t->w, x->d, clean->d, x->w, win->wx,
+    CU(be, cuk_window_store(t->d, ACT_TYPE(be), t->c, t->h, t->w, x->d, clean->d, x->w, win->wx,
                             win->wy, win->ix0, win->iy0, win->ix1, win->iy1, residual,
                             be->stream),
        "window kernel");

@@ -41,35 +41,56 @@ template <> __device__ __forceinline__ __nv_bfloat16 st<__nv_bfloat16>(float v)
 /* Launches kernel<float> or kernel<__nv_bfloat16> by the activations' type. */
 #define BY_TYPE(type, kernel, grid, ...)                                                          \
     do {                                                                                         \
-        if ((type) == CUK_BF16)                                                                  \
+        if ((type) & CUK_BF16)                                                                   \
             kernel<__nv_bfloat16><<<(grid), THREADS, 0, stream>>>(__VA_ARGS__);                  \
         else                                                                                     \
             kernel<float><<<(grid), THREADS, 0, stream>>>(__VA_ARGS__);                          \
     } while (0)
 
+/* The layout (cuk_type's CUK_NCHW): where value (p, ch) of a map of c
+ * channels and `plane` pixels lies, and which (p, ch) memory index i
+ * holds, so that elementwise kernels walk memory in order either way. */
+#define NCHW(type) (((type) & CUK_NCHW) != 0)
+
+static __device__ __forceinline__ size_t at(int nchw, size_t p, size_t ch, size_t c,
+                                            size_t plane)
+{
+    return nchw ? ch * plane + p : p * c + ch;
+}
+
+static __device__ __forceinline__ size_t channel_of(int nchw, size_t i, size_t c, size_t plane)
+{
+    return nchw ? i / plane : i % c;
+}
+
+static __device__ __forceinline__ size_t pixel_of(int nchw, size_t i, size_t c, size_t plane)
+{
+    return nchw ? i % plane : i / c;
+}
+
 template <typename T>
 static __global__ void chw_to_nhwc(const float *__restrict__ src, void *dst_, int c, size_t plane,
-                                   size_t n)
+                                   size_t n, int nchw)
 {
     T *__restrict__ dst = (T *)dst_;
 
     GRID_STRIDE(i, n)
     {
-        size_t p = i / (size_t)c, ch = i % (size_t)c;
+        size_t p = pixel_of(nchw, i, (size_t)c, plane), ch = channel_of(nchw, i, (size_t)c, plane);
         dst[i] = st<T>(src[ch * plane + p]);
     }
 }
 
 template <typename T>
 static __global__ void nhwc_to_chw(const void *src_, float *__restrict__ dst, int c, size_t plane,
-                                   size_t n)
+                                   size_t n, int nchw)
 {
     const T *__restrict__ src = (const T *)src_;
 
     GRID_STRIDE(i, n)
     {
         size_t ch = i / plane, p = i % plane;
-        dst[i] = ld(src[p * (size_t)c + ch]);
+        dst[i] = ld(src[at(nchw, p, ch, (size_t)c, plane)]);
     }
 }
 
@@ -79,7 +100,7 @@ extern "C" cudaError_t cuk_chw_to_nhwc(const float *src, void *dst, cuk_type typ
     size_t plane = (size_t)h * (size_t)w, n = plane * (size_t)c;
 
     if (n)
-        BY_TYPE(type, chw_to_nhwc, blocks_for(n), src, dst, c, plane, n);
+        BY_TYPE(type, chw_to_nhwc, blocks_for(n), src, dst, c, plane, n, NCHW(type));
     return cudaGetLastError();
 }
 
@@ -89,7 +110,7 @@ extern "C" cudaError_t cuk_nhwc_to_chw(const void *src, cuk_type type, float *ds
     size_t plane = (size_t)h * (size_t)w, n = plane * (size_t)c;
 
     if (n)
-        BY_TYPE(type, nhwc_to_chw, blocks_for(n), src, dst, c, plane, n);
+        BY_TYPE(type, nhwc_to_chw, blocks_for(n), src, dst, c, plane, n, NCHW(type));
     return cudaGetLastError();
 }
 
@@ -120,13 +141,13 @@ static __device__ float bias_relu(float v, const float *bias, size_t o, int relu
 
 template <typename T>
 static __global__ void bias_act(void *y_, const float *__restrict__ bias, int c, size_t n,
-                                int relu)
+                                int relu, int nchw, size_t plane)
 {
     T *y = (T *)y_;
 
     GRID_STRIDE(i, n)
     {
-        y[i] = st<T>(bias_relu(ld(y[i]), bias, i % (size_t)c, relu));
+        y[i] = st<T>(bias_relu(ld(y[i]), bias, channel_of(nchw, i, (size_t)c, plane), relu));
     }
 }
 
@@ -136,7 +157,7 @@ extern "C" cudaError_t cuk_bias_act(void *y, cuk_type type, const float *bias, i
     size_t n = pixels * (size_t)c;
 
     if (n && (bias || relu))
-        BY_TYPE(type, bias_act, blocks_for(n), y, bias, c, n, relu);
+        BY_TYPE(type, bias_act, blocks_for(n), y, bias, c, n, relu, NCHW(type), pixels);
     return cudaGetLastError();
 }
 
@@ -145,14 +166,16 @@ extern "C" cudaError_t cuk_bias_act(void *y, cuk_type type, const float *bias, i
 template <typename T>
 static __global__ void conv3x3(const void *in_, const float *__restrict__ w,
                                const float *__restrict__ bias, void *out_, int cin, int cout,
-                               int h, int wd, int relu, size_t n)
+                               int h, int wd, int relu, size_t n, int nchw)
 {
     const T *__restrict__ in = (const T *)in_;
     T *__restrict__ out = (T *)out_;
+    size_t plane = (size_t)h * (size_t)wd;
 
     GRID_STRIDE(i, n)
     {
-        size_t o = i % (size_t)cout, p = i / (size_t)cout;
+        size_t o = channel_of(nchw, i, (size_t)cout, plane);
+        size_t p = pixel_of(nchw, i, (size_t)cout, plane);
         int x = (int)(p % (size_t)wd), y = (int)(p / (size_t)wd);
         float acc = 0.0f;
 
@@ -164,10 +187,18 @@ static __global__ void conv3x3(const void *in_, const float *__restrict__ w,
                 int ix = x + kx - 1;
                 if (ix < 0 || ix >= wd)
                     continue;
-                const T *src = in + ((size_t)iy * (size_t)wd + (size_t)ix) * (size_t)cin;
-                const float *wk = w + ((o * 3 + (size_t)ky) * 3 + (size_t)kx) * (size_t)cin;
-                for (int ci = 0; ci < cin; ci++)
-                    acc = fmaf(ld(src[ci]), wk[ci], acc);
+                size_t q = (size_t)iy * (size_t)wd + (size_t)ix;
+
+                if (nchw) { /* filter [cout][cin][3][3] (KCRS) */
+                    const float *wk = w + o * (size_t)cin * 9 + (size_t)ky * 3 + (size_t)kx;
+                    for (int ci = 0; ci < cin; ci++)
+                        acc = fmaf(ld(in[(size_t)ci * plane + q]), wk[(size_t)ci * 9], acc);
+                } else { /* filter [cout][3][3][cin] (KRSC) */
+                    const T *src = in + q * (size_t)cin;
+                    const float *wk = w + ((o * 3 + (size_t)ky) * 3 + (size_t)kx) * (size_t)cin;
+                    for (int ci = 0; ci < cin; ci++)
+                        acc = fmaf(ld(src[ci]), wk[ci], acc);
+                }
             }
         }
         out[i] = st<T>(bias_relu(acc, bias, o, relu));
@@ -181,7 +212,8 @@ extern "C" cudaError_t cuk_conv3x3(const void *in, const float *w, const float *
     size_t n = (size_t)h * (size_t)wd * (size_t)cout;
 
     if (n)
-        BY_TYPE(type, conv3x3, blocks_for(n), in, w, bias, out, cin, cout, h, wd, relu, n);
+        BY_TYPE(type, conv3x3, blocks_for(n), in, w, bias, out, cin, cout, h, wd, relu, n,
+                NCHW(type));
     return cudaGetLastError();
 }
 
@@ -190,22 +222,25 @@ extern "C" cudaError_t cuk_conv3x3(const void *in, const float *w, const float *
 template <typename T>
 static __global__ void convt2x2(const void *in_, const float *__restrict__ w,
                                 const float *__restrict__ bias, void *out_, int cin, int cout,
-                                int wd, int relu, size_t n)
+                                int wd, int relu, size_t n, int nchw)
 {
     const T *__restrict__ in = (const T *)in_;
     T *__restrict__ out = (T *)out_;
+    size_t oplane = n / (size_t)cout, iplane = oplane / 4;
 
     GRID_STRIDE(i, n)
     {
-        size_t o = i % (size_t)cout, p = i / (size_t)cout, ow = 2 * (size_t)wd;
+        size_t o = channel_of(nchw, i, (size_t)cout, oplane);
+        size_t p = pixel_of(nchw, i, (size_t)cout, oplane), ow = 2 * (size_t)wd;
         size_t ox = p % ow, oy = p / ow;
         size_t k = (oy & 1) * 2 + (ox & 1);
-        const T *src = in + ((oy >> 1) * (size_t)wd + (ox >> 1)) * (size_t)cin;
+        size_t q = (oy >> 1) * (size_t)wd + (ox >> 1);
         const float *wk = w + k * (size_t)cin * (size_t)cout + o;
         float acc = 0.0f;
 
         for (int ci = 0; ci < cin; ci++)
-            acc = fmaf(ld(src[ci]), wk[(size_t)ci * (size_t)cout], acc);
+            acc = fmaf(ld(in[at(nchw, q, (size_t)ci, (size_t)cin, iplane)]),
+                       wk[(size_t)ci * (size_t)cout], acc);
         out[i] = st<T>(bias_relu(acc, bias, o, relu));
     }
 }
@@ -217,23 +252,27 @@ extern "C" cudaError_t cuk_convt2x2(const void *in, const float *w, const float 
     size_t n = 4 * (size_t)h * (size_t)wd * (size_t)cout;
 
     if (n)
-        BY_TYPE(type, convt2x2, blocks_for(n), in, w, bias, out, cin, cout, wd, relu, n);
+        BY_TYPE(type, convt2x2, blocks_for(n), in, w, bias, out, cin, cout, wd, relu, n,
+                NCHW(type));
     return cudaGetLastError();
 }
 
 template <typename T>
-static __global__ void avgpool2(const void *in_, void *out_, int c, int ow, size_t n)
+static __global__ void avgpool2(const void *in_, void *out_, int c, int ow, size_t n, int nchw)
 {
     const T *__restrict__ in = (const T *)in_;
     T *__restrict__ out = (T *)out_;
+    size_t oplane = n / (size_t)c, iplane = 4 * oplane, cc = (size_t)c;
 
     GRID_STRIDE(i, n)
     {
-        size_t ch = i % (size_t)c, p = i / (size_t)c;
+        size_t ch = channel_of(nchw, i, cc, oplane), p = pixel_of(nchw, i, cc, oplane);
         size_t x = p % (size_t)ow, y = p / (size_t)ow, iw = 2 * (size_t)ow;
-        const T *r0 = in + ((2 * y) * iw + 2 * x) * (size_t)c + ch;
-        const T *r1 = r0 + iw * (size_t)c;
-        float s = __fadd_rn(__fadd_rn(__fadd_rn(ld(r0[0]), ld(r0[c])), ld(r1[0])), ld(r1[c]));
+        size_t q = (2 * y) * iw + 2 * x;
+        float s = __fadd_rn(__fadd_rn(__fadd_rn(ld(in[at(nchw, q, ch, cc, iplane)]),
+                                                ld(in[at(nchw, q + 1, ch, cc, iplane)])),
+                                      ld(in[at(nchw, q + iw, ch, cc, iplane)])),
+                            ld(in[at(nchw, q + iw + 1, ch, cc, iplane)]));
 
         out[i] = st<T>(__fmul_rn(0.25f, s));
     }
@@ -245,22 +284,23 @@ extern "C" cudaError_t cuk_avgpool2(const void *in, void *out, cuk_type type, in
     size_t n = (size_t)oh * (size_t)ow * (size_t)c;
 
     if (n)
-        BY_TYPE(type, avgpool2, blocks_for(n), in, out, c, ow, n);
+        BY_TYPE(type, avgpool2, blocks_for(n), in, out, c, ow, n, NCHW(type));
     return cudaGetLastError();
 }
 
 template <typename T>
 static __global__ void concat(const void *a_, const void *b_, void *out_, int ca, int cb,
-                              size_t n)
+                              size_t n, int nchw)
 {
     const T *__restrict__ a = (const T *)a_, *__restrict__ b = (const T *)b_;
     T *__restrict__ out = (T *)out_;
-    size_t c = (size_t)ca + (size_t)cb;
+    size_t c = (size_t)ca + (size_t)cb, plane = n / c;
 
     GRID_STRIDE(i, n)
     {
-        size_t ch = i % c, p = i / c;
-        out[i] = ch < (size_t)ca ? a[p * (size_t)ca + ch] : b[p * (size_t)cb + ch - (size_t)ca];
+        size_t ch = channel_of(nchw, i, c, plane), p = pixel_of(nchw, i, c, plane);
+        out[i] = ch < (size_t)ca ? a[at(nchw, p, ch, (size_t)ca, plane)]
+                                 : b[at(nchw, p, ch - (size_t)ca, (size_t)cb, plane)];
     }
 }
 
@@ -270,18 +310,20 @@ extern "C" cudaError_t cuk_concat(const void *a, const void *b, void *out, cuk_t
     size_t n = pixels * ((size_t)ca + (size_t)cb);
 
     if (n)
-        BY_TYPE(type, concat, blocks_for(n), a, b, out, ca, cb, n);
+        BY_TYPE(type, concat, blocks_for(n), a, b, out, ca, cb, n, NCHW(type));
     return cudaGetLastError();
 }
 
 template <typename T>
-static __global__ void add_channel(void *t_, const float *__restrict__ offsets, int c, size_t n)
+static __global__ void add_channel(void *t_, const float *__restrict__ offsets, int c, size_t n,
+                                   int nchw)
 {
     T *t = (T *)t_;
+    size_t plane = n / (size_t)c;
 
     GRID_STRIDE(i, n)
     {
-        t[i] = st<T>(__fadd_rn(ld(t[i]), offsets[i % (size_t)c]));
+        t[i] = st<T>(__fadd_rn(ld(t[i]), offsets[channel_of(nchw, i, (size_t)c, plane)]));
     }
 }
 
@@ -291,7 +333,7 @@ extern "C" cudaError_t cuk_add_channel(void *t, cuk_type type, const float *offs
     size_t n = pixels * (size_t)c;
 
     if (n)
-        BY_TYPE(type, add_channel, blocks_for(n), t, offsets, c, n);
+        BY_TYPE(type, add_channel, blocks_for(n), t, offsets, c, n, NCHW(type));
     return cudaGetLastError();
 }
 
@@ -299,9 +341,10 @@ extern "C" cudaError_t cuk_add_channel(void *t, cuk_type type, const float *offs
  * pixels in row-major order for its channels (reads coalesced across ch). */
 template <typename T>
 static __global__ void channel_sums(const void *t_, const float *__restrict__ wt, int c, int wd,
-                                    int x0, int y0, int x1, int y1, int chunks,
-                                    double *__restrict__ partial)
+                                    int ht, int x0, int y0, int x1, int y1, int chunks,
+                                    double *__restrict__ partial, int nchw)
 {
+    size_t plane = (size_t)wd * (size_t)ht;
     const T *__restrict__ t = (const T *)t_;
     long long rows = y1 - y0, k = blockIdx.x;
     int ya = y0 + (int)(k * rows / chunks), yb = y0 + (int)((k + 1) * rows / chunks);
@@ -311,26 +354,26 @@ static __global__ void channel_sums(const void *t_, const float *__restrict__ wt
         for (int y = ya; y < yb; y++)
             for (int x = x0; x < x1; x++) {
                 double w = wt ? (double)wt[(size_t)(y - y0) * (size_t)wd + (size_t)x] : 1.0;
-                s += w * (double)ld(t[((size_t)y * (size_t)wd + (size_t)x) * (size_t)c +
-                                      (size_t)ch]);
+                s += w * (double)ld(t[at(nchw, (size_t)y * (size_t)wd + (size_t)x, (size_t)ch,
+                                         (size_t)c, plane)]);
             }
         partial[(size_t)k * (size_t)c + (size_t)ch] = s;
     }
 }
 
 extern "C" cudaError_t cuk_channel_sums(const void *t, cuk_type type, const float *weights, int c,
-                                        int wd, int x0, int y0, int x1, int y1, int chunks,
-                                        double *partial, cudaStream_t stream)
+                                        int wd, int ht, int x0, int y0, int x1, int y1,
+                                        int chunks, double *partial, cudaStream_t stream)
 {
     int threads = c < THREADS ? (c + 31) / 32 * 32 : THREADS;
 
     if (chunks > 0 && c > 0) {
-        if (type == CUK_BF16)
+        if (type & CUK_BF16)
             channel_sums<__nv_bfloat16><<<(unsigned)chunks, (unsigned)threads, 0, stream>>>(
-                t, weights, c, wd, x0, y0, x1, y1, chunks, partial);
+                t, weights, c, wd, ht, x0, y0, x1, y1, chunks, partial, NCHW(type));
         else
             channel_sums<float><<<(unsigned)chunks, (unsigned)threads, 0, stream>>>(
-                t, weights, c, wd, x0, y0, x1, y1, chunks, partial);
+                t, weights, c, wd, ht, x0, y0, x1, y1, chunks, partial, NCHW(type));
     }
     return cudaGetLastError();
 }
@@ -448,7 +491,7 @@ static __device__ __forceinline__ int wrap_index(int i, int n)
 
 template <typename T>
 static __global__ void window_fill(const float *__restrict__ img, int iw, int ih, int wx, int wy,
-                                   int periodic, void *t_, int c, int w, size_t pixels)
+                                   int periodic, void *t_, int c, int w, size_t pixels, int nchw)
 {
     T *__restrict__ t = (T *)t_;
 
@@ -460,7 +503,7 @@ static __global__ void window_fill(const float *__restrict__ img, int iw, int ih
         const float *src = img + ((size_t)sy * (size_t)iw + (size_t)sx) * 3;
 
         for (int ch = 0; ch < c; ch++)
-            t[p * (size_t)c + (size_t)ch] = st<T>(src[ch]);
+            t[at(nchw, p, (size_t)ch, (size_t)c, pixels)] = st<T>(src[ch]);
     }
 }
 
@@ -472,31 +515,32 @@ extern "C" cudaError_t cuk_window_fill(const float *img, int iw, int ih, int wx,
 
     if (pixels)
         BY_TYPE(type, window_fill, blocks_for(pixels), img, iw, ih, wx, wy, periodic, t, c, w,
-                pixels);
+                pixels, NCHW(type));
     return cudaGetLastError();
 }
 
 template <typename T>
-static __global__ void window_store(const void *t_, int c, int w, const float *__restrict__ x,
-                                    float *__restrict__ clean, int iw, int wx, int wy, int x0,
-                                    int y0, int rw, int residual, size_t pixels)
+static __global__ void window_store(const void *t_, int c, int w, size_t tplane,
+                                    const float *__restrict__ x, float *__restrict__ clean, int iw,
+                                    int wx, int wy, int x0, int y0, int rw, int residual,
+                                    size_t pixels, int nchw)
 {
     const T *__restrict__ t = (const T *)t_;
 
     GRID_STRIDE(p, pixels)
     {
         int xx = x0 + (int)(p % (size_t)rw), y = y0 + (int)(p / (size_t)rw);
-        size_t o = ((size_t)(y - wy) * (size_t)w + (size_t)(xx - wx)) * (size_t)c;
+        size_t q = (size_t)(y - wy) * (size_t)w + (size_t)(xx - wx);
         size_t k = ((size_t)y * (size_t)iw + (size_t)xx) * 3;
 
         for (int ch = 0; ch < c; ch++) {
-            float v = ld(t[o + (size_t)ch]);
+            float v = ld(t[at(nchw, q, (size_t)ch, (size_t)c, tplane)]);
             clean[k + (size_t)ch] = residual ? __fsub_rn(x[k + (size_t)ch], v) : v;
         }
     }
 }
 
-extern "C" cudaError_t cuk_window_store(const void *t, cuk_type type, int c, int w,
+extern "C" cudaError_t cuk_window_store(const void *t, cuk_type type, int c, int h, int w,
                                         const float *x_img, float *clean, int iw, int wx, int wy,
                                         int x0, int y0, int x1, int y1, int residual,
                                         cudaStream_t stream)
@@ -504,8 +548,8 @@ extern "C" cudaError_t cuk_window_store(const void *t, cuk_type type, int c, int
     size_t pixels = x1 > x0 && y1 > y0 ? (size_t)(x1 - x0) * (size_t)(y1 - y0) : 0;
 
     if (pixels)
-        BY_TYPE(type, window_store, blocks_for(pixels), t, c, w, x_img, clean, iw, wx, wy, x0, y0,
-                x1 - x0, residual, pixels);
+        BY_TYPE(type, window_store, blocks_for(pixels), t, c, w, (size_t)h * (size_t)w, x_img,
+                clean, iw, wx, wy, x0, y0, x1 - x0, residual, pixels, NCHW(type));
     return cudaGetLastError();
 }
 

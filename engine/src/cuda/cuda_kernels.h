@@ -2,8 +2,9 @@
  * The CUDA kernels of the backend (cuda_kernels.cu), as C launchers.
  *
  * Device tensors are NHWC: element (c, y, x) of a C x H x W map is at
- * (y * W + x) * C + c, of the backend's activation type (cuk_type: float,
- * or bf16 in the half mode); weights, biases and offsets stay float, and
+ * (y * W + x) * C + c, or with CUK_NCHW (FGSD_CUDA_LAYOUT=nchw) NCHW, at
+ * (c * H + y) * W + x; of the backend's activation type (cuk_type: float,
+ * or bf16 in the half mode, or'ed with the layout); weights, biases and offsets stay float, and
  * every kernel computes in float, rounding once where it stores bf16.  Every launcher queues its kernel on `stream` and
  * returns the launch status (cudaSuccess or the error of the launch; errors
  * of the kernel itself show at the next synchronisation).  Element counts
@@ -20,7 +21,7 @@
 extern "C" {
 #endif
 
-typedef enum cuk_type { CUK_F32, CUK_BF16 } cuk_type;
+typedef enum cuk_type { CUK_F32 = 0, CUK_BF16 = 1, CUK_NCHW = 2 } cuk_type;
 
 /* dst (NHWC) = src (planar CHW), and back. */
 cudaError_t cuk_chw_to_nhwc(const float *src, void *dst, cuk_type type, int c, int h, int w,
@@ -38,7 +39,8 @@ cudaError_t cuk_bias_act(void *y, cuk_type type, const float *bias, int c, size_
 
 /* 3x3 convolution, stride 1, zero padding 1, accumulated in fp32 in the
  * order (ky, kx, i): the backend's fallback when cuDNN runs no algorithm.
- * w is [cout][3][3][cin] (cuDNN's KRSC filter layout); bias may be NULL. */
+ * w is [cout][3][3][cin] (cuDNN's KRSC filter layout), or with CUK_NCHW
+ * [cout][cin][3][3] (KCRS); bias may be NULL. */
 cudaError_t cuk_conv3x3(const void *in, const float *w, const float *bias, void *out,
                         cuk_type type, int cin, int cout, int h, int wd, int relu,
                         cudaStream_t stream);
@@ -69,7 +71,7 @@ cudaError_t cuk_add_channel(void *t, cuk_type type, const float *offsets, int c,
  * H x W plane, row-major.  The caller adds the chunks in order, so the result
  * does not depend on scheduling (deterministic). */
 cudaError_t cuk_channel_sums(const void *t, cuk_type type, const float *weights, int c, int wd,
-                             int x0, int y0, int x1, int y1, int chunks, double *partial,
+                             int ht, int x0, int y0, int x1, int y1, int chunks, double *partial,
                              cudaStream_t stream);
 
 /* out[ch] = sum over k < chunks of partial[k * c + ch], added in order of k
@@ -106,9 +108,9 @@ cudaError_t cuk_window_fill(const float *img, int iw, int ih, int wx, int wy, in
 /* clean[(y iw + x) 3 + ch] <- t's value at (x - wx, y - wy), or x_img's
  * value minus it (residual), for x in [x0, x1), y in [y0, y1): canvas.c's
  * canvas_store. */
-cudaError_t cuk_window_store(const void *t, cuk_type type, int c, int w, const float *x_img,
-                             float *clean, int iw, int wx, int wy, int x0, int y0, int x1,
-                             int y1, int residual, cudaStream_t stream);
+cudaError_t cuk_window_store(const void *t, cuk_type type, int c, int h, int w,
+                             const float *x_img, float *clean, int iw, int wx, int wy, int x0,
+                             int y0, int x1, int y1, int residual, cudaStream_t stream);
 
 /* y[i] = y[i] + a x[i] in float, rounded as the host rounds. */
 cudaError_t cuk_add_scaled(float *y, float a, const float *x, size_t n, cudaStream_t stream);

@@ -29,7 +29,7 @@ static tensor_ref ref_of(const backend_tensor *t)
 
 static backend_tensor tensor_of(const tensor_ref *r)
 {
-    backend_tensor t = {r->c, r->h, r->w, r->d};
+    backend_tensor t = {r->c, r->h, r->w, r->d, 0};
     return t;
 }
 
@@ -459,7 +459,7 @@ static fgsd_status run_project(backend *be, const pass_op *op)
     int chunks = t.h < SUM_CHUNKS ? t.h : SUM_CHUNKS;
     unsigned char *dev_in = (unsigned char *)p->slab_dev.p + op->in_off;
 
-    CU(be, cuk_channel_sums(t.d, ACT_TYPE(be), op->mask, t.c, t.w, 0, 0, t.w, t.h, chunks, be->partial.p,
+    CU(be, cuk_channel_sums(t.d, ACT_TYPE(be), op->mask, t.c, t.w, t.h, 0, 0, t.w, t.h, chunks, be->partial.p,
                             be->stream),
        "channel_sums kernel");
     CU(be, cudaMemcpyAsync(dev_in, (unsigned char *)p->slab_host + op->in_off, op->in_bytes,
