@@ -139,8 +139,9 @@ static float noise_estimate(const float *x, const float *d, const sisa_task *t, 
 
     for (size_t i = 0; t->known && i < n; i++) {
         double w = 1.0 - t->known_mask[i / 3];
+        double f = (double)x[i] - d[i];
 
-        ss += w * ((double)x[i] - d[i]) * ((double)x[i] - d[i]);
+        ss += w * (f * f);
         weight += w;
     }
     /* Without known pixels, or with everything known: the whole image. */
@@ -473,8 +474,8 @@ fgsd_status sisa_run(fgsd_session *s, const sisa_task *t, float *out, fgsd_sampl
         if (state && kinds[i] != &host_images &&
             (rc == FGSD_ERR_NO_MEMORY || rc == FGSD_ERR_TOO_LARGE)) {
             snprintf(s->notice, sizeof(s->notice),
-                     "out of %s memory for the sampler's images (%.300s); the sampler ran again "
-                     "with its images on the host",
+                     "out of memory on the %s backend for the sampler's images (%.300s); the "
+                     "sampler ran again with its images on the host",
                      s->ops->name, s->error);
             continue;
         }
