@@ -87,7 +87,8 @@ void canvas_free(canvas *cv)
     memset(cv, 0, sizeof(*cv));
 }
 
-int canvas_mirror(int i, int n)
+/* Mirror index i into [0, n) without repeating the edge (reflect padding). */
+static int mirror(int i, int n)
 {
     if (n == 1)
         return 0;
@@ -98,7 +99,7 @@ int canvas_mirror(int i, int n)
     return i < n ? i : period - i;
 }
 
-int canvas_wrap(int i, int n)
+static int wrap(int i, int n)
 {
     i %= n;
     return i < 0 ? i + n : i;
@@ -110,11 +111,11 @@ static void source_of(const canvas *cv, int x, int y, int *sx, int *sy)
     int ix = x - cv->x0, iy = y - cv->y0;
 
     if (cv->periodic) {
-        *sx = canvas_wrap(ix, cv->image_width);
-        *sy = canvas_wrap(iy, cv->image_height);
+        *sx = wrap(ix, cv->image_width);
+        *sy = wrap(iy, cv->image_height);
     } else {
-        *sx = canvas_mirror(ix, cv->image_width);
-        *sy = canvas_mirror(iy, cv->image_height);
+        *sx = mirror(ix, cv->image_width);
+        *sy = mirror(iy, cv->image_height);
     }
 }
 

@@ -37,9 +37,6 @@ int canvas_init_window(canvas *cv, int win_w, int win_h, int img_w, int img_h, i
 void canvas_store(const canvas *cv, int channels, int x0, int y0, int x1, int y1,
                   const float *x, int residual, float *clean);
 
-/* Mirror (not repeating the edge) or wrap index i into [0, n). */
-int canvas_mirror(int i, int n);
-int canvas_wrap(int i, int n);
 
 /* Fills chw from an interleaved image of the canvas' image size. */
 void canvas_fill(canvas *cv, const float *hwc, int channels);

@@ -469,7 +469,7 @@ extern "C" cudaError_t cuk_rng_normal_at(uint64_t seed, const uint32_t *step, si
 
 /* ---- the sampler's images ------------------------------------------------------- */
 
-/* canvas.c's canvas_mirror and canvas_wrap. */
+/* canvas.c's mirror and wrap (source_of). */
 static __device__ __forceinline__ int mirror_index(int i, int n)
 {
     int period;
