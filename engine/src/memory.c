@@ -19,7 +19,9 @@ size_t fgsd_task_memory(fgsd_task task, const fgsd_sampler_params *params, int w
      * lock's low-pass; D0 with guidance.  (A backend that draws the noise
      * on its device keeps the whole draw on the host too: 3 more.)
      * Activations are not counted: they stay within the session's memory
-     * budget (tiles). */
+     * budget (tiles).  On a backend that keeps the sampler's images
+     * (sampler_device.c, the GPU's) they lie there and the host keeps
+     * one, the start: this is then an upper bound. */
     double floats = 3.0 * 3.0 + 1.0;
     int keep_low = !params || !params->free_colour;
 
