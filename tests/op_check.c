@@ -203,3 +203,40 @@ int conv_check(const backend_ops *ops, backend *be, const char *label, int deter
     free(ab);
     return bad;
 }
+
+/* Newest last; the oldest are overwritten once the table is full (their
+ * tensors long freed in the tests that use it). */
+static tensor_shape shapes[4096];
+static int n_shapes;
+
+static void shape_note(const backend_tensor *t, int c, int h, int w)
+{
+    if (n_shapes == (int)(sizeof(shapes) / sizeof(shapes[0])))
+        n_shapes = 0;
+    shapes[n_shapes++] = (tensor_shape){t, c, h, w};
+}
+
+backend_tensor *shape_tensor_new(backend *be, int c, int h, int w)
+{
+    backend_tensor *t = backend_ref_ops.tensor_new(be, c, h, w);
+
+    if (t)
+        shape_note(t, c, h, w);
+    return t;
+}
+
+void shape_view(const backend_tensor *view, const backend_tensor *parent, int c)
+{
+    const tensor_shape *p = shape_of(parent);
+
+    shape_note(view, c, p->h, p->w);
+}
+
+const tensor_shape *shape_of(const backend_tensor *t)
+{
+    for (int i = n_shapes - 1; i >= 0; i--)
+        if (shapes[i].t == t)
+            return &shapes[i];
+    fail_msg("a tensor the wrapper did not make");
+    return NULL;
+}

@@ -45,6 +45,19 @@ backend_tensor *tensor_with(const backend_ops *ops, backend *be, int c, int h, i
 float *download(const backend_ops *ops, backend *be, const backend_tensor *t, int c, int h,
                 int w);
 
+/* The shapes of the tensors a test's wrapper backend made over the
+ * reference backend (backend_tensor is opaque): tensor_new through
+ * shape_tensor_new notes each (newest first; a freed address may come
+ * back), shape_view a view of parent's channels, shape_of finds one (and
+ * fails the test for a tensor never noted). */
+typedef struct tensor_shape {
+    const backend_tensor *t;
+    int c, h, w;
+} tensor_shape;
+backend_tensor *shape_tensor_new(backend *be, int c, int h, int w);
+void shape_view(const backend_tensor *view, const backend_tensor *parent, int c);
+const tensor_shape *shape_of(const backend_tensor *t);
+
 /* Counts the elements where |got - want| > tol * scale[i] (scale NULL: 1),
  * and prints the first few. */
 int compare(const char *what, const float *got, const float *want, const float *scale, size_t n,

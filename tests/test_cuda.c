@@ -792,61 +792,94 @@ static void assert_image(backend *be, const backend_image *im, const float *want
     free(got);
 }
 
+/* Three images x, d, z of w x h on a backend, random (seeds 81-83; z
+ * NULL-filled when no_z) on the device and in host copies, with the
+ * host's scratch for add_lowpass. */
+typedef struct image_set {
+    backend *be;
+    int w, h;
+    size_t n;
+    float *x, *d, *z, *buf;
+    double *line;
+    backend_image *ix, *id, *iz;
+} image_set;
+
+static image_set images_open(int w, int h, int no_z)
+{
+    image_set s = {.be = open_backend(cuda, 0, 0), .w = w, .h = h,
+                   .n = (size_t)w * (size_t)h * 3};
+    int side = w > h ? w : h;
+
+    s.x = random_floats(s.n, 0.5f, 81u);
+    s.d = random_floats(s.n, 0.5f, 82u);
+    s.z = random_floats(s.n, 1.0f, 83u);
+    s.buf = malloc((size_t)w * (size_t)h * sizeof(float));
+    s.line = malloc((size_t)side * sizeof(double));
+    assert_true(s.buf && s.line);
+    s.ix = image_with(s.be, w, h, s.x);
+    s.id = image_with(s.be, w, h, s.d);
+    s.iz = image_with(s.be, w, h, no_z ? NULL : s.z);
+    return s;
+}
+
+static void images_close(image_set *s)
+{
+    cuda->image_free(s->be, s->ix);
+    cuda->image_free(s->be, s->id);
+    cuda->image_free(s->be, s->iz);
+    free(s->x);
+    free(s->d);
+    free(s->z);
+    free(s->buf);
+    free(s->line);
+    cuda->destroy(s->be);
+}
+
 /* Each image op against the host's function (image_math.h, canvas.c): equal
  * to the bit, but the residual, whose sum is added in another fixed order
  * (relative 1e-12: 3 x 37 x 29 terms of the same sign in double). */
 static void test_image_ops(void **state)
 {
-    backend *be = open_backend(cuda, 0, 0);
-    int w = 37, h = 29, side = 37;
-    size_t n = (size_t)w * (size_t)h * 3;
-    float *x = random_floats(n, 0.5f, 81u), *d = random_floats(n, 0.5f, 82u);
-    float *z = random_floats(n, 1.0f, 83u), *hy = malloc(n * sizeof(float));
-    float *buf = malloc((size_t)w * (size_t)h * sizeof(float));
-    double *line = malloc((size_t)side * sizeof(double)), ss = 0.0, want;
-    backend_image *ix = image_with(be, w, h, x), *id = image_with(be, w, h, d);
-    backend_image *iz = image_with(be, w, h, z);
+    image_set s = images_open(37, 29, 0);
+    backend *be = s.be;
+    size_t n = s.n;
+    float *hy = malloc(n * sizeof(float));
+    double ss = 0.0, want;
     const int ks[] = {1, 5, 16, 40}; /* 40: wider than the image */
 
     (void)state;
-    assert_true(hy && buf && line);
-    assert_image(be, ix, x, n, "upload");
-    memcpy(hy, x, n * sizeof(float));
+    assert_non_null(hy);
+    assert_image(be, s.ix, s.x, n, "upload");
+    memcpy(hy, s.x, n * sizeof(float));
     for (size_t i = 0; i < n; i++)
-        hy[i] = hy[i] + 0.37f * z[i];
-    assert_int_equal(cuda->image_add_scaled(be, ix, 0.37f, iz), FGSD_OK);
-    assert_image(be, ix, hy, n, "add_scaled");
+        hy[i] = hy[i] + 0.37f * s.z[i];
+    assert_int_equal(cuda->image_add_scaled(be, s.ix, 0.37f, s.iz), FGSD_OK);
+    assert_image(be, s.ix, hy, n, "add_scaled");
     for (size_t i = 0; i < n; i++)
-        hy[i] = sisa_update_value(hy[i], d[i], z[i], 0.0731, 0.219);
-    assert_int_equal(cuda->image_sisa_update(be, ix, id, iz, 0.0731, 0.219), FGSD_OK);
-    assert_image(be, ix, hy, n, "sisa_update");
+        hy[i] = sisa_update_value(hy[i], s.d[i], s.z[i], 0.0731, 0.219);
+    assert_int_equal(cuda->image_sisa_update(be, s.ix, s.id, s.iz, 0.0731, 0.219), FGSD_OK);
+    assert_image(be, s.ix, hy, n, "sisa_update");
     for (size_t k = 0; k < sizeof(ks) / sizeof(ks[0]); k++) {
-        add_lowpass(hy, 1.0f, hy, d, w, h, ks[k], buf, line); /* d <- d + lowpass(x - d) */
-        assert_int_equal(cuda->image_add_lowpass(be, ix, 1.0f, ix, id, ks[k]), FGSD_OK);
-        assert_image(be, ix, hy, n, "add_lowpass(x - d)");
-        add_lowpass(z, -1.0f, z, NULL, w, h, ks[k], buf, line); /* z <- z - lowpass(z) */
-        assert_int_equal(cuda->image_add_lowpass(be, iz, -1.0f, iz, NULL, ks[k]), FGSD_OK);
-        assert_image(be, iz, z, n, "add_lowpass(z)");
+        /* d <- d + lowpass(x - d), on x's host copy hy as v */
+        add_lowpass(hy, 1.0f, hy, s.d, s.w, s.h, ks[k], s.buf, s.line);
+        assert_int_equal(cuda->image_add_lowpass(be, s.ix, 1.0f, s.ix, s.id, ks[k]), FGSD_OK);
+        assert_image(be, s.ix, hy, n, "add_lowpass(x - d)");
+        /* z <- z - lowpass(z) */
+        add_lowpass(s.z, -1.0f, s.z, NULL, s.w, s.h, ks[k], s.buf, s.line);
+        assert_int_equal(cuda->image_add_lowpass(be, s.iz, -1.0f, s.iz, NULL, ks[k]), FGSD_OK);
+        assert_image(be, s.iz, s.z, n, "add_lowpass(z)");
     }
-    want = residual_sum(hy, d, n);
-    assert_int_equal(cuda->image_residual(be, ix, id, &ss), FGSD_OK);
+    want = residual_sum(hy, s.d, n);
+    assert_int_equal(cuda->image_residual(be, s.ix, s.id, &ss), FGSD_OK);
     printf("residual: %.17g on the GPU, %.17g on the host\n", ss, want);
     assert_true(fabs(ss - want) <= 1e-12 * want);
-    assert_int_equal(cuda->image_copy(be, ix, id), FGSD_OK);
-    assert_image(be, ix, d, n, "copy");
-    assert_int_equal(cuda->image_noise(be, iz, 99u, 7u), FGSD_OK);
+    assert_int_equal(cuda->image_copy(be, s.ix, s.id), FGSD_OK);
+    assert_image(be, s.ix, s.d, n, "copy");
+    assert_int_equal(cuda->image_noise(be, s.iz, 99u, 7u), FGSD_OK);
     assert_int_equal(cuda->normal_noise(be, 99u, 7u, n, hy), FGSD_OK);
-    assert_image(be, iz, hy, n, "noise");
-    cuda->image_free(be, ix);
-    cuda->image_free(be, id);
-    cuda->image_free(be, iz);
-    free(x);
-    free(d);
-    free(z);
+    assert_image(be, s.iz, hy, n, "noise");
     free(hy);
-    free(buf);
-    free(line);
-    cuda->destroy(be);
+    images_close(&s);
 }
 
 /* A sampler step recorded whole (backend.h step_begin): noise, the two
@@ -856,41 +889,36 @@ static void test_image_ops(void **state)
  * op, captured, then launched twice. */
 static void test_step_graph(void **state)
 {
-    backend *be = open_backend(cuda, 0, 0);
-    int w = 40, h = 24, k = 9, side = 40;
-    size_t n = (size_t)w * (size_t)h * 3;
-    float *x = random_floats(n, 0.5f, 71u), *d = random_floats(n, 0.5f, 72u);
-    float *z = malloc(n * sizeof(float)), *buf = malloc((size_t)w * (size_t)h * sizeof(float));
-    double *line = malloc((size_t)side * sizeof(double));
-    backend_image *ix = image_with(be, w, h, x), *id = image_with(be, w, h, d);
-    backend_image *iz = image_with(be, w, h, NULL);
+    image_set s = images_open(40, 24, 1);
+    backend *be = s.be;
+    size_t n = s.n;
+    int k = 9;
     fgsd_cuda_pass_stats ps;
 
     (void)state;
-    assert_true(z && buf && line);
     /* normal_noise's buffer now: a buffer that grows between steps makes
      * their graph stale (the backend's epoch). */
-    assert_int_equal(cuda->normal_noise(be, 5u, 0u, n, z), FGSD_OK);
+    assert_int_equal(cuda->normal_noise(be, 5u, 0u, n, s.z), FGSD_OK);
     for (uint32_t t = 1; t <= 4; t++) {
         double hh = 0.02 * t, g = 0.3 / t, ss = -1.0;
 
         assert_int_equal(cuda->step_begin(be), 1);
-        assert_int_equal(cuda->image_noise(be, iz, 5u, t), FGSD_OK);
-        assert_int_equal(cuda->image_add_lowpass(be, iz, -1.0f, iz, NULL, k), FGSD_OK);
-        assert_int_equal(cuda->image_sisa_update(be, ix, id, iz, hh, g), FGSD_OK);
-        assert_int_equal(cuda->image_add_lowpass(be, id, 1.0f, ix, id, k), FGSD_OK);
-        assert_int_equal(cuda->image_residual(be, ix, id, &ss), FGSD_OK);
-        assert_int_not_equal(cuda->image_download(be, ix, z), FGSD_OK); /* not in a step */
+        assert_int_equal(cuda->image_noise(be, s.iz, 5u, t), FGSD_OK);
+        assert_int_equal(cuda->image_add_lowpass(be, s.iz, -1.0f, s.iz, NULL, k), FGSD_OK);
+        assert_int_equal(cuda->image_sisa_update(be, s.ix, s.id, s.iz, hh, g), FGSD_OK);
+        assert_int_equal(cuda->image_add_lowpass(be, s.id, 1.0f, s.ix, s.id, k), FGSD_OK);
+        assert_int_equal(cuda->image_residual(be, s.ix, s.id, &ss), FGSD_OK);
+        assert_int_not_equal(cuda->image_download(be, s.ix, s.z), FGSD_OK); /* not in a step */
         assert_int_equal(cuda->step_end(be), FGSD_OK);
-        assert_int_equal(cuda->normal_noise(be, 5u, t, n, z), FGSD_OK);
-        add_lowpass(z, -1.0f, z, NULL, w, h, k, buf, line);
+        assert_int_equal(cuda->normal_noise(be, 5u, t, n, s.z), FGSD_OK);
+        add_lowpass(s.z, -1.0f, s.z, NULL, s.w, s.h, k, s.buf, s.line);
         for (size_t i = 0; i < n; i++)
-            x[i] = sisa_update_value(x[i], d[i], z[i], hh, g);
-        add_lowpass(d, 1.0f, x, d, w, h, k, buf, line);
-        assert_image(be, iz, z, n, "a step's noise");
-        assert_image(be, ix, x, n, "a step's update");
-        assert_image(be, id, d, n, "a step's low-pass");
-        assert_true(fabs(ss - residual_sum(x, d, n)) <= 1e-12 * ss);
+            s.x[i] = sisa_update_value(s.x[i], s.d[i], s.z[i], hh, g);
+        add_lowpass(s.d, 1.0f, s.x, s.d, s.w, s.h, k, s.buf, s.line);
+        assert_image(be, s.iz, s.z, n, "a step's noise");
+        assert_image(be, s.ix, s.x, n, "a step's update");
+        assert_image(be, s.id, s.d, n, "a step's low-pass");
+        assert_true(fabs(ss - residual_sum(s.x, s.d, n)) <= 1e-12 * ss);
     }
     module->pass_stats(be, &ps);
     printf("steps: %lu run, %lu captured, %lu launched\n", ps.steps, ps.captured, ps.launched);
@@ -898,15 +926,7 @@ static void test_step_graph(void **state)
     assert_int_equal(ps.capture_failed, 0);
     assert_int_equal(ps.captured, 1);
     assert_int_equal(ps.launched, 3);
-    cuda->image_free(be, ix);
-    cuda->image_free(be, id);
-    cuda->image_free(be, iz);
-    free(x);
-    free(d);
-    free(z);
-    free(buf);
-    free(line);
-    cuda->destroy(be);
+    images_close(&s);
 }
 
 /* window_fill and window_store against canvas_fill and canvas_store, for

@@ -257,46 +257,16 @@ static fgsd_status hi_step_end(backend *be)
     return FGSD_OK;
 }
 
-/* The shapes of the tensors made (backend_tensor is opaque), newest last. */
-static struct shape {
-    const backend_tensor *t;
-    int c, h, w;
-} shapes[4096];
-static int n_shapes;
-
-static backend_tensor *hi_tensor_new(backend *be, int c, int h, int w)
-{
-    backend_tensor *t = backend_ref_ops.tensor_new(be, c, h, w);
-
-    if (n_shapes == (int)(sizeof(shapes) / sizeof(shapes[0])))
-        n_shapes = 0; /* the oldest are long freed */
-    shapes[n_shapes++] = (struct shape){t, c, h, w};
-    return t;
-}
-
-static int tensor_shape(const backend_tensor *t, int *c, int *h, int *w)
-{
-    for (int i = n_shapes - 1; i >= 0; i--)
-        if (shapes[i].t == t) {
-            *c = shapes[i].c;
-            *h = shapes[i].h;
-            *w = shapes[i].w;
-            return 0;
-        }
-    fail_msg("a tensor the wrapper did not make");
-    return -1;
-}
-
 /* The window through a canvas of the tensor's size, as the host does. */
 static fgsd_status window_canvas(backend *be, const backend_tensor *t, const backend_window *win,
                                  int *c, canvas *cv)
 {
-    int h, w;
+    const tensor_shape *sh = shape_of(t);
 
     (void)be;
-    if (tensor_shape(t, c, &h, &w) ||
-        canvas_init_window(cv, w, h, win->image_width, win->image_height, *c, win->wx, win->wy,
-                           win->periodic, 1))
+    *c = sh->c;
+    if (canvas_init_window(cv, sh->w, sh->h, win->image_width, win->image_height, sh->c,
+                           win->wx, win->wy, win->periodic, 1))
         return FGSD_ERR_NO_MEMORY;
     return FGSD_OK;
 }
@@ -371,7 +341,7 @@ static int setup(void **state)
     if (!f || !tex || !(f->model = test_tiny_model_load(9, err, sizeof(err))))
         return -1;
     host_image_ops = backend_ref_ops;
-    host_image_ops.tensor_new = hi_tensor_new;
+    host_image_ops.tensor_new = shape_tensor_new;
     host_image_ops.image_new = hi_new;
     host_image_ops.image_free = hi_free;
     host_image_ops.image_upload = hi_upload;

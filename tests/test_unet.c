@@ -171,47 +171,14 @@ static struct {
 
 static backend_ops deferring_ops;
 
-/* The shapes of the tensors the wrapper made (backend_tensor is opaque). */
-static struct shape {
-    const backend_tensor *t;
-    int c, h, w;
-} shapes[512];
-static int n_shapes;
-
-static backend_tensor *d_tensor_new(backend *be, int c, int h, int w)
-{
-    backend_tensor *t = backend_ref_ops.tensor_new(be, c, h, w);
-
-    assert_true(n_shapes < (int)(sizeof(shapes) / sizeof(shapes[0])));
-    shapes[n_shapes++] = (struct shape){t, c, h, w};
-    return t;
-}
-
 static fgsd_status d_tensor_view(backend *be, backend_tensor *parent, int c0, int c,
                                  backend_tensor **out)
 {
     fgsd_status st = backend_ref_ops.tensor_view(be, parent, c0, c, out);
-    backend_tensor *t = *out;
 
-    assert_true(n_shapes < (int)(sizeof(shapes) / sizeof(shapes[0])));
-    if (t) {
-        const struct shape *p = NULL;
-        for (int i = n_shapes - 1; i >= 0 && !p; i--)
-            if (shapes[i].t == parent)
-                p = &shapes[i];
-        assert_non_null(p);
-        shapes[n_shapes++] = (struct shape){t, c, p->h, p->w};
-    }
+    if (*out)
+        shape_view(*out, parent, c);
     return st;
-}
-
-static const struct shape *shape_of(const backend_tensor *t)
-{
-    for (int i = n_shapes - 1; i >= 0; i--)
-        if (shapes[i].t == t)
-            return &shapes[i];
-    fail_msg("a tensor the wrapper did not make");
-    return NULL;
 }
 
 static int d_pass_begin(backend *be)
@@ -286,7 +253,7 @@ static fgsd_status d_project(backend *be, backend_tensor *t, const float *weight
 
 static fgsd_status d_download(backend *be, const backend_tensor *t, float *chw)
 {
-    const struct shape *sh = shape_of(t);
+    const tensor_shape *sh = shape_of(t);
 
     (void)be;
     for (size_t i = 0; i < numel(sh->c, sh->h, sh->w); i++)
@@ -297,7 +264,7 @@ static fgsd_status d_download(backend *be, const backend_tensor *t, float *chw)
 /* backend.h channel_project's arithmetic, on the reference backend. */
 static fgsd_status run_project(backend *be, const rec_op *op)
 {
-    const struct shape *t = shape_of(op->t);
+    const tensor_shape *t = shape_of(op->t);
     double sums[256];
     float offsets[256];
     fgsd_status st;
@@ -342,7 +309,7 @@ static fgsd_status d_pass_end(backend *be)
 static const backend_ops *deferring(void)
 {
     deferring_ops = backend_ref_ops;
-    deferring_ops.tensor_new = d_tensor_new;
+    deferring_ops.tensor_new = shape_tensor_new;
     deferring_ops.tensor_view = d_tensor_view;
     deferring_ops.upload = d_upload;
     deferring_ops.conv = d_conv;
