@@ -28,17 +28,12 @@
 
 #include <cmocka.h>
 
-#include "canvas.h"
+#include "host_images.h"
 #include "image_math.h"
 #include "op_check.h"
 #include "rng.h"
 #include "session.h"
 #include "tiny_model.h"
-
-struct backend_image {
-    int w, h;
-    float *p;
-};
 
 /* An image op as a step records it: what a graph's signature holds. */
 typedef struct step_op {
@@ -95,7 +90,7 @@ static fgsd_status counted(backend *be)
 
 static size_t floats(const backend_image *im)
 {
-    return (size_t)im->w * (size_t)im->h * 3;
+    return host_image_floats(im);
 }
 
 static fgsd_status hi_new(backend *be, int w, int h, backend_image **out)
@@ -105,14 +100,9 @@ static fgsd_status hi_new(backend *be, int w, int h, backend_image **out)
     *out = NULL;
     if (st || images.off)
         return st;
-    *out = calloc(1, sizeof(**out));
-    if (!*out || !((*out)->p = malloc((size_t)w * (size_t)h * 3 * sizeof(float)))) {
-        free(*out);
-        *out = NULL;
+    *out = host_image_new(w, h, NULL);
+    if (!*out)
         return FGSD_ERR_NO_MEMORY;
-    }
-    (*out)->w = w;
-    (*out)->h = h;
     images.news++;
     images.n_last = 0; /* new images: a new graph */
     return FGSD_OK;
@@ -122,8 +112,7 @@ static void hi_free(backend *be, backend_image *im)
 {
     (void)be;
     images.frees++;
-    free(im->p);
-    free(im);
+    host_image_free(im);
 }
 
 static fgsd_status hi_upload(backend *be, backend_image *im, const float *hwc)
@@ -257,34 +246,16 @@ static fgsd_status hi_step_end(backend *be)
     return FGSD_OK;
 }
 
-/* The window through a canvas of the tensor's size, as the host does. */
-static fgsd_status window_canvas(backend *be, const backend_tensor *t, const backend_window *win,
-                                 int *c, canvas *cv)
-{
-    const tensor_shape *sh = shape_of(t);
-
-    (void)be;
-    *c = sh->c;
-    if (canvas_init_window(cv, sh->w, sh->h, win->image_width, win->image_height, sh->c,
-                           win->wx, win->wy, win->periodic, 1))
-        return FGSD_ERR_NO_MEMORY;
-    return FGSD_OK;
-}
-
 static fgsd_status hi_window_fill(backend *be, backend_tensor *t, const backend_image *x,
                                   const backend_window *win)
 {
     fgsd_status st = counted(be);
-    canvas cv;
-    int c;
 
     in_step(OP_FILL, t, x, NULL, win->wx, 0.0f);
-    if (st || (st = window_canvas(be, t, win, &c, &cv)))
-        return st;
-    canvas_fill(&cv, x->p, c);
-    st = backend_ref_ops.upload(be, t, cv.chw);
-    canvas_free(&cv);
-    images.fills++;
+    if (!st)
+        st = host_window_fill(be, t, x, win);
+    if (!st)
+        images.fills++;
     return st;
 }
 
@@ -292,17 +263,12 @@ static fgsd_status hi_window_store(backend *be, const backend_tensor *t, const b
                                    backend_image *clean, const backend_window *win, int residual)
 {
     fgsd_status st = counted(be);
-    canvas cv;
-    int c;
 
     in_step(OP_STORE, t, x, clean, win->wx, (float)residual);
-    if (st || (st = window_canvas(be, t, win, &c, &cv)))
-        return st;
-    st = backend_ref_ops.download(be, t, cv.out);
     if (!st)
-        canvas_store(&cv, c, win->ix0, win->iy0, win->ix1, win->iy1, x->p, residual, clean->p);
-    canvas_free(&cv);
-    images.stores++;
+        st = host_window_store(be, t, x, clean, win, residual);
+    if (!st)
+        images.stores++;
     return st;
 }
 

@@ -8,7 +8,10 @@
  * as one CUDA graph): on a backend that takes passes deferred, every op
  * recorded and run only at pass_end, the runner's outputs, sums and weights
  * equal the immediate path's to the bit, it reads no sums or downloads
- * before pass_end, and a failed op still ends the pass. */
+ * before pass_end, and a failed op still ends the pass.  A pass over a
+ * window of a backend's image (backend.h window_fill, window_store: the
+ * sampler's images on a GPU) records its fill and store with the rest and
+ * stores what the immediate path stores. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +23,7 @@
 #include <cmocka.h>
 
 #include "backend.h"
+#include "host_images.h"
 #include "model.h"
 #include "op_check.h"
 #include "tiny_model.h"
@@ -150,7 +154,8 @@ static void test_mask_pyramid_kept(void **state)
 
 /* ---- a backend that defers every pass, on the reference backend ---- */
 
-enum { REC_UPLOAD, REC_CONV, REC_POOL, REC_CONCAT, REC_PROJECT, REC_DOWNLOAD };
+enum { REC_UPLOAD, REC_CONV, REC_POOL, REC_CONCAT, REC_PROJECT, REC_DOWNLOAD, REC_FILL,
+       REC_STORE };
 
 typedef struct rec_op {
     int kind;
@@ -162,6 +167,10 @@ typedef struct rec_op {
     uint64_t gen;
     double total;
     double *sums;
+    const backend_image *img; /* REC_FILL, REC_STORE */
+    backend_image *clean;
+    backend_window win;
+    int residual;
 } rec_op;
 
 static struct {
@@ -261,6 +270,21 @@ static fgsd_status d_download(backend *be, const backend_tensor *t, float *chw)
     return record(&(rec_op){.kind = REC_DOWNLOAD, .a = t, .dst = chw});
 }
 
+static fgsd_status d_window_fill(backend *be, backend_tensor *t, const backend_image *x,
+                                 const backend_window *win)
+{
+    (void)be;
+    return record(&(rec_op){.kind = REC_FILL, .t = t, .img = x, .win = *win});
+}
+
+static fgsd_status d_window_store(backend *be, const backend_tensor *t, const backend_image *x,
+                                  backend_image *clean, const backend_window *win, int residual)
+{
+    (void)be;
+    return record(&(rec_op){.kind = REC_STORE, .a = t, .img = x, .clean = clean, .win = *win,
+                            .residual = residual});
+}
+
 /* backend.h channel_project's arithmetic, on the reference backend. */
 static fgsd_status run_project(backend *be, const rec_op *op)
 {
@@ -300,6 +324,10 @@ static fgsd_status d_pass_end(backend *be)
         case REC_POOL: st = backend_ref_ops.avgpool2(be, op->a, op->t); break;
         case REC_CONCAT: st = backend_ref_ops.concat(be, op->a, op->b, op->t); break;
         case REC_PROJECT: st = run_project(be, op); break;
+        case REC_FILL: st = host_window_fill(be, op->t, op->img, &op->win); break;
+        case REC_STORE:
+            st = host_window_store(be, op->a, op->img, op->clean, &op->win, op->residual);
+            break;
         default: st = backend_ref_ops.download(be, op->a, op->dst); break;
         }
     }
@@ -321,6 +349,8 @@ static const backend_ops *deferring(void)
     deferring_ops.pass_begin = d_pass_begin;
     deferring_ops.pass_end = d_pass_end;
     deferring_ops.channel_project = d_project;
+    deferring_ops.window_fill = d_window_fill;
+    deferring_ops.window_store = d_window_store;
     rec.fail_at = -1;
     return &deferring_ops;
 }
@@ -408,6 +438,53 @@ static void test_deferred_pass(void **state)
     free(means);
 }
 
+/* A pass over a window of an image (the sampler's images on a backend that
+ * keeps them): the deferred pass records the fill first and the store
+ * last, and stores the immediate path's interior to the bit, mirrored and
+ * wrapped. */
+static void test_deferred_windows(void **state)
+{
+    const fixture *f = *state;
+    const backend_ops *dops = deferring();
+    backend_ops iops = backend_ref_ops;
+    char err[256];
+    unet *imm = NULL, *def = NULL;
+    int iw = 45, ih = 37, w = 64, h = 48;
+    size_t n = (size_t)iw * (size_t)ih * 3;
+    float *x = random_floats(n, 0.5f, 31u), *mask = mask_of((size_t)w * (size_t)h, 32u);
+    backend_image *img = host_image_new(iw, ih, x);
+    backend_image *ci = host_image_new(iw, ih, NULL), *cd = host_image_new(iw, ih, NULL);
+
+    assert_true(img && ci && cd);
+    iops.tensor_new = shape_tensor_new;
+    iops.window_fill = host_window_fill;
+    iops.window_store = host_window_store;
+    assert_int_equal(unet_create(f->model, &iops, f->be, &imm, err, sizeof(err)), FGSD_OK);
+    assert_int_equal(unet_create(f->model, dops, f->be, &def, err, sizeof(err)), FGSD_OK);
+    for (int periodic = 0; periodic < 2; periodic++) {
+        unet_pass p = {.input_image = img, .out_image = ci, .width = w, .height = h,
+                       .mask = mask, .phi_ref = f->phi};
+
+        p.window = (backend_window){iw, ih, -8, -6, periodic, 0, 0, iw, ih};
+        memset(ci->p, 0, n * sizeof(float));
+        memset(cd->p, 0, n * sizeof(float));
+        assert_int_equal(unet_run(imm, &p, err, sizeof(err)), FGSD_OK);
+        p.out_image = cd;
+        assert_int_equal(unet_run(def, &p, err, sizeof(err)), FGSD_OK);
+        assert_int_equal(rec.op[0].kind, REC_FILL);
+        assert_int_equal(rec.op[rec.n - 1].kind, REC_STORE);
+        assert_true(max_abs(ci->p, n) > 0.0);
+        assert_memory_equal(ci->p, cd->p, n * sizeof(float));
+    }
+    unet_free(imm);
+    unet_free(def);
+    host_image_free(img);
+    host_image_free(ci);
+    host_image_free(cd);
+    free(x);
+    free(mask);
+}
+
 /* The decoder's concatenation written in place (backend.h tensor_view: the
  * up-convolution and the encoder write cat's two halves) against the copy
  * of a backend without views: every output equal to the bit. */
@@ -438,6 +515,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mask_pyramid_kept),
         cmocka_unit_test(test_deferred_pass),
+        cmocka_unit_test(test_deferred_windows),
         cmocka_unit_test(test_concat_views),
     };
 
