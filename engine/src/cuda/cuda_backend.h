@@ -18,8 +18,17 @@
 #define SUM_CHUNKS 512
 
 /* Blocks of the residual's sum (image_residual): partial sums added on the
- * host in order. */
+ * host in order, by residual_total. */
 #define RESIDUAL_CHUNKS 256
+
+static inline double residual_total(const double *part)
+{
+    double sum = 0.0;
+
+    for (int k = 0; k < RESIDUAL_CHUNKS; k++)
+        sum += part[k];
+    return sum;
+}
 
 /* Numerical mode (FGSD_CUDA_PRECISION): fp32 (FMA kernels only, equal to
  * the CPU within fp32 rounding), or bf16 activations and cuDNN filters

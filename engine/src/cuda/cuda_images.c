@@ -187,7 +187,7 @@ fgsd_status cuda_image_sisa_update(backend *be, backend_image *x, const backend_
 fgsd_status cuda_image_residual(backend *be, const backend_image *x, const backend_image *d,
                                 double *ss)
 {
-    double part[RESIDUAL_CHUNKS], sum = 0.0;
+    double part[RESIDUAL_CHUNKS];
     double t0 = prof_begin(be);
     fgsd_status st;
 
@@ -203,9 +203,7 @@ fgsd_status cuda_image_residual(backend *be, const backend_image *x, const backe
     st = copy_to_host(be, part, be->image_partial.p, sizeof(part), "the residual");
     if (st)
         return st;
-    for (int i = 0; i < RESIDUAL_CHUNKS; i++)
-        sum += part[i];
-    *ss = sum;
+    *ss = residual_total(part);
     return prof_end(be, PROF_IMAGES, t0, FGSD_OK);
 }
 

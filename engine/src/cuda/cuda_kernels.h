@@ -23,7 +23,8 @@ extern "C" {
 
 typedef enum cuk_type { CUK_F32 = 0, CUK_BF16 = 1, CUK_NCHW = 2 } cuk_type;
 
-/* dst (NHWC) = src (planar CHW), and back. */
+/* dst (the backend's layout: NHWC, or NCHW with CUK_NCHW) = src (planar CHW),
+ * and back. */
 cudaError_t cuk_chw_to_nhwc(const float *src, void *dst, cuk_type type, int c, int h, int w,
                             cudaStream_t stream);
 cudaError_t cuk_nhwc_to_chw(const void *src, cuk_type type, float *dst, int c, int h, int w,

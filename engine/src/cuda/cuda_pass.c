@@ -723,16 +723,10 @@ static fgsd_status end_recording(backend *be)
         const pass_op *op = &p->ops[i];
         const void *out = (unsigned char *)p->slab_host + op->out_off;
 
-        if (op->kind == PASS_RESIDUAL) { /* the partial sums, added in order */
-            const double *part = out;
-            double sum = 0.0;
-
-            for (int k = 0; k < RESIDUAL_CHUNKS; k++)
-                sum += part[k];
-            *(double *)op->dst = sum;
-        } else if (op->dst) {
+        if (op->kind == PASS_RESIDUAL)
+            *(double *)op->dst = residual_total(out);
+        else if (op->dst)
             memcpy(op->dst, out, op->out_bytes);
-        }
     }
     return FGSD_OK;
 }
