@@ -88,11 +88,6 @@ static fgsd_status counted(backend *be)
     return FGSD_OK;
 }
 
-static size_t floats(const backend_image *im)
-{
-    return host_image_floats(im);
-}
-
 static fgsd_status hi_new(backend *be, int w, int h, backend_image **out)
 {
     fgsd_status st = counted(be);
@@ -121,7 +116,7 @@ static fgsd_status hi_upload(backend *be, backend_image *im, const float *hwc)
 
     in_step(0, NULL, NULL, NULL, 0, 0.0f);
     if (!st)
-        memcpy(im->p, hwc, floats(im) * sizeof(float));
+        memcpy(im->p, hwc, host_image_floats(im) * sizeof(float));
     return st;
 }
 
@@ -131,7 +126,7 @@ static fgsd_status hi_download(backend *be, const backend_image *im, float *hwc)
 
     in_step(0, NULL, NULL, NULL, 0, 0.0f);
     if (!st) {
-        memcpy(hwc, im->p, floats(im) * sizeof(float));
+        memcpy(hwc, im->p, host_image_floats(im) * sizeof(float));
         images.downloads++;
     }
     return st;
@@ -143,7 +138,7 @@ static fgsd_status hi_copy(backend *be, backend_image *dst, const backend_image 
 
     in_step(0, NULL, NULL, NULL, 0, 0.0f);
     if (!st)
-        memcpy(dst->p, src->p, floats(src) * sizeof(float));
+        memcpy(dst->p, src->p, host_image_floats(src) * sizeof(float));
     return st;
 }
 
@@ -153,7 +148,7 @@ static fgsd_status hi_noise(backend *be, backend_image *im, uint64_t seed, uint3
 
     in_step(OP_NOISE, im, NULL, NULL, 0, 0.0f);
     if (!st)
-        rng_normal_fill(seed, step, 0, floats(im), im->p);
+        rng_normal_fill(seed, step, 0, host_image_floats(im), im->p);
     return st;
 }
 
@@ -162,7 +157,7 @@ static fgsd_status hi_add_scaled(backend *be, backend_image *y, float a, const b
     fgsd_status st = counted(be);
 
     in_step(0, NULL, NULL, NULL, 0, 0.0f);
-    for (size_t i = 0; !st && i < floats(y); i++)
+    for (size_t i = 0; !st && i < host_image_floats(y); i++)
         y->p[i] = y->p[i] + a * x->p[i];
     return st;
 }
@@ -191,7 +186,7 @@ static fgsd_status hi_update(backend *be, backend_image *x, const backend_image 
     fgsd_status st = counted(be);
 
     in_step(OP_UPDATE, x, d, z, 0, 0.0f);
-    for (size_t i = 0; !st && i < floats(x); i++)
+    for (size_t i = 0; !st && i < host_image_floats(x); i++)
         x->p[i] = sisa_update_value(x->p[i], d->p[i], z->p[i], h, g);
     return st;
 }
@@ -208,7 +203,7 @@ static fgsd_status hi_residual(backend *be, const backend_image *x, const backen
         images.res_ss = ss;
         *ss = NAN;
     } else if (!st) {
-        *ss = residual_sum(x->p, d->p, floats(x));
+        *ss = residual_sum(x->p, d->p, host_image_floats(x));
     }
     return st;
 }
@@ -233,7 +228,8 @@ static fgsd_status hi_step_end(backend *be)
     assert_true(images.in_step);
     images.in_step = 0;
     if (images.res_ss)
-        *images.res_ss = residual_sum(images.res_x->p, images.res_d->p, floats(images.res_x));
+        *images.res_ss = residual_sum(images.res_x->p, images.res_d->p,
+                                      host_image_floats(images.res_x));
     if (!images.res_ss || images.fail_at)
         return FGSD_OK; /* a failed step */
     if (images.n_last) {
@@ -560,12 +556,10 @@ static int cancel_at_two(void *user, int step, float sigma, float fraction)
 static void test_cancel(void **state)
 {
     const fixture *f = *state;
-    fgsd_session_options o = fgsd_session_options_default();
     fgsd_session *dev = session(f->model, 1, 0);
     fgsd_sampler_params p = fgsd_sampler_params_default(FGSD_TASK_SYNTHESIZE);
     float *a = malloc(32 * 32 * 3 * sizeof(float));
 
-    (void)o;
     assert_non_null(a);
     dev->opt.progress = cancel_at_two;
     memset(&images, 0, sizeof(images));

@@ -419,7 +419,7 @@ static fgsd_status run_loop(fgsd_session *s, const sisa_task *t, const sisa_imag
                 break;
         }
         if (session_progress(s, step, sigma, fraction_done(p, first, sigma, step)) ||
-            (session_watch_due(s, step) && session_watch(s, step, d, t->width, t->height)))
+            session_watch(s, step, d, t->width, t->height))
             return session_fail(s, FGSD_ERR_CANCELLED, "cancelled at step %d", step);
         if (!isfinite(sigma))
             return session_fail(s, FGSD_ERR_INTERNAL, "the sampler diverged at step %d", step);
